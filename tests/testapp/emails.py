@@ -1,0 +1,37 @@
+"""Message classes the test suite sends; discovered like any app's emails.py."""
+
+from txmail import Message
+
+
+class BaseTestMessage(Message):
+    abstract = True
+    from_email = "Example Shop <shop@example.com>"
+
+
+class Hello(BaseTestMessage):
+    """A minimal MJML message."""
+
+    template_name = "testapp/emails/hello"
+    subject = "Hello {{ name }}"
+    mailer = "transactional"
+
+    def __init__(self, name="Ann", to=("ann@example.com",), **kwargs):
+        super().__init__(to=list(to), **kwargs)
+        self.name = name
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["name"] = self.name
+        return context
+
+
+class Promo(BaseTestMessage):
+    """A plain-HTML message bound to another mailer."""
+
+    template_name = "testapp/emails/promo"
+    subject = "Deals for {{ name }}"
+    mailer = "marketing"
+    auto_submitted = None
+
+    def __init__(self, name="Ann", to=("ann@example.com",), **kwargs):
+        super().__init__(to=list(to), context={"name": name}, **kwargs)

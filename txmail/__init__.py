@@ -1,0 +1,39 @@
+"""txmail: templated transactional email for Django.
+
+    from txmail import Message
+
+    class Welcome(Message):
+        template_name = "emails/welcome"
+        subject = "Welcome, {{ user.first_name }}"
+"""
+
+from .exceptions import (
+    HeaderInjection,
+    InvalidAddress,
+    MessageConfigurationError,
+    MJMLError,
+    NoRecipients,
+    TemplateNotFound,
+    TxmailError,
+    UnknownMailer,
+)
+from .message import Message
+from .mime import Attachment, InlineImage
+from .render import Rendered
+from .send import SentMessage
+
+__all__ = [
+    "Attachment",
+    "HeaderInjection",
+    "InlineImage",
+    "InvalidAddress",
+    "MJMLError",
+    "Message",
+    "MessageConfigurationError",
+    "NoRecipients",
+    "Rendered",
+    "SentMessage",
+    "TemplateNotFound",
+    "TxmailError",
+    "UnknownMailer",
+]

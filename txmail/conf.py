@@ -1,0 +1,25 @@
+"""txmail's settings: one ``TXMAIL`` dict, read through ``txmail_settings``."""
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # Domain of generated Message-IDs; None means the domain of the From address,
+    # which keeps the ID aligned with DKIM instead of leaking the host name.
+    "MESSAGE_ID_DOMAIN": None,
+    # Mailer alias for classes that don't set ``mailer``.
+    "DEFAULT_MAILER": "default",
+}
+
+
+class TxmailSettings:
+    """Attribute access to ``settings.TXMAIL`` with defaults, read on every access."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown txmail setting {name!r}.")
+        return getattr(settings, "TXMAIL", {}).get(name, DEFAULTS[name])
+
+
+txmail_settings = TxmailSettings()

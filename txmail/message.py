@@ -1,0 +1,188 @@
+"""The Message base class: declarative attributes, overridable ``get_*()`` hooks.
+
+    class PasswordReset(Message):
+        template_name = "emails/password_reset"
+        mailer = "transactional"
+        subject = "Reset your password"
+
+    PasswordReset(to=["ann@example.com"]).send()
+
+Every attribute has a hook of the same name (``subject`` → ``get_subject()``):
+set the attribute for the simple case, override the hook when it depends on
+the instance. An instance is one message to one set of recipients.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from .exceptions import MessageConfigurationError
+from .mime import Attachment, InlineImage, TxEmailMessage
+from .render import Rendered, render_message, render_string
+from .send import SentMessage, build_email, send_email
+from .validation import check_address_list
+
+
+
+def _as_list(message: "Message", field: str, value: Any, default: Any) -> list[str]:
+    """Return a fresh list of addresses; a bare string is a mistake, said early."""
+    if value is None:
+        return list(default)
+    if isinstance(value, str):
+        check_address_list(type(message).__name__, field, value)  # raises
+    return list(value)
+
+
+class Message:
+    """Base class of every txmail message."""
+
+    # Subclasses that set ``abstract = True`` in their body are bases for other
+    # messages: not registered, not previewed.
+    abstract: ClassVar[bool] = True
+
+    template_name: str | None = None
+    subject: str | None = None
+    subject_template_name: str | None = None
+    mailer: str | None = None
+    from_email: str | None = None
+    to: Sequence[str] = ()
+    cc: Sequence[str] = ()
+    bcc: Sequence[str] = ()
+    reply_to: Sequence[str] = ()
+    headers: Mapping[str, str] = {}
+    attachments: Sequence[Attachment | InlineImage] = ()
+    extra_context: Mapping[str, Any] | None = None
+    language: str | None = None
+    time_zone: Any = None
+    # RFC 3834: tells auto-responders not to answer. None leaves it out.
+    auto_submitted: str | None = "auto-generated"
+
+    def __init__(
+        self,
+        to: Sequence[str] | None = None,
+        *,
+        cc: Sequence[str] | None = None,
+        bcc: Sequence[str] | None = None,
+        reply_to: Sequence[str] | None = None,
+        from_email: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        attachments: Sequence[Attachment | InlineImage] | None = None,
+        context: Mapping[str, Any] | None = None,
+        language: str | None = None,
+        time_zone: Any = None,
+    ) -> None:
+        # Copy class-level defaults into the instance so that no list or dict is
+        # ever shared between two messages.
+        self.to = _as_list(self, "to", to, self.to)
+        self.cc = _as_list(self, "cc", cc, self.cc)
+        self.bcc = _as_list(self, "bcc", bcc, self.bcc)
+        self.reply_to = _as_list(self, "reply_to", reply_to, self.reply_to)
+        if from_email is not None:
+            self.from_email = from_email
+        self.headers = {**self.headers, **(headers or {})}
+        self.attachments = [*self.attachments, *(attachments or [])]
+        self.extra_context = {**(self.extra_context or {}), **(context or {})}
+        if language is not None:
+            self.language = language
+        if time_zone is not None:
+            self.time_zone = time_zone
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # ``abstract`` is not inherited: only a class that says so is abstract.
+        if "abstract" not in cls.__dict__:
+            cls.abstract = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} to={self.to!r}>"
+
+    # -- hooks -------------------------------------------------------------
+
+    def get_template_names(self) -> list[str]:
+        """Return template names to try, without their .mjml/.html extension."""
+        if self.template_name is None:
+            raise MessageConfigurationError(
+                f"{type(self).__name__} requires either a definition of "
+                "'template_name' or an implementation of 'get_template_names()'."
+            )
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        """Return the template context; call super() and add to it."""
+        kwargs.setdefault("message", self)
+        if self.extra_context:
+            kwargs.update(self.extra_context)
+        return kwargs
+
+    def get_subject(self, context: dict[str, Any]) -> str:
+        """Return the subject, rendered with the body's context."""
+        if self.subject_template_name:
+            return render_to_string(self.subject_template_name, context)
+        if self.subject is not None:
+            return render_string(str(self.subject), context)
+        raise MessageConfigurationError(
+            f"{type(self).__name__} requires either 'subject', "
+            "'subject_template_name' or an implementation of 'get_subject()'."
+        )
+
+    def get_recipients(self) -> list[str]:
+        """Return the To addresses."""
+        return list(self.to)
+
+    def get_cc(self) -> list[str]:
+        return list(self.cc)
+
+    def get_bcc(self) -> list[str]:
+        return list(self.bcc)
+
+    def get_reply_to(self) -> list[str]:
+        return list(self.reply_to)
+
+    def get_from_email(self) -> str:
+        return self.from_email or settings.DEFAULT_FROM_EMAIL
+
+    def get_headers(self) -> dict[str, str]:
+        """Return extra headers; Message-ID and Date are added when building."""
+        headers = {}
+        if self.auto_submitted:
+            headers["Auto-Submitted"] = self.auto_submitted
+        headers.update(self.headers)
+        return headers
+
+    def get_attachments(self) -> list[Attachment | InlineImage]:
+        """Return attachments and inline images (``InlineImage`` → ``cid:``)."""
+        return list(self.attachments)
+
+    def get_language(self) -> str | None:
+        """Return the recipient's language code; None keeps the active one."""
+        return self.language
+
+    def get_time_zone(self) -> Any:
+        """Return the recipient's time zone (a tzinfo or name); None keeps the current."""
+        return self.time_zone
+
+    def get_mailer(self) -> str | None:
+        """Return the MAILERS alias to send through; None means the default."""
+        return self.mailer
+
+    # -- pipeline ------------------------------------------------------------
+
+    def render(self) -> Rendered:
+        """Render subject, HTML and text without building MIME or sending."""
+        return render_message(self)
+
+    def message(self, rendered: Rendered | None = None) -> TxEmailMessage:
+        """Return the Django ``EmailMultiAlternatives`` this message sends."""
+        return build_email(self, rendered or self.render())
+
+    def send(self, using: str | None = None) -> SentMessage:
+        """Render, build and send through ``using`` (default: the class's mailer)."""
+        return send_email(self, using=using)
+
+    async def asend(self, using: str | None = None) -> SentMessage:
+        """Async ``send()``: runs the pipeline and the mailer in a thread."""
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self.send)(using=using)

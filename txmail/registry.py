@@ -1,0 +1,93 @@
+"""The registry of message classes, filled from every installed app's ``emails``.
+
+Names are ``"<app_label>.<ClassName>"`` (``"shop.PasswordReset"``): stable
+across releases and readable in URLs. The preview lists classes from here.
+"""
+
+from django.apps import apps
+from django.utils.module_loading import autodiscover_modules
+
+from .exceptions import MessageConfigurationError
+from .message import Message
+
+_registry: dict[str, type[Message]] = {}
+
+
+def name_of(cls: type[Message]) -> str:
+    """Return the registry name of ``cls``."""
+    config = apps.get_containing_app_config(cls.__module__)
+    prefix = config.label if config else cls.__module__
+    return f"{prefix}.{cls.__name__}"
+
+
+def _check_declared(cls: type[Message]) -> None:
+    if cls.template_name is None and cls.get_template_names is Message.get_template_names:
+        raise MessageConfigurationError(
+            f"{cls.__module__}.{cls.__qualname__} requires either a definition of "
+            "'template_name' or an implementation of 'get_template_names()'."
+        )
+
+
+def register(cls: type[Message]) -> type[Message]:
+    """Add ``cls`` to the registry (usable as a class decorator)."""
+    if not (isinstance(cls, type) and issubclass(cls, Message)):
+        raise TypeError(f"Only Message subclasses can be registered, not {cls!r}.")
+    if cls.abstract:
+        raise MessageConfigurationError(
+            f"{cls.__qualname__} is abstract (abstract = True) and can't be "
+            "registered. Register a concrete subclass instead."
+        )
+    _check_declared(cls)
+    name = name_of(cls)
+    existing = _registry.get(name)
+    if existing is not None and existing is not cls:
+        raise MessageConfigurationError(
+            f"Two message classes are named {name!r}: "
+            f"{existing.__module__}.{existing.__qualname__} and "
+            f"{cls.__module__}.{cls.__qualname__}. Rename one of them; the "
+            "registry and preview URLs need unique names."
+        )
+    _registry[name] = cls
+    return cls
+
+
+def unregister(cls: type[Message]) -> None:
+    """Remove ``cls`` from the registry (tests, or to hide a third-party class)."""
+    _registry.pop(name_of(cls), None)
+
+
+def _subclasses(cls: type[Message]) -> list[type[Message]]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_subclasses(sub))
+    return found
+
+
+def autodiscover() -> None:
+    """Import every installed app's ``emails`` module and register its classes."""
+    autodiscover_modules("emails")
+    for config in apps.get_app_configs():
+        module = f"{config.name}.emails"
+        for cls in _subclasses(Message):
+            in_emails = cls.__module__ == module or cls.__module__.startswith(
+                module + "."
+            )
+            if in_emails and not cls.abstract:
+                register(cls)
+
+
+def message_classes() -> dict[str, type[Message]]:
+    """Return every registered class by name, sorted by name."""
+    return dict(sorted(_registry.items()))
+
+
+def get_message_class(name: str) -> type[Message]:
+    """Return the class registered as ``name`` or raise LookupError naming them all."""
+    try:
+        return _registry[name]
+    except KeyError:
+        known = ", ".join(sorted(_registry)) or "none"
+        raise LookupError(
+            f"No message class is registered as {name!r}; registered: {known}."
+        ) from None

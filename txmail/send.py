@@ -1,0 +1,110 @@
+"""Build the Django email for a rendered message and send it through a mailer.
+
+Everything that can fail on bad input — addresses, headers, recipients, the
+mailer alias — is checked before the backend is asked to send, so a bad
+message raises without anything leaving.
+"""
+
+from dataclasses import dataclass
+from email.utils import getaddresses, make_msgid
+from typing import TYPE_CHECKING
+
+from django.core.mail import mailers
+from django.core.mail.utils import DNS_NAME
+
+from .conf import txmail_settings
+from .exceptions import NoRecipients, UnknownMailer
+from .mime import Attachment, InlineImage, TxEmailMessage
+from .validation import check_address, check_address_list, check_headers
+
+if TYPE_CHECKING:
+    from .message import Message
+    from .render import Rendered
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """What ``Message.send()`` returns: the sent email and where it went."""
+
+    message_id: str
+    mailer: str
+    recipients: list[str]
+    email: TxEmailMessage
+
+
+def message_id_domain(from_email: str) -> str:
+    """Return the domain for Message-IDs: the setting, else the From domain."""
+    configured = txmail_settings.MESSAGE_ID_DOMAIN
+    if configured:
+        return str(configured)
+    address = getaddresses([from_email])[0][1]
+    return address.rpartition("@")[2] or str(DNS_NAME)
+
+
+def resolve_mailer(message: "Message", using: str | None = None) -> str:
+    """Return the MAILERS alias to send through, or raise naming what exists."""
+    alias = using or message.get_mailer() or txmail_settings.DEFAULT_MAILER
+    if alias not in mailers:
+        configured = ", ".join(repr(a) for a in mailers) or "nothing"
+        raise UnknownMailer(
+            f"{type(message).__name__}: mailer {alias!r} is not configured; "
+            f"settings.MAILERS has {configured}. Add {alias!r} to MAILERS or use "
+            "one of those aliases."
+        )
+    return alias
+
+
+def build_email(message: "Message", rendered: "Rendered") -> TxEmailMessage:
+    """Return the ``TxEmailMessage`` for ``message`` after validating every field."""
+    owner = type(message).__name__
+    to = check_address_list(owner, "to", message.get_recipients())
+    cc = check_address_list(owner, "cc", message.get_cc())
+    bcc = check_address_list(owner, "bcc", message.get_bcc())
+    reply_to = check_address_list(owner, "reply_to", message.get_reply_to())
+    from_email = check_address(owner, "from_email", message.get_from_email())
+    if not (to or cc or bcc):
+        raise NoRecipients(
+            f"{owner}: the message has no recipients. Pass to=[...] (or cc/bcc) "
+            "when creating it, or return addresses from get_recipients()."
+        )
+    headers = check_headers(owner, message.get_headers())
+    if not any(name.lower() == "message-id" for name in headers):
+        headers["Message-ID"] = make_msgid(domain=message_id_domain(from_email))
+
+    files, inline = [], []
+    for item in message.get_attachments():
+        if isinstance(item, InlineImage):
+            inline.append(item)
+        elif isinstance(item, Attachment):
+            files.append(item.as_mime_part())
+        else:
+            files.append(Attachment(*item).as_mime_part())
+
+    email = TxEmailMessage(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=from_email,
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        reply_to=reply_to,
+        headers=headers,
+        alternatives=[(rendered.html, "text/html")],
+        attachments=files,
+        inline_images=inline,
+    )
+    email.message()  # builds the MIME tree now, so a bad part fails before sending
+    return email
+
+
+def send_email(message: "Message", using: str | None = None) -> SentMessage:
+    """Render, build and send ``message``; return what was sent."""
+    alias = resolve_mailer(message, using)
+    email = message.message()
+    mailers[alias].send_messages([email])
+    return SentMessage(
+        message_id=email.extra_headers["Message-ID"],
+        mailer=alias,
+        recipients=email.recipients(),
+        email=email,
+    )

@@ -1,0 +1,82 @@
+"""Derive a clean plain-text part from email HTML.
+
+html2text produces Markdown; an email's text part should read like a letter. So
+the HTML is simplified first (hidden preheaders, images, head and comments go;
+links become "text (url)"), then html2text runs with emphasis, tables and
+Markdown escaping off.
+"""
+
+import re
+
+import html2text
+from lxml import etree
+from lxml import html as lxml_html
+
+# Zero-width and filler characters MJML and ESP templates pad preheaders with.
+_INVISIBLE = dict.fromkeys(map(ord, "\u034f\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|mso-hide\s*:\s*all", re.IGNORECASE)
+_DROP_TAGS = ("head", "style", "script", "title", "img", "hr", "noscript")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+class _PlainText(html2text.HTML2Text):
+    """html2text without Markdown escaping: the output is text, not Markdown."""
+
+    def handle_data(self, data: str, entity_char: bool = False) -> None:
+        super().handle_data(data, entity_char=True)
+
+
+def _converter() -> html2text.HTML2Text:
+    h = _PlainText()
+    h.body_width = 0  # mail clients wrap; hard wraps break long URLs
+    h.ignore_images = True
+    h.ignore_emphasis = True
+    h.ignore_tables = True  # layout tables must not become Markdown pipes
+    h.ignore_links = True  # links are flattened to "text (url)" beforehand
+    h.unicode_snob = True  # keep "é" instead of "e"
+    h.single_line_break = False
+    return h
+
+
+def _link_text(text: str, href: str) -> str:
+    target = href.removeprefix("mailto:") if href.startswith("mailto:") else href
+    if not text or text == target or text == href:
+        return target
+    return f"{text} ({target})"
+
+
+def _simplify(doc: lxml_html.HtmlElement) -> None:
+    for comment in doc.xpath("//comment()"):
+        comment.drop_tree()
+    for el in list(doc.iter(*_DROP_TAGS)):
+        el.drop_tree()
+    for el in doc.xpath("//*[@style]"):
+        if _HIDDEN_STYLE.search(el.get("style", "")):
+            el.drop_tree()
+    for el in doc.iter("h1", "h2", "h3", "h4", "h5", "h6"):
+        el.tag = "p"  # headings without "# " markers
+    for a in list(doc.iter("a")):
+        href = (a.get("href") or "").strip()
+        text = " ".join(a.text_content().split())
+        if not href or href.startswith(("#", "javascript:")):
+            a.drop_tag()
+            continue
+        replacement = lxml_html.Element("span")
+        replacement.text = _link_text(text, href)
+        replacement.tail = a.tail
+        a.getparent().replace(a, replacement)
+
+
+def html_to_text(html: str) -> str:
+    """Return the plain-text rendering of an email's HTML."""
+    if not html.strip():
+        return ""
+    try:
+        doc = lxml_html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return ""
+    _simplify(doc)
+    text = _converter().handle(lxml_html.tostring(doc, encoding="unicode"))
+    text = text.translate(_INVISIBLE).replace("\u00a0", " ")
+    lines = [line.rstrip() for line in text.splitlines()]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip() + "\n"
