@@ -25,7 +25,8 @@ _INLINE_MJ_STYLE = re.compile(
 _IGNORE_ATTR = ' data-premailer="ignore"'
 
 # cssutils logs a warning for every MSO property it doesn't know; email CSS is
-# full of them and none is actionable.
+# full of them and none is actionable. (A handler argument would be added to
+# cssutils' global logger on every call, so only the level is passed.)
 _CSSUTILS_LOG_LEVEL = logging.CRITICAL
 
 
@@ -83,7 +84,6 @@ def inline_styles(
         strip_important=False,
         disable_validation=True,
         cssutils_logging_level=_CSSUTILS_LOG_LEVEL,
-        cssutils_logging_handler=logging.NullHandler(),
         remove_classes=False,
     )
     out = inliner.transform()

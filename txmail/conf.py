@@ -10,6 +10,13 @@ DEFAULTS: dict[str, Any] = {
     "MESSAGE_ID_DOMAIN": None,
     # Mailer alias for classes that don't set ``mailer``.
     "DEFAULT_MAILER": "default",
+    # Preview UI (txmail.urls): None follows settings.DEBUG; True also enables it
+    # outside DEBUG for staff users only; False turns it off even in DEBUG.
+    "PREVIEW_ENABLED": None,
+    # Dev mailbox (txmail.mailbox.MailboxBackend): where sent messages are kept
+    # (None: <BASE_DIR or tempdir>/txmail-mailbox) and how many are kept.
+    "MAILBOX_PATH": None,
+    "MAILBOX_SIZE": 200,
 }
 
 
