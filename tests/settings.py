@@ -47,9 +47,12 @@ TEMPLATES = [
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 STATIC_URL = "/static/"
+# Real SMTP backends pointing at a closed port: Django's test runner swaps every
+# alias for the in-memory backend, and the suite passing proves txmail works
+# under that swap (a missed swap would fail with "connection refused").
+_CLOSED_PORT = {"host": "127.0.0.1", "port": 9, "timeout": 2}
 MAILERS = {
-    "default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
-    "transactional": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
-    "marketing": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+    alias: {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": _CLOSED_PORT}
+    for alias in ("default", "transactional", "marketing")
 }
 TXMAIL: dict = {}

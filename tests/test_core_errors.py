@@ -49,7 +49,7 @@ def test_missing_template_names_class_and_every_path_tried():
     assert "tests/testapp/templates/emails/x.html" in message
     assert "set 'template_name'" in message
     assert isinstance(info.value, TemplateDoesNotExist)
-    assert len(info.value.tried) >= 2
+    assert len(info.value.tried_paths) >= 4
     assert mail.outbox == []
 
 

@@ -3,7 +3,6 @@
 import datetime
 import zoneinfo
 
-import pytest
 from django.core import mail
 from django.test import override_settings
 
@@ -237,3 +236,14 @@ def test_abstract_flag_is_not_inherited():
     assert Concrete.abstract is False
 
 
+
+
+def test_test_runner_swapped_every_alias_for_the_in_memory_backend():
+    from django.conf import settings
+
+    # settings.py points every alias at a closed SMTP port; the swap makes it safe.
+    backends = {alias: cfg["BACKEND"] for alias, cfg in settings.MAILERS.items()}
+    assert set(backends.values()) == {"django.core.mail.backends.locmem.EmailBackend"}
+    Hello().send()
+    Promo().send()
+    assert [m.sent_using for m in mail.outbox] == ["transactional", "marketing"]

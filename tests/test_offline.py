@@ -46,7 +46,8 @@ def test_the_guard_catches_network_use(no_network):
 def test_rendering_with_linked_stylesheets_stays_offline(no_network):
     rendered = Linked(to=["a@example.com"], context={"name": "Ann"}).render()
     assert "Offline Ann" in rendered.html
-    assert "style=\"color:#333; mso-line-height-rule:exactly\"" in rendered.html  # local <style> still inlined
+    # The local <style> is still inlined.
+    assert "style=\"color:#333; mso-line-height-rule:exactly\"" in rendered.html
 
 
 def test_rendering_mjml_and_html_messages_stays_offline(no_network):

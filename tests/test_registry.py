@@ -5,8 +5,7 @@ from django.core import checks
 from django.test import override_settings
 
 from tests.testapp import emails
-from txmail import Message, MessageConfigurationError
-from txmail import registry
+from txmail import Message, MessageConfigurationError, registry
 
 
 @pytest.fixture
@@ -46,7 +45,7 @@ def test_registry_is_sorted_by_name():
 
 
 def test_unknown_name_lists_registered_names():
-    with pytest.raises(LookupError, match="registered: .*testapp.Hello"):
+    with pytest.raises(LookupError, match=r"registered: .*testapp\.Hello"):
         registry.get_message_class("testapp.Nope")
 
 
@@ -61,13 +60,14 @@ def test_two_classes_with_one_name_are_an_error(make_class):
 
 def test_startup_discovery_fails_on_duplicate_names(make_class):
     make_class("Promo", module=emails.__name__ + ".more", template_name="x")
-    with pytest.raises(MessageConfigurationError, match="named 'testapp.Promo'"):
+    with pytest.raises(MessageConfigurationError, match=r"named 'testapp\.Promo'"):
         registry.autodiscover()
 
 
 def test_class_without_template_cannot_be_registered(make_class):
     nameless = make_class("Nameless")
-    with pytest.raises(MessageConfigurationError, match="requires either a definition of 'template_name'"):
+    expected = "requires either a definition of 'template_name'"
+    with pytest.raises(MessageConfigurationError, match=expected):
         registry.register(nameless)
 
 

@@ -41,7 +41,7 @@ def send_one(server, message, alias="transactional"):
 
 
 def test_received_message_has_no_defects_and_the_right_structure(smtp_server):
-    sent, received = send_one(smtp_server, Hello(name="Ann", cc=["cc@example.com"],
+    _, received = send_one(smtp_server, Hello(name="Ann", cc=["cc@example.com"],
                                                  bcc=["bcc@example.com"]))
     msg = received.message
     assert received.rcpt_tos == ["ann@example.com", "cc@example.com", "bcc@example.com"]

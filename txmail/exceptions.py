@@ -17,7 +17,7 @@ class TemplateNotFound(TxmailError, TemplateDoesNotExist):
 
     def __init__(self, msg: str, *, tried: list[str]):
         super().__init__(msg)
-        self.tried = tried
+        self.tried_paths = tried
 
 
 class MJMLError(TxmailError, ValueError):

@@ -25,7 +25,6 @@ from .send import SentMessage, build_email, send_email
 from .validation import check_address_list
 
 
-
 def _as_list(message: "Message", field: str, value: Any, default: Any) -> list[str]:
     """Return a fresh list of addresses; a bare string is a mistake, said early."""
     if value is None:

@@ -91,7 +91,7 @@ class TxEmailMessage(EmailMultiAlternatives):
         super().__init__(*args, **kwargs)
         self.inline_images = list(inline_images or [])
 
-    def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
+    def message(self, *, policy: Any = email.policy.default) -> Any:
         msg = super().message(policy=policy)
         if self.inline_images:
             html_part = msg.get_body(preferencelist=("html",))

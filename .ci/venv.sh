@@ -1,0 +1,75 @@
+# Sourced by tests/run, example_project/run and .ci/run: find a Python >= 3.12,
+# create .venv with it and install txmail with its test and dev tools.
+# Installs again only when pyproject.toml changes.
+
+txmail_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+txmail_python_ok() {
+  "$1" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1
+}
+
+txmail_find_python() {
+  local candidates=()
+  [ -n "${TXMAIL_PYTHON:-}" ] && candidates+=("$TXMAIL_PYTHON")
+  candidates+=(python3.14 python3.13 python3.12 python3 python)
+  # pyenv's shims only run the version PYENV_VERSION names, so look behind them
+  # at the installed interpreters themselves, newest first.
+  local root="${PYENV_ROOT:-$HOME/.pyenv}"
+  if [ -d "$root/versions" ]; then
+    while IFS= read -r dir; do
+      candidates+=("$dir/bin/python3")
+    done < <(ls -d "$root"/versions/3.1[2-9]* 2>/dev/null | sort -rV)
+  fi
+  candidates+=(/usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9])
+  local c
+  for c in "${candidates[@]}"; do
+    if command -v "$c" >/dev/null 2>&1 && txmail_python_ok "$c"; then
+      command -v "$c"
+      return 0
+    fi
+  done
+  return 1
+}
+
+txmail_venv() {
+  local venv="$txmail_root/.venv"
+  if [ ! -x "$venv/bin/python" ] || ! txmail_python_ok "$venv/bin/python"; then
+    local python
+    if ! python="$(txmail_find_python)"; then
+      echo "txmail needs Python >= 3.12 and found none (tried python3.1x, python3," \
+           "pyenv versions). Install one, or set TXMAIL_PYTHON=/path/to/python3.12." >&2
+      return 1
+    fi
+    echo "Creating .venv with $python ($("$python" --version 2>&1))"
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+  fi
+  local stamp="$venv/.txmail-installed"
+  local want
+  want="$(cat "$txmail_root/pyproject.toml" | "$venv/bin/python" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$txmail_root[dev]"
+    echo "$want" > "$stamp"
+  fi
+  export PATH="$venv/bin:$PATH"
+}
+
+# Browser tests drive Debian's chromium (Playwright's own download can't work here).
+txmail_chromium() {
+  if command -v chromium >/dev/null 2>&1 || [ -n "${TXMAIL_CHROMIUM:-}" ]; then
+    return 0
+  fi
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "Installing chromium for the browser tests (apt-get)..."
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+      $sudo apt-get install -y -qq chromium >/dev/null
+  fi
+  command -v chromium >/dev/null 2>&1 || {
+    echo "The browser tests need Chromium: install Debian's 'chromium' package" \
+         "or set TXMAIL_CHROMIUM=/path/to/chromium." >&2
+    return 1
+  }
+}
