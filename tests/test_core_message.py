@@ -247,3 +247,19 @@ def test_test_runner_swapped_every_alias_for_the_in_memory_backend():
     Hello().send()
     Promo().send()
     assert [m.sent_using for m in mail.outbox] == ["transactional", "marketing"]
+
+
+def test_attachments_and_headers_are_built_in_the_recipients_language():
+    from django.utils.translation import gettext
+
+    class Localized(Dated):
+        def get_headers(self):
+            return {**super().get_headers(), "X-Answer": gettext("Yes")}
+
+        def get_attachments(self):
+                return [Attachment("answer.txt", gettext("Yes") + "\n", "text/plain")]
+
+    message = Localized(WHEN, language="fr").message().message()
+    assert message["X-Answer"] == "Oui"
+    [attachment] = message.iter_attachments()
+    assert attachment.get_content() == "Oui\n"

@@ -121,3 +121,8 @@ def test_html_to_text_of_empty_html():
 
 def test_subject_is_one_line_stripped_and_unescaped():
     assert Hello(name="Tom &amp; Jerry ").render().subject == "Hello Tom & Jerry"
+
+
+def test_image_only_links_read_as_their_alt_text():
+    html = '<p><a href="https://acme.example/"><img src="logo.png" alt="Acme"></a></p>'
+    assert html_to_text(html) == "Acme (https://acme.example/)\n"

@@ -12,11 +12,13 @@ set the attribute for the simple case, override the hook when it depends on
 the instance. An instance is one message to one set of recipients.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import timezone, translation
 
 from .exceptions import MessageConfigurationError
 from .mime import Attachment, InlineImage, TxEmailMessage
@@ -168,13 +170,29 @@ class Message:
 
     # -- pipeline ------------------------------------------------------------
 
+    @contextmanager
+    def activated(self) -> Iterator[None]:
+        """Activate the recipient's language and time zone for rendering and building.
+
+        Headers and attachments (a localized PDF) are built inside it too.
+        """
+        with ExitStack() as stack:
+            language = self.get_language()
+            if language:
+                stack.enter_context(translation.override(language))
+            time_zone = self.get_time_zone()
+            if time_zone:
+                stack.enter_context(timezone.override(time_zone))
+            yield
+
     def render(self) -> Rendered:
         """Render subject, HTML and text without building MIME or sending."""
         return render_message(self)
 
     def message(self, rendered: Rendered | None = None) -> TxEmailMessage:
         """Return the Django ``EmailMultiAlternatives`` this message sends."""
-        return build_email(self, rendered or self.render())
+        with self.activated():
+            return build_email(self, rendered or self.render())
 
     def send(self, using: str | None = None) -> SentMessage:
         """Render, build and send through ``using`` (default: the class's mailer)."""

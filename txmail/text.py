@@ -7,6 +7,7 @@ Markdown escaping off.
 """
 
 import re
+from collections.abc import Callable
 
 import html2text
 from lxml import etree
@@ -15,7 +16,7 @@ from lxml import html as lxml_html
 # Zero-width and filler characters MJML and ESP templates pad preheaders with.
 _INVISIBLE = dict.fromkeys(map(ord, "\u034f\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|mso-hide\s*:\s*all", re.IGNORECASE)
-_DROP_TAGS = ("head", "style", "script", "title", "img", "hr", "noscript")
+_DROP_TAGS = ("head", "style", "script", "title", "hr", "noscript")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -38,14 +39,20 @@ def _converter() -> html2text.HTML2Text:
     return h
 
 
-def _link_text(text: str, href: str) -> str:
+def link_text(text: str, href: str) -> str:
+    """How a link reads in the text part: "text (url)", or the url alone."""
     target = href.removeprefix("mailto:") if href.startswith("mailto:") else href
     if not text or text == target or text == href:
         return target
     return f"{text} ({target})"
 
 
-def _simplify(doc: lxml_html.HtmlElement) -> None:
+_link_text = link_text
+
+
+def _simplify(
+    doc: lxml_html.HtmlElement, link: Callable[[str, str], str] = link_text
+) -> None:
     for comment in doc.xpath("//comment()"):
         comment.drop_tree()
     for el in list(doc.iter(*_DROP_TAGS)):
@@ -57,26 +64,39 @@ def _simplify(doc: lxml_html.HtmlElement) -> None:
         el.tag = "p"  # headings without "# " markers
     for a in list(doc.iter("a")):
         href = (a.get("href") or "").strip()
-        text = " ".join(a.text_content().split())
+        # An image-only link (a logo, a thumbnail) reads as its alt text.
+        text = " ".join(a.text_content().split()) or " ".join(
+            " ".join(img.get("alt", "").split()) for img in a.iter("img")
+        ).strip()
         if not href or href.startswith(("#", "javascript:")):
             a.drop_tag()
             continue
         replacement = lxml_html.Element("span")
-        replacement.text = _link_text(text, href)
+        replacement.text = link(text, href)
         replacement.tail = a.tail
         a.getparent().replace(a, replacement)
+    for img in list(doc.iter("img")):
+        img.drop_tree()
 
 
-def html_to_text(html: str) -> str:
-    """Return the plain-text rendering of an email's HTML."""
+def html_to_text(html: str, *, link: Callable[[str, str], str] = link_text) -> str:
+    """Return the plain-text rendering of an email's HTML.
+
+    ``link`` formats each link; the precompiler passes one that marks links
+    whose text or URL holds a template tag, to decide them per message.
+    """
     if not html.strip():
         return ""
     try:
         doc = lxml_html.document_fromstring(html)
     except (etree.ParserError, ValueError):
         return ""
-    _simplify(doc)
-    text = _converter().handle(lxml_html.tostring(doc, encoding="unicode"))
+    _simplify(doc, link)
+    return finish_text(_converter().handle(lxml_html.tostring(doc, encoding="unicode")))
+
+
+def finish_text(text: str) -> str:
+    """The last clean-up of a text part (also run on each precompiled render)."""
     text = text.translate(_INVISIBLE).replace("\u00a0", " ")
     lines = [line.rstrip() for line in text.splitlines()]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip() + "\n"
