@@ -1,0 +1,26 @@
+"""URLs: home page, the auth flows (password reset sends txmail's message),
+the txmail previews and the admin."""
+
+from importlib.util import find_spec
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from shop.forms import TxPasswordResetForm
+from shop.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    # Before django.contrib.auth.urls so this view, with our form, wins.
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=TxPasswordResetForm),
+        name="password_reset",
+    ),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+]
+
+# The preview UI is optional: the project keeps working without it.
+if find_spec("txmail.urls") is not None:
+    urlpatterns.append(path("emails/", include("txmail.urls")))

@@ -1,0 +1,15 @@
+from django.contrib import admin
+
+from .models import Order, OrderItem
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "customer", "created_at", "currency"]
+    search_fields = ["number", "customer__email"]
+    inlines = [OrderItemInline]

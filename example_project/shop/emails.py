@@ -1,0 +1,200 @@
+"""The shop's emails. txmail discovers this module and registers every class.
+
+Each class has ``preview*`` classmethods building it from unsaved sample data;
+they accept the preview's URL query parameters as strings in ``**params``.
+"""
+
+import math
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from txmail import Attachment, InlineImage, Message
+
+from . import samples
+from .models import Order, order_totals
+from .receipt_pdf import receipt_pdf
+
+LOGO_PATH = Path(__file__).parent / "static" / "shop" / "logo.png"
+
+
+def _user(pk):
+    """Return the user ``pk`` from a preview URL, or an unsaved sample user."""
+    return get_user_model().objects.get(pk=pk) if pk else samples.sample_user()
+
+
+class ShopMessage(Message):
+    """Base of the shop's messages: the brand details the layout shows."""
+
+    abstract = True
+    # The emails invite replies ("Reply to this email"); they go to support,
+    # not to the no-reply sender.
+    reply_to = ["Acme Support <support@acme.example>"]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        site_url = settings.SHOP_SITE_URL.rstrip("/")
+        brand = {
+            "site_name": settings.SHOP_SITE_NAME,
+            "site_url": site_url,
+            "logo_url": site_url + static("shop/logo.png"),
+            "support_email": "support@acme.example",
+            "company_address": "Acme Shop Ltd · 12 Harbour Street · Bristol BS1 4RN",
+        }
+        # setdefault: values passed as context=... when creating the message win.
+        for key, value in brand.items():
+            context.setdefault(key, value)
+        return context
+
+
+class PasswordReset(ShopMessage):
+    """Link to choose a new password, sent by the password reset form."""
+
+    template_name = "emails/password_reset"
+    subject = _("Reset your password on {{ site_name }}")
+    mailer = "transactional"
+
+    def __init__(self, user, reset_url, **kwargs):
+        super().__init__(to=[user.email], **kwargs)
+        self.user, self.reset_url = user, reset_url
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            user=self.user,
+            reset_url=self.reset_url,
+            # Rounded up: "expires in 1 day" rather than "in 0 days".
+            reset_days=math.ceil(settings.PASSWORD_RESET_TIMEOUT / 86400),
+        )
+        return context
+
+    @classmethod
+    def preview(cls, user=None, **params):
+        path = reverse(
+            "password_reset_confirm",
+            kwargs={"uidb64": "MQ", "token": "cfx1zq-6b1f7e2d0c9a8b7e6d5c4b3a2f1e0d9c"},
+        )
+        return cls(_user(user), reset_url=settings.SHOP_SITE_URL.rstrip("/") + path)
+
+
+class Welcome(ShopMessage):
+    """Greets a new customer and points to the first things to do."""
+
+    template_name = "emails/welcome"
+    subject = _("Welcome to {{ site_name }}")
+    mailer = "transactional"
+
+    def __init__(self, user, **kwargs):
+        super().__init__(to=[user.email], **kwargs)
+        self.user = user
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["user"] = self.user
+        return context
+
+    @classmethod
+    def preview(cls, user=None, **params):
+        return cls(_user(user))
+
+    @classmethod
+    def preview_without_name(cls, **params):
+        """A customer who left the name fields empty: the greeting falls back."""
+        return cls(samples.sample_user(first_name="", last_name=""))
+
+
+class OrderReceipt(ShopMessage):
+    """Receipt for a paid order: line items, totals and a PDF copy."""
+
+    template_name = "emails/order_receipt"
+    subject = _("Your {{ site_name }} receipt for order {{ order.number }}")
+    mailer = "transactional"
+
+    def __init__(self, order, items=None, **kwargs):
+        super().__init__(to=[order.customer.email], **kwargs)
+        self.order = order
+        # Unsaved orders (previews) can't query their items, so they pass them.
+        self.items = list(order.items.all()) if items is None else list(items)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            order=self.order,
+            items=self.items,
+            customer=self.order.customer,
+            **order_totals(self.order, self.items),
+        )
+        return context
+
+    def get_attachments(self):
+        # Runs in the recipient's language, so the PDF is localized too.
+        pdf = receipt_pdf(self.order, self.items, site_name=settings.SHOP_SITE_NAME)
+        return [
+            *super().get_attachments(),
+            Attachment(f"receipt-{self.order.number}.pdf", pdf, "application/pdf"),
+            InlineImage("logo", LOGO_PATH.read_bytes(), "image/png", "logo.png"),
+        ]
+
+    @classmethod
+    def preview(cls, order=None, **params):
+        if order:
+            return cls(Order.objects.select_related("customer").get(pk=order))
+        return cls(*samples.sample_order())
+
+    @classmethod
+    def preview_many_items(cls, **params):
+        """A large order, to check the table and totals stay readable."""
+        return cls(*samples.sample_order(item_count=len(samples.PRODUCTS)))
+
+
+class Newsletter(ShopMessage):
+    """The monthly journal: a few articles, sent through the marketing mailer."""
+
+    template_name = "emails/newsletter"
+    subject = "{{ title }}"
+    mailer = "marketing"
+    # Bulk mail is no auto-reply trigger risk; it is identified by List-* headers.
+    auto_submitted = None
+
+    def __init__(self, email, *, title, intro, articles, **kwargs):
+        super().__init__(to=[email], **kwargs)
+        self.email, self.title, self.intro = email, title, intro
+        self.articles = list(articles)
+
+    def get_unsubscribe_url(self):
+        token = signing.dumps(self.email, salt="shop.newsletter.unsubscribe")
+        return f"{settings.SHOP_SITE_URL.rstrip('/')}/newsletter/unsubscribe/{token}/"
+
+    def get_headers(self):
+        # One-click unsubscribe (RFC 8058), which large mailbox providers require
+        # from bulk senders.
+        return {
+            **super().get_headers(),
+            "List-Unsubscribe": f"<{self.get_unsubscribe_url()}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            title=self.title,
+            intro=self.intro,
+            featured=self.articles[0] if self.articles else None,
+            articles=self.articles[1:],
+            unsubscribe_url=self.get_unsubscribe_url(),
+        )
+        return context
+
+    @classmethod
+    def preview(cls, **params):
+        return cls("ada@example.com", **samples.sample_issue("en"))
+
+    @classmethod
+    def preview_french(cls, **params):
+        """The French edition, with French copy and the layout translated."""
+        return cls("ada@example.com", language="fr", **samples.sample_issue("fr"))

@@ -1,0 +1,76 @@
+"""Create the demo account and its orders; running it again changes nothing."""
+
+import datetime
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from shop.models import Order, OrderItem
+
+DEMO_EMAIL = "demo@acme.example"
+DEMO_PASSWORD = "demo"
+
+ORDERS = [
+    (
+        "A-10001",
+        datetime.datetime(2026, 10, 2, 14, 5, tzinfo=datetime.UTC),
+        [
+            ("Merino crew sweater, charcoal, M", "KN-204-CH-M", 1, "89.00"),
+            ("Wool hiking socks", "SK-020-GR", 2, "16.00"),
+        ],
+    ),
+    (
+        "A-10002",
+        datetime.datetime(2026, 11, 9, 18, 30, tzinfo=datetime.UTC),
+        [
+            ("Waxed canvas weekender", "BG-330-OL", 1, "165.00"),
+            ("Leather card holder, tan", "AC-071-TN", 1, "35.00"),
+            ("Cedar shoe trees", "AC-300-CD", 1, "24.00"),
+        ],
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = f"Create the demo user {DEMO_EMAIL} (password {DEMO_PASSWORD!r}) and orders."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        user, created = get_user_model().objects.get_or_create(
+            username="demo",
+            defaults={
+                "email": DEMO_EMAIL,
+                "first_name": "Dana",
+                "last_name": "Demo",
+                # Staff, so the same login opens the admin of this local demo.
+                "is_staff": True,
+                "is_superuser": True,
+            },
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        for number, created_at, lines in ORDERS:
+            order, _ = Order.objects.get_or_create(
+                number=number,
+                defaults={
+                    "customer": user,
+                    "created_at": created_at,
+                    "shipping": Decimal("6.50"),
+                    "tax_rate": Decimal("0.0825"),
+                    "shipping_address": "Dana Demo\n1 Example Row\nBristol BS1 4RN",
+                },
+            )
+            if not order.items.exists():
+                OrderItem.objects.bulk_create(
+                    OrderItem(
+                        order=order, name=name, sku=sku, quantity=qty, unit_price=Decimal(price)
+                    )
+                    for name, sku, qty, price in lines
+                )
+        state = "created" if created else "already there"
+        self.stdout.write(
+            f"Demo user {DEMO_EMAIL} / {DEMO_PASSWORD!r} ({state}); {user.orders.count()} orders."
+        )

@@ -1,0 +1,89 @@
+"""Smoke tests of the example: ``python manage.py test shop``."""
+
+import re
+from io import StringIO
+
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.core.management import call_command
+from django.test import TestCase
+
+from txmail.registry import message_classes
+
+from .emails import OrderReceipt, PasswordReset
+from .models import Order
+
+
+def shop_previews():
+    """Yield ``(label, message)`` for every preview method of the shop's classes."""
+    for name, cls in message_classes().items():
+        if name.startswith("shop."):
+            for attr in dir(cls):
+                if attr == "preview" or attr.startswith("preview_"):
+                    yield f"{name}.{attr}", getattr(cls, attr)()
+
+
+class PreviewTests(TestCase):
+    def test_every_preview_renders_in_every_language(self):
+        for label, message in shop_previews():
+            for language in ("en", "fr", "de"):
+                with self.subTest(label, language=language):
+                    message.language = language
+                    rendered = message.render()
+                    self.assertIn(f'lang="{language}"', rendered.html)
+                    self.assertNotIn("{{", rendered.html + rendered.text + rendered.subject)
+                    self.assertNotRegex(rendered.html, r"<img(?![^>]*\balt=\")")
+
+    def test_password_reset_is_translated(self):
+        message = PasswordReset.preview()
+        message.language = "fr"
+        rendered = message.render()
+        self.assertEqual(rendered.subject, "Réinitialisez votre mot de passe Acme Shop")
+        self.assertIn("Choisir un nouveau mot de passe", rendered.html)
+
+
+class ReceiptTests(TestCase):
+    def test_pdf_and_inline_logo(self):
+        email = OrderReceipt.preview_many_items().message()
+        [part] = email.attachments  # txmail attaches ready-made MIME parts
+        self.assertEqual(part.get_filename(), "receipt-A-10024.pdf")
+        self.assertEqual(part.get_content_type(), "application/pdf")
+        pdf = part.get_content()
+        # Every xref offset must point at its object: readers rely on it.
+        xref = int(re.search(rb"startxref\n(\d+)", pdf).group(1))
+        offsets = re.findall(rb"(\d{10}) 00000 n", pdf[xref:])
+        for number, offset in enumerate(offsets, start=1):
+            self.assertTrue(pdf[int(offset) :].startswith(b"%d 0 obj" % number))
+        self.assertIn(b"Content-ID: <logo>", email.message().as_bytes())
+
+
+class FlowTests(TestCase):
+    def setUp(self):
+        call_command("seed_demo", stdout=StringIO())
+
+    def test_seed_demo_is_idempotent(self):
+        call_command("seed_demo", stdout=StringIO())
+        self.assertEqual(get_user_model().objects.filter(username="demo").count(), 1)
+        self.assertEqual(Order.objects.count(), 2)
+
+    def test_password_reset_form_sends_the_txmail_message(self):
+        response = self.client.post("/accounts/password_reset/", {"email": "demo@acme.example"})
+        self.assertRedirects(response, "/accounts/password_reset/done/")
+        [email] = mail.outbox
+        self.assertEqual(email.subject, "Reset your password on Acme Shop")
+        self.assertEqual(email.to, ["demo@acme.example"])
+        link = re.search(r"http://testserver(/accounts/reset/\S+/)", email.body).group(1)
+        response = self.client.get(link, follow=True)
+        self.assertContains(response, "Choose a new password")
+
+    def test_send_examples_sends_each_message_once(self):
+        out = StringIO()
+        call_command("send_examples", to="qa@example.org", stdout=out)
+        self.assertEqual(len(mail.outbox), 4)
+        self.assertEqual({tuple(e.to) for e in mail.outbox}, {("qa@example.org",)})
+        self.assertIn("via 'marketing'", out.getvalue())
+
+    def test_pages(self):
+        for url in ["/", "/accounts/login/", "/accounts/password_reset/"]:
+            with self.subTest(url):
+                self.assertEqual(self.client.get(url).status_code, 200)
