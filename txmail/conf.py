@@ -17,6 +17,9 @@ DEFAULTS: dict[str, Any] = {
     # (None: <BASE_DIR or tempdir>/txmail-mailbox) and how many are kept.
     "MAILBOX_PATH": None,
     "MAILBOX_SIZE": 200,
+    # Compile each template once and render messages from the compiled HTML and
+    # text (txmail.precompile); False runs the whole pipeline for every message.
+    "PRECOMPILE": True,
 }
 
 

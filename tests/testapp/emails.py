@@ -24,6 +24,10 @@ class Hello(BaseTestMessage):
         context["name"] = self.name
         return context
 
+    @classmethod
+    def preview(cls, name="Ann"):
+        return cls(name=name)
+
 
 class Promo(BaseTestMessage):
     """A plain-HTML message bound to another mailer."""
@@ -35,3 +39,7 @@ class Promo(BaseTestMessage):
 
     def __init__(self, name="Ann", to=("ann@example.com",), **kwargs):
         super().__init__(to=list(to), context={"name": name}, **kwargs)
+
+    @classmethod
+    def preview(cls, name="Ann"):
+        return cls(name=name)

@@ -1,0 +1,162 @@
+"""Find a class's preview methods and run them without touching the database."""
+
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.utils import translation
+
+from ..message import Message
+from ..mime import TxEmailMessage
+from ..render import Rendered
+from ..send import resolve_mailer
+
+DEFAULT_VARIANT = "default"
+# Query parameters the UI uses itself; never passed to preview methods.
+RESERVED_PARAMS = frozenset({"lang"})
+
+
+def variant_of(method_name: str) -> str | None:
+    """``preview`` → ``default``, ``preview_gift_card`` → ``gift-card``."""
+    if method_name == "preview":
+        return DEFAULT_VARIANT
+    if method_name.startswith("preview_") and len(method_name) > len("preview_"):
+        return method_name.removeprefix("preview_").replace("_", "-")
+    return None
+
+
+def variants(cls: type[Message]) -> dict[str, str]:
+    """Return ``{variant: method name}``, ``default`` first, then by name."""
+    found = {}
+    for name in dir(cls):
+        variant = variant_of(name)
+        if variant is None:
+            continue
+        if isinstance(inspect.getattr_static(cls, name), classmethod | staticmethod):
+            found[variant] = name
+    return dict(sorted(found.items(), key=lambda kv: (kv[0] != DEFAULT_VARIANT, kv[0])))
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: str  # shown in the parameter form; "" when there is none
+
+
+def parameters(method: Callable[..., Any]) -> tuple[list[Param], bool]:
+    """Return the keyword parameters of a preview method and whether it takes **kwargs."""
+    params, var_kw = [], False
+    for p in inspect.signature(method).parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            var_kw = True
+        elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            default = "" if p.default is p.empty or p.default is None else str(p.default)
+            params.append(Param(p.name, default))
+    return params, var_kw
+
+
+def select_kwargs(method: Callable[..., Any], query: Mapping[str, str]) -> dict[str, str]:
+    """Return the query parameters ``method`` accepts, as strings."""
+    params, var_kw = parameters(method)
+    accepted = {p.name for p in params}
+    return {
+        key: value for key, value in query.items()
+        if key not in RESERVED_PARAMS and (var_kw or key in accepted)
+    }
+
+
+@contextmanager
+def rolled_back() -> Iterator[None]:
+    """Run the block in a transaction on every database, then roll all back."""
+    with ExitStack() as stack:
+        aliases = [
+            alias for alias in connections
+            # The dummy backend (no DATABASES) can't open a transaction.
+            if connections[alias].vendor != "dummy"
+        ]
+        for alias in aliases:
+            stack.enter_context(transaction.atomic(using=alias))
+        try:
+            yield
+        finally:
+            for alias in aliases:
+                transaction.set_rollback(True, using=alias)
+
+
+def language_codes() -> list[tuple[str, str]]:
+    return [(code, str(name)) for code, name in settings.LANGUAGES] if settings.USE_I18N \
+        else []
+
+
+def apply_language(instance: Message, code: str | None) -> None:
+    """Let ``code`` reach the class's language hook (see the package docstring)."""
+    if code and type(instance).get_language is Message.get_language:
+        instance.language = code
+
+
+@dataclass
+class Preview:
+    """One previewed message: the email ``send()`` would send, and how it was made."""
+
+    name: str
+    cls: type[Message]
+    variant: str
+    kwargs: dict[str, str]
+    language: str | None  # requested with ?lang=
+    instance: Message
+    rendered: Rendered
+    email: TxEmailMessage
+    mime: Any  # email.message.EmailMessage: email.message(), the sent object
+    raw: bytes
+    mailer: str
+    lint: list[Any] = field(default_factory=list)
+
+
+class NotAMessage(TypeError):
+    pass
+
+
+def build_instance(cls: type[Message], variant: str, query: Mapping[str, str]) -> tuple[
+        Message, dict[str, str]]:
+    """Call the variant's preview method with the query parameters it accepts."""
+    method_name = variants(cls)[variant]
+    method = getattr(cls, method_name)
+    kwargs = select_kwargs(method, query)
+    instance = method(**kwargs)
+    if not isinstance(instance, Message):
+        raise NotAMessage(
+            f"{cls.__name__}.{method_name}() returned {instance!r}; a preview "
+            f"method must return an instance, e.g. `return cls(to=[...])`."
+        )
+    return instance, kwargs
+
+
+def make_preview(name: str, cls: type[Message], variant: str,
+                 query: Mapping[str, str], language: str | None,
+                 *, lint: bool = True,
+                 prepare: Callable[[Message], None] | None = None) -> Preview:
+    """Build, render and MIME-encode one variant inside a rolled-back transaction.
+
+    ``prepare`` may change the instance before rendering (the send-test form
+    sets the recipient there).
+    """
+    from .lint import lint_message
+
+    with rolled_back(), translation.override(language or translation.get_language()):
+        instance, kwargs = build_instance(cls, variant, query)
+        apply_language(instance, language)
+        if prepare is not None:
+            prepare(instance)
+        # The same two steps as Message.message(): render, then build the MIME.
+        rendered = instance.render()
+        email = instance.message(rendered)
+        mime = email.message()
+        raw = mime.as_bytes()
+        mailer = resolve_mailer(instance)
+        issues = lint_message(instance, rendered) if lint else []
+    return Preview(name, cls, variant, kwargs, language, instance, rendered, email,
+                   mime, raw, mailer, issues)

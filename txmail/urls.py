@@ -1,0 +1,58 @@
+"""URLs of the preview UI and the dev mailbox: ``path("emails/", include("txmail.urls"))``.
+
+Every page answers 404 unless previews are enabled (see ``txmail.preview``).
+"""
+
+from django.urls import path, register_converter
+
+from .preview import sent_views, views
+
+
+class MessageNameConverter:
+    """``app_label.ClassName`` (or a dotted module path for classes outside apps)."""
+
+    regex = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class EntryIdConverter:
+    regex = r"\d{20}-[0-9a-f]{12}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(MessageNameConverter, "txmail_name")
+register_converter(EntryIdConverter, "txmail_entry")
+
+app_name = "txmail"
+urlpatterns = [
+    path("", views.index, name="preview-index"),
+    path("_assets/<str:filename>", views.asset, name="preview-asset"),
+    path("sent/", sent_views.sent_list, name="sent-list"),
+    path("sent/clear/", sent_views.sent_clear, name="sent-clear"),
+    path("sent/<txmail_entry:entry_id>/", sent_views.sent_message, name="sent-message"),
+    path("sent/<txmail_entry:entry_id>/eml/", sent_views.sent_eml, name="sent-eml"),
+    path("sent/<txmail_entry:entry_id>/html/", sent_views.sent_html, name="sent-html"),
+    path("sent/<txmail_entry:entry_id>/parts/<int:index>/", sent_views.sent_part,
+         name="sent-part"),
+    path("<txmail_name:name>/", views.class_page, name="preview-class"),
+    path("<txmail_name:name>/<slug:variant>/", views.message_page,
+         name="preview-message"),
+    path("<txmail_name:name>/<slug:variant>/eml/", views.message_eml,
+         name="preview-eml"),
+    path("<txmail_name:name>/<slug:variant>/html/", views.message_html,
+         name="preview-html"),
+    path("<txmail_name:name>/<slug:variant>/parts/<int:index>/", views.message_part,
+         name="preview-part"),
+    path("<txmail_name:name>/<slug:variant>/send/", views.send_test,
+         name="preview-send"),
+]
