@@ -205,3 +205,12 @@ def test_every_error_shares_one_root():
     for exc in (HeaderInjection, InvalidAddress, MJMLError, NoRecipients,
                 TemplateNotFound, UnknownMailer, MessageConfigurationError):
         assert issubclass(exc, TxmailError)
+
+
+def test_inline_image_must_be_an_image():
+    from txmail import InlineImage
+
+    with pytest.raises(ValueError, match="'application/pdf' is not an image type"):
+        InlineImage("doc", b"%PDF", "application/pdf")
+    with pytest.raises(TypeError, match="content must be bytes"):
+        InlineImage("logo", "not bytes", "image/png")  # type: ignore[arg-type]

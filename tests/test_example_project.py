@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+DJANGO_DEPRECATIONS_AS_ERRORS = "error::django.utils.deprecation.RemovedInDjango2028Warning"
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
 
 
 def manage(*args):
     return subprocess.run(
-        [sys.executable, "-W", "error::DeprecationWarning", "manage.py", *args],
+        [sys.executable, "-W", DJANGO_DEPRECATIONS_AS_ERRORS, "manage.py", *args],
         cwd=EXAMPLE, capture_output=True, text=True, timeout=300,
         # pytest's DJANGO_SETTINGS_MODULE must not leak into the example's manage.py.
         env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},

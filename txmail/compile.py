@@ -30,6 +30,11 @@ _IGNORE_ATTR = ' data-premailer="ignore"'
 _CSSUTILS_LOG_LEVEL = logging.CRITICAL
 
 
+def has_inline_styles(source: str) -> bool:
+    """Whether ``mjml_to_html(source)`` runs premailer (``<mj-style inline>``)."""
+    return _INLINE_MJ_STYLE.search(source) is not None
+
+
 def mjml_to_html(source: str, *, origin: str, include_loader: IncludeLoader) -> str:
     """Compile MJML ``source`` (already rendered by Django) to HTML.
 

@@ -77,6 +77,15 @@ class InlineImage:
         path = Path(path)
         return cls(cid, path.read_bytes(), mimetype, path.name)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.content, bytes | bytearray):
+            raise TypeError(f"InlineImage {self.cid!r}: content must be bytes.")
+        if not self.content_type.startswith("image/"):
+            raise ValueError(
+                f"InlineImage {self.cid!r}: {self.content_type!r} is not an image type; "
+                "attach other files with Attachment."
+            )
+
     @property
     def content_type(self) -> str:
         maintype, subtype = _split_mimetype(self.filename or "", self.mimetype)

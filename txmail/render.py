@@ -1,6 +1,14 @@
-"""The rendering pipeline: one fixed sequence of named steps.
+"""The rendering pipeline.
 
-    find_templates → render_body → compile_body → render_text → render_subject
+    find_templates → get compiled templates (cached) → render them → subject
+
+Compiling runs the recipient-independent steps once per template
+(``txmail.precompile``); a message then only renders the compiled HTML and text
+with its context. The per-message pipeline is the fallback, for templates the
+precompiler can't prove exact (``Rendered.fallback_reason`` says why) and for
+single messages whose values need it:
+
+    render_body → compile_body → render_text
 
 Each step is a plain function so it can be read, tested and (for the preview)
 reused on its own. ``render_message`` runs them for one message instance inside
@@ -10,13 +18,19 @@ its language and time zone.
 import html as html_lib
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template import Template, engines
 from django.utils import timezone, translation
 
+from . import precompile
 from . import templates as tpl
 from .compile import inline_styles, mjml_to_html
+from .conf import txmail_settings
 from .exceptions import TemplateNotFound
 from .text import html_to_text
 from .validation import check_one_line
@@ -34,6 +48,10 @@ class Rendered:
     text: str
     template: str  # origin of the body template, for previews and errors
     language: str | None = None
+    # None when rendered from the compiled templates; otherwise why this message
+    # went through the per-message pipeline (template-wide reasons are the same
+    # for every message of the template; the preview shows it).
+    fallback_reason: str | None = None
 
 
 def render_body(templates: tpl.TemplateSet, context: dict[str, Any]) -> str:
@@ -92,10 +110,17 @@ def render_string(source: str, context: dict[str, Any]) -> str:
     if hasattr(engine, "engine"):  # DjangoTemplates: honour its libraries/builtins
         from django.template import Context
 
-        return Template(source, engine=engine.engine).render(
+        return _string_template(engine.engine, source).render(
             Context(context, autoescape=False)
         )
     return engine.from_string(source).render(context)
+
+
+@lru_cache(maxsize=512)
+def _string_template(engine: Any, source: str) -> Template:
+    # Parsing a subject costs more than rendering it; a class's subject is one
+    # string, so parse it once per engine (engines are rebuilt on settings change).
+    return Template(source, engine=engine)
 
 
 def clean_subject(owner: str, subject: str) -> str:
@@ -115,9 +140,13 @@ def render_message(message: "Message") -> Rendered:
         if time_zone:
             stack.enter_context(timezone.override(time_zone))
         context = message.get_context_data()
-        templates = tpl.find_templates(owner, message.get_template_names())
-        html = compile_body(owner, templates, render_body(templates, context), context)
-        text = render_text(templates, context, html)
+        templates = _find_templates(owner, message.get_template_names())
+        html, text, reason, templates = _render_fast(owner, templates, context)
+        if html is None or text is None:
+            html = compile_body(
+                owner, templates, render_body(templates, context), context
+            )
+            text = render_text(templates, context, html)
         subject = clean_subject(owner, message.get_subject(context))
         return Rendered(
             subject=subject,
@@ -125,4 +154,52 @@ def render_message(message: "Message") -> Rendered:
             text=text,
             template=templates.body_origin,
             language=translation.get_language(),
+            fallback_reason=reason,
         )
+
+
+# Template names → TemplateSet, outside DEBUG: looking up the body and .txt costs
+# two failed loader lookups per message (raised and caught TemplateDoesNotExist).
+# Loaders don't change without a settings change (which clears this) or a
+# restart; in DEBUG every lookup goes to the loaders so edits show up.
+_found: dict[tuple[str, ...], tpl.TemplateSet] = {}
+
+
+def _find_templates(owner: str, names: list[str]) -> tpl.TemplateSet:
+    if settings.DEBUG:
+        return tpl.find_templates(owner, names)
+    key = tuple(names)
+    found = _found.get(key)
+    if found is None:
+        found = _found[key] = tpl.find_templates(owner, names)
+    return found
+
+
+@receiver(setting_changed)
+def _forget_found(setting: str, **kwargs: Any) -> None:
+    if setting in ("TEMPLATES", "DEBUG", "INSTALLED_APPS"):
+        _found.clear()
+        _string_template.cache_clear()
+
+
+def _render_fast(
+    owner: str, templates: tpl.TemplateSet, context: dict[str, Any]
+) -> tuple[str | None, str | None, str | None, tpl.TemplateSet]:
+    """Render from the compiled templates: ``(html, text, fallback_reason, templates)``.
+
+    ``html`` is None when the per-message pipeline must render instead, and
+    ``fallback_reason`` says why. ``templates`` are reloaded in DEBUG after an edit.
+    """
+    if not txmail_settings.PRECOMPILE:
+        reason = "precompiling is off (TXMAIL['PRECOMPILE'] = False)"
+        return None, None, reason, templates
+    compiled, templates = precompile.get_compiled(owner, templates)
+    if compiled.fallback_reason is not None:
+        return None, None, compiled.fallback_reason, templates
+    try:
+        html, text = compiled.render(context)
+    except precompile.NeedsFallback as exc:
+        return None, None, str(exc), templates
+    if text is None:  # a .txt template: rendered exactly as the pipeline does
+        text = render_text(templates, context, html)
+    return html, text, None, templates

@@ -93,7 +93,9 @@ def build_email(message: "Message", rendered: "Rendered") -> TxEmailMessage:
         attachments=files,
         inline_images=inline,
     )
-    email.message()  # builds the MIME tree now, so a bad part fails before sending
+    # The MIME tree itself is built once, by the mailer, before anything for this
+    # message goes on the wire; every field that could make that fail was checked
+    # above (attachments became MIME parts when they were collected).
     return email
 
 

@@ -15,6 +15,7 @@ from lxml import html as lxml_html
 
 # Zero-width and filler characters MJML and ESP templates pad preheaders with.
 _INVISIBLE = dict.fromkeys(map(ord, "\u034f\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_INVISIBLE_CHARS = tuple(map(chr, _INVISIBLE))
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|mso-hide\s*:\s*all", re.IGNORECASE)
 _DROP_TAGS = ("head", "style", "script", "title", "hr", "noscript")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -97,6 +98,11 @@ def html_to_text(html: str, *, link: Callable[[str, str], str] = link_text) -> s
 
 def finish_text(text: str) -> str:
     """The last clean-up of a text part (also run on each precompiled render)."""
-    text = text.translate(_INVISIBLE).replace("\u00a0", " ")
-    lines = [line.rstrip() for line in text.splitlines()]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip() + "\n"
+    # Substring tests first: str.translate and these regexes cost more than
+    # the rest of a precompiled render, and most texts need neither.
+    if any(char in text for char in _INVISIBLE_CHARS):
+        text = text.translate(_INVISIBLE)
+    text = "\n".join([line.rstrip() for line in text.replace("\u00a0", " ").splitlines()])
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip() + "\n"

@@ -1,0 +1,1 @@
+"""txmail's benchmark (not a test): ``python tests/bench/bench.py --help``."""

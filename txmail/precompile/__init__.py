@@ -1,0 +1,36 @@
+"""Compile each template once; render each message by filling in two templates.
+
+``get_compiled(owner, templates)`` returns a cached ``Compiled`` for a
+``TemplateSet``: a Django template of the final, CSS-inlined HTML and one of the
+derived text part, plus ``fallback_reason`` — ``None`` when compiled, else the
+reason the template renders through the per-message pipeline (shown by the
+preview, logged once on the ``txmail.precompile`` logger).
+
+Per message, ``Rendered.fallback_reason`` is None when the compiled templates
+rendered it, else the template's reason or, for one message, why its values
+needed the full pipeline (markup from ``|safe``, a newline in an MJML attribute…).
+``warm_up()`` compiles every registered class's templates ahead of time;
+``TXMAIL["PRECOMPILE"] = False`` turns precompiling off.
+
+Modules, in pipeline order: ``flatten`` (extends/blocks/includes → one source),
+``protect`` (tags → placeholders), ``compiler`` (MJML/CSS/text on the protected
+source, then restore), ``verify`` (prove it exact or refuse), ``runtime`` (the
+per-message tags and value guards), ``cache``.
+"""
+
+from .cache import clear, get_compiled, warm_up
+from .compiler import Compiled, compile_templates
+from .flatten import Unprecompilable
+from .runtime import NeedsFallback
+from .verify import normalize
+
+__all__ = [
+    "Compiled",
+    "NeedsFallback",
+    "Unprecompilable",
+    "clear",
+    "compile_templates",
+    "get_compiled",
+    "normalize",
+    "warm_up",
+]

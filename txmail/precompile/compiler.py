@@ -1,0 +1,242 @@
+"""Compile a TemplateSet once: flatten → protect → MJML/CSS/text → verify → restore.
+
+The recipient-independent steps run exactly as in the per-message pipeline
+(the same ``mjml_to_html``, ``inline_styles`` and ``html_to_text``), on the
+source whose Django tags are placeholders. Restoring the tags into that output
+gives two Django templates; rendering them is all a message costs.
+"""
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.template import Context, Template
+from lxml import etree
+from lxml import html as lxml_html
+
+from .. import templates as tpl
+from ..compile import has_inline_styles, inline_styles, mjml_to_html
+from ..text import finish_text, html_to_text, link_text
+from .flatten import Dep, Flattener, Unprecompilable
+from .protect import Protector
+from .runtime import CompiledTemplate
+from .verify import Spot, check_css, check_variants, locate_html, locate_text
+
+# A "{" the restored template would read as the start of a tag.
+_OPEN_BRACE = re.compile(r"\{(?=[{%#]|$)")
+
+
+def _static(text: str) -> str:
+    return _OPEN_BRACE.sub("{% templatetag openbrace %}", text)
+
+
+@dataclass(frozen=True, eq=False)
+class Compiled:
+    """The compiled templates of one TemplateSet, or why there are none."""
+
+    html: Template | None
+    text: Template | None  # None with a .txt template (rendered as usual)
+    fallback_reason: str | None
+    body_source: str
+    text_source: str | None
+    deps: tuple[Dep, ...]
+    autoescape: bool = True
+    compile_seconds: float = 0.0
+
+    def render(self, context: dict[str, Any]) -> tuple[str, str | None]:
+        """Render HTML and derived text (None with a .txt) for ``context``.
+
+        Raises ``NeedsFallback`` when a value needs the full pipeline.
+        """
+        assert self.html is not None, "render() of a fallback Compiled"
+        html = self.html.render(Context(context, autoescape=self.autoescape))
+        if self.text is None:
+            return html, None
+        return html, finish_text(self.text.render(Context(context, autoescape=False)))
+
+    def changed(self) -> bool:
+        return any(dep.changed() for dep in self.deps)
+
+
+class _Build:
+    def __init__(self, owner: str, templates: tpl.TemplateSet) -> None:
+        self.owner = owner
+        self.templates = templates
+        self.origin = templates.body_origin
+        self.flattener = Flattener()
+        engine = getattr(getattr(templates.body, "template", None), "engine", None)
+        self.autoescape = bool(getattr(engine, "autoescape", True))
+        self.included: dict[str, str] = {}
+        on_include = self.include if templates.kind == "mjml" else None
+        self.prot = Protector(on_include)
+        n = self.prot.nonce
+        # Link markers in the derived text: a (or i: the link holds images),
+        # text, b, URL, c.
+        self.marks = {m: f"tx{n}l{m}" for m in "abci"}
+        self.text_pattern = re.compile(rf"{self.prot.prefix}(\d+)q|tx{n}l([abci])")
+        self.image_links: set[str] = set()
+
+    def link(self, text: str, href: str) -> str:
+        # Links holding a tag are decided per message (text == url or not…).
+        if self.prot.pattern.search(text) or self.prot.pattern.search(href):
+            m = self.marks
+            start = m["i"] if href in self.image_links else m["a"]
+            return f"{start}{text}{m['b']}{href}{m['c']}"
+        return link_text(text, href)
+
+    def include(self, path: str) -> None:
+        """Flatten and protect an mj-included file when its tag is met."""
+        name = path.removeprefix("./")
+        if name not in self.included and not self.prot.pattern.search(name):
+            self.included[name] = ""  # a file including itself stops here
+            source = self.flattener.load(name, self.origin)
+            flat = self.flattener.flatten(source, name)
+            self.included[name] = self.prot.protect(flat, name)
+
+    def run(self, sources: dict[str, str]) -> tuple[str, str | None]:
+        """The per-message pipeline's compile steps, on protected sources."""
+        if self.templates.kind == "mjml":
+
+            def include(path: str) -> str:
+                name = path.removeprefix("./")
+                if self.prot.pattern.search(name):
+                    raise Unprecompilable(
+                        f"an <mj-include> path in '{self.origin}' is a variable."
+                    )
+                if name not in sources:
+                    raise Unprecompilable(
+                        f"<mj-include path=\"{name}\"> in '{self.origin}' isn't "
+                        "written as a plain tag the precompiler can find."
+                    )
+                return sources[name]
+
+            html = mjml_to_html(sources[""], origin=self.origin, include_loader=include)
+        else:
+            html = inline_styles(sources[""])
+        if self.templates.text is not None:
+            return html, None
+        self.image_links = _image_link_hrefs(html)
+        return html, self.tidy(html_to_text(html, link=self.link))
+
+    def tidy(self, text: str) -> str:
+        """Undo the line layout html2text gave block tags' placeholders.
+
+        Without the placeholder, the text after a block tag would start its line
+        (html2text wouldn't put a space before it), and a line holding only
+        block tags wouldn't exist: drop that space and that line's newline.
+        """
+        units = self.prot.units
+        token = rf"{self.prot.prefix}(\d+)q"
+
+        def structural(tokens: str) -> bool:
+            ids = re.findall(token, tokens)
+            return bool(ids) and all(units[int(i)].kind != "out" for i in ids)
+
+        def alone(match: re.Match[str]) -> str:
+            return match.group(1) if structural(match.group(1)) else match.group(0)
+
+        text = re.sub(rf"(?m)^((?:{token})+) +", alone, text)
+        return re.sub(rf"(?m)^((?:{token})+)\n", alone, text)
+
+    def restore(self, output: str, spots: list[Spot], part: str, chain: str) -> str:
+        pieces: list[str] = []
+        last = 0
+        matches = self.prot.pattern.finditer(output) if part == "h" else (
+            self.text_pattern.finditer(output)
+        )
+        spot_iter = iter(spots)
+        for match in matches:
+            pieces.append(_static(output[last:match.start()]))
+            last = match.end()
+            if match.group(1) is None:  # link marker (text part only)
+                pieces.append({"a": "{% txmail_link %}", "i": "{% txmail_link images %}",
+                               "b": "{% txmail_href %}", "c": "{% endtxmail_link %}"}[
+                    match.group(2)])
+                continue
+            unit_id, where = next(spot_iter)
+            unit = self.prot.units[unit_id]
+            if unit.kind != "out":
+                pieces.append(unit.raw)
+                continue
+            code = part + {"text": "t", "attr": "a", "url": "u"}[where] + "-" + chain
+            if not self.autoescape:
+                code += "-raw"
+            pieces.append(f"{{% txmail_out {code} %}}{unit.raw}{{% endtxmail_out %}}")
+        pieces.append(_static(output[last:]))
+        head = "".join(dict.fromkeys(self.prot.loads)) + "".join(self.prot.prologue)
+        return head + "".join(pieces)
+
+    def compile(self) -> tuple[Template, Template | None]:
+        body = self.templates.body
+        flat = self.flattener.flatten(
+            self.flattener.source(body, self.templates.name), self.origin
+        )
+        sources = {"": self.prot.protect(flat, self.origin, top=True)}
+        sources.update(self.included)
+        html, text = self.run(sources)
+        check_css(self.prot, sources)
+        html_spots = locate_html(html, self.prot)
+        text_spots = None if text is None else locate_text(text, self.prot, self.text_pattern)
+        check_variants(self.prot, dict(sources), html, text, self.run)
+        # Which tools wrote the final HTML: MRML, premailer's lxml, or both.
+        if self.templates.kind == "html":
+            chain = "x"
+        elif any(has_inline_styles(s) for s in sources.values()):
+            chain = "mx"
+        else:
+            chain = "m"
+        engine = body.template.engine
+        html_template = CompiledTemplate(
+            self.restore(html, html_spots, "h", chain), engine=engine,
+            name=f"{self.origin} (txmail compiled HTML)",
+        )
+        text_template = None
+        if text is not None and text_spots is not None:
+            text_template = CompiledTemplate(
+                self.restore(text, text_spots, "t", chain), engine=engine,
+                name=f"{self.origin} (txmail compiled text)",
+            )
+        return html_template, text_template
+
+
+def _image_link_hrefs(html: str) -> set[str]:
+    """URLs of links that hold an image (text.py reads those as the alt text)."""
+    try:
+        doc = lxml_html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return set()
+    return {
+        (a.get("href") or "").strip() for a in doc.iter("a")
+        if next(a.iter("img"), None) is not None
+    }
+
+
+def compile_templates(owner: str, templates: tpl.TemplateSet) -> Compiled:
+    """Compile ``templates``; on any doubt return a Compiled with a fallback reason."""
+    started = time.perf_counter()
+    build = _Build(owner, templates)
+    html = text = None
+    reason = None
+    try:
+        html, text = build.compile()
+    except Unprecompilable as exc:
+        reason = str(exc)
+    except Exception as exc:  # the per-message pipeline will report real errors
+        reason = f"compiling with placeholders failed ({type(exc).__name__}: {exc})"
+    if templates.text is not None:
+        try:  # DEBUG notices edits of the .txt like any other file
+            build.flattener.source(templates.text, templates.name + tpl.TEXT_EXTENSION)
+        except Unprecompilable:
+            pass
+    engine = getattr(getattr(templates.body, "template", None), "engine", None)
+    return Compiled(
+        html=html,
+        text=text,
+        fallback_reason=reason,
+        body_source=tpl.source_of(templates.body),
+        text_source=None if templates.text is None else tpl.source_of(templates.text),
+        deps=tuple(build.flattener.deps.values()),
+        autoescape=bool(getattr(engine, "autoescape", True)),
+        compile_seconds=time.perf_counter() - started,
+    )

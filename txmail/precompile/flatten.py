@@ -1,0 +1,292 @@
+"""Resolve ``{% extends %}``/``{% block %}``/``{% include %}`` into one flat source.
+
+The precompiler can only protect tags it can see, so a body template and every
+template it pulls in are merged into a single Django source first, with the same
+meaning Django gives them: the most-derived version of each block wins,
+``{{ block.super }}`` is the parent's version, an include is the included
+source in a scope of its own. ``{% load %}`` tags of every file are kept (the
+protect step hoists them to the top).
+
+Anything whose meaning depends on values (``{% extends var %}``,
+``{% include var %}``, ``only``) raises ``Unprecompilable``; the template then
+renders through the per-message pipeline.
+"""
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.template.base import DebugLexer, Token, TokenType
+
+from .. import templates as tpl
+
+MAX_DEPTH = 20
+
+
+class Unprecompilable(Exception):
+    """The template can't be compiled once; the message says why (fallback reason)."""
+
+
+@dataclass(frozen=True)
+class Dep:
+    """One file a compiled template was built from, to notice edits in DEBUG."""
+
+    template_name: str
+    origin_name: str
+    stamp: tuple[int, int] | None  # (mtime_ns, size) for files, else None
+    source: str
+
+    def changed(self) -> bool:
+        if self.stamp is not None:
+            try:
+                st = os.stat(self.origin_name)
+            except OSError:
+                return True
+            return (st.st_mtime_ns, st.st_size) != self.stamp
+        # Not a file (locmem loader, database...): ask the loader again.
+        found = tpl.get_template(self.template_name, [])
+        return found is None or tpl.source_of(found) != self.source
+
+
+def dep_of(template: Any, template_name: str) -> Dep:
+    origin = getattr(getattr(template, "template", None), "origin", None)
+    origin_name = str(getattr(origin, "name", "") or "")
+    stamp = None
+    if origin_name and os.path.isfile(origin_name):
+        st = os.stat(origin_name)
+        stamp = (st.st_mtime_ns, st.st_size)
+    return Dep(template_name, origin_name, stamp, tpl.source_of(template))
+
+
+def _forget_miss(name: str) -> None:
+    """Un-cache a miss so the per-message pipeline's error lists the paths tried.
+
+    Django's cached loader remembers a missing template without the paths it
+    tried (unless debugging templates); the pipeline reports them.
+    """
+    from django.template import engines
+    from django.template.loaders.cached import Loader as CachedLoader
+
+    for backend in engines.all():
+        for loader in getattr(getattr(backend, "engine", None), "template_loaders", []):
+            if isinstance(loader, CachedLoader):
+                loader.get_template_cache.pop(loader.cache_key(name), None)
+
+
+def tokenize(source: str) -> list[Token]:
+    """Django's tokens of ``source``, ``{% comment %}`` blocks left out.
+
+    DebugLexer records each token's (start, end) so the raw text can be kept.
+    """
+    tokens = []
+    in_comment = False
+    for token in DebugLexer(source).tokenize():
+        if token.token_type == TokenType.BLOCK:
+            name = token.contents.split()[:1]
+            if name == ["comment"] and not in_comment:
+                in_comment = True
+                continue
+            if name == ["endcomment"] and in_comment:
+                in_comment = False
+                continue
+        if not in_comment:
+            tokens.append(token)
+    return tokens
+
+
+def span(token: Token) -> tuple[int, int]:
+    """(start, end) of ``token`` in its source (DebugLexer always sets it)."""
+    assert token.position is not None
+    return token.position[0], token.position[1]
+
+
+def raw(source: str, token: Token) -> str:
+    start, end = span(token)
+    return source[start:end]
+
+
+def literal_name(bit: str, what: str, origin: str) -> str:
+    if len(bit) >= 2 and bit[0] == bit[-1] and bit[0] in "\"'":
+        return bit[1:-1]
+    raise Unprecompilable(
+        f"{{% {what} {bit} %}} in '{origin}' names its template with a variable; "
+        f"only a quoted name like {{% {what} \"emails/base.html\" %}} can be "
+        "compiled once."
+    )
+
+
+@dataclass
+class _Block:
+    name: str
+    nodes: list[Any] = field(default_factory=list)
+
+
+class _Super:
+    """Where ``{{ block.super }}`` stood."""
+
+
+@dataclass
+class _Parsed:
+    parent: str | None
+    nodes: list[Any]
+    blocks: dict[str, _Block]
+    loads: list[str]
+
+
+class Flattener:
+    """Flatten templates, recording every file used (``deps``)."""
+
+    def __init__(self) -> None:
+        self.deps: dict[str, Dep] = {}
+
+    def load(self, name: str, origin: str) -> str:
+        tried: list[str] = []
+        template = tpl.get_template(name, tried)
+        if template is None:
+            _forget_miss(name)
+            raise Unprecompilable(
+                f"'{origin}' uses template {name!r}, which was not found "
+                f"(tried {', '.join(tried)})."
+            )
+        return self.source(template, name)
+
+    def source(self, template: Any, name: str) -> str:
+        if not hasattr(getattr(template, "template", None), "engine"):
+            raise Unprecompilable(
+                f"template {name!r} is not a Django template; only the Django "
+                "template engine can be compiled once."
+            )
+        dep = dep_of(template, name)
+        self.deps.setdefault(dep.origin_name or name, dep)
+        return dep.source
+
+    def flatten(self, source: str, origin: str, depth: int = 0) -> str:
+        """Return ``source`` with extends/blocks/includes resolved."""
+        if depth > MAX_DEPTH:
+            raise Unprecompilable(
+                f"templates nest deeper than {MAX_DEPTH} levels below '{origin}' "
+                "(recursive extends or include?)."
+            )
+        chain = [self._parse(source, origin)]
+        while chain[-1].parent is not None:
+            parent = chain[-1].parent
+            chain.append(self._parse(self.load(parent, origin), parent))
+            if len(chain) > MAX_DEPTH:
+                raise Unprecompilable(f"'{origin}' extends itself (directly or not).")
+        versions: dict[str, list[_Block]] = {}
+        for parsed in chain:
+            for name, block in parsed.blocks.items():
+                versions.setdefault(name, []).append(block)
+        loads = [load for parsed in reversed(chain) for load in parsed.loads]
+        body = self._emit(chain[-1].nodes, versions)
+        return "".join(loads) + self._includes(body, origin, depth)
+
+    def _parse(self, source: str, origin: str) -> _Parsed:
+        parent = None
+        loads: list[str] = []
+        root: list[Any] = []
+        stack: list[_Block] = []
+        blocks: dict[str, _Block] = {}
+        seen_content = False
+        for token in tokenize(source):
+            nodes = stack[-1].nodes if stack else root
+            text = raw(source, token)
+            if token.token_type == TokenType.BLOCK:
+                bits = token.split_contents()
+                tag = bits[0] if bits else ""
+                if tag == "load":
+                    loads.append(text)
+                    continue
+                if tag == "extends":
+                    if seen_content or parent is not None or len(bits) != 2:
+                        raise Unprecompilable(
+                            f"'{origin}': {{% extends %}} must be the first tag "
+                            "and take one quoted template name."
+                        )
+                    parent = literal_name(bits[1], "extends", origin)
+                    continue
+                seen_content = True
+                if tag == "block":
+                    block = _Block(bits[1] if len(bits) > 1 else "")
+                    blocks[block.name] = block
+                    nodes.append(block)
+                    stack.append(block)
+                    continue
+                if tag == "endblock":
+                    if not stack:
+                        raise Unprecompilable(f"'{origin}': unbalanced endblock.")
+                    stack.pop()
+                    continue
+            elif token.token_type == TokenType.VAR:
+                seen_content = True
+                contents = token.contents.strip()
+                if contents == "block.super":
+                    nodes.append(_Super())
+                    continue
+                if contents == "block" or contents.startswith(("block.", "block|")):
+                    raise Unprecompilable(
+                        f"'{origin}' uses {{{{ {contents} }}}}; only a plain "
+                        "{{ block.super }} can be compiled once."
+                    )
+            elif token.token_type == TokenType.TEXT and text.strip():
+                seen_content = True
+            nodes.append(text)
+        if stack:
+            raise Unprecompilable(f"'{origin}': a {{% block %}} is never closed.")
+        return _Parsed(parent, root, blocks, loads)
+
+    def _emit(self, nodes: list[Any], versions: dict[str, list[_Block]]) -> str:
+        out = []
+        for node in nodes:
+            if isinstance(node, _Block):
+                out.append(self._emit_version(versions[node.name], 0, versions))
+            elif isinstance(node, _Super):
+                out.append("")  # block.super outside a block renders nothing
+            else:
+                out.append(node)
+        return "".join(out)
+
+    def _emit_version(
+        self, chain: list[_Block], index: int, versions: dict[str, list[_Block]]
+    ) -> str:
+        out = []
+        for node in chain[index].nodes:
+            if isinstance(node, _Super):
+                if index + 1 < len(chain):
+                    out.append(self._emit_version(chain, index + 1, versions))
+            elif isinstance(node, _Block):
+                out.append(self._emit_version(versions[node.name], 0, versions))
+            else:
+                out.append(node)
+        return "".join(out)
+
+    def _includes(self, source: str, origin: str, depth: int) -> str:
+        out = []
+        for token in tokenize(source):
+            text = raw(source, token)
+            bits = token.split_contents() if token.token_type == TokenType.BLOCK else []
+            if not bits or bits[0] != "include":
+                out.append(text)
+                continue
+            if len(bits) < 2:
+                raise Unprecompilable(f"'{origin}': {{% include %}} without a name.")
+            name = literal_name(bits[1], "include", origin)
+            extra = bits[2:]
+            if "only" in extra:
+                raise Unprecompilable(
+                    f"'{origin}' includes {name!r} with 'only'; an isolated "
+                    "context can't be flattened, so it renders per message."
+                )
+            inner = self.flatten(self.load(name, origin), name, depth + 1)
+            if extra and extra[0] == "with":
+                # ``with`` scopes the included template's extra variables exactly
+                # like include's own context push.
+                out.append(
+                    "{% with " + " ".join(extra[1:]) + " %}" + inner + "{% endwith %}"
+                )
+            elif "{%" in inner:
+                # Block tags may assign variables; include keeps them inside.
+                out.append("{% txmail_scope %}" + inner + "{% endtxmail_scope %}")
+            else:  # only text and {{ }}: a scope would change nothing
+                out.append(inner)
+        return "".join(out)

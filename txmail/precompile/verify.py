@@ -1,0 +1,256 @@
+"""Prove a compiled template is exact, or say why it isn't (the fallback reason).
+
+Nothing is assumed about what MRML, premailer or html2text do with a tag; the
+compiled output is checked instead:
+
+1. every placeholder is found where a value can be substituted safely — an HTML
+   text node, or a value of ``href``/``src`` (URLs) or ``alt``/``title``/``lang``/
+   ``aria-label``; never in a tag or attribute name, a comment, ``<style>``,
+   ``<script>``, ``<pre>`` or any other attribute (``class``, ``style``, ``width``…);
+2. block tags come out exactly once, in source order, with every value between
+   the same block tags as in the source;
+3. each ``{% if %}`` branch and each ``{% for %}`` with zero and two iterations
+   is compiled for real and compared with the same edit of the compiled output,
+   so MJML restructuring (columns sharing a width…) or CSS depending on
+   siblings is caught by its effect.
+"""
+
+import re
+from collections.abc import Callable
+from html.parser import HTMLParser
+
+from .flatten import Unprecompilable
+from .protect import Group, Protector
+
+URL_ATTRS = {"href", "src"}
+TEXT_ATTRS = {"alt", "title", "lang", "aria-label"}
+_RAW_TEXT = {"style", "script", "pre", "textarea", "xmp"}
+# Selectors whose matches change with the number of siblings a loop makes.
+_STRUCTURAL = re.compile(r":(?:first|last|nth|only)-|:empty|[+~]")
+_CSS_BLOCK = re.compile(
+    r"<(mj-style|style)\b[^>]*>(.*?)</\1>", re.IGNORECASE | re.DOTALL
+)
+
+Spot = tuple[int, str]  # (unit id, "text" | "attr" | "url")
+Pipeline = Callable[[dict[str, str]], tuple[str, str | None]]
+
+
+class _Locator(HTMLParser):
+    def __init__(self, prot: Protector) -> None:
+        super().__init__(convert_charrefs=True)
+        self.prot = prot
+        self.spots: list[Spot] = []
+        self.open_raw: list[str] = []
+
+    def _fail(self, where: str, text: str) -> None:
+        unit = self.prot.units[int(self.prot.pattern.search(text).group(1))]  # type: ignore[union-attr]
+        raise Unprecompilable(f"{unit.raw} ends up {where}.")
+
+    def _tag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        find = self.prot.pattern
+        if find.search(tag) or any(find.search(name) for name, _ in attrs):
+            self._fail("inside a tag or attribute name", tag + str(attrs))
+        for name, value in attrs:
+            if not value or not find.search(value):
+                continue
+            if name in URL_ATTRS:
+                kind = "url"
+                if value.lstrip().lower().startswith("javascript"):
+                    self._fail("in a javascript: URL", value)
+            elif name in TEXT_ATTRS:
+                kind = "attr"
+            else:
+                self._fail(
+                    f"in the {name!r} attribute of <{tag}>, which MJML or CSS "
+                    "inlining computes with", value,
+                )
+            for match in find.finditer(value):
+                unit_id = int(match.group(1))
+                if self.prot.units[unit_id].kind != "out":
+                    self._fail(f"inside the {name!r} attribute of <{tag}>", value)
+                self.spots.append((unit_id, kind))
+
+    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+        self._tag(tag, attrs)
+        if tag in _RAW_TEXT:
+            self.open_raw.append(tag)
+
+    def handle_startendtag(self, tag, attrs):  # type: ignore[no-untyped-def]
+        self._tag(tag, attrs)
+
+    def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
+        if tag in self.open_raw:
+            self.open_raw.remove(tag)
+
+    def handle_data(self, data):  # type: ignore[no-untyped-def]
+        matches = list(self.prot.pattern.finditer(data))
+        if matches and self.open_raw:
+            self._fail(f"inside <{self.open_raw[-1]}>", data)
+        self.spots.extend((int(m.group(1)), "text") for m in matches)
+
+    def handle_comment(self, data):  # type: ignore[no-untyped-def]
+        if self.prot.pattern.search(data):
+            self._fail("inside an HTML comment (or Outlook conditional comment)", data)
+
+    def handle_decl(self, decl):  # type: ignore[no-untyped-def]
+        if self.prot.pattern.search(decl):
+            self._fail("inside a declaration", decl)
+
+    handle_pi = unknown_decl = handle_decl
+
+
+def locate_html(html: str, prot: Protector) -> list[Spot]:
+    """Return each placeholder of ``html`` in order with where it stands."""
+    locator = _Locator(prot)
+    locator.feed(html)
+    locator.close()
+    found = [int(m.group(1)) for m in prot.pattern.finditer(html)]
+    if [unit_id for unit_id, _ in locator.spots] != found:
+        raise Unprecompilable("a template tag ends up where the HTML can't be parsed.")
+    _check_structure(prot, locator.spots, part="HTML", all_present=True)
+    return locator.spots
+
+
+def locate_text(text: str, prot: Protector, link: re.Pattern[str]) -> list[Spot]:
+    """Return each placeholder of the derived text with "text" or "url" (link href)."""
+    spots: list[Spot] = []
+    state = ""
+    for match in link.finditer(text):
+        if match.group(1) is None:  # a link marker: a (text) b (href) c (end)
+            mark = "a" if match.group(2) == "i" else match.group(2)
+            if {"": "a", "a": "b", "b": "c"}[state] != mark:
+                raise Unprecompilable("links nest in a way the text part can't keep.")
+            state = "" if mark == "c" else mark
+            continue
+        unit_id = int(match.group(1))
+        if state in ("a", "b") and prot.units[unit_id].kind != "out":
+            raise Unprecompilable(
+                f"{prot.units[unit_id].raw} is inside a link; move it around the link."
+            )
+        spots.append((unit_id, "url" if state == "b" else "text"))
+    _check_structure(prot, spots, part="text", all_present=False)
+    return spots
+
+
+def _check_structure(
+    prot: Protector, spots: list[Spot], *, part: str, all_present: bool
+) -> None:
+    counts: dict[int, int] = {}
+    for unit_id, _ in spots:
+        counts[unit_id] = counts.get(unit_id, 0) + 1
+    for unit in prot.units:
+        n = counts.get(unit.id, 0)
+        if unit.kind != "out" and n > 1:
+            raise Unprecompilable(f"{unit.raw} is repeated in the compiled {part}.")
+        if n > 1 and not unit.pure:
+            raise Unprecompilable(f"{unit.raw} is repeated in the compiled {part}.")
+        if all_present and n == 0:
+            raise Unprecompilable(
+                f"{unit.raw} disappears when the {part} is compiled (MJML computes "
+                "with it or drops it where it stands)."
+            )
+    for group in prot.groups:
+        present = sum(counts.get(u, 0) for u in group.units)
+        inner = range(group.units[0] + 1, group.units[-1])
+        if present not in (0, len(group.units)) or (
+            present == 0 and any(counts.get(u) for u in inner)
+        ):
+            raise Unprecompilable(
+                f"{prot.units[group.units[0]].raw} is only partly kept in the {part}."
+            )
+    structural = [u for u, _ in spots if prot.units[u].kind != "out"]
+    if structural != sorted(structural):
+        raise Unprecompilable(f"block tags are reordered in the compiled {part}.")
+    # Each value must sit between the same block tags as in the source.
+    for index, (unit_id, _) in enumerate(spots):
+        if prot.units[unit_id].kind != "out":
+            continue
+        before = [u for u, _ in spots[:index] if prot.units[u].kind != "out"]
+        after = [u for u, _ in spots[index + 1:] if prot.units[u].kind != "out"]
+        if (before and before[-1] > unit_id) or (after and after[0] < unit_id):
+            raise Unprecompilable(
+                f"{prot.units[unit_id].raw} moves to another block in the compiled {part}."
+            )
+
+
+def check_css(prot: Protector, sources: dict[str, str]) -> None:
+    """Refuse inlined CSS whose selectors count siblings when blocks repeat/vanish."""
+    if not any(g.kind in ("if", "for") for g in prot.groups):
+        return
+    for source in sources.values():
+        for match in _CSS_BLOCK.finditer(source):
+            if prot.pattern.search(match.group(2)):
+                raise Unprecompilable("a template tag is inside CSS (<style>/<mj-style>).")
+            for selector in re.findall(r"([^{}]*)\{", match.group(2)):
+                if _STRUCTURAL.search(selector) and not selector.lstrip().startswith("@"):
+                    raise Unprecompilable(
+                        f"the CSS selector {selector.strip()!r} depends on siblings "
+                        "that {% if %}/{% for %} add or remove."
+                    )
+
+
+def normalize(markup: str) -> str:
+    """Insignificant whitespace: runs collapse, none around tags, none at the ends."""
+    return re.sub(r"\s*([<>])\s*", r"\1", re.sub(r"\s+", " ", markup)).strip()
+
+
+def _spans(text: str, prot: Protector, group: Group) -> list[tuple[int, int]] | None:
+    spans = []
+    for unit_id in group.units:
+        start = text.find(prot.token(unit_id))
+        if start < 0:
+            return None
+        spans.append((start, start + len(prot.token(unit_id))))
+    return spans
+
+
+def _variants(prot: Protector, group: Group) -> list[Callable[[str], str]]:
+    def keep(index: int | None, times: int = 1) -> Callable[[str], str]:
+        def edit(text: str) -> str:
+            spans = _spans(text, prot, group)
+            if spans is None:
+                return text
+            body = "" if index is None else text[spans[index][1]:spans[index + 1][0]]
+            return text[:spans[0][0]] + body * times + text[spans[-1][1]:]
+
+        return edit
+
+    if group.kind == "for":
+        edits = [keep(0, 2)]
+        edits.append(keep(1) if group.roles[1] == "empty" else keep(None))
+        return edits
+    edits = [keep(i) for i in range(len(group.units) - 1)]
+    if group.roles[-2] != "else":
+        edits.append(keep(None))
+    return edits
+
+
+def check_variants(
+    prot: Protector, sources: dict[str, str], html: str, text: str | None,
+    pipeline: Pipeline,
+) -> None:
+    """Compile each branch/iteration count for real and compare (see module doc)."""
+    edits: list[tuple[str, Callable[[str], str]]] = []
+    for group in prot.groups:
+        if group.kind != "scope":
+            edits += [(prot.units[group.units[0]].raw, e) for e in _variants(prot, group)]
+    quiet = [u.id for u in prot.units if u.kind in ("scope", "silent")]
+    if quiet:
+        tokens = [prot.token(u) for u in quiet]
+
+        def drop(text: str) -> str:
+            for token in tokens:
+                text = text.replace(token, "")
+            return text
+
+        edits.append(("{% with %}/assignment tags", drop))
+    for label, edit in edits:
+        v_html, v_text = pipeline({k: edit(v) for k, v in sources.items()})
+        same_html = normalize(v_html) == normalize(edit(html))
+        same_text = text is None or normalize(v_text or "") == normalize(edit(text))
+        if not (same_html and same_text):
+            part = "HTML" if not same_html else "text part"
+            raise Unprecompilable(
+                f"{label} changes the layout of the compiled {part} depending on "
+                "its outcome (MJML or CSS inlining restructures around it)."
+            )
