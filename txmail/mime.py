@@ -12,10 +12,15 @@ alternative show the HTML:
       application/pdf; attachment
 """
 
+import binascii
+import copy
 import email.message
 import email.policy
+import functools
 import mimetypes
 from dataclasses import dataclass
+from email import quoprimime
+from email.contentmanager import ContentManager, raw_data_manager
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +97,53 @@ class InlineImage:
         return f"{maintype}/{subtype}"
 
 
+def _uses_quoted_printable(lines: list[bytes], policy: Any) -> bool:
+    """Whether the stdlib's heuristics (contentmanager._encode_text) pick QP here."""
+    limit = policy.max_line_length
+    if limit is None:
+        return False  # no limit: the stdlib never encodes
+    if max((len(x) for x in lines), default=0) <= limit:
+        if policy.cte_type == "8bit" or all(line.isascii() for line in lines):
+            return False  # 7bit or 8bit: nothing to encode
+    if len(lines) <= 10:
+        return False  # the stdlib only encodes its 10-line sniff: already cheap
+    linesep = policy.linesep.encode("ascii")
+    sniff = linesep.join(lines[:10]) + linesep
+    sniff_qp = quoprimime.body_encode(sniff.decode("latin-1"), limit)
+    return len(sniff_qp) <= len(binascii.b2a_base64(sniff))
+
+
+def set_text_fast(msg: email.message.MIMEPart, string: str, subtype: str = "plain",
+                  charset: str = "utf-8", cte: str | None = None, **kwargs: Any) -> None:
+    """The stdlib's text setter, with quoted-printable done by C ``binascii``.
+
+    Same headers and same transfer-encoding choice; only the encoder differs:
+    the stdlib's pure-Python quoprimime takes ~1.2 ms for a 45 KB HTML part,
+    a quarter of building the whole MIME message.
+    """
+    lines = string.encode(charset).splitlines()
+    if cte is not None or not _uses_quoted_printable(lines, msg.policy):
+        raw_data_manager.set_content(msg, string, subtype, charset, cte, **kwargs)
+        return
+    # The stdlib sets every header; then the payload is swapped for the C encoding.
+    raw_data_manager.set_content(msg, "", subtype, charset, "7bit", **kwargs)
+    body = b"\n".join(lines) + b"\n"
+    msg.set_payload(binascii.b2a_qp(body, istext=True).decode("ascii"))
+    msg.replace_header("Content-Transfer-Encoding", "quoted-printable")
+
+
+_fast_content_manager = copy.deepcopy(raw_data_manager)
+_fast_content_manager.add_set_handler(str, set_text_fast)
+
+
+@functools.cache
+def fast_policy(policy: Any) -> Any:
+    """``policy`` with txmail's text encoder (policies are immutable: one clone each)."""
+    if not isinstance(getattr(policy, "content_manager", None), ContentManager):
+        return policy  # a compat32 policy has no content manager to replace
+    return policy.clone(content_manager=_fast_content_manager)
+
+
 class TxEmailMessage(EmailMultiAlternatives):
     """EmailMultiAlternatives that places inline images beside the HTML part."""
 
@@ -101,7 +153,7 @@ class TxEmailMessage(EmailMultiAlternatives):
         self.inline_images = list(inline_images or [])
 
     def message(self, *, policy: Any = email.policy.default) -> Any:
-        msg = super().message(policy=policy)
+        msg = super().message(policy=fast_policy(policy))
         if self.inline_images:
             html_part = msg.get_body(preferencelist=("html",))
             if html_part is None:

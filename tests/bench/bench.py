@@ -144,8 +144,9 @@ def print_micro(rows: list[dict]) -> None:
         print(f"{r['template'].removeprefix('corpus/'):<22}"
               f"{'compiled' if r['compiled'] else 'fallback':>9}"
               f"{r['naive'] * ms:>9.2f}{r['txmail'] * ms:>9.3f}{ratio:>7.0f}x"
-              f"{r['floor'] * ms:>8.3f}{r['txmail'] / r['floor']:>7.1f}x"
-              f"{r['floor_text'] * ms:>8.3f}{r['txmail'] / r['floor_text']:>7.1f}x")
+              + (f"{r['floor'] * ms:>8.3f}{r['txmail'] / r['floor']:>7.1f}x"
+                 f"{r['floor_text'] * ms:>8.3f}{r['txmail'] / r['floor_text']:>7.1f}x"
+                 if r["compiled"] else f"{'-':>8}{'-':>8}{'-':>8}{'-':>8}"))
     ratios = [r["naive"] / r["txmail"] for r in rows]
     to_floor = [r["txmail"] / r["floor"] for r in rows if r["compiled"]]
     to_floor_text = [r["txmail"] / r["floor_text"] for r in rows if r["compiled"]]
