@@ -117,8 +117,11 @@ def message_page(request: HttpRequest, name: str, variant: str) -> HttpResponse:
             ("Mailer", preview.mailer),
             ("Template", _short_origin(preview.rendered.template)),
             ("Language", preview.rendered.language or "—"),
+            ("Rendering", "full pipeline" if preview.rendered.fallback_reason
+             else "compiled once"),
         ],
         "language_note": _language_note(preview),
+        "fallback_reason": preview.rendered.fallback_reason,
         "languages": _language_links(request, name, variant,
                                      preview.rendered.language),
         "params": [
