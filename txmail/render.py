@@ -16,7 +16,6 @@ its language and time zone.
 """
 
 import html as html_lib
-from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template import Template, engines
-from django.utils import timezone, translation
+from django.utils import translation
 
 from . import precompile
 from . import templates as tpl
@@ -132,13 +131,7 @@ def clean_subject(owner: str, subject: str) -> str:
 def render_message(message: "Message") -> Rendered:
     """Run the whole pipeline for ``message`` in its language and time zone."""
     owner = type(message).__name__
-    with ExitStack() as stack:
-        language = message.get_language()
-        if language:
-            stack.enter_context(translation.override(language))
-        time_zone = message.get_time_zone()
-        if time_zone:
-            stack.enter_context(timezone.override(time_zone))
+    with message.activated():
         context = message.get_context_data()
         templates = _find_templates(owner, message.get_template_names())
         html, text, reason, templates = _render_fast(owner, templates, context)
