@@ -214,3 +214,11 @@ def test_inline_image_must_be_an_image():
         InlineImage("doc", b"%PDF", "application/pdf")
     with pytest.raises(TypeError, match="content must be bytes"):
         InlineImage("logo", "not bytes", "image/png")  # type: ignore[arg-type]
+
+
+def test_class_level_string_recipient_is_rejected_with_the_fix():
+    class Ops(Hello):
+        cc = "ops@example.com"
+
+    with pytest.raises(InvalidAddress, match=r"Wrap it in a list: cc=\['ops@example.com'\]"):
+        Ops()

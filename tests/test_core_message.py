@@ -3,6 +3,7 @@
 import datetime
 import zoneinfo
 
+import pytest
 from django.core import mail
 from django.test import override_settings
 
@@ -263,3 +264,12 @@ def test_attachments_and_headers_are_built_in_the_recipients_language():
     assert message["X-Answer"] == "Oui"
     [attachment] = message.iter_attachments()
     assert attachment.get_content() == "Oui\n"
+
+
+@pytest.mark.parametrize("spelling", ["Message-ID", "Message-Id", "message-id"])
+def test_send_returns_a_given_message_id_in_any_spelling(spelling):
+    sent = Hello(headers={spelling: "<fixed@example.com>"}).send()
+    assert sent.message_id == "<fixed@example.com>"
+    [email] = mail.outbox
+    assert email.message()["Message-ID"] == "<fixed@example.com>"
+    assert len(email.message().get_all("Message-ID")) == 1

@@ -120,7 +120,18 @@ def test_html_to_text_of_empty_html():
 
 
 def test_subject_is_one_line_stripped_and_unescaped():
-    assert Hello(name="Tom &amp; Jerry ").render().subject == "Hello Tom & Jerry"
+    assert Hello(name="Tom & Jerry ").render().subject == "Hello Tom & Jerry"
+
+
+def test_subject_data_keeps_its_literal_entities():
+    # Only what autoescaping added is unescaped: the recipient typed "&amp;".
+    assert Hello(name="Tom &amp; Jerry").render().subject == "Hello Tom &amp; Jerry"
+
+
+def test_subject_set_on_the_instance_is_literal_not_a_template():
+    message = Hello(name="Ann")
+    message.subject = "Re: {{ message.from_email }} & {% now 'Y' %}"
+    assert message.render().subject == "Re: {{ message.from_email }} & {% now 'Y' %}"
 
 
 def test_image_only_links_read_as_their_alt_text():

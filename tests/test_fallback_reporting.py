@@ -29,7 +29,8 @@ def columns():
     registry.unregister(Columns)
 
 
-def test_fallback_is_reported_by_a_startup_check(columns):
+def test_fallback_is_reported_by_a_startup_check(columns, settings):
+    settings.DEBUG = True
     [warning] = [e for e in checks.run_checks(tags=[checks.Tags.templates])
                  if e.id == "txmail.W001"]
     assert warning.msg.startswith(f"{NAME}: its template renders through the full")
@@ -37,7 +38,30 @@ def test_fallback_is_reported_by_a_startup_check(columns):
     assert "SILENCED_SYSTEM_CHECKS" in warning.hint
 
 
-def test_no_warning_when_every_template_compiles():
+def test_check_does_not_compile_outside_debug(columns):
+    assert [e for e in checks.run_checks(tags=[checks.Tags.templates])
+            if e.id.startswith("txmail")] == []
+
+
+def test_broken_template_is_a_check_error_not_a_crash(settings):
+    settings.DEBUG = True
+
+    class Broken(Message):
+        template_name = "testapp/emails/core_syntax"
+        subject = "x"
+
+    registry.register(Broken)
+    try:
+        errors = checks.run_checks(tags=[checks.Tags.templates])
+    finally:
+        registry.unregister(Broken)
+    [error] = [e for e in errors if e.id == "txmail.E002"]
+    assert "its template cannot be rendered: " in error.msg
+    assert "core_syntax.html, Unclosed tag on line 1: 'if'" in error.msg
+
+
+def test_no_warning_when_every_template_compiles(settings):
+    settings.DEBUG = True
     assert [e for e in checks.run_checks(tags=[checks.Tags.templates])
             if e.id == "txmail.W001"] == []
 

@@ -45,6 +45,14 @@ def test_everything_is_404_by_default(client, url):
     assert client.get(url).status_code == 404
 
 
+@pytest.mark.parametrize("url", [*URLS, "/emails/testapp.Hello/default/send/",
+                                 "/emails/sent/clear/", "/emails/_assets/preview.css"])
+@pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
+def test_any_method_is_404_by_default(client, url, method):
+    # A 405 would reveal that the URL exists.
+    assert getattr(client, method)(url).status_code == 404
+
+
 def test_send_and_clear_are_404_by_default(client):
     assert client.post("/emails/testapp.Hello/default/send/",
                        {"to": "x@example.com"}).status_code == 404

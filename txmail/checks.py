@@ -36,21 +36,39 @@ def check_mailer_aliases(
 def check_precompiled_templates(
     app_configs: Any = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    """Report, once at startup, each template that renders through the slow path."""
-    from .precompile import warm_up
+    """Report, once at startup, templates that fail or render the slow way.
 
-    if not txmail_settings.PRECOMPILE:
+    Only in DEBUG (runserver on a developer's machine): compiling every template
+    costs a second or so, which production management commands shouldn't pay.
+    Production workers call ``txmail.precompile.warm_up()`` instead.
+    """
+    from django.conf import settings
+
+    from . import templates as tpl
+    from .precompile import get_compiled
+
+    if not (settings.DEBUG and txmail_settings.PRECOMPILE):
         return []
-    warnings: list[checks.CheckMessage] = []
-    for name, reason in warm_up().items():
+    found: list[checks.CheckMessage] = []
+    for name, cls in message_classes().items():
+        if not cls.template_name:
+            continue  # names from get_template_names(): compiled on first use
+        try:
+            templates = tpl.find_templates(cls.__name__, [cls.template_name])
+            reason = get_compiled(cls.__name__, templates)[0].fallback_reason
+        except Exception as exc:  # a check reports; it must not stop startup
+            found.append(checks.Error(
+                f"{name}: its template cannot be rendered: {exc}",
+                hint="Fix the template; sending or previewing this message will fail.",
+                obj=cls, id="txmail.E002",
+            ))
+            continue
         if reason:
-            warnings.append(
-                checks.Warning(
-                    f"{name}: its template renders through the full per-message "
-                    f"pipeline (slower): {reason}",
-                    hint="Restructure the template as the reason says, or silence "
-                    "this with SILENCED_SYSTEM_CHECKS = ['txmail.W001'].",
-                    id="txmail.W001",
-                )
-            )
-    return warnings
+            found.append(checks.Warning(
+                f"{name}: its template renders through the full per-message "
+                f"pipeline (slower): {reason}",
+                hint="Restructure the template as the reason says, or silence "
+                "this with SILENCED_SYSTEM_CHECKS = ['txmail.W001'].",
+                obj=cls, id="txmail.W001",
+            ))
+    return found

@@ -12,6 +12,7 @@ set the attribute for the simple case, override the hook when it depends on
 the instance. An instance is one message to one set of recipients.
 """
 
+import html as html_lib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any, ClassVar
@@ -30,10 +31,17 @@ from .validation import check_address_list
 def _as_list(message: "Message", field: str, value: Any, default: Any) -> list[str]:
     """Return a fresh list of addresses; a bare string is a mistake, said early."""
     if value is None:
-        return list(default)
+        value = default  # a class-level string is the same mistake
     if isinstance(value, str):
         check_address_list(type(message).__name__, field, value)  # raises
     return list(value)
+
+
+def missing_template_name(owner: str) -> MessageConfigurationError:
+    return MessageConfigurationError(
+        f"{owner} requires either a definition of 'template_name' or an "
+        "implementation of 'get_template_names()'."
+    )
 
 
 class Message:
@@ -104,10 +112,7 @@ class Message:
     def get_template_names(self) -> list[str]:
         """Return template names to try, without their .mjml/.html extension."""
         if self.template_name is None:
-            raise MessageConfigurationError(
-                f"{type(self).__name__} requires either a definition of "
-                "'template_name' or an implementation of 'get_template_names()'."
-            )
+            raise missing_template_name(type(self).__name__)
         return [self.template_name]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -118,9 +123,16 @@ class Message:
         return kwargs
 
     def get_subject(self, context: dict[str, Any]) -> str:
-        """Return the subject, rendered with the body's context."""
+        """Return the subject as HTML text (entities are unescaped afterwards).
+
+        The class's ``subject`` is a template string rendered with the body's
+        context. A subject set on the instance (``self.subject = ...``) is used
+        as it is: data must never be parsed as template code.
+        """
         if self.subject_template_name:
             return render_to_string(self.subject_template_name, context)
+        if "subject" in self.__dict__ and self.subject is not None:
+            return html_lib.escape(str(self.subject), quote=False)
         if self.subject is not None:
             return render_string(str(self.subject), context)
         raise MessageConfigurationError(

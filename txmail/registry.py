@@ -8,7 +8,7 @@ from django.apps import apps
 from django.utils.module_loading import autodiscover_modules
 
 from .exceptions import MessageConfigurationError
-from .message import Message
+from .message import Message, missing_template_name
 
 _registry: dict[str, type[Message]] = {}
 
@@ -22,10 +22,7 @@ def name_of(cls: type[Message]) -> str:
 
 def _check_declared(cls: type[Message]) -> None:
     if cls.template_name is None and cls.get_template_names is Message.get_template_names:
-        raise MessageConfigurationError(
-            f"{cls.__module__}.{cls.__qualname__} requires either a definition of "
-            "'template_name' or an implementation of 'get_template_names()'."
-        )
+        raise missing_template_name(f"{cls.__module__}.{cls.__qualname__}")
 
 
 def register(cls: type[Message]) -> type[Message]:

@@ -104,14 +104,16 @@ def render_text(
 
 
 def render_string(source: str, context: dict[str, Any]) -> str:
-    """Render a template string (a ``subject`` attribute) without autoescaping."""
+    """Render a class's ``subject`` template string, autoescaped like the body.
+
+    ``clean_subject`` then unescapes: exactly what escaping added comes off, so a
+    value that contains "&amp;" arrives as "&amp;".
+    """
     engine = engines.all()[0]
     if hasattr(engine, "engine"):  # DjangoTemplates: honour its libraries/builtins
         from django.template import Context
 
-        return _string_template(engine.engine, source).render(
-            Context(context, autoescape=False)
-        )
+        return _string_template(engine.engine, source).render(Context(context))
     return engine.from_string(source).render(context)
 
 

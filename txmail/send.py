@@ -68,8 +68,11 @@ def build_email(message: "Message", rendered: "Rendered") -> TxEmailMessage:
             "when creating it, or return addresses from get_recipients()."
         )
     headers = check_headers(owner, message.get_headers())
-    if not any(name.lower() == "message-id" for name in headers):
-        headers["Message-ID"] = make_msgid(domain=message_id_domain(from_email))
+    # One spelling of the key, so what send() returns is the ID that went out.
+    given = [name for name in headers if name.lower() == "message-id"]
+    headers["Message-ID"] = (
+        headers.pop(given[0]) if given else make_msgid(domain=message_id_domain(from_email))
+    )
 
     files, inline = [], []
     for item in message.get_attachments():

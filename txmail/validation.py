@@ -66,7 +66,10 @@ def check_headers(owner: str, headers: Mapping[str, object]) -> dict[str, str]:
     checked = {}
     for name, value in headers.items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
-            raise HeaderInjection(f"{owner}: {name!r} is not a valid header name.")
+            raise HeaderInjection(
+                f"{owner}: {name!r} is not a valid header name. Use printable ASCII "
+                "without spaces or ':' (e.g. 'X-Campaign')."
+            )
         if name.lower() in _RESERVED_HEADERS:
             raise HeaderInjection(
                 f"{owner}: set {name!r} through the message's "

@@ -112,6 +112,10 @@ def warm_up() -> dict[str, str | None]:
         except TemplateNotFound as exc:
             results[name] = str(exc)
             continue
+        except Exception as exc:  # a broken template must not stop a worker's start
+            logger.error("txmail: %s cannot be compiled: %s", name, exc)
+            results[name] = f"{type(exc).__name__}: {exc}"
+            continue
         results[name] = get_compiled(cls.__name__, templates)[0].fallback_reason
     return results
 

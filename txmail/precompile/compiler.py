@@ -49,7 +49,8 @@ class Compiled:
 
         Raises ``NeedsFallback`` when a value needs the full pipeline.
         """
-        assert self.html is not None, "render() of a fallback Compiled"
+        if self.html is None:
+            raise RuntimeError("render() of a template that falls back; render in full.")
         html = self.html.render(Context(context, autoescape=self.autoescape))
         if self.text is None:
             return html, None

@@ -97,7 +97,17 @@ def log_exception(exc: BaseException) -> None:
     traceback.print_exception(exc, file=sys.stderr)
 
 
+# Types a browser could execute or render in the UI's origin if a page loaded
+# the download as a subresource; those are served as opaque bytes (nosniff).
+_OPAQUE = "application/octet-stream"
+_SAFE_DOWNLOAD_TYPES = ("message/rfc822", "application/pdf", "image/png", "image/jpeg",
+                        "image/gif", "image/webp", "text/plain", "text/csv")
+
+
 def download(content: bytes, filename: str, content_type: str) -> HttpResponse:
+    """An attachment download; anything scriptable goes out as opaque bytes."""
+    if content_type.split(";")[0].strip().lower() not in _SAFE_DOWNLOAD_TYPES:
+        content_type = _OPAQUE
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = (
         f"attachment; filename*=UTF-8''{quote(filename)}"

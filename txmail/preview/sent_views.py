@@ -1,5 +1,6 @@
 """The Sent pages: messages stored by ``txmail.mailbox.MailboxBackend``."""
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -20,8 +21,8 @@ def _entry(entry_id: str) -> Entry:
     raise Http404(f"No stored message {entry_id!r}; it may have been cleared.")
 
 
-@require_safe
 @preview_view
+@require_safe
 def sent_list(request: HttpRequest) -> HttpResponse:
     mailboxes = configured_mailboxes()
     entries = sorted(
@@ -42,9 +43,9 @@ def sent_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-@require_POST
 @csrf_exempt  # the middleware would answer 403 before the access check reveals 404…
 @preview_view
+@require_POST
 @csrf_protect  # …so CSRF is enforced here, once access is granted
 def sent_clear(request: HttpRequest) -> HttpResponseRedirect:
     for mailbox in configured_mailboxes():
@@ -52,8 +53,8 @@ def sent_clear(request: HttpRequest) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("txmail:sent-list"))
 
 
-@require_safe
 @preview_view
+@require_safe
 def sent_message(request: HttpRequest, entry_id: str) -> HttpResponse:
     entry = _entry(entry_id)
     raw = entry.raw()
@@ -80,20 +81,21 @@ def sent_message(request: HttpRequest, entry_id: str) -> HttpResponse:
             ("Mailer", meta.get("mailer") or "—"),
             ("Stored", entry.timestamp.strftime("%Y-%m-%d %H:%M:%S %Z")),
             ("Envelope", ", ".join(meta.get("recipients", []))),
-            ("File", str(entry.directory / f"{entry.id}.eml")),
+            # The server's file path only on a developer's machine.
+            *([("File", str(entry.directory / f"{entry.id}.eml"))] if settings.DEBUG else []),
         ],
     })
     return page(request, "message.html", context)
 
 
-@require_safe
 @preview_view
+@require_safe
 def sent_eml(request: HttpRequest, entry_id: str) -> HttpResponse:
     return download(_entry(entry_id).raw(), f"{entry_id}.eml", "message/rfc822")
 
 
-@require_safe
 @preview_view
+@require_safe
 def sent_html(request: HttpRequest, entry_id: str) -> HttpResponse:
     raw = _entry(entry_id).raw()
     shown = display(parse(raw), raw)
@@ -101,8 +103,8 @@ def sent_html(request: HttpRequest, entry_id: str) -> HttpResponse:
     return secure_headers(response, CSP_SANDBOXED)
 
 
-@require_safe
 @preview_view
+@require_safe
 def sent_part(request: HttpRequest, entry_id: str, index: int) -> HttpResponse:
     found = part_download(parse(_entry(entry_id).raw()), index)
     if found is None:

@@ -6,7 +6,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.mail import mailers
 from django.core.validators import validate_email
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -60,14 +66,14 @@ def _build(request: HttpRequest, name: str, variant: str, *, lint: bool = False
                           variant=variant)
 
 
-@require_safe
 @preview_view
+@require_safe
 def index(request: HttpRequest) -> HttpResponse:
     return page(request, "index.html", {"title": "Messages"})
 
 
-@require_safe
 @preview_view
+@require_safe
 def class_page(request: HttpRequest, name: str) -> HttpResponse:
     """Redirect to the class's first variant; explain how to add one if none."""
     cls = get_class(name)
@@ -80,8 +86,8 @@ def class_page(request: HttpRequest, name: str) -> HttpResponse:
     })
 
 
-@require_safe
 @preview_view
+@require_safe
 def message_page(request: HttpRequest, name: str, variant: str) -> HttpResponse:
     preview = _build(request, name, variant, lint=True)
     if isinstance(preview, HttpResponse):
@@ -167,8 +173,8 @@ def _language_links(request: HttpRequest, name: str, variant: str,
     return links
 
 
-@require_safe
 @preview_view
+@require_safe
 def message_eml(request: HttpRequest, name: str, variant: str) -> HttpResponse:
     """The exact bytes ``send()`` would hand to the mailer (minus the envelope)."""
     preview = _build(request, name, variant)
@@ -177,8 +183,8 @@ def message_eml(request: HttpRequest, name: str, variant: str) -> HttpResponse:
     return download(preview.raw, f"{name}-{variant}.eml", "message/rfc822")
 
 
-@require_safe
 @preview_view
+@require_safe
 def message_html(request: HttpRequest, name: str, variant: str) -> HttpResponse:
     """The HTML part on its own (cid images inlined), sandboxed: no scripts run."""
     preview = _build(request, name, variant)
@@ -189,8 +195,8 @@ def message_html(request: HttpRequest, name: str, variant: str) -> HttpResponse:
     return secure_headers(response, CSP_SANDBOXED)
 
 
-@require_safe
 @preview_view
+@require_safe
 def message_part(request: HttpRequest, name: str, variant: str, index: int
                  ) -> HttpResponse:
     preview = _build(request, name, variant)
@@ -202,9 +208,9 @@ def message_part(request: HttpRequest, name: str, variant: str, index: int
     return download(found[2], found[0], found[1])
 
 
-@require_POST
 @csrf_exempt  # the middleware would answer 403 before the access check reveals 404…
 @preview_view
+@require_POST
 @csrf_protect  # …so CSRF is enforced here, once access is granted
 def send_test(request: HttpRequest, name: str, variant: str) -> HttpResponse:
     """Send the previewed message to one address through the class's mailer."""
@@ -258,11 +264,12 @@ def _result(request: HttpRequest, back: str, level: int, text: str,
     return HttpResponseRedirect(back)
 
 
-@require_safe
 def asset(request: HttpRequest, filename: str) -> HttpResponse:
     """Serve the UI's stylesheet and script: works without collectstatic."""
     if not may_preview(request) or filename not in ASSETS:
         raise Http404("Not found.")
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     response = HttpResponse((STATIC_DIR / filename).read_bytes(),
                             content_type=f"{ASSETS[filename]}; charset=utf-8")
     # URLs carry a content hash (?v=…), so a long cache is safe.
