@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.template import Template, engines
+from django.template import Context, Template, engines
 from django.utils import translation
 
 from . import precompile
@@ -31,6 +31,7 @@ from . import templates as tpl
 from .compile import inline_styles, mjml_to_html
 from .conf import txmail_settings
 from .exceptions import TemplateNotFound
+from .precompile.runtime import render_once
 from .text import html_to_text
 from .validation import check_one_line
 
@@ -111,9 +112,9 @@ def render_string(source: str, context: dict[str, Any]) -> str:
     """
     engine = engines.all()[0]
     if hasattr(engine, "engine"):  # DjangoTemplates: honour its libraries/builtins
-        from django.template import Context
-
-        return _string_template(engine.engine, source).render(Context(context))
+        if "{" not in source:
+            return source  # no tag: it renders as it is
+        return render_once(_string_template(engine.engine, source), Context(context))
     return engine.from_string(source).render(context)
 
 

@@ -19,8 +19,9 @@ from .. import templates as tpl
 from ..compile import has_inline_styles, inline_styles, mjml_to_html
 from ..text import finish_text, html_to_text, link_text
 from .flatten import Dep, Flattener, Unprecompilable
+from .onepass import Piece, html_only, join, one_pass
 from .protect import Protector
-from .runtime import CompiledTemplate
+from .runtime import CompiledTemplate, render_both
 from .verify import Spot, check_css, check_variants, locate_html, locate_text
 
 # A "{" the restored template would read as the start of a tag.
@@ -31,30 +32,53 @@ def _static(text: str) -> str:
     return _OPEN_BRACE.sub("{% templatetag openbrace %}", text)
 
 
+# Link markers of the derived text → the runtime's link tags.
+_LINK_TAGS = {"a": "{% txmail_link %}", "i": "{% txmail_link images %}",
+              "b": "{% txmail_href %}", "c": "{% endtxmail_link %}"}
+
+
+@dataclass
+class Templates:
+    """What compiling gives (see ``Compiled``)."""
+
+    html: Template
+    runtime: Template
+    text: Template | None = None
+    text_in_pass: bool = False
+
+
 @dataclass(frozen=True, eq=False)
 class Compiled:
     """The compiled templates of one TemplateSet, or why there are none."""
 
+    # The final HTML and derived text as plain compiled templates (None with a
+    # .txt template, which renders as usual), and what a message renders: the
+    # HTML with repeated values reused and, when ``text_in_pass``, the text
+    # part in the same pass (see onepass).
     html: Template | None
-    text: Template | None  # None with a .txt template (rendered as usual)
+    text: Template | None
     fallback_reason: str | None
     body_source: str
     text_source: str | None
     deps: tuple[Dep, ...]
     autoescape: bool = True
     compile_seconds: float = 0.0
+    runtime: Template | None = None
+    text_in_pass: bool = False
 
     def render(self, context: dict[str, Any]) -> tuple[str, str | None]:
         """Render HTML and derived text (None with a .txt) for ``context``.
 
         Raises ``NeedsFallback`` when a value needs the full pipeline.
         """
-        if self.html is None:
+        if self.runtime is None:
             raise RuntimeError("render() of a template that falls back; render in full.")
-        html = self.html.render(Context(context, autoescape=self.autoescape))
+        html, text = render_both(self.runtime, Context(context, autoescape=self.autoescape))
         if self.text is None:
             return html, None
-        return html, finish_text(self.text.render(Context(context, autoescape=False)))
+        if not self.text_in_pass:
+            text = self.text.render(Context(context, autoescape=False))
+        return html, finish_text(text)
 
     def changed(self) -> bool:
         return any(dep.changed() for dep in self.deps)
@@ -140,35 +164,37 @@ class _Build:
         text = re.sub(rf"(?m)^((?:{token})+) +", alone, text)
         return re.sub(rf"(?m)^((?:{token})+)\n", alone, text)
 
-    def restore(self, output: str, spots: list[Spot], part: str, chain: str) -> str:
-        pieces: list[str] = []
+    def pieces(self, output: str, spots: list[Spot], part: str, chain: str) -> list[Piece]:
+        """Cut ``output`` at its placeholders (and link markers) into template pieces."""
+        pieces: list[Piece] = []
         last = 0
         matches = self.prot.pattern.finditer(output) if part == "h" else (
             self.text_pattern.finditer(output)
         )
         spot_iter = iter(spots)
         for match in matches:
-            pieces.append(_static(output[last:match.start()]))
+            pieces.append(Piece("static", _static(output[last:match.start()])))
             last = match.end()
             if match.group(1) is None:  # link marker (text part only)
-                pieces.append({"a": "{% txmail_link %}", "i": "{% txmail_link images %}",
-                               "b": "{% txmail_href %}", "c": "{% endtxmail_link %}"}[
-                    match.group(2)])
+                pieces.append(Piece("link", _LINK_TAGS[match.group(2)]))
                 continue
             unit_id, where = next(spot_iter)
             unit = self.prot.units[unit_id]
             if unit.kind != "out":
-                pieces.append(unit.raw)
+                pieces.append(Piece("block", unit.raw, unit_id))
                 continue
             code = part + {"text": "t", "attr": "a", "url": "u"}[where] + "-" + chain
             if not self.autoescape:
                 code += "-raw"
-            pieces.append(f"{{% txmail_out {code} %}}{unit.raw}{{% endtxmail_out %}}")
-        pieces.append(_static(output[last:]))
-        head = "".join(dict.fromkeys(self.prot.loads)) + "".join(self.prot.prologue)
-        return head + "".join(pieces)
+            pieces.append(Piece("out", unit.raw, unit_id, code))
+        pieces.append(Piece("static", _static(output[last:])))
+        return pieces
 
-    def compile(self) -> tuple[Template, Template | None]:
+    def head(self) -> str:
+        """What every compiled template starts with: the loads and the prologue."""
+        return "".join(dict.fromkeys(self.prot.loads)) + "".join(self.prot.prologue)
+
+    def compile(self) -> "Templates":
         body = self.templates.body
         flat = self.flattener.flatten(
             self.flattener.source(body, self.templates.name), self.origin
@@ -188,17 +214,24 @@ class _Build:
         else:
             chain = "m"
         engine = body.template.engine
-        html_template = CompiledTemplate(
-            self.restore(html, html_spots, "h", chain), engine=engine,
-            name=f"{self.origin} (txmail compiled HTML)",
+        html_pieces = self.pieces(html, html_spots, "h", chain)
+        compiled = Templates(
+            html=self.template(join(html_pieces), "HTML", engine),
+            runtime=self.template(html_only(html_pieces), "HTML", engine),
         )
-        text_template = None
         if text is not None and text_spots is not None:
-            text_template = CompiledTemplate(
-                self.restore(text, text_spots, "t", chain), engine=engine,
-                name=f"{self.origin} (txmail compiled text)",
-            )
-        return html_template, text_template
+            text_pieces = self.pieces(text, text_spots, "t", chain)
+            compiled.text = self.template(join(text_pieces), "text", engine)
+            both = one_pass(self.prot.units, html_pieces, text_pieces)
+            if both is not None:
+                compiled.runtime = self.template(both, "HTML and text", engine)
+                compiled.text_in_pass = True
+        return compiled
+
+    def template(self, body: str, part: str, engine: Any) -> Template:
+        return CompiledTemplate(
+            self.head() + body, engine=engine, name=f"{self.origin} (txmail compiled {part})"
+        )
 
 
 def _image_link_hrefs(html: str) -> set[str]:
@@ -217,10 +250,10 @@ def compile_templates(owner: str, templates: tpl.TemplateSet) -> Compiled:
     """Compile ``templates``; on any doubt return a Compiled with a fallback reason."""
     started = time.perf_counter()
     build = _Build(owner, templates)
-    html = text = None
+    compiled = None
     reason = None
     try:
-        html, text = build.compile()
+        compiled = build.compile()
     except Unprecompilable as exc:
         reason = str(exc)
     except Exception as exc:  # the per-message pipeline will report real errors
@@ -232,8 +265,10 @@ def compile_templates(owner: str, templates: tpl.TemplateSet) -> Compiled:
             pass
     engine = getattr(getattr(templates.body, "template", None), "engine", None)
     return Compiled(
-        html=html,
-        text=text,
+        html=compiled.html if compiled else None,
+        text=compiled.text if compiled else None,
+        runtime=compiled.runtime if compiled else None,
+        text_in_pass=compiled.text_in_pass if compiled else False,
         fallback_reason=reason,
         body_source=tpl.source_of(templates.body),
         text_source=None if templates.text is None else tpl.source_of(templates.text),

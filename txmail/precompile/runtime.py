@@ -1,198 +1,68 @@
-"""What a compiled template runs per message: guarded output, links, scopes.
+"""The template tags a compiled template runs per message.
 
-A restored output tag is wrapped as ``{% txmail_out CODE %}{{ x }}{% endtxmail_out %}``.
-The wrapped tag renders exactly as Django renders it in the per-message
-pipeline (autoescaped ``S``); ``CODE`` then maps ``S`` to what MRML, premailer
-(lxml) and html2text would have made of it at that spot. The mapping is only
-applied where it is exact — values made of ordinary characters. Anything else
-(markup from ``|safe``, control characters, a ``"`` in an attribute premailer
-would re-quote, non-ASCII in a URL libxml2 would percent-encode…) raises
-``NeedsFallback`` and that one message renders through the per-message pipeline.
+A restored output tag is wrapped as ``{% txmail_out CODE [ID] %}{{ x }}{% endtxmail_out %}``:
+Django renders the wrapped tag exactly as in the per-message pipeline, then the
+mapping for ``CODE`` (``values.transform``) gives what MRML, premailer and
+html2text would have made of it at that spot.
 
-Codes (see ``transform``): ``h`` (HTML part) or ``t`` (text part); then the
-spot: ``t`` text node, ``a`` attribute, ``u`` URL attribute; after a dash the
-tools that wrote the final HTML: ``m`` MRML, ``x`` premailer (lxml), ``mx`` both.
+The one-pass template renders HTML and text part together: the text part's
+pieces sit in ``{% txmail_text %}`` blocks next to the HTML that holds the same
+values, and ``{% txmail_value CODE ID %}`` there reuses what the HTML's output
+tag ``ID`` rendered in this pass, so each loop, condition and value is
+evaluated once per message. ``render_both()`` runs such a template.
 """
 
-import functools
-import html
-import re
-import unicodedata
 from collections.abc import Callable
+from typing import Any
 
-from django.template import Library, Node, NodeList, Template
-from django.template.base import Parser, VariableNode
+from django.template import Context, Library, Node, NodeList, Template
+from django.template.base import Parser, VariableNode, render_value_in_context
 from django.utils.formats import localize
 from django.utils.safestring import SafeData
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 
 from ..text import link_text
+from .values import (
+    NeedsFallback,
+    collapse,
+    from_raw,
+    text_of,
+    transform,
+    unescaped_plain,
+)
 
 register = Library()
 
 
-class NeedsFallback(Exception):
-    """This message's values can't use the compiled template; render it in full."""
+class _Pass:
+    """One render of a one-pass template: output-tag values and the text pieces."""
 
-    silent_variable_failure = False  # Django must not swallow it into ""
+    __slots__ = ("text", "values")
 
-
-# Markup (from |safe), entities Django's escape() never writes, and characters
-# parsers drop or rewrite (C0/C1 controls, CR, surrogates, noncharacters).
-_UNSAFE = re.compile(
-    "[<>\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
-    r"|&(?!(?:amp|lt|gt|quot|#x27|#39);)"
-)
-# URL characters libxml2's serializer leaves as they are (no space, no quotes,
-# no non-ASCII, no "{" which it treats specially after "&").
-_PLAIN_URL = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$()*+,;=%|^]|&amp;|&#x27;|&#39;)*")
-_WHITESPACE = re.compile(r"\s+")  # html2text's own collapsing regex
+    def __init__(self) -> None:
+        self.values: dict[int, str] = {}
+        self.text: list[str] = []
 
 
-def _guard(value: str, where: str) -> None:
-    match = _UNSAFE.search(value)
-    if match:
-        raise NeedsFallback(
-            f"a value rendered into {where} contains {match.group(0)!r}, which the "
-            "full pipeline would parse; this message was rendered in full."
-        )
+def render_both(template: Template, context: Context) -> tuple[str, str]:
+    """Render a runtime template with a new ``context``: ``(html, raw text part)``."""
+    state = context.txmail_pass = _Pass()  # type: ignore[attr-defined]
+    html = render_once(template, context)
+    return html, "".join(state.text)
 
 
-def _apos(value: str) -> str:
-    # lxml writes ' and " literally in text, and ' literally in attributes.
-    return value.replace("&#x27;", "'").replace("&#39;", "'")
+def render_once(template: Template, context: Context) -> str:
+    """``template.render(context)`` for a Context made for this one render.
 
-
-def _text(value: str) -> str:
-    _guard(value, "HTML text")
-    return value
-
-
-def _text_lxml(value: str) -> str:
-    return _apos(value).replace("&quot;", '"')
-
-
-def _attr(value: str) -> str:
-    _guard(value, "an HTML attribute")
-    if '"' in value:
-        raise NeedsFallback('a value in an attribute contains a raw "; rendered in full.')
-    return value
-
-
-def _attr_mrml(value: str) -> str:
-    # MRML writes attribute values Rust-escaped: "\n" for a newline, "\u{a0}"
-    # for a no-break space. Only printable characters pass unchanged.
-    if _MRML_ASCII.fullmatch(value):
-        return value
-    # Python's isprintable() and Rust's escape_debug agree on the categories
-    # (controls, format characters, separators other than " " are escaped);
-    # MRML also escapes combining marks.
-    if not value.isprintable() or _MRML_QUOTES.search(value) or _marks().search(value):
-        raise NeedsFallback(_MRML_REASON)
-    return value
-
-
-@functools.cache  # 0.2 s to build: only once a non-ASCII attribute value shows up
-def _marks() -> re.Pattern[str]:
-    """A character class of every combining mark (Mn, Mc, Me), which MRML escapes."""
-    ranges: list[str] = []
-    start = prev = -2
-    for code in range(0x300, 0x110000):
-        if unicodedata.category(chr(code)).startswith("M"):
-            if code != prev + 1:
-                if start >= 0:
-                    ranges.append(f"\\U{start:08x}-\\U{prev:08x}")
-                start = code
-            prev = code
-    ranges.append(f"\\U{start:08x}-\\U{prev:08x}")
-    return re.compile("[" + "".join(ranges) + "]")
-
-
-
-# Printable ASCII except the quotes and backslash Rust escapes.
-_MRML_ASCII = re.compile(r"[\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]*")
-_MRML_QUOTES = re.compile(r"[\\'\"]")
-_MRML_REASON = (
-    "a value in an MJML attribute has a character MRML escapes (tab, newline, "
-    "backslash, invisible spaces…); this message was rendered in full."
-)
-
-
-def _attr_lxml(value: str) -> str:
-    if "&quot;" in value:
-        # lxml switches the attribute to single quotes: not a local change.
-        raise NeedsFallback('a value in an attribute contains "; rendered in full.')
-    return _apos(value)
-
-
-def _url(value: str) -> str:
-    _attr(value)
-    if "javascript" in value.lower():
-        raise NeedsFallback("a URL value contains 'javascript'; rendered in full.")
-    return value
-
-
-def _url_lxml(value: str) -> str:
-    if not _PLAIN_URL.fullmatch(value):
-        raise NeedsFallback(
-            "a URL value has characters premailer would percent-encode (spaces, "
-            "quotes, non-ASCII); this message was rendered in full."
-        )
-    return _apos(value)
-
-
-def _t_text(value: str) -> str:
-    _guard(value, "text")
-    return _WHITESPACE.sub(" ", html.unescape(value))
-
-
-def _t_url(value: str) -> str:
-    _guard(value, "a link")
-    return html.unescape(value)
-
-
-# Per spot: the check every value gets, then what MRML and lxml do, in order.
-_STEPS: dict[str, tuple[Callable[[str], str], ...]] = {
-    "ht": (_text,), "htx": (_text_lxml,),
-    "ha": (_attr,), "ham": (_attr_mrml,), "hax": (_attr_lxml,),
-    "hu": (_url,), "hum": (_attr_mrml,), "hux": (_url_lxml,),
-}
-
-
-def transform(code: str) -> Callable[[str], str]:
-    """The value mapping for ``code``: part+spot ("ht", "hu", "tt"…) and chain.
-
-    The chain is ``m`` (MRML wrote the final HTML), ``x`` (premailer/lxml did)
-    or ``mx`` (both, in that order): ``"hu-mx"``.
+    ``Template.render`` binds the template with two context managers that
+    restore the context afterwards; on a short template that costs as much as
+    the rendering, and a Context thrown away afterwards needs no restoring.
     """
-    spot, _, chain = code.partition("-")
-    if spot[0] == "t":
-        return _t_url if spot == "tu" else _t_text
-    steps = list(_STEPS[spot])
-    steps += [_STEPS[spot + stage][0] for stage in chain if spot + stage in _STEPS]
-    # Most values are plain: a value every step leaves unchanged skips them.
-    plain = _PLAIN[spot[1]].fullmatch
-
-    def run(value: str) -> str:
-        if plain(value) and (spot != "hu" or "javascript" not in value.lower()):
-            return value
-        for step in steps:
-            value = step(value)
-        return value
-
-    return run
-
-
-# Values that pass every step of a spot unchanged: text without markup,
-# entities or control characters; printable ASCII without quotes, backslash,
-# "&", "<", ">" in attributes; URL characters libxml2 leaves alone.
-_PLAIN = {
-    "t": re.compile(
-        "[^<>&\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]*"
-    ),
-    "a": re.compile(r"[\x20\x21\x23-\x25\x28-\x3b\x3d\x3f-\x5b\x5d-\x7e]*"),
-    "u": re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$()*+,;=%|^]*"),
-}
+    context.render_context.template = template
+    context.render_context.push()
+    context.template = template
+    context.template_name = template.name
+    return template._render(context)  # type: ignore[attr-defined]
 
 
 class OutNode(Node):
@@ -200,47 +70,82 @@ class OutNode(Node):
 
     ``escape`` is the engine's autoescape: what the per-message pipeline's HTML
     held. The text part renders with autoescape off but must start from that.
+    ``keep``: the one-pass template's text part reuses this value.
     """
 
     def __init__(
-        self, nodelist: NodeList, transform: Callable[[str], str], escape: bool
+        self, nodelist: NodeList, transform: Callable[[str], str], escape: bool,
+        keep: int | None,
     ) -> None:
         self.nodelist = nodelist
         self.transform = transform
         self.escape = escape
+        self.keep = keep
 
     def render(self, context) -> str:  # type: ignore[no-untyped-def]
         saved = context.autoescape
         context.autoescape = self.escape
         try:
-            value = self.nodelist.render(context)
+            value = str(self.nodelist.render(context))
         finally:
             context.autoescape = saved
-        return self.transform(str(value))
+        if self.keep is not None:
+            context.txmail_pass.values[self.keep] = value
+        return self.transform(value)
 
 
 class HtmlVarNode(Node):
-    """``{{ var }}`` in the HTML part: Django's own rendering, then the mapping."""
+    """``{{ var }}`` in the HTML part: as ``VariableNode``, then the mapping.
 
-    def __init__(self, node: VariableNode, transform: Callable[[str], str]) -> None:
-        self.node = node
-        self.transform = transform
+    A plain ``str`` that neither escaping nor the mapping would change is output
+    as it is, skipping Django's localize/escape calls: most values are such.
+    Strings with "&" or quotes take ``values.from_raw``'s short cut.
+    """
+
+    child_nodelists = ()
+
+    def __init__(self, node: VariableNode, code: str, keep: int | None) -> None:
+        self.filter_expression = node.filter_expression
+        self.token = node.token
+        self.transform = transform(code)
+        self.unchanged = unescaped_plain(code)
+        self.from_raw = from_raw(code)
+        self.keep = keep
 
     def render(self, context) -> str:  # type: ignore[no-untyped-def]
-        return self.transform(self.node.render(context))
+        try:
+            value = self.filter_expression.resolve(context)
+        except UnicodeDecodeError:
+            value = ""  # as VariableNode
+        if type(value) is str and self.unchanged(value):
+            out = value
+        else:
+            mapped = None
+            if type(value) is str and self.from_raw is not None and context.autoescape:
+                mapped = self.from_raw(value)
+            if mapped is None:
+                value = render_value_in_context(value, context)
+                out = self.transform(value)
+            else:
+                out, value = mapped
+        if self.keep is not None:
+            context.txmail_pass.values[self.keep] = value
+        return out
 
 
 class TextVarNode(Node):
-    """``{{ var }}`` in the text part, without escaping only to unescape again.
+    """``{{ var }}`` in a separate text template, without escaping only to unescape.
 
     Same steps as ``VariableNode`` + ``render_value_in_context`` (filters see
     autoescape on, as in the HTML part), then: a safe string is what the HTML
     part held (checked and unescaped); any other string is the text itself.
     """
 
+    child_nodelists = ()
+
     def __init__(self, node: VariableNode, escape: bool) -> None:
-        self.node = node
         self.filter_expression = node.filter_expression
+        self.token = node.token
         self.escape = escape
 
     def render(self, context) -> str:  # type: ignore[no-untyped-def]
@@ -257,24 +162,15 @@ class TextVarNode(Node):
         if not issubclass(type(value), str):
             value = str(value)
         if isinstance(value, SafeData) or not self.escape:
-            return _t_text(str(value))
-        match = _CONTROL.search(value)
-        if match:
-            raise NeedsFallback(
-                f"a value contains {match.group(0)!r}, which the full pipeline "
-                "would parse; this message was rendered in full."
-            )
-        return _WHITESPACE.sub(" ", value)
-
-
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
-)
+            return text_of(str(value))
+        return collapse(value)
 
 
 @register.tag("txmail_out")
 def do_out(parser: Parser, token) -> Node:  # type: ignore[no-untyped-def]
-    code = token.split_contents()[1]
+    bits = token.split_contents()
+    code = bits[1]
+    keep = int(bits[2]) if len(bits) > 2 else None
     nodelist = parser.parse(("endtxmail_out",))
     parser.delete_first_token()
     escape = not code.endswith("-raw")  # "-raw": the engine doesn't autoescape
@@ -283,8 +179,47 @@ def do_out(parser: Parser, token) -> Node:  # type: ignore[no-untyped-def]
         if code.startswith("tt"):
             return TextVarNode(nodelist[0], escape)
         if code.startswith("h"):  # the HTML part renders with the engine's setting
-            return HtmlVarNode(nodelist[0], transform(code))
-    return OutNode(nodelist, transform(code), escape)
+            return HtmlVarNode(nodelist[0], code, keep)
+    return OutNode(nodelist, transform(code), escape, keep)
+
+
+class TextPartNode(Node):
+    """``{% txmail_text %}``: text-part pieces of a one-pass template, set aside."""
+
+    def __init__(self, nodelist: NodeList) -> None:
+        self.nodelist = nodelist
+
+    def render(self, context) -> str:  # type: ignore[no-untyped-def]
+        context.txmail_pass.text.append(self.nodelist.render(context))
+        return ""
+
+
+@register.tag("txmail_text")
+def do_text(parser: Parser, token) -> TextPartNode:  # type: ignore[no-untyped-def]
+    nodelist = parser.parse(("endtxmail_text",))
+    parser.delete_first_token()
+    return TextPartNode(nodelist)
+
+
+class ValueNode(Node):
+    """``{% txmail_value CODE ID %}``: output tag ``ID``'s value again, mapped for ``CODE``.
+
+    The compiler puts it after that tag with no block tag between, so the value
+    is this loop iteration's: the text part's copy, or a second copy in the HTML.
+    """
+
+    def __init__(self, mapping: Callable[[str], str], unit: int) -> None:
+        self.mapping = mapping
+        self.unit = unit
+
+    def render(self, context) -> str:  # type: ignore[no-untyped-def]
+        return self.mapping(context.txmail_pass.values[self.unit])
+
+
+@register.tag("txmail_value")
+def do_value(parser: Parser, token) -> ValueNode:  # type: ignore[no-untyped-def]
+    _, code, unit = token.split_contents()
+    return ValueNode(transform(code), int(unit))
 
 
 class LinkNode(Node):
@@ -352,9 +287,9 @@ class CompiledTemplate(Template):
 class _EngineView:
     """An engine with extra builtins, for one parse."""
 
-    def __init__(self, engine, builtins) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine: Any, builtins: list[Library]) -> None:
         self.engine = engine
         self.template_builtins = builtins
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.engine, name)

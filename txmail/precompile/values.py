@@ -1,0 +1,268 @@
+"""What the full pipeline would make of a rendered value at a spot of the compiled output.
+
+A compiled template outputs each value where the per-message pipeline would
+have had it. Django renders the value exactly as in that pipeline (autoescaped
+``S``); a *mapping* then gives what MRML, premailer (lxml) and html2text would
+have made of ``S`` at that spot. The mapping is only applied where it is exact —
+values made of ordinary characters. Anything else (markup from ``|safe``,
+control characters, a ``"`` in an attribute premailer would re-quote, non-ASCII
+in a URL libxml2 would percent-encode…) raises ``NeedsFallback`` and that one
+message renders through the per-message pipeline.
+
+Codes (see ``transform``): ``h`` (HTML part) or ``t`` (text part); then the
+spot: ``t`` text node, ``a`` attribute, ``u`` URL attribute; after a dash the
+tools that wrote the final HTML: ``m`` MRML, ``x`` premailer (lxml), ``mx`` both.
+"""
+
+import functools
+import html
+import re
+import unicodedata
+from collections.abc import Callable
+
+
+class NeedsFallback(Exception):
+    """This message's values can't use the compiled template; render it in full."""
+
+    silent_variable_failure = False  # Django must not swallow it into ""
+
+
+# Markup (from |safe), entities Django's escape() never writes, and characters
+# parsers drop or rewrite (C0/C1 controls, CR, surrogates, noncharacters).
+_UNSAFE = re.compile(
+    "[<>\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
+    r"|&(?!(?:amp|lt|gt|quot|#x27|#39);)"
+)
+# URL characters libxml2's serializer leaves as they are (no space, no quotes,
+# no non-ASCII, no "{" which it treats specially after "&").
+_PLAIN_URL = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$()*+,;=%|^]|&amp;|&#x27;|&#39;)*")
+_WHITESPACE = re.compile(r"\s+")  # html2text's own collapsing regex
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def _guard(value: str, where: str) -> None:
+    match = _UNSAFE.search(value)
+    if match:
+        raise NeedsFallback(
+            f"a value rendered into {where} contains {match.group(0)!r}, which the "
+            "full pipeline would parse; this message was rendered in full."
+        )
+
+
+def _apos(value: str) -> str:
+    # lxml writes ' and " literally in text, and ' literally in attributes.
+    return value.replace("&#x27;", "'").replace("&#39;", "'")
+
+
+def _text(value: str) -> str:
+    _guard(value, "HTML text")
+    return value
+
+
+def _text_lxml(value: str) -> str:
+    return _apos(value).replace("&quot;", '"')
+
+
+def _attr(value: str) -> str:
+    _guard(value, "an HTML attribute")
+    if '"' in value:
+        raise NeedsFallback('a value in an attribute contains a raw "; rendered in full.')
+    return value
+
+
+def _attr_mrml(value: str) -> str:
+    # MRML writes attribute values Rust-escaped: "\n" for a newline, "\u{a0}"
+    # for a no-break space. Only printable characters pass unchanged.
+    if _MRML_ASCII.fullmatch(value):
+        return value
+    # Python's isprintable() and Rust's escape_debug agree on the categories
+    # (controls, format characters, separators other than " " are escaped);
+    # MRML also escapes combining marks.
+    if not value.isprintable() or _MRML_QUOTES.search(value) or _marks().search(value):
+        raise NeedsFallback(_MRML_REASON)
+    return value
+
+
+@functools.cache  # 0.2 s to build: only once a non-ASCII attribute value shows up
+def _marks() -> re.Pattern[str]:
+    """A character class of every combining mark (Mn, Mc, Me), which MRML escapes."""
+    ranges: list[str] = []
+    start = prev = -2
+    for code in range(0x300, 0x110000):
+        if unicodedata.category(chr(code)).startswith("M"):
+            if code != prev + 1:
+                if start >= 0:
+                    ranges.append(f"\\U{start:08x}-\\U{prev:08x}")
+                start = code
+            prev = code
+    ranges.append(f"\\U{start:08x}-\\U{prev:08x}")
+    return re.compile("[" + "".join(ranges) + "]")
+
+
+# Printable ASCII except the quotes and backslash Rust escapes.
+_MRML_ASCII = re.compile(r"[\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]*")
+_MRML_QUOTES = re.compile(r"[\\'\"]")
+_MRML_REASON = (
+    "a value in an MJML attribute has a character MRML escapes (tab, newline, "
+    "backslash, invisible spaces…); this message was rendered in full."
+)
+
+
+def _attr_lxml(value: str) -> str:
+    if "&quot;" in value:
+        # lxml switches the attribute to single quotes: not a local change.
+        raise NeedsFallback('a value in an attribute contains "; rendered in full.')
+    return _apos(value)
+
+
+def _url(value: str) -> str:
+    _attr(value)
+    if "javascript" in value.lower():
+        raise NeedsFallback("a URL value contains 'javascript'; rendered in full.")
+    return value
+
+
+def _url_lxml(value: str) -> str:
+    if not _PLAIN_URL.fullmatch(value):
+        raise NeedsFallback(
+            "a URL value has characters premailer would percent-encode (spaces, "
+            "quotes, non-ASCII); this message was rendered in full."
+        )
+    return _apos(value)
+
+
+def text_of(value: str) -> str:
+    """The text part's form of ``S`` in an HTML text node (html2text's view of it)."""
+    if "&" not in value and _PLAIN["t"].fullmatch(value):
+        return _WHITESPACE.sub(" ", value)
+    _guard(value, "text")
+    return _WHITESPACE.sub(" ", _unescape(value))
+
+
+def url_of(value: str) -> str:
+    """The text part's form of ``S`` as a link's URL."""
+    _guard(value, "a link")
+    return _unescape(value)
+
+
+def _unescape(value: str) -> str:
+    """``html.unescape`` of a value that passed ``_guard``.
+
+    Its only entities are the five Django's escape() writes, each "&" starts
+    one, so replacing them ("&amp;" last) is exact, and much faster.
+    """
+    if "&" not in value:
+        return value
+    return (
+        value.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+        .replace("&#x27;", "'").replace("&#39;", "'").replace("&amp;", "&")
+    )
+
+
+def collapse(value: str) -> str:
+    """The text form of an unescaped plain-text value (no entities to undo)."""
+    match = CONTROL.search(value)
+    if match:
+        raise NeedsFallback(
+            f"a value contains {match.group(0)!r}, which the full pipeline "
+            "would parse; this message was rendered in full."
+        )
+    return _WHITESPACE.sub(" ", value)
+
+
+# Per spot: the check every value gets, then what MRML and lxml do, in order.
+_STEPS: dict[str, tuple[Callable[[str], str], ...]] = {
+    "ht": (_text,), "htx": (_text_lxml,),
+    "ha": (_attr,), "ham": (_attr_mrml,), "hax": (_attr_lxml,),
+    "hu": (_url,), "hum": (_attr_mrml,), "hux": (_url_lxml,),
+}
+
+
+def transform(code: str) -> Callable[[str], str]:
+    """The value mapping for ``code``: part+spot ("ht", "hu", "tt"…) and chain.
+
+    The chain is ``m`` (MRML wrote the final HTML), ``x`` (premailer/lxml did)
+    or ``mx`` (both, in that order): ``"hu-mx"``.
+    """
+    spot, _, chain = code.partition("-")
+    if spot[0] == "t":
+        return url_of if spot == "tu" else text_of
+    steps = list(_STEPS[spot])
+    steps += [_STEPS[spot + stage][0] for stage in chain if spot + stage in _STEPS]
+    # Most values are plain: a value every step leaves unchanged skips them.
+    plain = _PLAIN[spot[1]].fullmatch
+
+    def run(value: str) -> str:
+        if plain(value) and (spot != "hu" or "javascript" not in value.lower()):
+            return value
+        for step in steps:
+            value = step(value)
+        return value
+
+    return run
+
+
+def from_raw(code: str) -> Callable[[str], tuple[str, str] | None] | None:
+    """For a raw (not safe) string: ``(output, S)`` without escaping then mapping.
+
+    The same result as Django's escape() followed by ``transform(code)``, for
+    the common values that hold "&" or quotes in text and "&" in URLs. None
+    (from the returned function): not such a value; None (returned): no short
+    cut for this spot.
+    """
+    spot, _, chain = code.partition("-")
+    if spot == "ht":
+        lxml = "x" in chain  # lxml writes quotes literally in text
+
+        def text(value: str) -> tuple[str, str] | None:
+            if CONTROL.search(value):
+                return None
+            escaped = html.escape(value)
+            return (html.escape(value, quote=False) if lxml else escaped), escaped
+
+        return text
+    if spot == "hu":
+
+        def url(value: str) -> tuple[str, str] | None:
+            if not _URL_AMP.fullmatch(value) or "javascript" in value.lower():
+                return None
+            escaped = value.replace("&", "&amp;")
+            return escaped, escaped  # MRML and libxml2 keep "&amp;" in a URL
+
+        return url
+    return None
+
+
+_URL_AMP = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$()*+,;=%|^&]*")
+
+
+def unescaped_plain(code: str) -> Callable[[str], object]:
+    """A test for raw strings that Django's escaping and ``transform(code)`` keep as they are.
+
+    Such a value needs neither: the compiled template outputs it directly.
+    """
+    spot = code.partition("-")[0]
+    match = _RAW_PLAIN[spot[1]].fullmatch
+    if spot == "hu":
+        return lambda value: match(value) and "javascript" not in value.lower()
+    return match
+
+
+# Values that pass every step of a spot unchanged: text without markup,
+# entities or control characters; printable ASCII without quotes, backslash,
+# "&", "<", ">" in attributes; URL characters libxml2 leaves alone.
+_PLAIN = {
+    "t": re.compile(
+        "[^<>&\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]*"
+    ),
+    "a": re.compile(r"[\x20\x21\x23-\x25\x28-\x3b\x3d\x3f-\x5b\x5d-\x7e]*"),
+    "u": re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$()*+,;=%|^]*"),
+}
+# The same, also unchanged by Django's escape() (no quotes either).
+_RAW_PLAIN = {
+    "t": re.compile(
+        "[^<>&\"'\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]*"
+    ),
+    "a": _PLAIN["a"],
+    "u": _PLAIN["u"],
+}
