@@ -155,3 +155,4 @@ def test_typical_contexts_take_the_compiled_path(name):
         expected, got, reason = both_paths(name, context)
         assert reason is None, reason
         assert_same(expected, got)
+

@@ -1,6 +1,8 @@
 """txmail's C quoted-printable encoder gives the stdlib's parts, byte for byte decoded."""
 
 import email
+import email.errors
+import email.headerregistry
 import email.message
 import email.policy
 
@@ -48,3 +50,37 @@ def test_long_html_line_takes_the_fast_quoted_printable_path():
     assert part["Content-Transfer-Encoding"] == "quoted-printable"
     assert "=3D" in part.get_payload() and "=C3=AB" in part.get_payload()
     assert part.get_content() == html
+
+
+HEADER_TEXT = st.one_of(
+    st.text(max_size=120).filter(lambda s: "\r" not in s and "\n" not in s),
+    st.sampled_from(["Zoë Ünal", "Tom & Jerry", "=?utf-8?q?x?=", "a" * 200, "日本語の件名"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(subject=HEADER_TEXT, name=HEADER_TEXT, policy_index=st.integers(0, len(POLICIES) - 1))
+def test_header_classes_built_once_give_the_stdlib_bytes(subject, name, policy_index):
+    """fast_policy's header registry caches classes; headers come out byte for byte."""
+    policy = POLICIES[policy_index]
+
+    def message(policy):
+        msg = email.message.EmailMessage(policy=policy)
+        try:
+            msg["Subject"] = subject
+            msg["From"] = email.headerregistry.Address(display_name=name, addr_spec="a@b.example")
+        except (ValueError, IndexError, email.errors.HeaderParseError):
+            return None  # the stdlib refuses it either way (checked below)
+        msg["To"] = "Ann <ann@example.com>, bob@example.com"
+        msg["Message-ID"] = "<1.2@example.com>"
+        msg["Auto-Submitted"] = "auto-generated"
+        msg.set_content("Hello\n")
+        return msg
+
+    stdlib, fast = message(policy), message(fast_policy(policy))
+    assert (stdlib is None) == (fast is None)
+    if stdlib is not None:
+        assert fast.as_bytes() == stdlib.as_bytes()
+    # The classes are built once per header name and reused.
+    factory = fast_policy(policy).header_factory
+    assert factory["Subject"] is factory["subject"]

@@ -44,17 +44,15 @@ class Templates:
     html: Template
     runtime: Template
     text: Template | None = None
-    text_in_pass: bool = False
 
 
 @dataclass(frozen=True, eq=False)
 class Compiled:
     """The compiled templates of one TemplateSet, or why there are none."""
 
-    # The final HTML and derived text as plain compiled templates (None with a
-    # .txt template, which renders as usual), and what a message renders: the
-    # HTML with repeated values reused and, when ``text_in_pass``, the text
-    # part in the same pass (see onepass).
+    # The final HTML and derived text as compiled templates (text: None with a
+    # .txt template, which renders as usual); ``runtime`` is what a message
+    # renders: both in one pass (see onepass), or the HTML alone with a .txt.
     html: Template | None
     text: Template | None
     fallback_reason: str | None
@@ -64,7 +62,6 @@ class Compiled:
     autoescape: bool = True
     compile_seconds: float = 0.0
     runtime: Template | None = None
-    text_in_pass: bool = False
 
     def render(self, context: dict[str, Any]) -> tuple[str, str | None]:
         """Render HTML and derived text (None with a .txt) for ``context``.
@@ -76,8 +73,6 @@ class Compiled:
         html, text = render_both(self.runtime, Context(context, autoescape=self.autoescape))
         if self.text is None:
             return html, None
-        if not self.text_in_pass:
-            text = self.text.render(Context(context, autoescape=False))
         return html, finish_text(text)
 
     def changed(self) -> bool:
@@ -215,18 +210,16 @@ class _Build:
             chain = "m"
         engine = body.template.engine
         html_pieces = self.pieces(html, html_spots, "h", chain)
-        compiled = Templates(
-            html=self.template(join(html_pieces), "HTML", engine),
-            runtime=self.template(html_only(html_pieces), "HTML", engine),
+        html_template = self.template(join(html_pieces), "HTML", engine)
+        if text is None or text_spots is None:
+            runtime = self.template(html_only(html_pieces), "HTML", engine)
+            return Templates(html_template, runtime)
+        text_pieces = self.pieces(text, text_spots, "t", chain)
+        return Templates(
+            html_template,
+            self.template(one_pass(html_pieces, text_pieces), "HTML and text", engine),
+            self.template(join(text_pieces), "text", engine),
         )
-        if text is not None and text_spots is not None:
-            text_pieces = self.pieces(text, text_spots, "t", chain)
-            compiled.text = self.template(join(text_pieces), "text", engine)
-            both = one_pass(self.prot.units, html_pieces, text_pieces)
-            if both is not None:
-                compiled.runtime = self.template(both, "HTML and text", engine)
-                compiled.text_in_pass = True
-        return compiled
 
     def template(self, body: str, part: str, engine: Any) -> Template:
         return CompiledTemplate(
@@ -268,7 +261,6 @@ def compile_templates(owner: str, templates: tpl.TemplateSet) -> Compiled:
         html=compiled.html if compiled else None,
         text=compiled.text if compiled else None,
         runtime=compiled.runtime if compiled else None,
-        text_in_pass=compiled.text_in_pass if compiled else False,
         fallback_reason=reason,
         body_source=tpl.source_of(templates.body),
         text_source=None if templates.text is None else tpl.source_of(templates.text),

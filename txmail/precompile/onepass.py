@@ -10,15 +10,16 @@ values read what the HTML's output tags rendered (``{% txmail_value %}``).
 That is exact because the verifier has already proved, for both parts, that
 block tags keep their source order and every value stays between the block tags
 it has in the source. The text part's block tags are then the HTML's minus
-whole groups the text doesn't show (an ``{% if %}`` in ``<head>``); such a group
-renders nothing into the text either way. A tag that assigns (``{% … as x %}``)
-and is missing from the text would change what the text's values see, so
-then there is no one-pass template and the two render separately.
+whole groups the text doesn't show (an ``{% if %}`` in ``<head>``), which render
+nothing into the text either way; and each text value's HTML copy renders
+before its segment, in the same loop iteration. Text values never resolve
+anything themselves, so what the context holds when a segment renders doesn't
+matter (an assignment in a hidden preheader, say).
 """
 
 from dataclasses import dataclass
 
-from .protect import Unit
+from .flatten import Unprecompilable
 
 
 @dataclass(frozen=True)
@@ -48,16 +49,13 @@ def html_only(html: list[Piece]) -> str:
     return _html(html, shown=set(), text_blocks=[], segments=[[]])
 
 
-def one_pass(units: list[Unit], html: list[Piece], text: list[Piece]) -> str | None:
-    """The one-pass template's source, or None when the parts must render apart."""
+def one_pass(html: list[Piece], text: list[Piece]) -> str:
+    """The one-pass template's source: HTML and text part."""
     html_blocks = [p.unit for p in html if p.kind == "block"]
     text_blocks = [p.unit for p in text if p.kind == "block"]
     remaining = iter(html_blocks)
-    if not all(block in remaining for block in text_blocks):
-        return None  # not a subsequence: the verifier should have refused
-    missing = set(html_blocks) - set(text_blocks)
-    if any(units[u].kind == "silent" for u in missing if u is not None):
-        return None
+    if not all(block in remaining for block in text_blocks):  # verify.py rules it out
+        raise Unprecompilable("the text part's block tags aren't the HTML's, in order.")
     segments: list[list[Piece]] = [[]]
     for piece in text:
         if piece.kind == "block":

@@ -17,19 +17,9 @@ from typing import Any
 
 from django.template import Context, Library, Node, NodeList, Template
 from django.template.base import Parser, VariableNode, render_value_in_context
-from django.utils.formats import localize
-from django.utils.safestring import SafeData
-from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 
 from ..text import link_text
-from .values import (
-    NeedsFallback,
-    collapse,
-    from_raw,
-    text_of,
-    transform,
-    unescaped_plain,
-)
+from .values import NeedsFallback, from_raw, transform, unescaped_plain
 
 register = Library()
 
@@ -133,39 +123,6 @@ class HtmlVarNode(Node):
         return out
 
 
-class TextVarNode(Node):
-    """``{{ var }}`` in a separate text template, without escaping only to unescape.
-
-    Same steps as ``VariableNode`` + ``render_value_in_context`` (filters see
-    autoescape on, as in the HTML part), then: a safe string is what the HTML
-    part held (checked and unescaped); any other string is the text itself.
-    """
-
-    child_nodelists = ()
-
-    def __init__(self, node: VariableNode, escape: bool) -> None:
-        self.filter_expression = node.filter_expression
-        self.token = node.token
-        self.escape = escape
-
-    def render(self, context) -> str:  # type: ignore[no-untyped-def]
-        saved = context.autoescape
-        context.autoescape = self.escape
-        try:
-            value = self.filter_expression.resolve(context)
-        except UnicodeDecodeError:
-            return ""  # as VariableNode
-        finally:
-            context.autoescape = saved
-        value = localize(template_localtime(value, use_tz=context.use_tz),
-                         use_l10n=context.use_l10n)
-        if not issubclass(type(value), str):
-            value = str(value)
-        if isinstance(value, SafeData) or not self.escape:
-            return text_of(str(value))
-        return collapse(value)
-
-
 @register.tag("txmail_out")
 def do_out(parser: Parser, token) -> Node:  # type: ignore[no-untyped-def]
     bits = token.split_contents()
@@ -175,11 +132,9 @@ def do_out(parser: Parser, token) -> Node:  # type: ignore[no-untyped-def]
     parser.delete_first_token()
     escape = not code.endswith("-raw")  # "-raw": the engine doesn't autoescape
     code = code.removesuffix("-raw")
-    if len(nodelist) == 1 and type(nodelist[0]) is VariableNode:
-        if code.startswith("tt"):
-            return TextVarNode(nodelist[0], escape)
-        if code.startswith("h"):  # the HTML part renders with the engine's setting
-            return HtmlVarNode(nodelist[0], code, keep)
+    if len(nodelist) == 1 and type(nodelist[0]) is VariableNode and code.startswith("h"):
+        # The HTML part renders with the engine's own autoescape setting.
+        return HtmlVarNode(nodelist[0], code, keep)
     return OutNode(nodelist, transform(code), escape, keep)
 
 

@@ -159,17 +159,6 @@ def _unescape(value: str) -> str:
     )
 
 
-def collapse(value: str) -> str:
-    """The text form of an unescaped plain-text value (no entities to undo)."""
-    match = CONTROL.search(value)
-    if match:
-        raise NeedsFallback(
-            f"a value contains {match.group(0)!r}, which the full pipeline "
-            "would parse; this message was rendered in full."
-        )
-    return _WHITESPACE.sub(" ", value)
-
-
 # Per spot: the check every value gets, then what MRML and lxml do, in order.
 _STEPS: dict[str, tuple[Callable[[str], str], ...]] = {
     "ht": (_text,), "htx": (_text_lxml,),
