@@ -84,3 +84,26 @@ def test_header_classes_built_once_give_the_stdlib_bytes(subject, name, policy_i
     # The classes are built once per header name and reused.
     factory = fast_policy(policy).header_factory
     assert factory["Subject"] is factory["subject"]
+
+
+def test_messages_built_with_the_fast_policy_pickle():
+    # Task queues and the dev mailbox may pickle built messages with their policy.
+    import pickle
+
+    msg = email.message.EmailMessage(policy=fast_policy(email.policy.SMTP))
+    msg["Subject"] = "Zoë"
+    msg["To"] = "Ann <ann@example.com>"
+    msg.set_content("<p>Hi</p>\n" * 30, subtype="html")
+    again = pickle.loads(pickle.dumps(msg))
+    assert again.as_bytes() == msg.as_bytes()
+
+
+def test_header_types_mapped_later_still_count():
+    registry = email.headerregistry.HeaderRegistry()
+    policy = fast_policy(email.policy.default.clone(header_factory=registry))
+    assert not isinstance(policy.header_factory("X-Reviewers", "a@b.example"),
+                          email.headerregistry.AddressHeader)
+    registry.map_to_type("x-reviewers", email.headerregistry.AddressHeader)
+    header = policy.header_factory("X-Reviewers", "Ann <ann@example.com>")
+    assert isinstance(header, email.headerregistry.AddressHeader)
+    assert header.addresses[0].username == "ann"

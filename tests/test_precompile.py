@@ -79,6 +79,14 @@ MUST_FALL_BACK = {
     "block tag inside a link": ({"t.html": HTML.format(
         '<a href="https://e.com/">{% if x %}A{% endif %}</a>')}, "link"),
     "width attribute": ({"t.html": HTML.format('<img src="a.png" width="{{ w }}">')}, "width"),
+    # MRML's <head> CSS for images depends on whether any image renders at all.
+    "ifs around every image": ({"t.mjml": MJML.format(COLUMN.format(
+        '{% if a %}<mj-image src="https://e.com/a.png" />{% endif %}'
+        '{% if b %}<mj-image src="https://e.com/b.png" />{% endif %}'
+        "<mj-text>Hi</mj-text>"))}, "at once"),
+    "block tags only in hidden markup": ({"t.html": HTML.format(
+        '<div style="display:none">{% if x %}</div><p>{{ y }}</p>'
+        '<div style="display:none">{% endif %}</div>')}, "partly kept"),
 }
 
 MUST_COMPILE = {
@@ -296,3 +304,23 @@ def test_warm_up_compiles_registered_classes():
     results = precompile.warm_up()
     assert results["testapp.Hello"] is None
     assert results["testapp.Promo"] is None
+
+
+def test_image_only_links_without_a_url_read_as_text_py_reads_them():
+    # text.py unwraps a link without a usable URL and drops its images, alt and all.
+    from txmail.render import compile_body, render_body, render_text
+
+    files = {"t.html": HTML.format(
+        '<p>Hi</p><p><a href="{{ url }}"><img src="https://e.com/i.png" alt="{{ name }}"></a></p>')}
+    with locmem(files):
+        precompile.clear()
+        templates = find_templates("T", ["t"])
+        compiled, _ = precompile.get_compiled("T", templates)
+        assert compiled.fallback_reason is None
+        for url, expected in (("#top", "Hi\n"), ("", "Hi\n"),
+                              ("https://e.com/", "Hi\n\nLogo (https://e.com/)\n")):
+            context = {"url": url, "name": "Logo"}
+            _, text = compiled.render(dict(context))
+            assert text == expected
+            pipeline_html = compile_body("T", templates, render_body(templates, context), context)
+            assert text == render_text(templates, context, pipeline_html)

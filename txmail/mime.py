@@ -137,28 +137,37 @@ _fast_content_manager = copy.deepcopy(raw_data_manager)
 _fast_content_manager.add_set_handler(str, set_text_fast)
 
 
-class HeaderClasses(HeaderRegistry):
-    """The stdlib's header registry, building each header's class once.
+class HeaderClasses:
+    """A policy's header registry that builds each header class once.
 
     ``HeaderRegistry.__getitem__`` creates a new class with ``type()`` for
-    every header it parses: some 30 per email, a tenth of building one.
+    every header it parses: some 30 per email, a tenth of building one. This
+    wraps the policy's own registry and reads its mapping on every lookup, so
+    ``map_to_type()`` on it still counts; the classes are cached by the class
+    the registry maps to.
     """
 
     def __init__(self, base: HeaderRegistry) -> None:
-        super().__init__(base.base_class, base.default_class, use_default_map=False)
-        self.registry.update(base.registry)
-        self._classes: dict[str, type] = {}
-
-    def map_to_type(self, name: str, cls: type) -> None:
-        super().map_to_type(name, cls)
-        self._classes.clear()
+        self.base = base
+        self._classes: dict[type, type] = {}
 
     def __getitem__(self, name: str) -> type:
-        key = name.lower()
-        cls = self._classes.get(key)
+        mapped = self.base.registry.get(name.lower(), self.base.default_class)
+        cls = self._classes.get(mapped)
         if cls is None:
-            cls = self._classes[key] = super().__getitem__(name)
+            cls = self._classes[mapped] = self.base[name]
         return cls
+
+    def __call__(self, name: str, value: Any) -> Any:
+        return self[name](name, value)
+
+    def map_to_type(self, name: str, cls: type) -> None:
+        self.base.map_to_type(name, cls)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The built classes exist only in this process (pickled messages
+        # carry their policy): rebuild them after unpickling.
+        return {"base": self.base, "_classes": {}}
 
 
 @functools.cache

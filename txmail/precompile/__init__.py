@@ -14,8 +14,10 @@ needed the full pipeline (markup from ``|safe``, a newline in an MJML attribute�
 
 Modules, in pipeline order: ``flatten`` (extends/blocks/includes → one source),
 ``protect`` (tags → placeholders), ``compiler`` (MJML/CSS/text on the protected
-source, then restore), ``verify`` (prove it exact or refuse), ``runtime`` (the
-per-message tags and value guards), ``cache``.
+source, then restore), ``verify`` (prove it exact or refuse), ``onepass`` (HTML
+and text merged into one template, each value evaluated once), ``runtime`` (the
+per-message tags) with ``values`` (what the pipeline would make of a value at
+each spot, or ``NeedsFallback``), ``cache``.
 """
 
 from .cache import clear, get_compiled, warm_up

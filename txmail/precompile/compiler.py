@@ -34,6 +34,7 @@ def _static(text: str) -> str:
 
 # Link markers of the derived text → the runtime's link tags.
 _LINK_TAGS = {"a": "{% txmail_link %}", "i": "{% txmail_link images %}",
+              "g": "{% txmail_link alt %}",
               "b": "{% txmail_href %}", "c": "{% endtxmail_link %}"}
 
 
@@ -91,17 +92,18 @@ class _Build:
         on_include = self.include if templates.kind == "mjml" else None
         self.prot = Protector(on_include)
         n = self.prot.nonce
-        # Link markers in the derived text: a (or i: the link holds images),
-        # text, b, URL, c.
-        self.marks = {m: f"tx{n}l{m}" for m in "abci"}
-        self.text_pattern = re.compile(rf"{self.prot.prefix}(\d+)q|tx{n}l([abci])")
-        self.image_links: set[str] = set()
+        # Link markers in the derived text: a (or i: the link holds images; g:
+        # its text is their alt text), text, b, URL, c.
+        self.marks = {m: f"tx{n}l{m}" for m in "abcig"}
+        self.text_pattern = re.compile(rf"{self.prot.prefix}(\d+)q|tx{n}l([abcig])")
+        self.image_links: dict[str, bool] = {}  # href → the link has no text of its own
 
     def link(self, text: str, href: str) -> str:
         # Links holding a tag are decided per message (text == url or not…).
         if self.prot.pattern.search(text) or self.prot.pattern.search(href):
             m = self.marks
-            start = m["i"] if href in self.image_links else m["a"]
+            alt = self.image_links.get(href)
+            start = m["a"] if alt is None else m["g"] if alt else m["i"]
             return f"{start}{text}{m['b']}{href}{m['c']}"
         return link_text(text, href)
 
@@ -227,14 +229,17 @@ class _Build:
         )
 
 
-def _image_link_hrefs(html: str) -> set[str]:
-    """URLs of links that hold an image (text.py reads those as the alt text)."""
+def _image_link_hrefs(html: str) -> dict[str, bool]:
+    """Links that hold an image: URL → whether the link has no text of its own.
+
+    text.py reads a link without text as its images' alt text.
+    """
     try:
         doc = lxml_html.document_fromstring(html)
     except (etree.ParserError, ValueError):
-        return set()
+        return {}
     return {
-        (a.get("href") or "").strip() for a in doc.iter("a")
+        (a.get("href") or "").strip(): not a.text_content().strip() for a in doc.iter("a")
         if next(a.iter("img"), None) is not None
     }
 

@@ -31,10 +31,11 @@ class Piece:
     unit: int | None = None
     code: str = ""  # "out": the value mapping (see values.transform)
 
-    def render(self, keep: int | None = None) -> str:
+    def render(self, store_as: int | None = None) -> str:
+        """The template source; an output tag given ``store_as`` keeps its value."""
         if self.kind != "out":
             return self.source
-        label = self.code if keep is None else f"{self.code} {keep}"
+        label = self.code if store_as is None else f"{self.code} {store_as}"
         return f"{{% txmail_out {label} %}}{self.source}{{% endtxmail_out %}}"
 
 

@@ -178,17 +178,22 @@ def do_value(parser: Parser, token) -> ValueNode:  # type: ignore[no-untyped-def
 
 
 class LinkNode(Node):
-    """A link in the derived text: ``text (url)`` decided per message, as text.py does."""
+    """A link in the derived text: ``text (url)`` decided per message, as text.py does.
 
-    def __init__(self, text: NodeList, href: NodeList, images: bool) -> None:
-        self.text, self.href, self.images = text, href, images
+    ``kind``: "" (a link without images), "images" (with images and text of its
+    own) or "alt" (images only: the text is their alt text).
+    """
+
+    def __init__(self, text: NodeList, href: NodeList, kind: str) -> None:
+        self.text, self.href, self.kind = text, href, kind
 
     def render(self, context) -> str:  # type: ignore[no-untyped-def]
         text = " ".join(self.text.render(context).split())
         href = self.href.render(context).strip()
         if not href or href.startswith(("#", "javascript:")):
-            return text  # text.py unwraps such links
-        if not text and self.images:
+            # text.py unwraps such links and drops images: their alt goes too.
+            return "" if self.kind == "alt" else text
+        if not text and self.kind == "images":
             # text.py then reads the link as its images' alt text, which this
             # compiled link doesn't have: render the message in full.
             raise NeedsFallback("a link's text is empty for this message; rendered in full.")
@@ -197,12 +202,12 @@ class LinkNode(Node):
 
 @register.tag("txmail_link")
 def do_link(parser: Parser, token) -> LinkNode:  # type: ignore[no-untyped-def]
-    images = token.split_contents()[1:] == ["images"]
+    kind = "".join(token.split_contents()[1:2])
     text = parser.parse(("txmail_href",))
     parser.delete_first_token()
     href = parser.parse(("endtxmail_link",))
     parser.delete_first_token()
-    return LinkNode(text, href, images)
+    return LinkNode(text, href, kind)
 
 
 class ScopeNode(Node):

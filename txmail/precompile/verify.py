@@ -117,7 +117,7 @@ def locate_text(text: str, prot: Protector, link: re.Pattern[str]) -> list[Spot]
     state = ""
     for match in link.finditer(text):
         if match.group(1) is None:  # a link marker: a (text) b (href) c (end)
-            mark = "a" if match.group(2) == "i" else match.group(2)
+            mark = "a" if match.group(2) in "ig" else match.group(2)
             if {"": "a", "a": "b", "b": "c"}[state] != mark:
                 raise Unprecompilable("links nest in a way the text part can't keep.")
             state = "" if mark == "c" else mark
@@ -231,9 +231,21 @@ def check_variants(
 ) -> None:
     """Compile each branch/iteration count for real and compare (see module doc)."""
     edits: list[tuple[str, Callable[[str], str]]] = []
+    least: list[Callable[[str], str]] = []
     for group in prot.groups:
         if group.kind != "scope":
-            edits += [(prot.units[group.units[0]].raw, e) for e in _variants(prot, group)]
+            variants = _variants(prot, group)
+            edits += [(prot.units[group.units[0]].raw, e) for e in variants]
+            least.append(variants[-1])  # no iteration; the else branch or nothing
+    if len(least) > 1:
+        # All at once too: MRML's <head> CSS depends on whether any image or
+        # column renders at all, which no single group decides.
+        def all_least(text: str) -> str:
+            for edit in least:  # outer groups first: an inner one is gone then
+                text = edit(text)
+            return text
+
+        edits.append(("every {% if %} false and every {% for %} empty at once", all_least))
     quiet = [u.id for u in prot.units if u.kind in ("scope", "silent")]
     if quiet:
         tokens = [prot.token(u) for u in quiet]
