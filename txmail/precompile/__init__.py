@@ -1,8 +1,9 @@
-"""Compile each template once; render each message by filling in two templates.
+"""Compile each template once; render each message with one Django template.
 
 ``get_compiled(owner, templates)`` returns a cached ``Compiled`` for a
 ``TemplateSet``: a Django template of the final, CSS-inlined HTML and one of the
-derived text part, plus ``fallback_reason`` — ``None`` when compiled, else the
+derived text part, merged into the one template a message renders (``runtime``),
+plus ``fallback_reason`` — ``None`` when compiled, else the
 reason the template renders through the per-message pipeline (shown by the
 preview, logged once on the ``txmail.precompile`` logger).
 

@@ -3,7 +3,8 @@
 The recipient-independent steps run exactly as in the per-message pipeline
 (the same ``mjml_to_html``, ``inline_styles`` and ``html_to_text``), on the
 source whose Django tags are placeholders. Restoring the tags into that output
-gives two Django templates; rendering them is all a message costs.
+gives Django templates of the HTML and the text part, merged into one
+(``onepass``); rendering it is all a message costs.
 """
 
 import re
