@@ -150,3 +150,43 @@ def test_output_tags_map_values_like_escape_then_transform(code, value):
     assert not CONTROL.search(value)
     assert text == (re.sub(r"\s+", " ", html_lib.unescape(escaped)) + "|"
                     + html_lib.unescape(escaped))
+
+
+# -- |linebreaksbr --------------------------------------------------------------
+
+ADDRESS = "Ann Example\n1 Main St & Co\nSpringfield"
+LINE_BREAKS = {
+    "html": {"t.html": HTML.format("<p>Ship to:</p><div>{{ address|linebreaksbr }}</div>")},
+    "mjml": {"t.mjml": MJML.format(
+        "<mj-section><mj-column><mj-text>{{ address|linebreaksbr }}</mj-text>"
+        "</mj-column></mj-section>")},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LINE_BREAKS))
+def test_linebreaksbr_lines_render_compiled_and_exact(kind):
+    files = LINE_BREAKS[kind]
+    _, (html, text) = compiled_render(files, {"address": ADDRESS})
+    assert (html, text) == pipeline(files, {"address": ADDRESS})
+    assert "Ann Example\n1 Main St & Co\nSpringfield" in text
+    assert "1 Main St &amp; Co<br" in html
+
+
+@pytest.mark.parametrize("kind", sorted(LINE_BREAKS))
+@pytest.mark.parametrize("address", ["a\n\nb", "a \nb", "a\n", "\na"])
+def test_linebreaksbr_blank_or_padded_lines_render_in_full(kind, address):
+    # html2text drops whitespace and empty lines at a break: no local mapping.
+    files = LINE_BREAKS[kind]
+    compiled = compiled_for(files)
+    with locmem(files), pytest.raises(precompile.NeedsFallback):
+        compiled.render({"address": address})
+
+
+def test_linebreaksbr_inside_a_link_is_not_approved():
+    files = {"t.html": HTML.format(
+        '<p><a href="https://e.com/">{{ address|linebreaksbr }}</a></p>')}
+    compiled = compiled_for(files)
+    assert compiled.fallback_reason is None
+    with locmem(files), pytest.raises(precompile.NeedsFallback):
+        compiled.render({"address": ADDRESS})
+    assert compiled.render({"address": "one line"})[1] == "one line (https://e.com/)\n"

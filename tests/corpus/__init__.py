@@ -27,7 +27,7 @@ CORPUS = {
     "corpus/nested": True,
     "corpus/filters": True,
     "corpus/columns": False,  # {% for %} around mj-column: MJML divides the width
-    "corpus/safe": True,  # compiles; |linebreaksbr values fall back per message
+    "corpus/safe": True,  # |linebreaksbr: plain lines compiled, others rendered in full
 }
 
 

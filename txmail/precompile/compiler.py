@@ -23,7 +23,14 @@ from .flatten import Dep, Flattener, Unprecompilable
 from .onepass import Piece, html_only, join, one_pass
 from .protect import Protector
 from .runtime import CompiledTemplate, render_both
-from .verify import Spot, check_css, check_variants, locate_html, locate_text
+from .verify import (
+    Spot,
+    check_css,
+    check_variants,
+    line_break_units,
+    locate_html,
+    locate_text,
+)
 
 # A "{" the restored template would read as the start of a tag.
 _OPEN_BRACE = re.compile(r"\{(?=[{%#]|$)")
@@ -98,6 +105,7 @@ class _Build:
         self.marks = {m: f"tx{n}l{m}" for m in "abcig"}
         self.text_pattern = re.compile(rf"{self.prot.prefix}(\d+)q|tx{n}l([abcig])")
         self.image_links: dict[str, bool] = {}  # href → the link has no text of its own
+        self.line_breaks: set[int] = set()
 
     def link(self, text: str, href: str) -> str:
         # Links holding a tag are decided per message (text == url or not…).
@@ -181,7 +189,10 @@ class _Build:
             if unit.kind != "out":
                 pieces.append(Piece("block", unit.raw, unit_id))
                 continue
-            code = part + {"text": "t", "attr": "a", "url": "u"}[where] + "-" + chain
+            if where == "text" and unit_id in self.line_breaks:
+                where = "lines"  # text that may hold <br> (see line_break_units)
+            code = part + {"text": "t", "lines": "b", "attr": "a", "url": "u"}[where]
+            code += "-" + chain
             if not self.autoescape:
                 code += "-raw"
             pieces.append(Piece("out", unit.raw, unit_id, code))
@@ -211,6 +222,9 @@ class _Build:
             chain = "mx"
         else:
             chain = "m"
+        self.line_breaks = line_break_units(
+            self.prot, sources, html, text, html_spots, chain, self.run
+        )
         engine = body.template.engine
         html_pieces = self.pieces(html, html_spots, "h", chain)
         html_template = self.template(join(html_pieces), "HTML", engine)

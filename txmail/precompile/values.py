@@ -10,7 +10,8 @@ in a URL libxml2 would percent-encode…) raises ``NeedsFallback`` and that one
 message renders through the per-message pipeline.
 
 Codes (see ``transform``): ``h`` (HTML part) or ``t`` (text part); then the
-spot: ``t`` text node, ``a`` attribute, ``u`` URL attribute; after a dash the
+spot: ``t`` text node, ``b`` text node that may hold ``|linebreaksbr`` lines,
+``a`` attribute, ``u`` URL attribute; after a dash the
 tools that wrote the final HTML: ``m`` MRML, ``x`` premailer (lxml), ``mx`` both.
 """
 
@@ -174,8 +175,12 @@ def transform(code: str) -> Callable[[str], str]:
     or ``mx`` (both, in that order): ``"hu-mx"``.
     """
     spot, _, chain = code.partition("-")
+    if spot == "tb":
+        return _lines(text_of, "\n")
     if spot[0] == "t":
         return url_of if spot == "tu" else text_of
+    if spot == "hb":  # MRML writes <br />, lxml <br>
+        return _lines(transform("ht-" + chain), "<br />" if chain == "m" else "<br>")
     steps = list(_STEPS[spot])
     steps += [_STEPS[spot + stage][0] for stage in chain if spot + stage in _STEPS]
     # Most values are plain: a value every step leaves unchanged skips them.
@@ -200,7 +205,7 @@ def from_raw(code: str) -> Callable[[str], tuple[str, str] | None] | None:
     cut for this spot.
     """
     spot, _, chain = code.partition("-")
-    if spot == "ht":
+    if spot in ("ht", "hb"):  # a raw string holds no <br>: escaping makes it &lt;br&gt;
         lxml = "x" in chain  # lxml writes quotes literally in text
 
         def text(value: str) -> tuple[str, str] | None:
@@ -225,6 +230,23 @@ def from_raw(code: str) -> Callable[[str], tuple[str, str] | None] | None:
 _URL_AMP = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$()*+,;=%|^&]*")
 
 
+# |linebreaksbr output the compiler proved local (verify.line_break_units):
+# lines joined by single <br>, none empty, none starting or ending with
+# whitespace (html2text would drop it at the break).
+_LINES = re.compile(r"[^<>\s](?:[^<>]*[^<>\s])?(?:<br>[^<>\s](?:[^<>]*[^<>\s])?)+")
+
+
+def _lines(line: Callable[[str], str], br: str) -> Callable[[str], str]:
+    """Map each line of a ``<br>``-separated value with ``line``, joined by ``br``."""
+
+    def run(value: str) -> str:
+        if "<br>" in value and _LINES.fullmatch(value):
+            return br.join(line(part) for part in value.split("<br>"))
+        return line(value)
+
+    return run
+
+
 def unescaped_plain(code: str) -> Callable[[str], object]:
     """A test for raw strings that Django's escaping and ``transform(code)`` keep as they are.
 
@@ -247,6 +269,7 @@ _PLAIN = {
     "a": re.compile(r"[\x20\x21\x23-\x25\x28-\x3b\x3d\x3f-\x5b\x5d-\x7e]*"),
     "u": re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$()*+,;=%|^]*"),
 }
+_PLAIN["b"] = _PLAIN["t"]
 # The same, also unchanged by Django's escape() (no quotes either).
 _RAW_PLAIN = {
     "t": re.compile(
@@ -255,3 +278,4 @@ _RAW_PLAIN = {
     "a": _PLAIN["a"],
     "u": _PLAIN["u"],
 }
+_RAW_PLAIN["b"] = _RAW_PLAIN["t"]

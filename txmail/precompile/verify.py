@@ -266,3 +266,33 @@ def check_variants(
                 f"{label} changes the layout of the compiled {part} depending on "
                 "its outcome (MJML or CSS inlining restructures around it)."
             )
+
+
+def line_break_units(
+    prot: Protector, sources: dict[str, str], html: str, text: str | None,
+    spots: list[Spot], chain: str, pipeline: Pipeline,
+) -> set[int]:
+    """Output tags filtered by ``|linebreaksbr`` whose ``<br>`` is a local change.
+
+    For each such tag standing only in HTML text, the sources are compiled with
+    its placeholder ``P`` written as ``P<br>P``: the tag is approved when the
+    HTML then holds ``P<br>P`` (``<br />`` as MRML writes it) where it held ``P``,
+    and the text part ``P``, a newline, ``P``, with nothing else changed. The
+    runtime then maps a value's line breaks the same way (``values.transform``).
+    """
+    in_text = {u for u, where in spots if where == "text"}
+    elsewhere = {u for u, where in spots if where != "text"}
+    candidates = sorted(
+        u for u in in_text - elsewhere if "linebreaksbr" in prot.units[u].raw
+    )
+    br = "<br />" if chain == "m" else "<br>"
+    approved = set()
+    for unit_id in candidates:
+        token = prot.token(unit_id)
+        v_html, v_text = pipeline({k: v.replace(token, f"{token}<br>{token}")
+                                   for k, v in sources.items()})
+        if v_html == html.replace(token, f"{token}{br}{token}") and (
+            text is None or v_text == text.replace(token, f"{token}\n{token}")
+        ):
+            approved.add(unit_id)
+    return approved
