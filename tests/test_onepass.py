@@ -190,3 +190,23 @@ def test_linebreaksbr_inside_a_link_is_not_approved():
     with locmem(files), pytest.raises(precompile.NeedsFallback):
         compiled.render({"address": ADDRESS})
     assert compiled.render({"address": "one line"})[1] == "one line (https://e.com/)\n"
+
+
+def test_linebreaksbr_is_not_approved_next_to_sibling_selectors():
+    # "br + br" only matches from a third line on: one probed <br> can't show it.
+    files = {"t.html": "<!doctype html><html><head><style>br + br { display: none; }</style>"
+                       "</head><body><p>{{ address|linebreaksbr }}</p></body></html>"}
+    compiled = compiled_for(files)
+    assert compiled.fallback_reason is None
+    with locmem(files), pytest.raises(precompile.NeedsFallback):
+        compiled.render({"address": ADDRESS})
+    with locmem(files):
+        _, text = pipeline(files, {"address": ADDRESS})
+    assert text == "Ann Example\n1 Main St & CoSpringfield\n"  # the pipeline hid the 2nd <br>
+
+
+def test_html2text_markers_in_values_render_in_full():
+    files = {"t.html": HTML.format("<p>{{ x }}</p>")}
+    compiled = compiled_for(files)
+    with locmem(files), pytest.raises(precompile.NeedsFallback):
+        compiled.render({"x": "x&nbsp_place_holder;y"})

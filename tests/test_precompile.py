@@ -84,6 +84,9 @@ MUST_FALL_BACK = {
         '{% if a %}<mj-image src="https://e.com/a.png" />{% endif %}'
         '{% if b %}<mj-image src="https://e.com/b.png" />{% endif %}'
         "<mj-text>Hi</mj-text>"))}, "at once"),
+    "var in abbr": ({"t.html": HTML.format("<abbr title='t'>{{ x }}</abbr>")}, "abbr"),
+    "var in del": ({"t.html": HTML.format("<p><del>{{ x }}</del></p>")}, "del"),
+    "var in iframe": ({"t.html": HTML.format("<iframe>{{ x }}</iframe>")}, "iframe"),
     "block tags only in hidden markup": ({"t.html": HTML.format(
         '<div style="display:none">{% if x %}</div><p>{{ y }}</p>'
         '<div style="display:none">{% endif %}</div>')}, "partly kept"),

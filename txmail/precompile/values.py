@@ -136,14 +136,20 @@ def text_of(value: str) -> str:
     """The text part's form of ``S`` in an HTML text node (html2text's view of it)."""
     if "&" not in value and _PLAIN["t"].fullmatch(value):
         return _WHITESPACE.sub(" ", value)
-    _guard(value, "text")
+    _guard_text(value, "text")
     return _WHITESPACE.sub(" ", _unescape(value))
 
 
 def url_of(value: str) -> str:
     """The text part's form of ``S`` as a link's URL."""
-    _guard(value, "a link")
+    _guard_text(value, "a link")
     return _unescape(value)
+
+
+def _guard_text(value: str, where: str) -> None:
+    _guard(value, where)
+    if "&amp;nbsp_place_holder;" in value:  # html2text's own stand-in for &nbsp;
+        raise NeedsFallback(f"a value in {where} spells html2text's no-break space marker.")
 
 
 def _unescape(value: str) -> str:

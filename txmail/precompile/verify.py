@@ -24,7 +24,13 @@ from .protect import Group, Protector
 
 URL_ATTRS = {"href", "src"}
 TEXT_ATTRS = {"alt", "title", "lang", "aria-label"}
-_RAW_TEXT = {"style", "script", "pre", "textarea", "xmp"}
+# Elements whose content can't hold a value: raw text to a parser (libxml2 reads
+# iframe/noembed/noframes content as text), preformatted, or text html2text
+# rewrites by its own rules (<abbr> titles, <del>/<s> strike marks).
+_RAW_TEXT = {
+    "style", "script", "pre", "textarea", "xmp", "iframe", "noembed", "noframes",
+    "abbr", "del", "s", "strike",
+}
 # Selectors whose matches change with the number of siblings a loop makes.
 _STRUCTURAL = re.compile(r":(?:first|last|nth|only)-|:empty|[+~]")
 _CSS_BLOCK = re.compile(
@@ -181,12 +187,22 @@ def check_css(prot: Protector, sources: dict[str, str]) -> None:
         for match in _CSS_BLOCK.finditer(source):
             if prot.pattern.search(match.group(2)):
                 raise Unprecompilable("a template tag is inside CSS (<style>/<mj-style>).")
+    selector = _structural_css(sources)
+    if selector:
+        raise Unprecompilable(
+            f"the CSS selector {selector!r} depends on siblings that {{% if %}}/"
+            "{% for %} add or remove."
+        )
+
+
+def _structural_css(sources: dict[str, str]) -> str | None:
+    """The first CSS selector that counts or matches siblings, if any."""
+    for source in sources.values():
+        for match in _CSS_BLOCK.finditer(source):
             for selector in re.findall(r"([^{}]*)\{", match.group(2)):
                 if _STRUCTURAL.search(selector) and not selector.lstrip().startswith("@"):
-                    raise Unprecompilable(
-                        f"the CSS selector {selector.strip()!r} depends on siblings "
-                        "that {% if %}/{% for %} add or remove."
-                    )
+                    return selector.strip()
+    return None
 
 
 def normalize(markup: str) -> str:
@@ -285,6 +301,8 @@ def line_break_units(
     candidates = sorted(
         u for u in in_text - elsewhere if "linebreaksbr" in prot.units[u].raw
     )
+    if candidates and _structural_css(sources):
+        return set()  # "br + br" styles a third line, which one probed <br> can't show
     br = "<br />" if chain == "m" else "<br>"
     approved = set()
     for unit_id in candidates:
