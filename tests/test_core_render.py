@@ -31,6 +31,25 @@ def test_mjml_compiles_with_django_first_and_includes_through_loaders():
     assert "https://example.com/start?ref=Ann" in html
 
 
+def test_mjml_attribute_values_arrive_as_written_not_rust_escaped():
+    # MRML writes attributes as Rust debug strings ("\\u{a0}", '\\"'); an
+    # <mj-title> also becomes the body's aria-label, read out by screen readers.
+    from txmail.compile import mjml_to_html
+
+    source = (
+        "<mjml><mj-head><mj-title>L'édition\u00a0: \"x\" C:\\new</mj-title>"
+        "<mj-style>.a { content: \"\\\\201C\"; }</mj-style></mj-head><mj-body>"
+        "<mj-section><mj-column><mj-image alt=\"a\u0301 C:\\new\" src=\"a.png\" />"
+        "<mj-text>x=\"C:\\new\"</mj-text></mj-column></mj-section></mj-body></mjml>"
+    )
+    html = mjml_to_html(source, origin="t", include_loader=lambda path: "")
+    assert 'aria-label="L\'édition\u00a0: &quot;x&quot; C:\\new"' in html
+    assert 'alt="a\u0301 C:\\new"' in html
+    assert 'x="C:\\new"' in html  # text is not an attribute: untouched
+    assert '.a { content: "\\\\201C"; }' in html  # nor is CSS
+    assert "\\u{" not in html
+
+
 def test_mjml_inline_style_is_inlined_and_media_queries_survive():
     html = Hello().render().html
     assert re.search(r'<p class="greeting" style="[^"]*color:\s*#0b5394', html)

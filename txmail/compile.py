@@ -62,6 +62,7 @@ def mjml_to_html(source: str, *, origin: str, include_loader: IncludeLoader) -> 
             f"MJML error in template '{origin}': {exc}. Fix the MJML markup "
             "(see https://documentation.mjml.io/ for valid tags and attributes)."
         ) from exc
+    html = repair_attributes(html)
     if inline_css:
         html = inline_styles(
             html.replace("<style", "<style" + _IGNORE_ATTR),
@@ -69,6 +70,45 @@ def mjml_to_html(source: str, *, origin: str, include_loader: IncludeLoader) -> 
             keep_style_tags=True,
         ).replace(_IGNORE_ATTR, "")
     return html
+
+
+# MRML writes every attribute value as a Rust debug string: a no-break space
+# as "\u{a0}", a quote as '\"', a backslash doubled. Mail clients and screen
+# readers would show those escapes (an <mj-title> becomes the body's aria-label),
+# so they are turned back into the characters, and '"' into "&quot;".
+_TAG = re.compile(r"""<[A-Za-z][^\s/>]*(?:\s+[^\s"'>/=]+(?:="(?:[^"\\]|\\.)*")?)*\s*/?>""")
+_ATTR_VALUE = re.compile(r'="((?:[^"\\]|\\.)*)"')
+_RUST_ESCAPE = re.compile(r"\\(?:u\{([0-9a-fA-F]{1,6})\}|(.))", re.DOTALL)
+_RUST_CHARS = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", '"': "&quot;", "'": "'", "\\": "\\"}
+_RAW_ELEMENTS = re.compile(r"<(style|script)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def repair_attributes(html: str) -> str:
+    """Undo MRML's Rust escaping of attribute values (not in <style>/<script>)."""
+    if "\\" not in html:
+        return html  # nothing was escaped
+    pieces = []
+    last = 0
+    for raw in _RAW_ELEMENTS.finditer(html):
+        pieces.append(_TAG.sub(_repair_tag, html[last:raw.start()]))
+        pieces.append(raw.group(0))
+        last = raw.end()
+    pieces.append(_TAG.sub(_repair_tag, html[last:]))
+    return "".join(pieces)
+
+
+def _repair_tag(tag: re.Match[str]) -> str:
+    if "\\" not in tag.group(0):
+        return tag.group(0)
+    return _ATTR_VALUE.sub(
+        lambda value: '="' + _RUST_ESCAPE.sub(_unescape_one, value.group(1)) + '"', tag.group(0)
+    )
+
+
+def _unescape_one(match: re.Match[str]) -> str:
+    if match.group(1) is not None:
+        return chr(int(match.group(1), 16))
+    return _RUST_CHARS.get(match.group(2), match.group(0))
 
 
 def inline_styles(
