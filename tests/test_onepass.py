@@ -12,12 +12,10 @@ from django.utils.html import conditional_escape
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.test_precompile import HTML, MJML, compiled_for, locmem
+from tests.test_precompile import HTML, MJML, compiled_for, locmem, pipeline
 from txmail import precompile
 from txmail.precompile.runtime import CompiledTemplate, render_both
 from txmail.precompile.values import CONTROL, text_of, transform, url_of
-from txmail.render import compile_body, render_body, render_text
-from txmail.templates import find_templates
 
 
 class Ticket:
@@ -29,13 +27,6 @@ class Ticket:
     def __call__(self) -> str:
         self.calls += 1
         return f"T{self.calls}"
-
-
-def pipeline(files, context):
-    with locmem(files):
-        templates = find_templates("T", ["t"])
-        html = compile_body("T", templates, render_body(templates, context), context)
-        return html, render_text(templates, context, html)
 
 
 def compiled_render(files, context):

@@ -22,6 +22,16 @@ def locmem(templates):
     return override_settings(TEMPLATES=[{**base, "APP_DIRS": False, "OPTIONS": options}])
 
 
+def pipeline(files, context, name="t"):
+    """(HTML, text) of the per-message pipeline for template ``name`` of ``files``."""
+    from txmail.render import compile_body, render_body, render_text
+
+    with locmem(files):
+        templates = find_templates("T", [name])
+        html = compile_body("T", templates, render_body(templates, context), context)
+        return html, render_text(templates, context, html)
+
+
 def compiled_for(files, name="t"):
     with locmem(files):
         precompile.clear()
@@ -311,8 +321,6 @@ def test_warm_up_compiles_registered_classes():
 
 def test_image_only_links_without_a_url_read_as_text_py_reads_them():
     # text.py unwraps a link without a usable URL and drops its images, alt and all.
-    from txmail.render import compile_body, render_body, render_text
-
     files = {"t.html": HTML.format(
         '<p>Hi</p><p><a href="{{ url }}"><img src="https://e.com/i.png" alt="{{ name }}"></a></p>')}
     with locmem(files):
@@ -325,5 +333,4 @@ def test_image_only_links_without_a_url_read_as_text_py_reads_them():
             context = {"url": url, "name": "Logo"}
             _, text = compiled.render(dict(context))
             assert text == expected
-            pipeline_html = compile_body("T", templates, render_body(templates, context), context)
-            assert text == render_text(templates, context, pipeline_html)
+            assert text == pipeline(files, dict(context))[1]

@@ -26,17 +26,19 @@ class NeedsFallback(Exception):
     silent_variable_failure = False  # Django must not swallow it into ""
 
 
-# Markup (from |safe), entities Django's escape() never writes, and characters
-# parsers drop or rewrite (C0/C1 controls, CR, surrogates, noncharacters).
+# Characters parsers drop or rewrite: C0/C1 controls (but tab and newline), CR,
+# surrogates, noncharacters.
+_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+# Markup (from |safe), entities Django's escape() never writes, and _CONTROLS.
 _UNSAFE = re.compile(
-    "[<>\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
+    f"[<>{_CONTROLS}]"
     r"|&(?!(?:amp|lt|gt|quot|#x27|#39);)"
 )
 # URL characters libxml2's serializer leaves as they are (no space, no quotes,
 # no non-ASCII, no "{" which it treats specially after "&").
 _PLAIN_URL = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$()*+,;=%|^]|&amp;|&#x27;|&#39;)*")
 _WHITESPACE = re.compile(r"\s+")  # html2text's own collapsing regex
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+CONTROL = re.compile(f"[{_CONTROLS}]")
 
 
 def _guard(value: str, where: str) -> None:
@@ -241,18 +243,14 @@ def unescaped_plain(code: str) -> Callable[[str], object]:
 # entities or control characters; printable ASCII without quotes, backslash,
 # "&", "<", ">" in attributes; URL characters libxml2 leaves alone.
 _PLAIN = {
-    "t": re.compile(
-        "[^<>&\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]*"
-    ),
+    "t": re.compile(f"[^<>&{_CONTROLS}]*"),
     "a": re.compile(r"[\x20\x21\x23-\x25\x28-\x3b\x3d\x3f-\x5b\x5d-\x7e]*"),
     "u": re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$()*+,;=%|^]*"),
 }
 _PLAIN["b"] = _PLAIN["t"]
 # The same, also unchanged by Django's escape() (no quotes either).
 _RAW_PLAIN = {
-    "t": re.compile(
-        "[^<>&\"'\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]*"
-    ),
+    "t": re.compile(f"[^<>&\"'{_CONTROLS}]*"),
     "a": _PLAIN["a"],
     "u": _PLAIN["u"],
 }
