@@ -16,3 +16,10 @@ def second_smtp_server():
     server = SMTPServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _database(request):
+    """Every test may use the database: send() writes a delivery-log row."""
+    if not {"transactional_db", "live_server", "django_db_setup_off"} & set(request.fixturenames):
+        request.getfixturevalue("db")

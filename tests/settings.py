@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks_db",
     "txmail",
     "tests.testapp",
 ]
@@ -56,3 +57,9 @@ MAILERS = {
     for alias in ("default", "transactional", "marketing")
 }
 TXMAIL: dict = {}
+# enqueue() runs the task in-process on commit ("default"); "db" is the
+# django-tasks-db backend that real worker processes (db_worker) poll.
+TASKS = {
+    "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
+    "db": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+}

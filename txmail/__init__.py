@@ -7,23 +7,29 @@
         subject = "Welcome, {{ user.first_name }}"
 """
 
+from .delivery import SentMessage
 from .exceptions import (
+    DeliveryError,
+    DeliveryOutcomeUnknown,
     HeaderInjection,
     InvalidAddress,
     MessageConfigurationError,
     MJMLError,
     NoRecipients,
+    PermanentDeliveryError,
     TemplateNotFound,
+    TransientDeliveryError,
     TxmailError,
     UnknownMailer,
 )
 from .message import Message
 from .mime import Attachment, InlineImage
 from .render import Rendered
-from .send import SentMessage
 
 __all__ = [
     "Attachment",
+    "DeliveryError",
+    "DeliveryOutcomeUnknown",
     "HeaderInjection",
     "InlineImage",
     "InvalidAddress",
@@ -31,9 +37,11 @@ __all__ = [
     "Message",
     "MessageConfigurationError",
     "NoRecipients",
+    "PermanentDeliveryError",
     "Rendered",
     "SentMessage",
     "TemplateNotFound",
+    "TransientDeliveryError",
     "TxmailError",
     "UnknownMailer",
 ]

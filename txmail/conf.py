@@ -20,6 +20,27 @@ DEFAULTS: dict[str, Any] = {
     # Compile each template once and render messages from the compiled HTML and
     # text (txmail.precompile); False runs the whole pipeline for every message.
     "PRECOMPILE": True,
+    # Delivery (txmail.delivery). Write a delivery-log row for every send(), not
+    # only for enqueue() (which always has one: it is the queue's state).
+    "LOG_SENDS": True,
+    # Keep a queued message's bytes after it was sent (they hold secrets such as
+    # reset links, so by default they are dropped once the mailer accepted it).
+    "KEEP_BODIES": False,
+    # django.tasks backend alias (settings.TASKS) for classes without their own.
+    "TASK_BACKEND": "default",
+    # Attempts per queued message before a transient failure becomes final, and
+    # the retry delay: RETRY_DELAY * 2 ** (attempt - 1) seconds, ±50 % jitter,
+    # at most RETRY_MAX_DELAY.
+    "MAX_ATTEMPTS": 5,
+    "RETRY_DELAY": 30,
+    "RETRY_MAX_DELAY": 3600,
+    # A worker's claim older than this (seconds) is stale: its worker died.
+    # Also how long a due message may wait before the sweep hands it off again.
+    "CLAIM_TIMEOUT": 300,
+    # Per task: how many ready messages a worker claims at once, and over how
+    # many concurrent connections it sends them.
+    "BATCH_SIZE": 100,
+    "CONNECTIONS": 10,
 }
 
 

@@ -38,3 +38,42 @@ class NoRecipients(TxmailError, ValueError):
 
 class UnknownMailer(TxmailError, ImproperlyConfigured):
     """A message names a mailer alias that settings.MAILERS lacks."""
+
+
+class DeliveryError(TxmailError):
+    """A mailer could not deliver a message; names the mailer alias and host.
+
+    ``transient`` tells whether trying again later may succeed. The original
+    exception is the ``__cause__``.
+    """
+
+    transient = False
+
+    def __init__(self, msg: str, *, alias: str | None = None, host: str | None = None,
+                 refused: dict[str, tuple[int, str]] | None = None):
+        super().__init__(msg)
+        self.alias = alias
+        self.host = host
+        self.refused = dict(refused or {})
+
+
+class TransientDeliveryError(DeliveryError, ConnectionError):
+    """The mailer or its server failed for now (connection, timeout, SMTP 4xx, HTTP 429/5xx)."""
+
+    transient = True
+
+
+class PermanentDeliveryError(DeliveryError, ValueError):
+    """The server refused the message for good (SMTP 5xx, every recipient rejected)."""
+
+
+class DeliveryOutcomeUnknown(DeliveryError, ConnectionError):
+    """The connection failed after the whole message was handed over, before the reply.
+
+    The server may have accepted it; sending it again risks a duplicate, so
+    txmail doesn't retry it.
+    """
+
+
+class DeliveryNotFound(TxmailError, LookupError):
+    """A queued delivery's row no longer exists (deleted before its task ran)."""

@@ -15,17 +15,22 @@ the instance. An instance is one message to one set of recipients.
 import html as html_lib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.apps import apps
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from .delivery import SentMessage
 from .exceptions import MessageConfigurationError
 from .mime import Attachment, InlineImage, TxEmailMessage
-from .render import Rendered, render_message, render_string
-from .send import SentMessage, build_email, send_email
+from .render import Rendered, render_activated, render_message, render_string
+from .send import build_email, resolve_mailer
 from .validation import check_address_list
+
+if TYPE_CHECKING:
+    from .delivery.models import Delivery
 
 
 def _as_list(message: "Message", field: str, value: Any, default: Any) -> list[str]:
@@ -35,6 +40,13 @@ def _as_list(message: "Message", field: str, value: Any, default: Any) -> list[s
     if isinstance(value, str):
         check_address_list(type(message).__name__, field, value)  # raises
     return list(value)
+
+
+def name_of(cls: type["Message"]) -> str:
+    """Return the registry name of ``cls``: ``app_label.ClassName``."""
+    config = apps.get_containing_app_config(cls.__module__)
+    prefix = config.label if config else cls.__module__
+    return f"{prefix}.{cls.__name__}"
 
 
 def missing_template_name(owner: str) -> MessageConfigurationError:
@@ -67,6 +79,11 @@ class Message:
     time_zone: Any = None
     # RFC 3834: tells auto-responders not to answer. None leaves it out.
     auto_submitted: str | None = "auto-generated"
+    # enqueue(): the django.tasks backend alias (settings.TASKS; None means
+    # TXMAIL["TASK_BACKEND"]), its queue and the priority (-100..100).
+    task_backend: str | None = None
+    task_queue_name: str | None = None
+    task_priority: int | None = None
 
     def __init__(
         self,
@@ -180,6 +197,18 @@ class Message:
         """Return the MAILERS alias to send through; None means the default."""
         return self.mailer
 
+    def get_task_backend(self) -> str | None:
+        """Return the ``TASKS`` alias ``enqueue()`` uses; None means the default."""
+        return self.task_backend
+
+    def get_task_queue_name(self) -> str | None:
+        """Return the task queue ``enqueue()`` uses; None means the backend's default."""
+        return self.task_queue_name
+
+    def get_task_priority(self) -> int | None:
+        """Return the task priority ``enqueue()`` uses; None means the default (0)."""
+        return self.task_priority
+
     # -- pipeline ------------------------------------------------------------
 
     @contextmanager
@@ -203,15 +232,46 @@ class Message:
 
     def message(self, rendered: Rendered | None = None) -> TxEmailMessage:
         """Return the Django ``EmailMultiAlternatives`` this message sends."""
+        # One activation for rendering and building (headers, a localized PDF).
         with self.activated():
-            return build_email(self, rendered or self.render())
+            return build_email(self, rendered or render_activated(self))
 
     def send(self, using: str | None = None) -> SentMessage:
-        """Render, build and send through ``using`` (default: the class's mailer)."""
-        return send_email(self, using=using)
+        """Render, build and send now through ``using`` (default: the class's mailer).
+
+        Returns a ``SentMessage``; raises a ``DeliveryError`` naming the mailer
+        if it fails. Recipients the server refused while accepting others are
+        in ``SentMessage.refused`` (and the delivery log), not raised.
+        """
+        from .delivery.record import send_now  # models: loaded once apps are ready
+
+        alias = resolve_mailer(self, using)
+        return send_now(self.message(), alias, message_class=name_of(type(self)))
 
     async def asend(self, using: str | None = None) -> SentMessage:
         """Async ``send()``: runs the pipeline and the mailer in a thread."""
         from asgiref.sync import sync_to_async
 
         return await sync_to_async(self.send)(using=using)
+
+    def enqueue(self, using: str | None = None) -> "Delivery":
+        """Render and build now; send from a task worker once the transaction commits.
+
+        Returns the ``Delivery`` row, whose ``status`` shows what happened
+        (``refresh_from_db()``). Inside ``transaction.atomic()``, a rollback
+        sends nothing.
+        """
+        from .delivery.queue import enqueue  # models: loaded once apps are ready
+
+        alias = resolve_mailer(self, using)
+        return enqueue(
+            self.message(), alias=alias, message_class=name_of(type(self)),
+            task_backend=self.get_task_backend(), queue_name=self.get_task_queue_name(),
+            priority=self.get_task_priority(),
+        )
+
+    async def aenqueue(self, using: str | None = None) -> "Delivery":
+        """Async ``enqueue()``."""
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self.enqueue)(using=using)

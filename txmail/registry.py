@@ -8,16 +8,9 @@ from django.apps import apps
 from django.utils.module_loading import autodiscover_modules
 
 from .exceptions import MessageConfigurationError
-from .message import Message, missing_template_name
+from .message import Message, missing_template_name, name_of
 
 _registry: dict[str, type[Message]] = {}
-
-
-def name_of(cls: type[Message]) -> str:
-    """Return the registry name of ``cls``."""
-    config = apps.get_containing_app_config(cls.__module__)
-    prefix = config.label if config else cls.__module__
-    return f"{prefix}.{cls.__name__}"
 
 
 def _check_declared(cls: type[Message]) -> None:

@@ -133,25 +133,28 @@ def clean_subject(owner: str, subject: str) -> str:
 
 def render_message(message: "Message") -> Rendered:
     """Run the whole pipeline for ``message`` in its language and time zone."""
-    owner = type(message).__name__
     with message.activated():
-        context = message.get_context_data()
-        templates = _find_templates(owner, message.get_template_names())
-        html, text, reason, templates = _render_fast(owner, templates, context)
-        if html is None or text is None:
-            html = compile_body(
-                owner, templates, render_body(templates, context), context
-            )
-            text = render_text(templates, context, html)
-        subject = clean_subject(owner, message.get_subject(context))
-        return Rendered(
-            subject=subject,
-            html=html,
-            text=text,
-            template=templates.body_origin,
-            language=translation.get_language(),
-            fallback_reason=reason,
-        )
+        return render_activated(message)
+
+
+def render_activated(message: "Message") -> Rendered:
+    """``render_message()`` for a caller that already activated ``message``."""
+    owner = type(message).__name__
+    context = message.get_context_data()
+    templates = _find_templates(owner, message.get_template_names())
+    html, text, reason, templates = _render_fast(owner, templates, context)
+    if html is None or text is None:
+        html = compile_body(owner, templates, render_body(templates, context), context)
+        text = render_text(templates, context, html)
+    subject = clean_subject(owner, message.get_subject(context))
+    return Rendered(
+        subject=subject,
+        html=html,
+        text=text,
+        template=templates.body_origin,
+        language=translation.get_language(),
+        fallback_reason=reason,
+    )
 
 
 # Template names → TemplateSet, outside DEBUG: looking up the body and .txt costs

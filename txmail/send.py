@@ -1,11 +1,10 @@
-"""Build the Django email for a rendered message and send it through a mailer.
+"""Build the Django email for a rendered message, and pick the mailer it goes through.
 
 Everything that can fail on bad input — addresses, headers, recipients, the
-mailer alias — is checked before the backend is asked to send, so a bad
-message raises without anything leaving.
+mailer alias — is checked here, before the delivery layer opens a connection,
+so a bad message raises without anything leaving.
 """
 
-from dataclasses import dataclass
 from email.utils import getaddresses, make_msgid
 from typing import TYPE_CHECKING
 
@@ -20,16 +19,6 @@ from .validation import check_address, check_address_list, check_headers
 if TYPE_CHECKING:
     from .message import Message
     from .render import Rendered
-
-
-@dataclass(frozen=True)
-class SentMessage:
-    """What ``Message.send()`` returns: the sent email and where it went."""
-
-    message_id: str
-    mailer: str
-    recipients: list[str]
-    email: TxEmailMessage
 
 
 def message_id_domain(from_email: str) -> str:
@@ -100,16 +89,3 @@ def build_email(message: "Message", rendered: "Rendered") -> TxEmailMessage:
     # message goes on the wire; every field that could make that fail was checked
     # above (attachments became MIME parts when they were collected).
     return email
-
-
-def send_email(message: "Message", using: str | None = None) -> SentMessage:
-    """Render, build and send ``message``; return what was sent."""
-    alias = resolve_mailer(message, using)
-    email = message.message()
-    mailers[alias].send_messages([email])
-    return SentMessage(
-        message_id=email.extra_headers["Message-ID"],
-        mailer=alias,
-        recipients=email.recipients(),
-        email=email,
-    )

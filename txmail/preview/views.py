@@ -4,7 +4,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.mail import mailers
 from django.core.validators import validate_email
 from django.http import (
     Http404,
@@ -19,6 +18,7 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
+from ..delivery.record import send_now
 from ..mailbox import uses_mailbox
 from ..message import Message
 from . import previews
@@ -239,10 +239,9 @@ def send_test(request: HttpRequest, name: str, variant: str) -> HttpResponse:
         # Also on the built email: a class whose get_recipients() ignores
         # ``to`` must still reach only the tester.
         preview.email.to, preview.email.cc, preview.email.bcc = [address], [], []
-        # Rendered inside the rolled-back transaction, sent after it: a mailer
-        # that queues messages in the database must keep what it wrote. These
-        # are the steps of Message.send(): resolve the mailer, send the email.
-        mailers[preview.mailer].send_messages([preview.email])
+        # Rendered inside the rolled-back transaction, sent after it: the
+        # delivery log row (and a mailer that queues in the database) must stay.
+        send_now(preview.email, preview.mailer, message_class=name)
     except Exception as exc:
         log_exception(exc)
         return _result(request, back, messages.ERROR,

@@ -1,0 +1,1 @@
+"""Mail backends shipped with txmail (``MAILERS[...]["BACKEND"]``)."""

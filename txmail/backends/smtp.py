@@ -1,0 +1,85 @@
+"""Django's SMTP backend, telling txmail who was refused and when a send is ambiguous.
+
+Django's backend drops what ``smtplib.SMTP.sendmail()`` returns: the recipients
+the server refused while accepting the others (RFC 5321: each RCPT is answered
+on its own; a server capping RCPT at 100 refuses the 101st with 452). It also
+can't tell a connection lost *before* the end of DATA (the server discards a
+partial message: safe to retry) from one lost *after* the final "." was handed
+over and before the reply (the server may have accepted it: a retry could send a
+duplicate). This subclass records both:
+
+- ``email.refused_recipients``: ``{address: (code, reply)}`` after each send;
+- ``DeliveryOutcomeUnknown`` raised for a connection lost or timed out while
+  waiting for the reply to the end of DATA.
+
+txmail's delivery layer uses it in place of Django's own SMTP backend (same
+options), so ``MAILERS`` may name either.
+"""
+
+import smtplib
+from typing import Any
+
+from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
+
+from ..exceptions import DeliveryOutcomeUnknown
+
+_END_OF_DATA = b"\r\n.\r\n"
+
+
+class _TrackingMixin:
+    """Record the refused recipients and whether the end of DATA was handed over."""
+
+    refused: dict[str, tuple[int, bytes]]
+    data_handed_over: bool = False
+
+    def sendmail(self, from_addr: str, to_addrs: Any, msg: Any, *args: Any,
+                 **kwargs: Any) -> dict[str, tuple[int, bytes]]:
+        self.refused = {}
+        self.data_handed_over = False
+        self.refused = super().sendmail(from_addr, to_addrs, msg, *args, **kwargs)  # type: ignore[misc]
+        return self.refused
+
+    def send(self, s: Any) -> None:
+        super().send(s)  # type: ignore[misc]
+        # smtplib.data() sends the whole quoted message, ending in CRLF.CRLF, in
+        # one call; commands are sent separately and never end that way.
+        if isinstance(s, bytes) and s.endswith(_END_OF_DATA):
+            self.data_handed_over = True
+
+
+class TrackingSMTP(_TrackingMixin, smtplib.SMTP):
+    pass
+
+
+class TrackingSMTP_SSL(_TrackingMixin, smtplib.SMTP_SSL):
+    pass
+
+
+class EmailBackend(DjangoSMTPBackend):
+    """``django.core.mail.backends.smtp.EmailBackend`` that reports refusals and ambiguity."""
+
+    @property
+    def connection_class(self) -> type[smtplib.SMTP]:  # type: ignore[override]
+        return TrackingSMTP_SSL if self.use_ssl else TrackingSMTP
+
+    def _send(self, email_message: Any) -> bool:
+        connection = self.connection
+        try:
+            sent = super()._send(email_message)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            if getattr(connection, "data_handed_over", False):
+                raise DeliveryOutcomeUnknown(
+                    f"mailer {self.alias!r} ({self.host}:{self.port}): the connection "
+                    f"was lost after the whole message was sent, before the server "
+                    f"replied ({type(exc).__name__}: {exc}). It may have been "
+                    "delivered; it is not retried, to avoid a duplicate.",
+                    alias=self.alias, host=f"{self.host}:{self.port}",
+                ) from exc
+            raise
+        refused = getattr(connection, "refused", {}) or {}
+        email_message.refused_recipients = {
+            address: (code, reply.decode("utf-8", "replace") if isinstance(reply, bytes)
+                      else str(reply))
+            for address, (code, reply) in refused.items()
+        }
+        return sent

@@ -1,0 +1,95 @@
+"""Sort what a mailer raised into transient, permanent or unknown, naming the mailer.
+
+Transient (worth retrying): connection refused, reset or timed out; SMTP 4xx;
+an HTTP provider's 429 or 5xx. Permanent: SMTP 5xx, every recipient refused, an
+invalid address, an HTTP 4xx. Unknown: the connection was lost after the whole
+message was handed over (``txmail.backends.smtp``). Anything else a backend
+raises is treated as permanent: retrying a programming error only repeats it.
+"""
+
+import smtplib
+import socket
+from typing import Any
+
+from ..exceptions import (
+    DeliveryError,
+    DeliveryOutcomeUnknown,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+
+# HTTP statuses a provider answers for "later": rate limited, or its own outage.
+_TRANSIENT_HTTP = {408, 425, 429, 500, 502, 503, 504}
+
+
+def mailer_host(backend: Any) -> str | None:
+    """``host:port`` of an SMTP-like backend, for error messages (None if it has none)."""
+    host = getattr(backend, "host", None)
+    if not host:
+        return None
+    port = getattr(backend, "port", None)
+    return f"{host}:{port}" if port else str(host)
+
+
+def _smtp_code(exc: BaseException) -> int | None:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return int(exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = {code for code, _reply in exc.recipients.values()}
+        # Every recipient refused: transient only if every refusal was a 4xx.
+        return 450 if codes and all(400 <= c < 500 for c in codes) else 550
+    return None
+
+
+def _http_status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status_code", None)  # anymail's AnymailAPIError
+    if status is None:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+    return int(status) if isinstance(status, int) else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether sending again later may succeed."""
+    code = _smtp_code(exc)
+    if code is not None:
+        return 400 <= code < 500
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return True
+    if isinstance(exc, ConnectionError | TimeoutError | socket.timeout | socket.gaierror):
+        return True
+    status = _http_status(exc)
+    if status is not None:
+        return status in _TRANSIENT_HTTP
+    # Anymail's connection failures wrap requests' errors without a status.
+    return type(exc).__name__ in {"AnymailRequestsAPIError", "ConnectionError", "Timeout"}
+
+
+def wrap(exc: BaseException, alias: str, backend: Any) -> DeliveryError:
+    """Return a txmail error for ``exc`` naming ``alias`` and the host (``raise … from exc``)."""
+    if isinstance(exc, DeliveryError):
+        exc.alias = exc.alias or alias
+        return exc
+    host = mailer_host(backend)
+    where = f"mailer {alias!r}" + (f" ({host})" if host else "")
+    refused: dict[str, tuple[int, str]] = {}
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = {
+            addr: (code, reply.decode("utf-8", "replace") if isinstance(reply, bytes)
+                   else str(reply))
+            for addr, (code, reply) in exc.recipients.items()
+        }
+    detail = f"{type(exc).__name__}: {exc}"
+    if is_transient(exc):
+        return TransientDeliveryError(
+            f"{where} could not send the message for now ({detail}). txmail retries "
+            "queued messages; check that the server is up and reachable.",
+            alias=alias, host=host, refused=refused,
+        )
+    return PermanentDeliveryError(
+        f"{where} refused the message ({detail}). Sending it again won't help; "
+        "fix the address or the message.",
+        alias=alias, host=host, refused=refused,
+    )
+
+
+__all__ = ["DeliveryOutcomeUnknown", "is_transient", "mailer_host", "wrap"]

@@ -1,0 +1,88 @@
+"""The delivery log: one row per message, sent by ``send()`` or ``enqueue()``.
+
+For queued messages the row is also the queue's state (a transactional
+outbox): it is written in the caller's transaction, claimed by a worker with a
+conditional UPDATE, and its status says what happened.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+    RETRYING = "retrying", _("retrying")
+    FAILED = "failed", _("failed")
+    # The connection was lost after the whole message was handed over: the
+    # server may have accepted it. Not retried (a retry could duplicate it).
+    UNKNOWN = "unknown", _("unknown")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+# Statuses a worker may claim.
+READY = (Status.QUEUED, Status.RETRYING)
+# Statuses that never change again (except by an admin's "send again", which
+# makes a new row).
+FINAL = (Status.SENT, Status.FAILED, Status.UNKNOWN, Status.CANCELLED)
+
+
+class Delivery(models.Model):
+    message_class = models.CharField(_("message class"), max_length=200, blank=True,
+                                     db_index=True)
+    mailer = models.CharField(_("mailer"), max_length=100, db_index=True)
+    sent_via = models.CharField(_("sent via"), max_length=100, blank=True,
+                                help_text=_("The alias that actually sent it."))
+    from_email = models.CharField(_("from"), max_length=998)
+    recipients = models.JSONField(_("recipients"), default=list)
+    recipients_text = models.TextField(_("recipients (search)"), blank=True, editable=False)
+    refused = models.JSONField(_("refused recipients"), default=dict, blank=True)
+    subject = models.TextField(_("subject"), blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=998, db_index=True)
+    provider_message_id = models.CharField(_("provider message id"), max_length=255,
+                                           blank=True, db_index=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.QUEUED, db_index=True)
+    queued = models.BooleanField(_("queued"), default=False,
+                                 help_text=_("Sent through enqueue(), not send()."))
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    max_attempts = models.PositiveIntegerField(_("max attempts"), default=1)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True,
+                                           db_index=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # A worker's claim: who, since when, and whether the mailer had the message
+    # when the worker stopped (then a stale claim ends as unknown, not retried).
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    handed_over_at = models.DateTimeField(null=True, blank=True, editable=False)
+    task_backend = models.CharField(_("task backend"), max_length=100, blank=True)
+    queue_name = models.CharField(_("queue"), max_length=100, blank=True)
+    priority = models.IntegerField(_("priority"), default=0)
+    task_id = models.CharField(_("task id"), max_length=255, blank=True)
+    # The frozen email; emptied once sent unless TXMAIL["KEEP_BODIES"] (bodies
+    # hold secrets such as reset links).
+    raw = models.BinaryField(_("message bytes"), null=True, blank=True, editable=False)
+    resent_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="resends", verbose_name=_("sent again from"))
+
+    class Meta:
+        app_label = "txmail"
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="txmail_ready")]
+
+    def __str__(self) -> str:
+        return f"{self.message_class or 'email'} to {', '.join(self.recipients)} ({self.status})"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.recipients_text = " ".join(self.recipients).lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL

@@ -1,0 +1,258 @@
+"""Queued delivery on ``django.tasks``: outbox rows, claims, retries, the sweep.
+
+``enqueue()`` writes a ``Delivery`` row holding the frozen email in the caller's
+transaction and hands a task to the queue only when that transaction commits.
+A rollback leaves nothing to send. If the process dies between the commit and
+the hand-off, the row is still there and ``sweep()`` hands it off later: the row
+is a transactional outbox.
+
+A task claims its row with a conditional UPDATE (``status`` ready → sending,
+with a fresh token), so a task that runs twice, or two workers racing, send it
+once. While it's there, the task also claims other ready rows of its queue (up
+to ``BATCH_SIZE``) and sends them over ``CONNECTIONS`` concurrent connections.
+Before handing a message to the mailer the worker stamps ``handed_over_at``; a
+claim that goes stale (its worker was killed) is requeued if it wasn't handed
+over yet, and ends ``unknown`` if it was: the server may have it.
+"""
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection as db_connection
+from django.db import router, transaction
+from django.db.models import F, Q
+from django.tasks import task, task_backends
+from django.utils import timezone
+
+from ..conf import txmail_settings
+from ..exceptions import (
+    DeliveryError,
+    DeliveryNotFound,
+    DeliveryOutcomeUnknown,
+    TransientDeliveryError,
+)
+from .models import READY, Delivery, Status
+from .record import mark_failed, mark_sent
+from .stored import FrozenEmail, freeze
+from .transport import Connection
+
+logger = logging.getLogger("txmail.delivery")
+
+
+def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: str | None = None,
+            queue_name: str | None = None, priority: int | None = None) -> Delivery:
+    """Store ``email`` as a queued delivery; hand it to the task queue on commit."""
+    backend = task_backend or txmail_settings.TASK_BACKEND
+    raw, envelope_from, recipients = freeze(email)
+    row = Delivery.objects.create(
+        message_class=message_class,
+        mailer=alias,
+        from_email=envelope_from,
+        recipients=recipients,
+        subject=str(email.subject),
+        message_id=str(email.extra_headers.get("Message-ID", "")),
+        status=Status.QUEUED,
+        queued=True,
+        max_attempts=txmail_settings.MAX_ATTEMPTS,
+        next_attempt_at=timezone.now(),
+        task_backend=backend,
+        queue_name=queue_name or "",
+        priority=priority or 0,
+        raw=raw,
+    )
+    transaction.on_commit(lambda: hand_off(row), using=router.db_for_write(Delivery))
+    return row
+
+
+def hand_off(row: Delivery, run_after: datetime | None = None) -> None:
+    """Give the queue a task for ``row``; if that fails the sweep tries again later."""
+    try:
+        options: dict[str, Any] = {"backend": row.task_backend or txmail_settings.TASK_BACKEND}
+        if row.queue_name:
+            options["queue_name"] = row.queue_name
+        if row.priority:
+            options["priority"] = row.priority
+        if run_after is not None:
+            if not task_backends[options["backend"]].supports_defer:
+                return  # the sweep hands it off once it is due
+            options["run_after"] = run_after
+        deliver_queued.using(**options).enqueue(row.pk)
+    except Exception:
+        logger.exception(
+            "txmail: could not hand delivery %s to task backend %r; it stays queued "
+            "and `manage.py txmail sweep` hands it off again.", row.pk, row.task_backend,
+        )
+
+
+@task()
+def deliver_queued(delivery_id: int) -> dict[str, int]:
+    """The task: send delivery ``delivery_id`` and other ready ones of its queue."""
+    return run(delivery_id)
+
+
+def run(delivery_id: int) -> dict[str, int]:
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    row = Delivery.objects.filter(pk=delivery_id).only(
+        "status", "task_backend", "queue_name").first()
+    if row is None:
+        raise DeliveryNotFound(
+            f"Delivery {delivery_id} does not exist: it was deleted before its task "
+            "ran, so nothing was sent. Send the message again if it is still wanted."
+        )
+    _claim(Delivery.objects.filter(pk=delivery_id), token, now)
+    # Drain: other ready rows of the same task backend and queue, so one task
+    # fills the worker's connections (their own tasks then find nothing to do).
+    limit = max(txmail_settings.BATCH_SIZE - 1, 0)
+    others = Delivery.objects.filter(
+        status__in=READY, next_attempt_at__lte=now,
+        task_backend=row.task_backend, queue_name=row.queue_name,
+    ).exclude(pk=delivery_id).order_by("-priority", "next_attempt_at", "pk")
+    ids = list(others.values_list("pk", flat=True)[:limit])
+    if ids:
+        _claim(Delivery.objects.filter(pk__in=ids), token, now)
+    counts = send_claimed(token)
+    maybe_sweep()
+    return counts
+
+
+def _claim(rows: Any, token: str, now: datetime) -> int:
+    """Claim the ready ``rows`` for ``token``; a conditional UPDATE, safe under races."""
+    return rows.filter(status__in=READY, next_attempt_at__lte=now).update(
+        status=Status.SENDING, claim_token=token, claimed_at=now, handed_over_at=None,
+        attempts=F("attempts") + 1,
+    )
+
+
+def send_claimed(token: str) -> dict[str, int]:
+    """Send every row claimed with ``token``, over up to ``CONNECTIONS`` connections."""
+    rows = list(Delivery.objects.filter(claim_token=token, status=Status.SENDING)
+                .order_by("-priority", "pk"))
+    counts: dict[str, int] = defaultdict(int)
+    if not rows:
+        return dict(counts)
+    lanes: list[tuple[str, list[Delivery]]] = []
+    by_mailer: dict[str, list[Delivery]] = defaultdict(list)
+    for row in rows:
+        by_mailer[row.mailer].append(row)
+    width = max(1, int(txmail_settings.CONNECTIONS))
+    for alias, group in by_mailer.items():
+        n = min(width, len(group))
+        lanes.extend((alias, group[i::n]) for i in range(n))
+    lock = threading.Lock()
+
+    def lane(alias: str, group: list[Delivery]) -> None:
+        with Connection(alias) as connection:
+            for row in group:
+                status = send_row(connection, row, token)
+                with lock:
+                    counts[status] += 1
+
+    if len(lanes) == 1:
+        lane(*lanes[0])
+    else:
+        with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+            list(pool.map(lambda args: _in_thread(lane, *args), lanes))
+    return dict(counts)
+
+
+def _in_thread(func: Any, *args: Any) -> None:
+    try:
+        func(*args)
+    finally:
+        db_connection.close()  # each thread has its own database connection
+
+
+def send_row(connection: Connection, row: Delivery, token: str) -> str:
+    """Send one claimed row; return the status it ended in."""
+    now = timezone.now()
+    mine = Delivery.objects.filter(pk=row.pk, claim_token=token, status=Status.SENDING)
+    if not mine.update(handed_over_at=now):
+        return "lost"  # the sweep took the claim back (this worker was too slow)
+    try:
+        email = FrozenEmail(bytes(row.raw or b""), row.from_email, row.recipients)
+        sent = connection.send(email)
+    except DeliveryOutcomeUnknown as exc:
+        mark_failed(row, exc, email=None, status=Status.UNKNOWN, token=token)
+        return Status.UNKNOWN
+    except TransientDeliveryError as exc:
+        if row.attempts < row.max_attempts:
+            retry_at = now + timedelta(seconds=backoff(row.attempts))
+            mark_failed(row, exc, email=None, status=Status.RETRYING, token=token,
+                        next_attempt_at=retry_at)
+            hand_off(row, run_after=retry_at)
+            return Status.RETRYING
+        mark_failed(row, exc, email=None, status=Status.FAILED, token=token,
+                    note=f"gave up after {row.attempts} attempts")
+        return Status.FAILED
+    except DeliveryError as exc:
+        mark_failed(row, exc, email=None, status=Status.FAILED, token=token)
+        return Status.FAILED
+    except Exception as exc:  # e.g. stored bytes that no longer parse: fail, don't loop
+        mark_failed(row, exc, email=None, status=Status.FAILED, token=token)
+        return Status.FAILED
+    mark_sent(row, sent, token=token)
+    return Status.SENT
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before attempt ``attempt + 1``: exponential, ±50 % jitter, capped."""
+    base = float(txmail_settings.RETRY_DELAY) * 2 ** max(attempt - 1, 0)
+    return min(float(txmail_settings.RETRY_MAX_DELAY), base) * random.uniform(0.5, 1.5)
+
+
+def sweep(*, older_than: float | None = None) -> dict[str, int]:
+    """Recover what crashed workers and lost hand-offs left behind.
+
+    - claimed longer than ``CLAIM_TIMEOUT`` ago and never handed to the mailer:
+      back to the queue;
+    - claimed that long ago and handed to the mailer: ``unknown`` (not retried);
+    - due for longer than that and still waiting: handed to the task queue again.
+    """
+    timeout = float(txmail_settings.CLAIM_TIMEOUT if older_than is None else older_than)
+    now = timezone.now()
+    stale = now - timedelta(seconds=timeout)
+    claims = Delivery.objects.filter(status=Status.SENDING, queued=True, claimed_at__lt=stale)
+    never_sent = list(claims.filter(handed_over_at__isnull=True).values_list("pk", flat=True))
+    requeued = claims.filter(pk__in=never_sent, handed_over_at__isnull=True).update(
+        status=Status.RETRYING, claim_token="", next_attempt_at=now,
+        last_error="The worker stopped before sending it; requeued.",
+    )
+    unknown = claims.filter(handed_over_at__isnull=False).update(
+        status=Status.UNKNOWN, claim_token="",
+        last_error="The worker stopped while the mailer had the message: it may or may "
+        "not have been sent. Not retried, to avoid a duplicate.",
+    )
+    overdue = Delivery.objects.filter(
+        Q(next_attempt_at__lt=stale) | Q(pk__in=never_sent), status__in=READY)
+    rows = list(overdue.only("pk", "task_backend", "queue_name", "priority")[:1000])
+    Delivery.objects.filter(pk__in=[r.pk for r in rows], status__in=READY).update(
+        next_attempt_at=now)
+    for row in rows:
+        hand_off(row)
+    return {"requeued": requeued, "unknown": unknown, "handed_off": len(rows)}
+
+
+_last_sweep = 0.0
+_sweep_lock = threading.Lock()
+
+
+def maybe_sweep() -> None:
+    """Sweep from inside a worker at most once per ``CLAIM_TIMEOUT / 2`` per process."""
+    global _last_sweep
+    interval = float(txmail_settings.CLAIM_TIMEOUT) / 2
+    with _sweep_lock:
+        if time.monotonic() - _last_sweep < interval:
+            return
+        _last_sweep = time.monotonic()
+    try:
+        sweep()
+    except Exception:
+        logger.exception("txmail: the delivery sweep failed")

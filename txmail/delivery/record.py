@@ -1,0 +1,96 @@
+"""Write outcomes to the delivery log and send the delivery signals.
+
+``send_now()`` is the synchronous path behind ``Message.send()``: one row
+(unless ``TXMAIL["LOG_SENDS"]`` is False), the send, the outcome. The queue
+(``queue.py``) uses ``mark_sent`` / ``mark_failed`` for its claimed rows; both
+update only while the row is still claimed by the caller's token.
+"""
+
+from dataclasses import replace
+from typing import Any
+
+from django.utils import timezone
+
+from ..conf import txmail_settings
+from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
+from .models import Delivery, Status
+from .signals import message_failed, message_sent
+from .stored import freeze
+from .transport import SentMessage, deliver
+
+
+def send_now(email: Any, alias: str, *, message_class: str = "") -> SentMessage:
+    """Send ``email`` through ``alias`` now, logging it; raise a ``DeliveryError`` on failure."""
+    row = None
+    if txmail_settings.LOG_SENDS:
+        now = timezone.now()
+        row = Delivery.objects.create(
+            message_class=message_class, mailer=alias, from_email=str(email.from_email),
+            recipients=list(email.recipients()), subject=str(email.subject),
+            message_id=str(email.extra_headers.get("Message-ID", "")),
+            status=Status.SENDING, attempts=1, max_attempts=1,
+            claimed_at=now, handed_over_at=now,
+            raw=freeze(email)[0] if txmail_settings.KEEP_BODIES else None,
+        )
+    try:
+        sent = deliver(email, alias)
+    except DeliveryError as exc:
+        status = Status.UNKNOWN if isinstance(exc, DeliveryOutcomeUnknown) else Status.FAILED
+        if row is not None:
+            mark_failed(row, exc, email=email, status=status)
+        else:
+            message_failed.send(alias, email=email, error=exc, delivery=None, will_retry=False)
+        raise
+    if row is not None:
+        mark_sent(row, sent, email=email)
+        sent = replace(sent, delivery_id=row.pk)
+    else:
+        message_sent.send(alias, email=email, result=sent, delivery=None)
+    return sent
+
+
+def _mine(row: Delivery, token: str | None) -> Any:
+    rows = Delivery.objects.filter(pk=row.pk)
+    return rows.filter(claim_token=token) if token else rows
+
+
+def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
+              email: Any = None) -> None:
+    fields: dict[str, Any] = {
+        "status": Status.SENT, "sent_at": timezone.now(), "sent_via": sent.mailer,
+        "refused": {a: list(r) for a, r in sent.refused.items()},
+        "provider_message_id": sent.provider_message_id or "", "last_error": "",
+        "claim_token": "",
+    }
+    if sent.refused:
+        fields["last_error"] = "Refused by the server: " + "; ".join(
+            f"{a}: {c} {r}" for a, (c, r) in sent.refused.items())
+    if not txmail_settings.KEEP_BODIES:
+        fields["raw"] = None
+    _mine(row, token).update(**fields)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    message_sent.send(sent.mailer, email=email or sent.email, result=sent, delivery=row)
+
+
+def mark_failed(row: Delivery, error: BaseException, *, email: Any, status: str,
+                token: str | None = None, next_attempt_at: Any = None,
+                note: str = "") -> None:
+    text = f"{type(error).__name__}: {error}"
+    fields: dict[str, Any] = {
+        "status": status, "last_error": f"{note}: {text}" if note else text,
+        "claim_token": "",
+    }
+    if next_attempt_at is not None:
+        fields["next_attempt_at"] = next_attempt_at
+    refused = getattr(error, "refused", None)
+    if refused:
+        fields["refused"] = {a: list(r) for a, r in refused.items()}
+    _mine(row, token).update(**fields)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    if isinstance(error, DeliveryError):
+        message_failed.send(
+            error.alias or row.mailer, email=email, error=error, delivery=row,
+            will_retry=status == Status.RETRYING and isinstance(error, TransientDeliveryError),
+        )

@@ -1,0 +1,12 @@
+"""Signals the delivery layer sends; the sender is the mailer alias.
+
+``message_sent(email, result, delivery)`` after a mailer accepted a message;
+``message_failed(email, error, delivery)`` after a send failed (``error`` is a
+``DeliveryError``; for a queued message that will be retried, ``will_retry`` is
+True). ``delivery`` is the log row, or None when ``send()`` logging is off.
+"""
+
+from django.dispatch import Signal
+
+message_sent = Signal()
+message_failed = Signal()

@@ -1,0 +1,88 @@
+"""A built email frozen to bytes for the queue, and thawed back for any mailer.
+
+The queue stores what was built at ``enqueue()`` time: the exact bytes (SMTP
+policy, CRLF) plus the envelope. A retry sends the same bytes with the same
+Message-ID; what the preview showed is what goes out. ``FrozenEmail`` hands those
+bytes to byte-oriented backends unchanged (SMTP, the dev mailbox) and parses
+subject, parts and attachments for backends that post fields to an API.
+"""
+
+import email.policy
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.utils import getaddresses
+from typing import Any
+
+from django.core.mail import EmailMultiAlternatives
+
+_HEADER_FIELDS = {"subject", "from", "to", "cc", "bcc", "reply-to", "mime-version",
+                  "content-type", "content-transfer-encoding"}
+
+
+def freeze(email: Any) -> tuple[bytes, str, list[str]]:
+    """Return ``(raw bytes, envelope sender, envelope recipients)`` for a built email."""
+    raw = email.message(policy=email_policy()).as_bytes()
+    return raw, str(email.from_email), list(email.recipients())
+
+
+def email_policy() -> Any:
+    return email.policy.SMTP
+
+
+class _RawMIME(EmailMessage):
+    """A parsed message whose ``as_bytes()`` is the stored bytes, exactly."""
+
+    txmail_raw: bytes = b""
+
+    def as_bytes(self, unixfrom: bool = False, policy: Any = None) -> bytes:
+        linesep = getattr(policy or self.policy, "linesep", "\r\n")
+        if linesep == "\n":
+            return self.txmail_raw.replace(b"\r\n", b"\n")
+        return self.txmail_raw
+
+
+def _parse(raw: bytes, policy: Any) -> _RawMIME:
+    msg = message_from_bytes(raw, _class=_RawMIME, policy=policy)
+    msg.txmail_raw = raw
+    return msg  # type: ignore[return-value]
+
+
+class FrozenEmail(EmailMultiAlternatives):
+    """An ``EmailMultiAlternatives`` rebuilt from stored bytes and envelope."""
+
+    def __init__(self, raw: bytes, from_email: str, recipients: list[str]) -> None:
+        parsed = _parse(raw, email.policy.default)
+        text = parsed.get_body(preferencelist=("plain",))
+        html = parsed.get_body(preferencelist=("html",))
+        body_parts = {id(text), id(html)}
+        attachments = [
+            (part.get_filename(), part.get_content(), part.get_content_type())
+            for part in parsed.iter_attachments() if id(part) not in body_parts
+        ]
+
+        def addresses(name: str) -> list[str]:
+            return [str(a) for a in getattr(parsed.get(name), "addresses", ())]
+
+        super().__init__(
+            subject=str(parsed.get("Subject", "")),
+            body=text.get_content() if text is not None else "",
+            from_email=str(parsed.get("From", from_email)),
+            to=addresses("To"),
+            cc=addresses("Cc"),
+            reply_to=addresses("Reply-To"),
+            headers={k: str(v) for k, v in parsed.items() if k.lower() not in _HEADER_FIELDS},
+            alternatives=[(html.get_content(), "text/html")] if html is not None else [],
+            attachments=attachments,
+        )
+        self.raw = raw
+        self.envelope_from = from_email
+        self.envelope_recipients = list(recipients)
+        # Bcc isn't in the bytes: it's whoever the envelope has beyond To and Cc.
+        shown = {a.lower() for _n, a in getaddresses([*self.to, *self.cc])}
+        self.bcc = [r for r in recipients if getaddresses([r])[0][1].lower() not in shown]
+
+    def recipients(self) -> list[str]:
+        return list(self.envelope_recipients)
+
+    def message(self, *, policy: Any = email.policy.default) -> Any:
+        return _parse(self.raw, policy)

@@ -1,0 +1,129 @@
+"""The one place that talks to mailers: ``mailers[alias]`` is called here and nowhere else.
+
+``Connection`` keeps one backend open and sends emails over it one at a time,
+so each email gets its own outcome: the recipients the server refused, the
+provider's message id, or a txmail error naming the alias and host. After an
+error the backend is closed and the next send reconnects.
+"""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from email.utils import getaddresses
+from typing import Any
+
+from django.core.mail import mailers
+from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
+
+from ..backends.smtp import EmailBackend as TxSMTPBackend
+from ..exceptions import DeliveryError, PermanentDeliveryError
+from .errors import wrap
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """What a send returns: the email, the alias it went through, who accepted it.
+
+    ``recipients`` are the envelope recipients the server accepted; ``refused``
+    maps each refused address to the server's ``(code, reply)``.
+    """
+
+    message_id: str
+    mailer: str
+    recipients: list[str]
+    email: Any
+    refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+    provider_message_id: str | None = None
+    delivery_id: int | None = None
+
+
+def open_mailer(alias: str) -> Any:
+    """Return a new backend instance for ``alias``.
+
+    Django's own SMTP backend is given txmail's subclass (same options, same
+    class hierarchy), which reports refused recipients and a connection lost
+    after the end of DATA (see ``txmail.backends.smtp``).
+    """
+    backend = mailers[alias]
+    if type(backend) is DjangoSMTPBackend:
+        backend.__class__ = TxSMTPBackend
+    return backend
+
+
+def _addr(address: str) -> str:
+    parsed = getaddresses([address])
+    return (parsed[0][1] if parsed and parsed[0][1] else address).lower()
+
+
+def provider_message_id(email: Any) -> str | None:
+    """The provider's id for a sent email (anymail's ``anymail_status``), if any."""
+    status = getattr(email, "anymail_status", None)
+    message_id = getattr(status, "message_id", None)
+    return str(message_id) if message_id else None
+
+
+class Connection:
+    """One open backend for ``alias``; ``send()`` one email at a time. A context manager."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.backend: Any = None
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception:  # closing a broken connection must not hide the real error
+                pass
+
+    def send(self, email: Any) -> SentMessage:
+        """Send ``email``; return the outcome or raise a ``DeliveryError``."""
+        backend = self.backend
+        try:
+            if backend is None:
+                backend = self.backend = open_mailer(self.alias)
+                backend.open()
+            backend.send_messages([email])
+        except Exception as exc:
+            self.close()  # the connection may be half-dead: reconnect next time
+            raise wrap(exc, self.alias, backend) from exc
+        refused = dict(getattr(email, "refused_recipients", None) or {})
+        refused_addrs = {_addr(a) for a in refused}
+        accepted = [r for r in email.recipients() if _addr(r) not in refused_addrs]
+        if refused and not accepted:
+            raise PermanentDeliveryError(
+                f"mailer {self.alias!r} refused every recipient: "
+                + "; ".join(f"{a}: {c} {r}" for a, (c, r) in refused.items()),
+                alias=self.alias, refused=refused,
+            )
+        return SentMessage(
+            message_id=str(email.extra_headers.get("Message-ID", "")),
+            mailer=self.alias,
+            recipients=accepted,
+            email=email,
+            refused=refused,
+            provider_message_id=provider_message_id(email),
+        )
+
+
+def deliver(email: Any, using: str) -> SentMessage:
+    """Send one email through ``using`` now."""
+    with Connection(using) as connection:
+        return connection.send(email)
+
+
+def deliver_many(emails: Iterable[Any], using: str
+                 ) -> Iterator[tuple[Any, SentMessage | DeliveryError]]:
+    """Send ``emails`` over one connection; yield ``(email, outcome or error)`` for each."""
+    with Connection(using) as connection:
+        for email in emails:
+            try:
+                yield email, connection.send(email)
+            except DeliveryError as exc:
+                yield email, exc
