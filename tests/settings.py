@@ -15,6 +15,7 @@ ROOT_URLCONF = "tests.urls"
 DEFAULT_FROM_EMAIL = "Example Shop <shop@example.com>"
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -64,6 +64,15 @@ def is_transient(exc: BaseException) -> bool:
     return type(exc).__name__ in {"AnymailRequestsAPIError", "ConnectionError", "Timeout"}
 
 
+def describe(exc: BaseException) -> str:
+    """``exc`` in words: SMTP replies as "SMTP 550 5.1.1 No such user"."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = exc.smtp_error
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        return f"{type(exc).__name__}: SMTP {exc.smtp_code} {text}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def wrap(exc: BaseException, alias: str, backend: Any) -> DeliveryError:
     """Return a txmail error for ``exc`` naming ``alias`` and the host (``raise … from exc``)."""
     if isinstance(exc, DeliveryError):
@@ -78,7 +87,7 @@ def wrap(exc: BaseException, alias: str, backend: Any) -> DeliveryError:
                    else str(reply))
             for addr, (code, reply) in exc.recipients.items()
         }
-    detail = f"{type(exc).__name__}: {exc}"
+    detail = describe(exc)
     if is_transient(exc):
         return TransientDeliveryError(
             f"{where} could not send the message for now ({detail}). txmail retries "

@@ -23,6 +23,7 @@ import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import connection as db_connection
@@ -67,7 +68,7 @@ def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: st
         priority=priority or 0,
         raw=raw,
     )
-    transaction.on_commit(lambda: hand_off(row), using=router.db_for_write(Delivery))
+    transaction.on_commit(partial(hand_off, row), using=router.db_for_write(Delivery))
     return row
 
 
@@ -143,6 +144,10 @@ def send_claimed(token: str) -> dict[str, int]:
     for row in rows:
         by_mailer[row.mailer].append(row)
     width = max(1, int(txmail_settings.CONNECTIONS))
+    if db_connection.vendor == "sqlite" and db_connection.is_in_memory_db():
+        # Threads would share one in-memory database through SQLite's shared
+        # cache, which fails writers at once with "table is locked" (tests).
+        width = 1
     for alias, group in by_mailer.items():
         n = min(width, len(group))
         lanes.extend((alias, group[i::n]) for i in range(n))

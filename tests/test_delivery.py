@@ -1,0 +1,387 @@
+"""The delivery layer in one process: the log, enqueue(), claims, retries, admin, command.
+
+Real parts: aiosmtpd on loopback, Django's test client, Django's immediate task
+backend (tasks run in-process when the transaction commits). Worker processes
+and injected faults are in test_delivery_faults.py.
+"""
+
+import smtplib
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
+from django.utils import timezone
+
+from tests.smtp import SMTPServer
+from tests.testapp.emails import Hello
+from txmail import PermanentDeliveryError, TransientDeliveryError
+from txmail.delivery import queue
+from txmail.delivery.models import Delivery, Status
+from txmail.exceptions import DeliveryNotFound
+
+pytestmark = pytest.mark.smtp
+
+
+class ScriptedServer(SMTPServer):
+    """An aiosmtpd server whose DATA replies follow a script, then accept."""
+
+    def __init__(self, replies=()):
+        super().__init__()
+        self.replies = list(replies)
+        accept = self.handler.handle_DATA
+
+        async def handle_data(server, session, envelope):
+            if self.replies:
+                return self.replies.pop(0)
+            return await accept(server, session, envelope)
+
+        self.handler.handle_DATA = handle_data
+
+
+@pytest.fixture
+def server():
+    server = ScriptedServer().start()
+    with override_settings(MAILERS={a: server.mailer() for a in ("default", "transactional")}):
+        yield server
+    server.stop()
+
+
+def arrived(server):
+    return [r.message["Subject"] for r in server.received]
+
+
+def test_send_writes_one_log_row(server):
+    sent = Hello(name="Ada").send()
+    row = Delivery.objects.get()
+    assert (row.status, row.message_class, row.mailer, row.sent_via) == (
+        Status.SENT, "testapp.Hello", "transactional", "transactional")
+    assert row.recipients == ["ann@example.com"]
+    assert row.message_id == sent.message_id == server.received[0].message["Message-ID"]
+    assert row.subject == "Hello Ada"
+    assert row.raw is None and sent.delivery_id == row.pk
+    assert row.queued is False and row.attempts == 1 and row.sent_at is not None
+
+
+@override_settings(TXMAIL={"LOG_SENDS": False})
+def test_send_logging_can_be_switched_off(server):
+    assert Hello().send().delivery_id is None
+    assert Delivery.objects.count() == 0
+    assert arrived(server) == ["Hello Ann"]
+
+
+def test_send_failure_is_logged_and_names_the_mailer():
+    with override_settings(MAILERS={"transactional": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 2}}}):
+        with pytest.raises(TransientDeliveryError) as caught:
+            Hello().send()
+    assert str(caught.value).startswith(
+        "mailer 'transactional' (127.0.0.1:9) could not send the message for now "
+        "(ConnectionRefusedError: [Errno 111] Connection refused).")
+    assert isinstance(caught.value.__cause__, ConnectionRefusedError)
+    row = Delivery.objects.get()
+    assert row.status == Status.FAILED
+    assert "ConnectionRefusedError" in row.last_error
+
+
+def test_permanent_refusal_raises_and_is_logged(server):
+    server.replies = ["554 5.7.1 Message rejected as spam"]
+    with pytest.raises(PermanentDeliveryError, match="refused the message"):
+        Hello().send()
+    assert isinstance(PermanentDeliveryError("x"), ValueError)
+    assert Delivery.objects.get().status == Status.FAILED
+    assert server.received == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_sends_once_when_the_transaction_commits(server):
+    with transaction.atomic():
+        row = Hello(name="Queued").enqueue()
+        assert arrived(server) == []  # not before the commit
+    row.refresh_from_db()
+    assert arrived(server) == ["Hello Queued"]
+    assert (row.status, row.queued, row.attempts) == (Status.SENT, True, 1)
+    assert row.raw is None  # the body (secrets) is dropped once sent
+    assert server.received[0].message["Message-ID"] == row.message_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_in_a_rolled_back_transaction_sends_nothing(server):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Hello(name="Never").enqueue()
+        raise RuntimeError("the signup failed")
+    assert arrived(server) == []
+    assert Delivery.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TXMAIL={"KEEP_BODIES": True})
+def test_keep_bodies_keeps_the_sent_bytes(server):
+    row = Hello().enqueue()
+    row.refresh_from_db()
+    assert bytes(row.raw) == server.received[0].data.replace(b"\n", b"\r\n") or \
+        bytes(row.raw).replace(b"\r\n", b"\n") == server.received[0].data.replace(b"\r\n", b"\n")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rendered_message_survives_its_model_instance(server):
+    user = get_user_model().objects.create(username="ada", email="ada@example.com")
+    with transaction.atomic():
+        row = Hello(name=user.username, to=[user.email]).enqueue()
+        user.delete()  # the queue carries the built email, not the instance
+    row.refresh_from_db()
+    assert row.status == Status.SENT and arrived(server) == ["Hello ada"]
+
+
+def queued_row(**fields):
+    """A queued row whose task hasn't run (the hand-off is captured, not executed)."""
+    with transaction.atomic():
+        row = Hello(**fields).enqueue()
+        transaction.set_rollback(False)
+    return row
+
+
+def test_running_the_same_task_twice_sends_once(server, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        row = Hello(name="Twice").enqueue()
+    queue.run(row.pk)
+    queue.run(row.pk)
+    assert arrived(server) == ["Hello Twice"]
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.SENT, 1)
+
+
+def test_one_task_drains_other_ready_rows(server, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        rows = [Hello(name=f"n{i}").enqueue() for i in range(5)]
+    counts = queue.run(rows[0].pk)
+    assert counts == {"sent": 5}
+    assert sorted(arrived(server)) == [f"Hello n{i}" for i in range(5)]
+    assert queue.run(rows[3].pk) == {}  # its own task finds nothing left to do
+
+
+def test_transient_failure_is_retried_with_backoff(server, django_capture_on_commit_callbacks):
+    server.replies = ["451 4.3.0 Try again later"]
+    with django_capture_on_commit_callbacks(execute=False):
+        row = Hello(name="Later").enqueue()
+    before = timezone.now()
+    assert queue.run(row.pk) == {"retrying": 1}
+    row.refresh_from_db()
+    assert row.status == Status.RETRYING and row.attempts == 1
+    assert "451" in row.last_error and "mailer 'transactional'" in row.last_error
+    # RETRY_DELAY (30 s) * 2 ** 0, with ±50 % jitter.
+    assert before + timedelta(seconds=14) < row.next_attempt_at < before + timedelta(seconds=46)
+    assert queue.run(row.pk) == {}  # not due yet: nothing happens
+    Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    assert queue.run(row.pk) == {"sent": 1}
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == (Status.SENT, 2, "")
+    assert arrived(server) == ["Hello Later"]
+
+
+@override_settings(TXMAIL={"MAX_ATTEMPTS": 2})
+def test_transient_failures_give_up_after_max_attempts(server,
+                                                       django_capture_on_commit_callbacks):
+    server.replies = ["421 4.7.0 Busy", "421 4.7.0 Busy"]
+    with django_capture_on_commit_callbacks(execute=False):
+        row = Hello().enqueue()
+    queue.run(row.pk)
+    Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    assert queue.run(row.pk) == {"failed": 1}
+    row.refresh_from_db()
+    assert row.status == Status.FAILED
+    assert row.last_error.startswith("gave up after 2 attempts: TransientDeliveryError")
+    assert server.received == []
+
+
+def test_permanent_failure_fails_at_once(server, django_capture_on_commit_callbacks):
+    server.replies = ["550 5.1.1 No such user"]
+    with django_capture_on_commit_callbacks(execute=False):
+        row = Hello().enqueue()
+    assert queue.run(row.pk) == {"failed": 1}
+    row.refresh_from_db()
+    assert row.status == Status.FAILED and row.attempts == 1
+    assert "550 5.1.1 No such user" in row.last_error
+
+
+def test_a_deleted_row_fails_its_task_clearly(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        row = Hello().enqueue()
+    Delivery.objects.filter(pk=row.pk).delete()
+    with pytest.raises(DeliveryNotFound, match=f"Delivery {row.pk} does not exist"):
+        queue.run(row.pk)
+
+
+def test_sweep_requeues_stale_claims_and_marks_handed_over_ones_unknown(
+        server, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        claimed, handed = Hello(name="a").enqueue(), Hello(name="b").enqueue()
+    long_ago = timezone.now() - timedelta(hours=1)
+    Delivery.objects.filter(pk=claimed.pk).update(
+        status=Status.SENDING, claim_token="dead", claimed_at=long_ago)
+    Delivery.objects.filter(pk=handed.pk).update(
+        status=Status.SENDING, claim_token="dead", claimed_at=long_ago,
+        handed_over_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        found = queue.sweep()
+    assert found == {"requeued": 1, "unknown": 1, "handed_off": 1}
+    claimed.refresh_from_db()
+    handed.refresh_from_db()
+    assert claimed.status == Status.SENT and arrived(server) == ["Hello a"]
+    assert handed.status == Status.UNKNOWN and "may or may not" in handed.last_error
+
+
+def test_partial_refusal_is_reported_not_raised(server):
+    async def handle_rcpt(srv, session, envelope, address, rcpt_options):
+        if address.startswith("bounce"):
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    server.handler.handle_RCPT = handle_rcpt
+    sent = Hello(to=["ann@example.com", "bounce@example.com"]).send()
+    assert sent.recipients == ["ann@example.com"]
+    assert sent.refused == {"bounce@example.com": (550, "5.1.1 No such user")}
+    assert server.received[0].rcpt_tos == ["ann@example.com"]
+    row = Delivery.objects.get()
+    assert row.status == Status.SENT
+    assert row.refused == {"bounce@example.com": [550, "5.1.1 No such user"]}
+
+
+def test_every_recipient_refused_raises(server):
+    async def handle_rcpt(srv, session, envelope, address, rcpt_options):
+        return "550 5.1.1 No such user"
+
+    server.handler.handle_RCPT = handle_rcpt
+    with pytest.raises(PermanentDeliveryError) as caught:
+        Hello().send()
+    assert caught.value.refused == {"ann@example.com": (550, "5.1.1 No such user")}
+    assert isinstance(caught.value.__cause__, smtplib.SMTPRecipientsRefused)
+
+
+# -- admin ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(client):
+    user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_urls(settings):
+    settings.ROOT_URLCONF = "tests.admin_urls"
+
+
+def test_admin_lists_filters_and_searches(server, admin_client, admin_urls):
+    Hello(name="Ada", to=["ada@example.com"]).send()
+    Hello(name="Bob", to=["bob@example.com"]).send()
+    page = admin_client.get("/admin/txmail/delivery/", {"q": "ada@example"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Hello Ada" in text and "Hello Bob" not in text
+    page = admin_client.get("/admin/txmail/delivery/", {"status__exact": "failed"})
+    assert "Hello Ada" not in page.content.decode()
+
+
+def action(client, name, rows):
+    return client.post("/admin/txmail/delivery/", {
+        "action": name, "_selected_action": [r.pk for r in rows]}, follow=True)
+
+
+def test_admin_retry_now(server, admin_client, admin_urls, django_capture_on_commit_callbacks):
+    server.replies = ["550 5.7.1 Blocked for now"]
+    with django_capture_on_commit_callbacks(execute=False):
+        row = Hello().enqueue()
+    queue.run(row.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = action(admin_client, "retry_now", [row])
+    assert "1 message queued for another attempt." in response.content.decode()
+    row.refresh_from_db()
+    assert row.status == Status.SENT and row.attempts == 2
+    assert arrived(server) == ["Hello Ann"]
+
+
+def test_admin_cancel_stops_a_queued_message(server, admin_client, admin_urls,
+                                             django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        row = Hello().enqueue()
+    assert "1 message cancelled." in action(admin_client, "cancel", [row]).content.decode()
+    assert queue.run(row.pk) == {}
+    row.refresh_from_db()
+    assert row.status == Status.CANCELLED and server.received == []
+
+
+@override_settings(TXMAIL={"KEEP_BODIES": True})
+def test_admin_send_again_makes_a_new_row(server, admin_client, admin_urls,
+                                          django_capture_on_commit_callbacks):
+    first = Hello(name="Again").send()
+    original = Delivery.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = action(admin_client, "send_again", [original])
+    assert "1 new delivery queued." in response.content.decode()
+    copy = Delivery.objects.exclude(pk=original.pk).get()
+    assert copy.resent_from == original and copy.status == Status.SENT
+    original.refresh_from_db()
+    assert original.status == Status.SENT  # history unchanged
+    ids = [r.message["Message-ID"] for r in server.received]
+    assert ids == [first.message_id, copy.message_id] and ids[0] != ids[1]
+    assert arrived(server) == ["Hello Again", "Hello Again"]
+
+
+def test_admin_send_again_without_a_body_says_why(server, admin_client, admin_urls):
+    Hello().send()
+    response = action(admin_client, "send_again", [Delivery.objects.get()])
+    assert "its body was dropped after sending" in response.content.decode()
+    assert Delivery.objects.count() == 1
+
+
+# -- management command ----------------------------------------------------------
+
+
+def command(*args):
+    out = StringIO()
+    call_command("txmail", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_command_status_counts(server, django_capture_on_commit_callbacks):
+    Hello().send()
+    with django_capture_on_commit_callbacks(execute=False):
+        Hello().enqueue()
+    out = command("status")
+    assert "queued            1" in out and "sent              1" in out
+    assert "oldest waiting since" in out
+
+
+def test_command_retry_failed_and_cancel(server, django_capture_on_commit_callbacks):
+    server.replies = ["550 5.7.1 Blocked for now"]
+    with django_capture_on_commit_callbacks(execute=False):
+        failed, waiting = Hello(name="f").enqueue(), Hello(name="w").enqueue()
+    queue.run(failed.pk)  # drains both: f fails (550), w is sent
+    failed.refresh_from_db()
+    assert failed.status == Status.FAILED
+    with django_capture_on_commit_callbacks(execute=True):
+        assert command("retry", "--failed") == "1 queued for another attempt.\n"
+    failed.refresh_from_db()
+    assert failed.status == Status.SENT
+    with django_capture_on_commit_callbacks(execute=False):
+        later = Hello().enqueue()
+    assert command("cancel", str(later.pk)) == "1 cancelled.\n"
+
+
+def test_command_requeue_stuck(server, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        row = Hello().enqueue()
+    Delivery.objects.filter(pk=row.pk).update(
+        status=Status.SENDING, claim_token="dead", claimed_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        out = command("requeue-stuck", "--older-than", "0")
+    assert out.startswith("1 requeued, 0 marked unknown")
+    row.refresh_from_db()
+    assert row.status == Status.SENT

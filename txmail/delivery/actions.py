@@ -1,0 +1,78 @@
+"""What an operator does to deliveries, from the admin or the ``txmail`` command.
+
+Each function takes a queryset and returns how many rows it changed. Rows
+change only through conditional UPDATEs, so an action racing a worker never
+undoes what the worker did; history is never edited: "send again" makes a
+new row.
+"""
+
+from email import message_from_bytes
+from email.policy import SMTP
+from email.utils import make_msgid
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from ..conf import txmail_settings
+from .models import READY, Delivery, Status
+from .queue import hand_off, sweep
+
+RETRYABLE = (Status.FAILED, Status.RETRYING)
+
+
+def retry_now(rows: "QuerySet[Delivery]") -> int:
+    """Queue failed (and waiting) rows again for an attempt now."""
+    now = timezone.now()
+    ids = list(rows.filter(status__in=RETRYABLE, raw__isnull=False).values_list("pk", flat=True))
+    changed = Delivery.objects.filter(pk__in=ids, status__in=RETRYABLE).update(
+        status=Status.RETRYING, next_attempt_at=now, claim_token="",
+    )
+    # Give each retried row a fresh budget of attempts.
+    for row in Delivery.objects.filter(pk__in=ids, status=Status.RETRYING):
+        Delivery.objects.filter(pk=row.pk).update(
+            max_attempts=row.attempts + txmail_settings.MAX_ATTEMPTS)
+        transaction.on_commit(partial(hand_off, row))
+    return changed
+
+
+def cancel(rows: "QuerySet[Delivery]") -> int:
+    """Cancel rows that no worker has claimed yet."""
+    return rows.filter(status__in=READY).update(
+        status=Status.CANCELLED, claim_token="", last_error="Cancelled by an operator.")
+
+
+def send_again(rows: "QuerySet[Delivery]") -> list[Delivery]:
+    """Queue a new copy of each row that still has its bytes, with a new Message-ID."""
+    copies = []
+    for row in rows.exclude(raw__isnull=True).exclude(status__in=[*READY, Status.SENDING]):
+        raw, message_id = _new_message_id(bytes(row.raw or b""), row.message_id)
+        copy = Delivery.objects.create(
+            message_class=row.message_class, mailer=row.mailer, from_email=row.from_email,
+            recipients=row.recipients, subject=row.subject, message_id=message_id,
+            status=Status.QUEUED, queued=True, max_attempts=txmail_settings.MAX_ATTEMPTS,
+            next_attempt_at=timezone.now(), task_backend=row.task_backend,
+            queue_name=row.queue_name, priority=row.priority, raw=raw, resent_from=row,
+        )
+        transaction.on_commit(partial(hand_off, copy))
+        copies.append(copy)
+    return copies
+
+
+def _new_message_id(raw: bytes, old: str) -> tuple[bytes, str]:
+    """The same bytes under a new Message-ID: receivers drop a repeated one as a duplicate."""
+    msg: Any = message_from_bytes(raw, policy=SMTP)
+    domain = old.rpartition("@")[2].rstrip(">") or None
+    message_id = make_msgid(domain=domain)
+    if msg["Message-ID"] is None:
+        msg["Message-ID"] = message_id
+    else:
+        msg.replace_header("Message-ID", message_id)
+    return msg.as_bytes(), message_id
+
+
+def requeue_stuck(older_than: float | None = None) -> dict[str, int]:
+    """Recover rows claimed by workers that died (see ``queue.sweep``)."""
+    return sweep(older_than=older_than)

@@ -1,0 +1,65 @@
+"""The delivery log in Django's admin: filters, search, and the operator's actions."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import actions
+from .models import Delivery
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "status", "message_class", "recipients_text", "subject",
+                    "mailer", "sent_via", "attempts", "sent_at")
+    list_filter = ("status", "message_class", "mailer", "queued")
+    search_fields = ("recipients_text", "message_id", "provider_message_id", "subject")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    actions = ("retry_now", "cancel", "send_again")
+    readonly_fields = [f.name for f in Delivery._meta.fields if f.name != "raw"]
+    list_select_related = ("resent_from",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # rows are made by sending, never by hand
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # history is not edited; the actions make changes
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """The actions need the model's change permission (the form itself is read-only)."""
+        return bool(request.user.has_perm("txmail.change_delivery"))
+
+    @admin.action(permissions=["operate"], description=_("Retry the selected failed messages now"))
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        count = actions.retry_now(queryset)
+        self.message_user(request, ngettext(
+            "%d message queued for another attempt.",
+            "%d messages queued for another attempt.", count) % count, messages.SUCCESS)
+
+    @admin.action(permissions=["operate"], description=_("Cancel the selected queued messages"))
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        count = actions.cancel(queryset)
+        self.message_user(request, ngettext(
+            "%d message cancelled.", "%d messages cancelled.", count) % count,
+            messages.SUCCESS)
+
+    @admin.action(permissions=["operate"],
+                  description=_("Send the selected messages again (as new deliveries)"))
+    def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        copies = actions.send_again(queryset)
+        skipped = queryset.count() - len(copies)
+        self.message_user(request, ngettext(
+            "%d new delivery queued.", "%d new deliveries queued.", len(copies)) % len(copies),
+            messages.SUCCESS)
+        if skipped:
+            self.message_user(request, ngettext(
+                "%d message was not sent again: its body was dropped after sending "
+                "(set TXMAIL['KEEP_BODIES'] = True to keep bodies) or it is still queued.",
+                "%d messages were not sent again: their bodies were dropped after sending "
+                "(set TXMAIL['KEEP_BODIES'] = True to keep bodies) or they are still queued.",
+                skipped) % skipped, messages.WARNING)

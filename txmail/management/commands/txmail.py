@@ -1,0 +1,77 @@
+"""``manage.py txmail``: see and act on the delivery queue from a shell.
+
+    manage.py txmail status                 counts by status, oldest waiting message
+    manage.py txmail retry --failed         queue every failed message again (or: retry ID ...)
+    manage.py txmail cancel ID ...          cancel queued messages
+    manage.py txmail requeue-stuck          recover rows claimed by workers that died
+    manage.py txmail sweep [--every 60]     what workers do in passing; run it from cron
+                                            or as a loop beside the workers
+"""
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Count, Min
+
+from ...delivery import actions
+from ...delivery.models import READY, Delivery, Status
+from ...delivery.queue import sweep
+
+
+class Command(BaseCommand):
+    help = "See and act on txmail's delivery queue."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        sub.add_parser("status", help="Counts of deliveries by status.")
+        retry = sub.add_parser("retry", help="Queue failed messages for another attempt now.")
+        retry.add_argument("ids", nargs="*", type=int, metavar="ID")
+        retry.add_argument("--failed", action="store_true", help="Every failed message.")
+        cancel = sub.add_parser("cancel", help="Cancel queued messages.")
+        cancel.add_argument("ids", nargs="+", type=int, metavar="ID")
+        stuck = sub.add_parser("requeue-stuck",
+                               help="Recover messages claimed by workers that died.")
+        stuck.add_argument("--older-than", type=float, metavar="SECONDS",
+                           help="Claims older than this are stale (default: "
+                           "TXMAIL['CLAIM_TIMEOUT']).")
+        sweep_parser = sub.add_parser(
+            "sweep", help="Recover stale claims and hand overdue messages to the queue.")
+        sweep_parser.add_argument("--every", type=float, metavar="SECONDS",
+                                  help="Run forever, sweeping every SECONDS.")
+
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
+        getattr(self, "do_" + action.replace("-", "_"))(**options)
+
+    def do_status(self, **options: Any) -> None:
+        counts = dict(Delivery.objects.values_list("status").annotate(n=Count("pk")))
+        for status in Status:
+            self.stdout.write(f"{status.value:<10} {counts.get(status.value, 0):>8}")
+        oldest = Delivery.objects.filter(status__in=READY).aggregate(t=Min("next_attempt_at"))
+        if oldest["t"]:
+            self.stdout.write(f"oldest waiting since {oldest['t']:%Y-%m-%d %H:%M:%S %Z}")
+
+    def do_retry(self, *, ids: list[int], failed: bool, **options: Any) -> None:
+        if not ids and not failed:
+            raise CommandError("Name the deliveries to retry (retry ID ...) or pass --failed.")
+        rows = Delivery.objects.all() if failed else Delivery.objects.filter(pk__in=ids)
+        count = actions.retry_now(rows.filter(status=Status.FAILED) if failed else rows)
+        self.stdout.write(f"{count} queued for another attempt.")
+
+    def do_cancel(self, *, ids: list[int], **options: Any) -> None:
+        count = actions.cancel(Delivery.objects.filter(pk__in=ids))
+        self.stdout.write(f"{count} cancelled.")
+
+    def do_requeue_stuck(self, *, older_than: float | None, **options: Any) -> None:
+        found = actions.requeue_stuck(older_than)
+        self.stdout.write(f"{found['requeued']} requeued, {found['unknown']} marked unknown "
+                          "(their worker stopped while the mailer had them).")
+
+    def do_sweep(self, *, every: float | None, **options: Any) -> None:
+        while True:
+            found = sweep()
+            if any(found.values()) or every is None:
+                self.stdout.write(", ".join(f"{k} {v}" for k, v in found.items()))
+            if every is None:
+                return
+            time.sleep(every)
