@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     # Before django.contrib.admin so shop's registration/ templates win.
     "shop",
     "txmail",
+    "django_tasks_db",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -62,8 +63,19 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "db.sqlite3",
+        # The web server and the task worker write at once: WAL lets readers go
+        # on while one writes, and writers wait for each other instead of failing.
+        "OPTIONS": {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        },
     }
 }
+
+# Background email: Message.enqueue() hands tasks to django-tasks-db, and
+# `manage.py db_worker` (started by ./run beside the server) sends them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = []  # the demo user's password is "demo"

@@ -7,10 +7,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from shop.forms import TxPasswordResetForm
-from shop.views import home
+from shop.views import home, place_order, signup
 
 urlpatterns = [
     path("", home, name="home"),
+    path("signup/", signup, name="signup"),
+    path("orders/new/", place_order, name="place-order"),
     # Before django.contrib.auth.urls so this view, with our form, wins.
     path(
         "accounts/password_reset/",

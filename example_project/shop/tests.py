@@ -7,7 +7,9 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
 from django.test import TestCase
+from django_tasks_db.models import DBTaskResult
 
+from txmail.delivery.models import Delivery
 from txmail.registry import message_classes
 
 from .emails import OrderReceipt, PasswordReset
@@ -83,7 +85,28 @@ class FlowTests(TestCase):
         self.assertEqual({tuple(e.to) for e in mail.outbox}, {("qa@example.org",)})
         self.assertIn("via 'marketing'", out.getvalue())
 
+    def test_signup_queues_the_welcome_email_for_the_worker(self):
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post("/signup/", {
+                "username": "ada", "email": "ada@example.com",
+                "password1": "a-long-passphrase", "password2": "a-long-passphrase"})
+        self.assertRedirects(response, "/")
+        delivery = Delivery.objects.get()
+        self.assertEqual((delivery.message_class, delivery.status, delivery.recipients),
+                         ("shop.Welcome", "queued", ["ada@example.com"]))
+        # Handed to django-tasks-db: db_worker sends it (nothing is sent in the request).
+        self.assertEqual(DBTaskResult.objects.get().args_kwargs["args"], [delivery.pk])
+        self.assertEqual(mail.outbox, [])
+
+    def test_placing_an_order_queues_its_receipt(self):
+        self.client.login(username="demo", password="demo")
+        with self.captureOnCommitCallbacks(execute=True):
+            self.client.post("/orders/new/")
+        delivery = Delivery.objects.get()
+        self.assertEqual(delivery.message_class, "shop.OrderReceipt")
+        self.assertIn("A-1003", delivery.subject)
+
     def test_pages(self):
-        for url in ["/", "/accounts/login/", "/accounts/password_reset/"]:
+        for url in ["/", "/signup/", "/accounts/login/", "/accounts/password_reset/"]:
             with self.subTest(url):
                 self.assertEqual(self.client.get(url).status_code, 200)

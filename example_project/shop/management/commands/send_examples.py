@@ -10,8 +10,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--to", metavar="ADDRESS", help="Send to this address instead.")
+        parser.add_argument("--enqueue", action="store_true",
+                            help="Queue them for the task worker instead of sending now.")
 
-    def handle(self, *args, to=None, **options):
+    def handle(self, *args, to=None, enqueue=False, **options):
         for name, cls in message_classes().items():
             if not name.startswith("shop."):
                 continue
@@ -19,6 +21,13 @@ class Command(BaseCommand):
             message = cls.preview()
             if to:
                 message.to = [to]
+            if enqueue:
+                delivery = message.enqueue()
+                self.stdout.write(
+                    f"{name}: {delivery.subject!r} queued as delivery #{delivery.pk} "
+                    f"via {delivery.mailer!r} to {', '.join(delivery.recipients)}"
+                )
+                continue
             sent = message.send()
             self.stdout.write(
                 f"{name}: {sent.email.subject!r} via {sent.mailer!r} "
