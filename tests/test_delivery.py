@@ -365,7 +365,8 @@ def test_command_retry_failed_and_cancel(server, django_capture_on_commit_callba
         failed, waiting = Hello(name="f").enqueue(), Hello(name="w").enqueue()
     queue.run(failed.pk)  # drains both: f fails (550), w is sent
     failed.refresh_from_db()
-    assert failed.status == Status.FAILED
+    waiting.refresh_from_db()
+    assert (failed.status, waiting.status) == (Status.FAILED, Status.SENT)
     with django_capture_on_commit_callbacks(execute=True):
         assert command("retry", "--failed") == "1 queued for another attempt.\n"
     failed.refresh_from_db()
