@@ -21,7 +21,7 @@ from tests.testapp.emails import Hello
 from txmail import PermanentDeliveryError, TransientDeliveryError
 from txmail.delivery import queue
 from txmail.delivery.models import Delivery, Status
-from txmail.exceptions import DeliveryNotFound
+from txmail.exceptions import DeliveryNotFound, MessageConfigurationError
 
 pytestmark = pytest.mark.smtp
 
@@ -386,3 +386,32 @@ def test_command_requeue_stuck(server, django_capture_on_commit_callbacks):
     assert out.startswith("1 requeued, 0 marked unknown")
     row.refresh_from_db()
     assert row.status == Status.SENT
+
+
+def test_a_class_naming_an_unknown_task_backend_fails_at_enqueue(server):
+    class Elsewhere(Hello):
+        task_backend = "nowhere"
+
+    with pytest.raises(MessageConfigurationError) as caught:
+        Elsewhere().enqueue()
+    assert str(caught.value) == (
+        "tests.test_delivery.Elsewhere: can't queue through task backend 'nowhere' (queue '', "
+        "priority 0): The connection 'nowhere' doesn't exist. Fix settings.TASKS or the "
+        "class's task_backend, task_queue_name and task_priority.")
+    assert Delivery.objects.count() == 0
+
+
+def test_a_backend_without_defer_gets_retries_from_the_sweep(server,
+                                                             django_capture_on_commit_callbacks):
+    server.replies = ["451 4.3.0 Try again later"]
+    with django_capture_on_commit_callbacks(execute=False):
+        row = Hello().enqueue()
+    queue.run(row.pk)  # the immediate backend can't defer: the row waits for the sweep
+    row.refresh_from_db()
+    assert (row.status, row.needs_handoff) == (Status.RETRYING, True)
+    assert queue.sweep() == {"requeued": 0, "unknown": 0, "handed_off": 0}  # not due yet
+    Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert queue.sweep()["handed_off"] == 1
+    row.refresh_from_db()
+    assert row.status == Status.SENT and arrived(server) == ["Hello Ann"]

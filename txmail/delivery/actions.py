@@ -28,7 +28,7 @@ def retry_now(rows: "QuerySet[Delivery]") -> int:
     now = timezone.now()
     ids = list(rows.filter(status__in=RETRYABLE, raw__isnull=False).values_list("pk", flat=True))
     changed = Delivery.objects.filter(pk__in=ids, status__in=RETRYABLE).update(
-        status=Status.RETRYING, next_attempt_at=now, claim_token="",
+        status=Status.RETRYING, next_attempt_at=now, claim_token="", queued=True,
     )
     # Give each retried row a fresh budget of attempts.
     for row in Delivery.objects.filter(pk__in=ids, status=Status.RETRYING):

@@ -62,7 +62,9 @@ class Delivery(models.Model):
     task_backend = models.CharField(_("task backend"), max_length=100, blank=True)
     queue_name = models.CharField(_("queue"), max_length=100, blank=True)
     priority = models.IntegerField(_("priority"), default=0)
-    task_id = models.CharField(_("task id"), max_length=255, blank=True)
+    # Set when no task could be handed to the queue for this row (the backend
+    # can't defer a retry, or the hand-off failed): the sweep hands it off.
+    needs_handoff = models.BooleanField(default=False, editable=False)
     # The frozen email; emptied once sent unless TXMAIL["KEEP_BODIES"] (bodies
     # hold secrets such as reset links).
     raw = models.BinaryField(_("message bytes"), null=True, blank=True, editable=False)

@@ -30,6 +30,7 @@ from django.db import connection as db_connection
 from django.db import router, transaction
 from django.db.models import F, Q
 from django.tasks import task, task_backends
+from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
 from django.utils import timezone
 
 from ..conf import txmail_settings
@@ -37,6 +38,7 @@ from ..exceptions import (
     DeliveryError,
     DeliveryNotFound,
     DeliveryOutcomeUnknown,
+    MessageConfigurationError,
     TransientDeliveryError,
 )
 from .models import READY, Delivery, Status
@@ -51,6 +53,9 @@ def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: st
             queue_name: str | None = None, priority: int | None = None) -> Delivery:
     """Store ``email`` as a queued delivery; hand it to the task queue on commit."""
     backend = task_backend or txmail_settings.TASK_BACKEND
+    # Build the task now: a bad backend alias, queue or priority raises here,
+    # in the caller, instead of leaving the row stuck in the queue.
+    task_for(backend, queue_name or "", priority or 0, owner=message_class)
     raw, envelope_from, recipients = freeze(email)
     row = Delivery.objects.create(
         message_class=message_class,
@@ -72,24 +77,42 @@ def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: st
     return row
 
 
-def hand_off(row: Delivery, run_after: datetime | None = None) -> None:
-    """Give the queue a task for ``row``; if that fails the sweep tries again later."""
+def task_for(backend: str, queue_name: str, priority: int, *, owner: str = "",
+             run_after: datetime | None = None) -> Any:
+    """Return ``deliver_queued`` configured for a backend, queue and priority."""
+    options: dict[str, Any] = {"backend": backend}
+    if queue_name:
+        options["queue_name"] = queue_name
+    if priority:
+        options["priority"] = priority
+    if run_after is not None:
+        options["run_after"] = run_after
     try:
-        options: dict[str, Any] = {"backend": row.task_backend or txmail_settings.TASK_BACKEND}
-        if row.queue_name:
-            options["queue_name"] = row.queue_name
-        if row.priority:
-            options["priority"] = row.priority
-        if run_after is not None:
-            if not task_backends[options["backend"]].supports_defer:
-                return  # the sweep hands it off once it is due
-            options["run_after"] = run_after
-        deliver_queued.using(**options).enqueue(row.pk)
+        return deliver_queued.using(**options)
+    except (InvalidTask, InvalidTaskBackend) as exc:
+        who = f"{owner}: " if owner else ""
+        raise MessageConfigurationError(
+            f"{who}can't queue through task backend {backend!r} (queue {queue_name!r}, "
+            f"priority {priority}): {str(exc).rstrip('.')}. Fix settings.TASKS or the "
+            "class's task_backend, task_queue_name and task_priority."
+        ) from exc
+
+
+def hand_off(row: Delivery, run_after: datetime | None = None) -> None:
+    """Give the queue a task for ``row``; if that can't be done the sweep does it later."""
+    backend = row.task_backend or txmail_settings.TASK_BACKEND
+    try:
+        if run_after is not None and not task_backends[backend].supports_defer:
+            # The backend can't wait: the sweep hands it off once it is due.
+            Delivery.objects.filter(pk=row.pk).update(needs_handoff=True)
+            return
+        task_for(backend, row.queue_name, row.priority, run_after=run_after).enqueue(row.pk)
     except Exception:
         logger.exception(
             "txmail: could not hand delivery %s to task backend %r; it stays queued "
-            "and `manage.py txmail sweep` hands it off again.", row.pk, row.task_backend,
+            "and the sweep (`manage.py txmail sweep`) hands it off again.", row.pk, backend,
         )
+        Delivery.objects.filter(pk=row.pk).update(needs_handoff=True)
 
 
 @task()
@@ -144,7 +167,7 @@ def send_claimed(token: str) -> dict[str, int]:
     for row in rows:
         by_mailer[row.mailer].append(row)
     width = max(1, int(txmail_settings.CONNECTIONS))
-    if db_connection.vendor == "sqlite" and db_connection.is_in_memory_db():
+    if db_connection.vendor == "sqlite" and db_connection.is_in_memory_db():  # type: ignore[attr-defined]
         # Threads would share one in-memory database through SQLite's shared
         # cache, which fails writers at once with "table is locked" (tests).
         width = 1
@@ -219,12 +242,13 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
     - claimed longer than ``CLAIM_TIMEOUT`` ago and never handed to the mailer:
       back to the queue;
     - claimed that long ago and handed to the mailer: ``unknown`` (not retried);
-    - due for longer than that and still waiting: handed to the task queue again.
+    - due for longer than that and still waiting, or due and never handed off (a
+      backend that can't defer, a failed hand-off): handed to the task queue again.
     """
     timeout = float(txmail_settings.CLAIM_TIMEOUT if older_than is None else older_than)
     now = timezone.now()
     stale = now - timedelta(seconds=timeout)
-    claims = Delivery.objects.filter(status=Status.SENDING, queued=True, claimed_at__lt=stale)
+    claims = Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=stale)
     never_sent = list(claims.filter(handed_over_at__isnull=True).values_list("pk", flat=True))
     requeued = claims.filter(pk__in=never_sent, handed_over_at__isnull=True).update(
         status=Status.RETRYING, claim_token="", next_attempt_at=now,
@@ -236,10 +260,12 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
         "not have been sent. Not retried, to avoid a duplicate.",
     )
     overdue = Delivery.objects.filter(
-        Q(next_attempt_at__lt=stale) | Q(pk__in=never_sent), status__in=READY)
+        Q(next_attempt_at__lt=stale) | Q(pk__in=never_sent)
+        | Q(needs_handoff=True, next_attempt_at__lte=now),
+        status__in=READY)
     rows = list(overdue.only("pk", "task_backend", "queue_name", "priority")[:1000])
     Delivery.objects.filter(pk__in=[r.pk for r in rows], status__in=READY).update(
-        next_attempt_at=now)
+        next_attempt_at=now, needs_handoff=False)
     for row in rows:
         hand_off(row)
     return {"requeued": requeued, "unknown": unknown, "handed_off": len(rows)}
