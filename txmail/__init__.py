@@ -10,6 +10,7 @@
 from .exceptions import (
     HeaderInjection,
     InvalidAddress,
+    InvalidHeader,
     MessageConfigurationError,
     MJMLError,
     NoRecipients,
@@ -27,6 +28,7 @@ __all__ = [
     "HeaderInjection",
     "InlineImage",
     "InvalidAddress",
+    "InvalidHeader",
     "MJMLError",
     "Message",
     "MessageConfigurationError",
