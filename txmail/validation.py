@@ -46,9 +46,8 @@ _MSG_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")  # printable ASCII, no '<' '>' 
 
 def describe_char(char: str) -> str:
     """Return e.g. "U+2028 LINE SEPARATOR" for ``char``."""
-    if "\ud800" <= char <= "\udfff":
-        name = "(a lone surrogate)"
-    else:
+    name: str | None = "(a lone surrogate)"
+    if not "\ud800" <= char <= "\udfff":
         name = _CONTROL_NAMES.get(char) or unicodedata.name(char, "(a control character)")
     return f"U+{ord(char):04X} {name}"
 
@@ -105,9 +104,9 @@ def check_address(owner: str, field: str, value: object) -> str:
             "outside quotes). Give one address per list item, and quote a display "
             "name that contains ':' or ';' (e.g. '\"Sales: EU\" <sales@example.com>')."
         )
-    mailboxes = parsed.mailboxes if parsed is not None else []
-    if len(mailboxes) != 1 or not mailboxes[0].addr_spec:
+    if parsed is None or len(parsed.mailboxes) != 1 or not parsed.mailboxes[0].addr_spec:
         raise _not_valid(owner, field, value)
+    mailboxes = parsed.mailboxes
     # Encoded-words are decoded by now: "=?utf-8?q?a=0Ab?=" is a line break.
     display_name = check_one_line(
         owner, f"{field} display name", mailboxes[0].display_name or ""
