@@ -114,7 +114,7 @@ class InlineImage:
         if not isinstance(self.content, bytes | bytearray):
             raise TypeError(f"InlineImage {self.cid!r}: content must be bytes.")
         if not self.content_type.startswith("image/"):
-            raise ValueError(
+            raise InvalidHeader(
                 f"InlineImage {self.cid!r}: {self.content_type!r} is not an image type; "
                 "attach other files with Attachment."
             )
