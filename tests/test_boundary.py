@@ -387,3 +387,46 @@ def test_idn_from_arrives_in_idna_form(smtp_server):
     assert msg["Message-ID"] == sent.message_id
     assert sent.message_id.endswith("@xn--bcher-kva.example>")
     assert all(not part.defects for part in msg.walk())
+
+
+# -- encoded-words the email package would decode ----------------------------
+
+
+@pytest.mark.parametrize("place", ["subject", "header 'X-Tag'"])
+def test_encoded_word_hiding_a_line_break_in_a_value_raises(place):
+    value = "=?utf-8?q?a=0D=0ABcc:_x@example.com?="
+    with pytest.raises(HeaderInjection) as info:
+        PLACES[place](value).message()
+    assert str(info.value) == _line_break(
+        f"{place} (decoded)", "a\r\nBcc: x@example.com", "U+000D CARRIAGE RETURN"
+    )
+
+
+def test_encoded_word_in_a_value_that_decodes_to_text_is_kept():
+    data = smtp_bytes(with_subject("=?utf-8?q?Caf=C3=A9?="))
+    assert reparse(data)["Subject"] == "Café"
+
+
+def test_attachment_filename_with_an_encoded_word_raises():
+    # The email package decodes it into the parameter: a bare LF in the part header.
+    with pytest.raises(InvalidHeader) as info:
+        Attachment("=?utf-8?q?a=0Ab?=", b"%PDF", "application/pdf")
+    assert str(info.value) == (
+        "Attachment: filename '=?utf-8?q?a=0Ab?=' contains an RFC 2047 encoded-word "
+        "('=?charset?q?…?='). Give the decoded name; txmail encodes it."
+    )
+
+
+def test_empty_attachment_filename_raises():
+    with pytest.raises(InvalidHeader) as info:
+        Attachment("", b"%PDF", "application/pdf")
+    assert str(info.value) == (
+        "Attachment: filename '' is empty. Give the name the recipient sees "
+        "(e.g. 'receipt.pdf')."
+    )
+
+
+def test_inline_image_cid_with_an_encoded_word_raises():
+    # With no filename the cid is the filename, where it would be decoded.
+    with pytest.raises(InvalidHeader):
+        InlineImage("=?utf-8?q?a=0Ab?=", PNG, "image/png")

@@ -1,15 +1,16 @@
-"""Property: any display name, subject or header value either raises a
+"""Property: any display name, subject, header value or file name either raises a
 TxmailError from ``message()``, or goes out as bytes that re-parse cleanly."""
 
 import email
 import email.policy
+import email.utils
 from email.headerregistry import AddressHeader
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.testapp.emails import Hello
-from txmail import TxmailError
+from txmail import Attachment, TxmailError
 
 # Group syntax, quoting, specials, non-ASCII, tab, every C0 control, DEL, the
 # C1 controls (U+0085 included), U+2028/2029 and a lone surrogate.
@@ -65,9 +66,10 @@ def squeeze(value: str) -> str:
     value=st.one_of(st.none(), text),
     # Several named addresses in one header: folding between them.
     cc=st.lists(st.tuples(text, st.booleans()), max_size=3),
+    filename=st.one_of(st.none(), text),
 )
 def test_every_input_raises_a_txmail_error_or_goes_out_well_formed(
-    name, quote, subject, value, cc
+    name, quote, subject, value, cc, filename
 ):
     message = Hello(
         reply_to=[addresses(name, quote)] if name is not None else None,
@@ -77,6 +79,8 @@ def test_every_input_raises_a_txmail_error_or_goes_out_well_formed(
     if subject is not None:
         message.subject = subject
     try:
+        if filename is not None:
+            message.attachments = [Attachment(filename, b"%PDF", "application/pdf")]
         email_message = message.message()
     except TxmailError:
         return
@@ -85,8 +89,9 @@ def test_every_input_raises_a_txmail_error_or_goes_out_well_formed(
     assert max(len(line) for line in data.split(b"\r\n")) <= 998
     parsed = email.message_from_bytes(data, policy=email.policy.default)
     assert [part.defects for part in parsed.walk()] == [[] for _ in parsed.walk()]
-    for key in parsed.keys():
-        assert parsed[key].defects == (), (key, parsed[key])
+    for part in parsed.walk():
+        for key in part.keys():
+            assert part[key].defects == (), (key, part[key])
     keys = parsed.keys()
     assert sorted(keys) == sorted(
         expected_names(name is not None, bool(cc), value is not None)
@@ -97,6 +102,11 @@ def test_every_input_raises_a_txmail_error_or_goes_out_well_formed(
         [received] = parsed["Reply-To"].addresses
         assert received.addr_spec == "reply@example.com"
         assert squeeze(received.display_name) == squeeze(mailbox.display_name or "")
+    if filename is not None:
+        [attachment] = parsed.iter_attachments()
+        # The stdlib parser unquotes an RFC 2231 value that starts and ends
+        # with '"' (what was sent is %22…%22): one quote off each end.
+        assert attachment.get_filename() in (filename, email.utils.unquote(filename))
     if cc:
         assert [a.addr_spec for a in parsed["Cc"].addresses] == [
             f"cc{i}@example.com" for i in range(len(cc))

@@ -16,7 +16,7 @@ from django.utils.encoding import punycode
 from .conf import txmail_settings
 from .exceptions import MessageConfigurationError, NoRecipients, UnknownMailer
 from .mime import Attachment, InlineImage, TxEmailMessage
-from .validation import check_address, check_address_list, check_headers, check_one_line
+from .validation import check_address, check_address_list, check_header_text, check_headers
 
 if TYPE_CHECKING:
     from .message import Message
@@ -80,7 +80,7 @@ def build_email(message: "Message", rendered: "Rendered") -> TxEmailMessage:
             "when creating it, or return addresses from get_recipients()."
         )
     # A Rendered can be made by hand; its subject is checked like a rendered one.
-    subject = check_one_line(owner, "subject", rendered.subject)
+    subject = check_header_text(owner, "subject", rendered.subject)
     headers = check_headers(owner, message.get_headers())
     # One spelling of the key (check_headers refused two), so what send()
     # returns is the ID that went out.

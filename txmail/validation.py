@@ -6,6 +6,7 @@ no caller string reaches a header as it was given: the stdlib reads
 line without leading whitespace, a header of the caller's choosing.
 """
 
+import email.policy
 import functools
 import re
 import unicodedata
@@ -42,6 +43,7 @@ _CONTROL_NAMES = {
     "\x1d": "GROUP SEPARATOR", "\x1e": "RECORD SEPARATOR", "\x7f": "DELETE",
     "\x85": "NEXT LINE",
 }
+_ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?")  # RFC 2047: =?charset?q?text?=
 _MSG_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")  # printable ASCII, no '<' '>' or space
 
 
@@ -79,6 +81,19 @@ def check_one_line(owner: str, what: str, value: str) -> str:
         f"{value!r}. Decode the bytes it came from correctly (or with "
         "errors='replace'), or remove it."
     )
+
+
+def check_header_text(owner: str, what: str, value: str) -> str:
+    """``check_one_line()``, and again on what encoded-words in ``value`` decode to.
+
+    The email package decodes "=?utf-8?q?a=0Ab?=" in a subject or header value
+    and writes the result: readers would show the decoded line break.
+    """
+    check_one_line(owner, what, value)
+    if _ENCODED_WORD.search(value):
+        decoded = str(email.policy.default.header_factory("X-Decoded", value))
+        check_one_line(owner, f"{what} (decoded)", decoded)
+    return value
 
 
 def check_address(owner: str, field: str, value: object) -> str:
@@ -188,7 +203,7 @@ def _check_value(owner: str, name: str, value: object) -> str:
     key = name.lower()
     if key == "date" and isinstance(value, datetime):
         return format_datetime(value)
-    text = check_one_line(owner, f"header {name!r}", str(value))
+    text = check_header_text(owner, f"header {name!r}", str(value))
     if key == "message-id" and not _MSG_ID.fullmatch(text):
         raise InvalidHeader(
             f"{owner}: header {name!r} is {text!r}, not a message ID. Give one like "
@@ -206,7 +221,8 @@ def _check_value(owner: str, name: str, value: object) -> str:
     return text
 
 
-_CID = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]+")  # dot-atom text, and '@'
+# Dot-atom text and '@'; no "=?", as a cid is also the default filename.
+_CID = re.compile(r"(?!.*=\?)[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]+")
 
 
 def check_cid(owner: str, cid: object) -> str:
@@ -223,4 +239,18 @@ def check_filename(owner: str, filename: object) -> str:
     """Return ``filename`` if it is a string a Content-Disposition can carry."""
     if not isinstance(filename, str):
         raise InvalidHeader(f"{owner}: filename must be a string, not {filename!r}.")
-    return check_one_line(owner, "filename", filename)
+    if not filename.strip():
+        # The email package writes "filename" with no value: a defect.
+        raise InvalidHeader(
+            f"{owner}: filename {filename!r} is empty. Give the name the recipient "
+            "sees (e.g. 'receipt.pdf')."
+        )
+    check_one_line(owner, "filename", filename)
+    if _ENCODED_WORD.search(filename):
+        # The email package decodes it when setting the parameter and writes
+        # what it decodes to, line breaks included.
+        raise InvalidHeader(
+            f"{owner}: filename {filename!r} contains an RFC 2047 encoded-word "
+            "('=?charset?q?…?='). Give the decoded name; txmail encodes it."
+        )
+    return filename
