@@ -430,3 +430,12 @@ def test_inline_image_cid_with_an_encoded_word_raises():
     # With no filename the cid is the filename, where it would be decoded.
     with pytest.raises(InvalidHeader):
         InlineImage("=?utf-8?q?a=0Ab?=", PNG, "image/png")
+
+
+def test_non_ascii_local_part_raises_instead_of_failing_in_the_smtp_backend():
+    with pytest.raises(InvalidAddress) as info:
+        Hello(to=["jösé@example.com"]).message()
+    assert str(info.value) == (
+        "Hello: to address 'jösé@example.com' is not a valid email address. Give it "
+        "as 'name@example.com' or 'Name <name@example.com>'."
+    )

@@ -115,19 +115,19 @@ def _rebuild_address(owner: str, field: str, value: str) -> str:
     try:
         parsed = AddressHeader.value_parser(value)
     except (errors.HeaderParseError, IndexError, ValueError):
-        parsed = None
-    if parsed is not None and len(parsed.addresses) > 1:
+        raise _not_valid(owner, field, value) from None
+    if len(parsed.addresses) > 1:
         raise InvalidAddress(
             f"{owner}: {field} address {value!r} is not one email address. "
             "Give each address as its own list item."
         )
-    if parsed is not None and parsed.addresses and parsed.addresses[0][0].token_type == "group":
+    if parsed.addresses and parsed.addresses[0][0].token_type == "group":
         raise InvalidAddress(
             f"{owner}: {field} address {value!r} uses group syntax (':' or ';' "
             "outside quotes). Give one address per list item, and quote a display "
             "name that contains ':' or ';' (e.g. '\"Sales: EU\" <sales@example.com>')."
         )
-    if parsed is None or len(parsed.mailboxes) != 1 or not parsed.mailboxes[0].addr_spec:
+    if len(parsed.mailboxes) != 1 or not parsed.mailboxes[0].addr_spec:
         raise _not_valid(owner, field, value)
     mailboxes = parsed.mailboxes
     # Encoded-words are decoded by now: "=?utf-8?q?a=0Ab?=" is a line break.
@@ -150,7 +150,8 @@ def _rebuild_address(owner: str, field: str, value: str) -> str:
 
 def _not_valid(owner: str, field: str, value: str) -> InvalidAddress:
     return InvalidAddress(
-        f"{owner}: {field} address {value!r} is not a valid email address."
+        f"{owner}: {field} address {value!r} is not a valid email address. Give "
+        "it as 'name@example.com' or 'Name <name@example.com>'."
     )
 
 
