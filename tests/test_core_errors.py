@@ -8,6 +8,7 @@ from tests.testapp.emails import Hello
 from txmail import (
     HeaderInjection,
     InvalidAddress,
+    InvalidHeader,
     Message,
     MessageConfigurationError,
     MJMLError,
@@ -202,7 +203,7 @@ def test_context_values_are_autoescaped_in_html_but_not_in_text():
 
 
 def test_every_error_shares_one_root():
-    for exc in (HeaderInjection, InvalidAddress, MJMLError, NoRecipients,
+    for exc in (HeaderInjection, InvalidAddress, InvalidHeader, MJMLError, NoRecipients,
                 TemplateNotFound, UnknownMailer, MessageConfigurationError):
         assert issubclass(exc, TxmailError)
 
@@ -210,7 +211,7 @@ def test_every_error_shares_one_root():
 def test_inline_image_must_be_an_image():
     from txmail import InlineImage
 
-    with pytest.raises(ValueError, match="'application/pdf' is not an image type"):
+    with pytest.raises(InvalidHeader, match="'application/pdf' is not an image type"):
         InlineImage("doc", b"%PDF", "application/pdf")
     with pytest.raises(TypeError, match="content must be bytes"):
         InlineImage("logo", "not bytes", "image/png")  # type: ignore[arg-type]
@@ -222,3 +223,9 @@ def test_class_level_string_recipient_is_rejected_with_the_fix():
 
     with pytest.raises(InvalidAddress, match=r"Wrap it in a list: cc=\['ops@example.com'\]"):
         Ops()
+
+
+def test_recipients_that_are_not_a_list_are_rejected_at_construction():
+    with pytest.raises(InvalidAddress) as info:
+        Missing(to=5)  # type: ignore[arg-type]
+    assert str(info.value) == "Missing: to must be a list of addresses."

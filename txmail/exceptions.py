@@ -28,8 +28,12 @@ class InvalidAddress(TxmailError, ValueError):
     """A recipient or sender address is not a valid email address."""
 
 
-class HeaderInjection(TxmailError, ValueError):
-    """A subject or header value contains a line break."""
+class InvalidHeader(TxmailError, ValueError):
+    """A subject, header, display name or file name the email can't carry as given."""
+
+
+class HeaderInjection(InvalidHeader):
+    """A value contains a line break, or ``headers`` sets a header txmail owns."""
 
 
 class NoRecipients(TxmailError, ValueError):

@@ -13,7 +13,7 @@ the instance. An instance is one message to one set of recipients.
 """
 
 import html as html_lib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,7 +37,7 @@ def _as_list(message: "Message", field: str, value: Any, default: Any) -> list[s
     """Return a fresh list of addresses; a bare string is a mistake, said early."""
     if value is None:
         value = default  # a class-level string is the same mistake
-    if isinstance(value, str):
+    if isinstance(value, str) or not isinstance(value, Iterable):
         check_address_list(type(message).__name__, field, value)  # raises
     return list(value)
 

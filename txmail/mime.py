@@ -18,6 +18,7 @@ import email.message
 import email.policy
 import functools
 import mimetypes
+import re
 from dataclasses import dataclass
 from email import quoprimime
 from email.contentmanager import ContentManager, raw_data_manager
@@ -27,13 +28,31 @@ from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
 
+from .exceptions import InvalidHeader
+from .headers import rewrite_address_headers
+from .validation import check_cid, check_filename
+
 DEFAULT_MIMETYPE = "application/octet-stream"
+
+
+_MIMETYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
 
 
 def _split_mimetype(filename: str, mimetype: str | None) -> tuple[str, str]:
     mimetype = mimetype or mimetypes.guess_type(filename)[0] or DEFAULT_MIMETYPE
     maintype, _, subtype = mimetype.partition("/")
     return maintype, subtype
+
+
+def _check_mimetype(owner: str, mimetype: object) -> None:
+    # RFC 6838 names: anything else ends up inside the Content-Type header.
+    if mimetype is not None and not (
+        isinstance(mimetype, str) and _MIMETYPE.fullmatch(mimetype)
+    ):
+        raise InvalidHeader(
+            f"{owner}: mimetype {mimetype!r} is not a MIME type. Give one like "
+            "'application/pdf', or None to guess it from the file name."
+        )
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,10 @@ class Attachment:
     def from_path(cls, path: str | Path, mimetype: str | None = None) -> "Attachment":
         path = Path(path)
         return cls(path.name, path.read_bytes(), mimetype)
+
+    def __post_init__(self) -> None:
+        check_filename("Attachment", self.filename)
+        _check_mimetype(f"Attachment {self.filename!r}", self.mimetype)
 
     def as_mime_part(self) -> email.message.MIMEPart:
         part = email.message.MIMEPart(policy=email.policy.default)
@@ -84,10 +107,14 @@ class InlineImage:
         return cls(cid, path.read_bytes(), mimetype, path.name)
 
     def __post_init__(self) -> None:
+        check_cid("InlineImage", self.cid)
+        if self.filename is not None:
+            check_filename(f"InlineImage {self.cid!r}", self.filename)
+        _check_mimetype(f"InlineImage {self.cid!r}", self.mimetype)
         if not isinstance(self.content, bytes | bytearray):
             raise TypeError(f"InlineImage {self.cid!r}: content must be bytes.")
         if not self.content_type.startswith("image/"):
-            raise ValueError(
+            raise InvalidHeader(
                 f"InlineImage {self.cid!r}: {self.content_type!r} is not an image type; "
                 "attach other files with Attachment."
             )
@@ -206,4 +233,5 @@ class TxEmailMessage(EmailMultiAlternatives):
                     disposition="inline",
                     filename=image.filename or image.cid,
                 )
+        rewrite_address_headers(msg)
         return msg

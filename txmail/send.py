@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 from django.core.mail import mailers
 from django.core.mail.utils import DNS_NAME
+from django.utils.encoding import punycode
 
 from .conf import txmail_settings
-from .exceptions import NoRecipients, UnknownMailer
+from .exceptions import MessageConfigurationError, NoRecipients, UnknownMailer
 from .mime import Attachment, InlineImage, TxEmailMessage
-from .validation import check_address, check_address_list, check_headers
+from .validation import check_address, check_address_list, check_header_text, check_headers
 
 if TYPE_CHECKING:
     from .message import Message
@@ -22,12 +23,23 @@ if TYPE_CHECKING:
 
 
 def message_id_domain(from_email: str) -> str:
-    """Return the domain for Message-IDs: the setting, else the From domain."""
+    """Return the domain for Message-IDs: the setting, else the From domain.
+
+    An internationalized domain is given in its IDNA form (``xn--…``): a
+    Message-ID is ASCII, and a Unicode one fails in every mailer on sending.
+    """
     configured = txmail_settings.MESSAGE_ID_DOMAIN
     if configured:
-        return str(configured)
+        try:
+            return punycode(str(configured))
+        except UnicodeError:
+            raise MessageConfigurationError(
+                f"TXMAIL['MESSAGE_ID_DOMAIN'] is {configured!r}, not a valid domain "
+                "name. Set it to your sending domain (e.g. 'example.com')."
+            ) from None
     address = getaddresses([from_email])[0][1]
-    return address.rpartition("@")[2] or str(DNS_NAME)
+    # Checked addresses have domains validate_email accepted, punycode included.
+    return punycode(address.rpartition("@")[2] or str(DNS_NAME))
 
 
 def resolve_mailer(message: "Message", using: str | None = None) -> str:
@@ -56,8 +68,11 @@ def build_email(message: "Message", rendered: "Rendered") -> TxEmailMessage:
             f"{owner}: the message has no recipients. Pass to=[...] (or cc/bcc) "
             "when creating it, or return addresses from get_recipients()."
         )
+    # A Rendered can be made by hand; its subject is checked like a rendered one.
+    subject = check_header_text(owner, "subject", rendered.subject)
     headers = check_headers(owner, message.get_headers())
-    # One spelling of the key, so what send() returns is the ID that went out.
+    # One spelling of the key (check_headers refused two), so what send()
+    # returns is the ID that went out.
     given = [name for name in headers if name.lower() == "message-id"]
     headers["Message-ID"] = (
         headers.pop(given[0]) if given else make_msgid(domain=message_id_domain(from_email))
@@ -73,7 +88,7 @@ def build_email(message: "Message", rendered: "Rendered") -> TxEmailMessage:
             files.append(Attachment(*item).as_mime_part())
 
     email = TxEmailMessage(
-        subject=rendered.subject,
+        subject=subject,
         body=rendered.text,
         from_email=from_email,
         to=to,
