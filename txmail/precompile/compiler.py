@@ -7,6 +7,7 @@ gives Django templates of the HTML and the text part, merged into one
 (``onepass``); rendering it is all a message costs.
 """
 
+import posixpath
 import re
 import time
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from .. import templates as tpl
-from ..compile import has_inline_styles, inline_styles, mjml_to_html
+from ..compile import has_inline_styles, inline_styles, mjml_prepared_to_html
+from ..mjml_source import Prepared, prepare
 from ..text import finish_text, html_to_text, link_text
 from .flatten import Dep, Flattener, Unprecompilable
 from .onepass import Piece, html_only, join, one_pass
@@ -116,33 +118,50 @@ class _Build:
             return f"{start}{text}{m['b']}{href}{m['c']}"
         return link_text(text, href)
 
-    def include(self, path: str) -> None:
-        """Flatten and protect an mj-included file when its tag is met."""
+    def include(self, path: str, including: str) -> None:
+        """Flatten and protect an mj-included file when its tag is met.
+
+        The name is resolved as ``mjml_source`` resolves it: a template name as
+        written, else relative to the including file's folder.
+        """
         name = path.removeprefix("./")
-        if name not in self.included and not self.prot.pattern.search(name):
-            self.included[name] = ""  # a file including itself stops here
+        if self.prot.pattern.search(name) or name in self.included:
+            return
+        try:
             source = self.flattener.load(name, self.origin)
-            flat = self.flattener.flatten(source, name)
-            self.included[name] = self.prot.protect(flat, name)
+        except Unprecompilable:
+            folder = posixpath.dirname(including) if including != self.origin else ""
+            if not folder or path.startswith("/"):
+                raise
+            name = posixpath.normpath(posixpath.join(folder, path))
+            if name in self.included:
+                return
+            source = self.flattener.load(name, self.origin)
+        self.included[name] = ""  # a file including itself stops here
+        flat = self.flattener.flatten(source, name)
+        self.included[name] = self.prot.protect(flat, name)
+
+    def prepare(self, sources: dict[str, str]) -> Prepared:
+        """The MRML-ready document of protected ``sources`` (mj-includes resolved)."""
+
+        def include(name: str) -> str:
+            if self.prot.pattern.search(name):
+                raise Unprecompilable(
+                    f"an <mj-include> path in '{self.origin}' is a variable."
+                )
+            if name not in sources:
+                raise Unprecompilable(
+                    f"<mj-include path=\"{name}\"> in '{self.origin}' isn't "
+                    "written as a plain tag the precompiler can find."
+                )
+            return sources[name]
+
+        return prepare(sources[""], origin=self.origin, include_loader=include)
 
     def run(self, sources: dict[str, str]) -> tuple[str, str | None]:
         """The per-message pipeline's compile steps, on protected sources."""
         if self.templates.kind == "mjml":
-
-            def include(path: str) -> str:
-                name = path.removeprefix("./")
-                if self.prot.pattern.search(name):
-                    raise Unprecompilable(
-                        f"an <mj-include> path in '{self.origin}' is a variable."
-                    )
-                if name not in sources:
-                    raise Unprecompilable(
-                        f"<mj-include path=\"{name}\"> in '{self.origin}' isn't "
-                        "written as a plain tag the precompiler can find."
-                    )
-                return sources[name]
-
-            html = mjml_to_html(sources[""], origin=self.origin, include_loader=include)
+            html = mjml_prepared_to_html(self.prepare(sources), origin=self.origin)
         else:
             html = inline_styles(sources[""])
         if self.templates.text is not None:
@@ -199,6 +218,19 @@ class _Build:
         pieces.append(Piece("static", _static(output[last:])))
         return pieces
 
+    def check_unquoted(self, document: Prepared) -> None:
+        """Refuse a tag in an unquoted attribute value: a value with a space
+        would end it in the per-message pipeline, not in the compiled one."""
+        for value in document.unquoted:
+            found = self.prot.pattern.search(value.value)
+            if found:
+                raw = self.prot.units[int(found.group(1))].raw
+                raise Unprecompilable(
+                    f"{raw} is in the unquoted value of {value.name!r} (line "
+                    f"{value.line} of '{value.origin}'); quote the value of "
+                    f"{value.name} ({value.name}=\"…\") to compile it once."
+                )
+
     def head(self) -> str:
         """What every compiled template starts with: the loads and the prologue."""
         return "".join(dict.fromkeys(self.prot.loads)) + "".join(self.prot.prologue)
@@ -211,14 +243,21 @@ class _Build:
         sources = {"": self.prot.protect(flat, self.origin, top=True)}
         sources.update(self.included)
         html, text = self.run(sources)
-        check_css(self.prot, sources)
+        # What MRML reads: includes resolved (a css include is an <mj-style>),
+        # <mj-raw> contents aside.
+        read = dict(sources)
+        if self.templates.kind == "mjml":
+            document = self.prepare(sources)
+            self.check_unquoted(document)
+            read["(MJML document)"] = document.text
+        check_css(self.prot, read)
         html_spots = locate_html(html, self.prot)
         text_spots = None if text is None else locate_text(text, self.prot, self.text_pattern)
         check_variants(self.prot, dict(sources), html, text, self.run)
         # Which tools wrote the final HTML: MRML, premailer's lxml, or both.
         if self.templates.kind == "html":
             chain = "x"
-        elif any(has_inline_styles(s) for s in sources.values()):
+        elif has_inline_styles(read["(MJML document)"]):
             chain = "mx"
         else:
             chain = "m"
