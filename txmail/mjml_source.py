@@ -194,12 +194,11 @@ class _Builder:
         opening = "<mj-raw" + match.group("rattrs") + ">"
         self.emit(self.tag(opening, origin, source, start), origin, start, source)
         body = match.group("rbody")
-        if body.strip():
-            token = f"txraw{self.nonce}n{len(self.prepared.raws)}r"
-            self.prepared.raws[token] = body
-            self.emit(token, origin, match.start("rbody"), source)
-        else:
-            self.emit(body, origin, match.start("rbody"), source)
+        # Empty ones too: the Outlook comments are split at every <mj-raw>, so a
+        # template tag that renders nothing gives the HTML it gives as a tag.
+        token = f"txraw{self.nonce}n{len(self.prepared.raws)}r"
+        self.prepared.raws[token] = body
+        self.emit(token, origin, match.start("rbody"), source)
         self.emit("</mj-raw>", origin, match.start("rbody") + len(body), source)
 
     def tag(self, text: str, origin: str, source: str, offset: int) -> str:
