@@ -251,8 +251,10 @@ class _Build:
             self.check_unquoted(document)
             read["(MJML document)"] = document.text
         check_css(self.prot, read)
-        html_spots = locate_html(html, self.prot)
-        text_spots = None if text is None else locate_text(text, self.prot, self.text_pattern)
+        html_spots, attr_groups = locate_html(html, self.prot)
+        text_spots = None if text is None else locate_text(
+            text, self.prot, self.text_pattern, attr_groups
+        )
         check_variants(self.prot, dict(sources), html, text, self.run)
         # Which tools wrote the final HTML: MRML, premailer's lxml, or both.
         if self.templates.kind == "html":

@@ -47,6 +47,7 @@ class _Locator(HTMLParser):
         self.prot = prot
         self.spots: list[Spot] = []
         self.open_raw: list[str] = []
+        self.attr_groups: set[int] = set()  # groups wholly inside one attribute
 
     def _fail(self, where: str, text: str) -> None:
         unit = self.prot.units[int(self.prot.pattern.search(text).group(1))]  # type: ignore[union-attr]
@@ -70,11 +71,27 @@ class _Locator(HTMLParser):
                     f"in the {name!r} attribute of <{tag}>, which MJML or CSS "
                     "inlining computes with", value,
                 )
+            self._whole_groups(name, tag, value)
             for match in find.finditer(value):
-                unit_id = int(match.group(1))
-                if self.prot.units[unit_id].kind != "out":
-                    self._fail(f"inside the {name!r} attribute of <{tag}>", value)
-                self.spots.append((unit_id, kind))
+                self.spots.append((int(match.group(1)), kind))
+
+    def _whole_groups(self, name: str, tag: str, value: str) -> None:
+        """Allow ``{% if %}``/``{% for %}`` in a value only whole: each branch
+        is then a value of its own, which the variants compile for real."""
+        ids = {int(m.group(1)) for m in self.prot.pattern.finditer(value)}
+        for unit_id in sorted(ids):
+            unit = self.prot.units[unit_id]
+            if unit.kind == "out":
+                continue
+            group = self.prot.groups[unit.group] if unit.group is not None else None
+            if unit.kind != "control" or group is None or not set(group.units) <= ids:
+                raise Unprecompilable(
+                    f"{unit.raw} is only partly inside the {name!r} attribute of "
+                    f"<{tag}>; put the whole {{% {unit.tag} %}}…{{% end"
+                    f"{group.roles[0] if group else unit.tag} %}} inside the value "
+                    "or outside the tag."
+                )
+            self.attr_groups.add(group.id)
 
     def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
         self._tag(tag, attrs)
@@ -105,20 +122,28 @@ class _Locator(HTMLParser):
     handle_pi = unknown_decl = handle_decl
 
 
-def locate_html(html: str, prot: Protector) -> list[Spot]:
-    """Return each placeholder of ``html`` in order with where it stands."""
+def locate_html(html: str, prot: Protector) -> tuple[list[Spot], set[int]]:
+    """Return each placeholder of ``html`` in order with where it stands, and the
+    groups that stand wholly inside one attribute value."""
     locator = _Locator(prot)
     locator.feed(html)
     locator.close()
     found = [int(m.group(1)) for m in prot.pattern.finditer(html)]
     if [unit_id for unit_id, _ in locator.spots] != found:
         raise Unprecompilable("a template tag ends up where the HTML can't be parsed.")
-    _check_structure(prot, locator.spots, part="HTML", all_present=True)
-    return locator.spots
+    _check_structure(
+        prot, locator.spots, part="HTML", all_present=True, attr_groups=locator.attr_groups
+    )
+    return locator.spots, locator.attr_groups
 
 
-def locate_text(text: str, prot: Protector, link: re.Pattern[str]) -> list[Spot]:
-    """Return each placeholder of the derived text with "text" or "url" (link href)."""
+def locate_text(
+    text: str, prot: Protector, link: re.Pattern[str], attr_groups: set[int],
+) -> list[Spot]:
+    """Return each placeholder of the derived text with "text" or "url" (link href).
+
+    ``attr_groups``: groups the HTML holds inside one attribute value.
+    """
     spots: list[Spot] = []
     state = ""
     for match in link.finditer(text):
@@ -130,16 +155,23 @@ def locate_text(text: str, prot: Protector, link: re.Pattern[str]) -> list[Spot]
             continue
         unit_id = int(match.group(1))
         if state in ("a", "b") and prot.units[unit_id].kind != "out":
+            if prot.units[unit_id].group in attr_groups:
+                raise Unprecompilable(
+                    f"{prot.units[unit_id].raw} is inside a link's URL, which the "
+                    "text part shows too; set the URL with {% if %} around the "
+                    "link, or in a variable, to compile it once."
+                )
             raise Unprecompilable(
                 f"{prot.units[unit_id].raw} is inside a link; move it around the link."
             )
         spots.append((unit_id, "url" if state == "b" else "text"))
-    _check_structure(prot, spots, part="text", all_present=False)
+    _check_structure(prot, spots, part="text", all_present=False, attr_groups=attr_groups)
     return spots
 
 
 def _check_structure(
-    prot: Protector, spots: list[Spot], *, part: str, all_present: bool
+    prot: Protector, spots: list[Spot], *, part: str, all_present: bool,
+    attr_groups: set[int],
 ) -> None:
     counts: dict[int, int] = {}
     for unit_id, _ in spots:
@@ -164,7 +196,16 @@ def _check_structure(
             raise Unprecompilable(
                 f"{prot.units[group.units[0]].raw} is only partly kept in the {part}."
             )
-    structural = [u for u, _ in spots if prot.units[u].kind != "out"]
+
+    def in_attribute(unit_id: int) -> bool:
+        return prot.units[unit_id].group in attr_groups
+
+    # A group inside one attribute value holds only that value's pieces: MRML
+    # may write the attributes of a tag in another order (<mj-image>'s href
+    # before its src) without moving anything across the group.
+    structural = [
+        u for u, _ in spots if prot.units[u].kind != "out" and not in_attribute(u)
+    ]
     if structural != sorted(structural):
         raise Unprecompilable(f"block tags are reordered in the compiled {part}.")
     # Each value must sit between the same block tags as in the source.
@@ -173,7 +214,15 @@ def _check_structure(
             continue
         before = [u for u, _ in spots[:index] if prot.units[u].kind != "out"]
         after = [u for u, _ in spots[index + 1:] if prot.units[u].kind != "out"]
-        if (before and before[-1] > unit_id) or (after and after[0] < unit_id):
+        if before and after and in_attribute(before[-1]) and in_attribute(after[0]) and (
+            prot.units[before[-1]].group == prot.units[after[0]].group
+        ):
+            inside = before[-1] < unit_id < after[0]  # a branch of an attribute's group
+        else:
+            before = [u for u in before if not in_attribute(u)]
+            after = [u for u in after if not in_attribute(u)]
+            inside = not ((before and before[-1] > unit_id) or (after and after[0] < unit_id))
+        if not inside:
             raise Unprecompilable(
                 f"{prot.units[unit_id].raw} moves to another block in the compiled {part}."
             )
