@@ -64,8 +64,12 @@ MUST_FALL_BACK = {
                                           + COLUMN.format('<mj-text><p class="a">x</p>'
                                                           "</mj-text>")
                                           + "</mj-body></mjml>"}, ""),
-    "if in attribute": ({"t.html": HTML.format(
-        '<a href="{% if x %}/a{% else %}/b{% endif %}">x</a>')}, "attribute"),
+    "if in a link's URL": ({"t.html": HTML.format(
+        '<a href="{% if x %}/a{% else %}/b{% endif %}">x</a>')}, "inside a link's URL"),
+    "if partly in an attribute": ({"t.html": HTML.format(
+        '<img src="{% if x %}/a.png">{% else %}/b.png">{% endif %}')}, "only partly inside"),
+    "tag in an unquoted MJML value": ({"t.mjml": MJML.format(COLUMN.format(
+        "<mj-image src={{ src }} />"))}, "quote the value of src"),
     "dynamic include": ({"t.html": HTML.format("{% include name %}")}, "variable"),
     "dynamic extends": ({"t.html": "{% extends base %}"}, "variable"),
     "include only": ({"t.html": HTML.format('{% include "p.html" only %}'),
@@ -119,6 +123,15 @@ MUST_COMPILE = {
         '{% load i18n %}<p>{% translate "Hello" %} {% now "Y" %}</p>')},
     "static include with": {"t.html": HTML.format('{% include "p.html" with who=name %}'),
                             "p.html": "<p>{{ who }}</p>"},
+    "if in an image's src": {"t.html": HTML.format(
+        '<img src="{% if x %}{{ x }}{% else %}/logo.png{% endif %}" alt="a">')},
+    "if in mj-image's src": {"t.mjml": MJML.format(COLUMN.format(
+        '<mj-image src="{% if x %}{{ x }}{% else %}https://e.com/l.png{% endif %}" '
+        'href="{{ url }}" />'))},
+    "mj-raw tags between sections in mj-wrapper": {"t.mjml": MJML.format(
+        "<mj-wrapper>" + COLUMN.format("<mj-text>a</mj-text>")
+        + "<mj-raw>{% if x %}</mj-raw>" + COLUMN.format("<mj-text>{{ x }}</mj-text>")
+        + "<mj-raw>{% endif %}</mj-raw></mj-wrapper>")},
     "mj-include": {"t.mjml": MJML.format('<mj-include path="p.mjml" />'),
                    "p.mjml": COLUMN.format("<mj-text>{{ name }}</mj-text>")},
 }
