@@ -22,6 +22,8 @@ from ..compile import has_inline_styles, inline_styles, mjml_prepared_to_html
 from ..mjml_source import Prepared, prepare
 from ..text import finish_text, html_to_text, link_text
 from .flatten import Dep, Flattener, Unprecompilable
+from .heads import Heads, mark_tags
+from .heads import build as build_heads
 from .onepass import Piece, html_only, join, one_pass
 from .protect import Protector
 from .runtime import CompiledTemplate, render_both
@@ -55,6 +57,7 @@ class Templates:
     html: Template
     runtime: Template
     text: Template | None = None
+    heads: Heads | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +76,8 @@ class Compiled:
     autoescape: bool = True
     compile_seconds: float = 0.0
     runtime: Template | None = None
+    heads: Heads | None = None  # the <head> per outcome of the top-level tags
+
 
     def render(self, context: dict[str, Any]) -> tuple[str, str | None]:
         """Render HTML and derived text (None with a .txt) for ``context``.
@@ -81,7 +86,12 @@ class Compiled:
         """
         if self.runtime is None:
             raise RuntimeError("render() of a template that falls back; render in full.")
-        html, text = render_both(self.runtime, Context(context, autoescape=self.autoescape))
+        ctx = Context(context, autoescape=self.autoescape)
+        if self.heads is not None:
+            ctx.txmail_marks = set()  # type: ignore[attr-defined]
+        html, text = render_both(self.runtime, ctx)
+        if self.heads is not None:
+            html = self.heads.apply(html, ctx.txmail_marks)  # type: ignore[attr-defined]
         if self.text is None:
             return html, None
         return html, finish_text(text)
@@ -108,6 +118,7 @@ class _Build:
         self.text_pattern = re.compile(rf"{self.prot.prefix}(\d+)q|tx{n}l([abcig])")
         self.image_links: dict[str, bool] = {}  # href → the link has no text of its own
         self.line_breaks: set[int] = set()
+        self.head_marks: dict[int, str] = {}  # unit id → {% txmail_mark %} after it
 
     def link(self, text: str, href: str) -> str:
         # Links holding a tag are decided per message (text == url or not…).
@@ -207,6 +218,8 @@ class _Build:
             unit = self.prot.units[unit_id]
             if unit.kind != "out":
                 pieces.append(Piece("block", unit.raw, unit_id))
+                if part == "h" and unit_id in self.head_marks:
+                    pieces.append(Piece("mark", self.head_marks[unit_id]))
                 continue
             if where == "text" and unit_id in self.line_breaks:
                 where = "lines"  # text that may hold <br> (see line_break_units)
@@ -255,7 +268,11 @@ class _Build:
         text_spots = None if text is None else locate_text(
             text, self.prot, self.text_pattern, attr_groups
         )
-        check_variants(self.prot, dict(sources), html, text, self.run)
+        head_reason = check_variants(self.prot, dict(sources), html, text, self.run)
+        heads = None
+        if head_reason is not None:
+            heads = build_heads(self.prot, dict(sources), html, text, self.run, head_reason)
+            self.head_marks = mark_tags(self.prot, heads)
         # Which tools wrote the final HTML: MRML, premailer's lxml, or both.
         if self.templates.kind == "html":
             chain = "x"
@@ -267,16 +284,18 @@ class _Build:
             self.prot, sources, html, text, html_spots, chain, self.run
         )
         engine = body.template.engine
-        html_pieces = self.pieces(html, html_spots, "h", chain)
+        cut = html if heads is None else heads.cut(html)
+        html_pieces = self.pieces(cut, html_spots, "h", chain)
         html_template = self.template(join(html_pieces), "HTML", engine)
         if text is None or text_spots is None:
             runtime = self.template(html_only(html_pieces), "HTML", engine)
-            return Templates(html_template, runtime)
+            return Templates(html_template, runtime, heads=heads)
         text_pieces = self.pieces(text, text_spots, "t", chain)
         return Templates(
             html_template,
             self.template(one_pass(html_pieces, text_pieces), "HTML and text", engine),
             self.template(join(text_pieces), "text", engine),
+            heads,
         )
 
     def template(self, body: str, part: str, engine: Any) -> Template:
@@ -322,6 +341,7 @@ def compile_templates(owner: str, templates: tpl.TemplateSet) -> Compiled:
         html=compiled.html if compiled else None,
         text=compiled.text if compiled else None,
         runtime=compiled.runtime if compiled else None,
+        heads=compiled.heads if compiled else None,
         fallback_reason=reason,
         body_source=tpl.source_of(templates.body),
         text_source=None if templates.text is None else tpl.source_of(templates.text),
