@@ -57,6 +57,10 @@ _MJ_HEAD_END = re.compile(r"</mj-head\s*>", re.IGNORECASE)
 _MJML_OPEN = re.compile(r"<mjml\b[^>]*>", re.IGNORECASE)
 _PART = re.compile(r"<(mj-head|mj-body)\b[^>]*>(.*)</\1\s*>", re.IGNORECASE | re.DOTALL)
 _POSITION = re.compile(r"at position (\d+)(?::(\d+))?")
+_ELEMENT = re.compile(
+    r"<(/?)([A-Za-z][\w:.-]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(/?)>|<!--.*?-->",
+    re.DOTALL,
+)
 _OUTLOOK = re.compile(r"<!--\[if mso \| IE\]>(.*?)<!\[endif\]-->", re.DOTALL)
 
 
@@ -113,20 +117,45 @@ class Prepared:
         offset = min(file_offset + position - start, len(source))
         return origin, source.count("\n", 0, offset) + 1
 
+    def unclosed(self) -> tuple[str, int] | None:
+        """The first element of ``text`` left open: (tag name, position)."""
+        stack: list[tuple[str, int]] = []
+        for match in _ELEMENT.finditer(self.text):
+            if match.group(2) is None:  # a comment
+                continue
+            closing, name, end = match.group(1), match.group(2).lower(), match.group(3)
+            if end or re.fullmatch(VOID, name):
+                continue
+            if not closing:
+                stack.append((name, match.start()))
+            elif any(open_name == name for open_name, _ in stack):
+                if stack[-1][0] != name:
+                    return stack[-1]  # closed by an outer element's end tag
+                stack.pop()
+        return stack[-1] if stack else None
+
     def error(self, origin: str, exc: Exception) -> MJMLError:
         """MRML's refusal, with the file and line it points at and the fix."""
         reason = str(exc)
         where = ""
         match = _POSITION.search(reason)
+        position = int(match.group(1)) if match else None
         if match:
-            file, line = self.where(int(match.group(1)))
+            reason = reason[:match.start()].rstrip()
+        fix = _fix(reason)
+        unclosed = self.unclosed() if "end of stream" in reason else None
+        if unclosed is not None:
+            tag, position = unclosed
+            reason = f"<{tag}> is never closed ({reason})"
+            fix = f"Close it with </{tag}>, or write <{tag} /> if it holds nothing"
+        if position is not None:
+            file, line = self.where(position)
             where = f" (line {line} of '{file}')" if file and file != origin else (
                 f" (line {line})"
             )
-            reason = reason[:match.start()].rstrip()
         return MJMLError(
             f"MJML error in template '{origin}'{where}: {reason}. "
-            f"{_fix(reason)} (see https://documentation.mjml.io/ for valid tags "
+            f"{fix} (see https://documentation.mjml.io/ for valid tags "
             "and attributes)."
         )
 
