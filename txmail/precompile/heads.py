@@ -26,7 +26,7 @@ from django.template.base import Parser
 
 from .flatten import Unprecompilable
 from .protect import Group, Protector
-from .runtime import register
+from .runtime import NeedsFallback, register
 from .verify import Pipeline, edit_keeping, normalize
 
 # Each combination is one full compile; beyond this many, refuse rather than
@@ -51,7 +51,9 @@ class Heads:
             next((b for b in range(n - 1) if (g, b) in marks), n - 1)
             for g, n in zip(self.groups, self.states, strict=True)
         )
-        return html.replace(self.marker, self.table[key], 1)
+        if html.count(self.marker) != 1:  # a value holds the marker: never guess
+            raise NeedsFallback("a value contains txmail's head marker; rendered in full.")
+        return html.replace(self.marker, self.table[key])
 
     def cut(self, html: str) -> str:
         """``html`` (the compiled one) with its varying stretch replaced by the marker."""
