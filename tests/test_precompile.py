@@ -64,8 +64,8 @@ MUST_FALL_BACK = {
                                           + COLUMN.format('<mj-text><p class="a">x</p>'
                                                           "</mj-text>")
                                           + "</mj-body></mjml>"}, ""),
-    "if in a link's URL": ({"t.html": HTML.format(
-        '<a href="{% if x %}/a{% else %}/b{% endif %}">x</a>')}, "inside a link's URL"),
+    "for in a link's URL": ({"t.html": HTML.format(
+        '<a href="/a?{% for i in l %}{{ i }}{% endfor %}">x</a>')}, "inside a link"),
     "if partly in an attribute": ({"t.html": HTML.format(
         '<img src="{% if x %}/a.png">{% else %}/b.png">{% endif %}')}, "only partly inside"),
     "tag in an unquoted MJML value": ({"t.mjml": MJML.format(COLUMN.format(
@@ -133,6 +133,8 @@ MUST_COMPILE = {
         COLUMN.format("<mj-text>Hi</mj-text>") + "{% if x %}<mj-section>"
         '<mj-column width="35%"><mj-text>a</mj-text></mj-column>'
         '<mj-column width="65%"><mj-text>{{ x }}</mj-text></mj-column></mj-section>{% endif %}')},
+    "if in a link's URL": {"t.html": HTML.format(
+        '<a href="{% if x %}/a/{{ x }}{% else %}/b{% endif %}">x</a>')},
     "if in an image's src": {"t.html": HTML.format(
         '<img src="{% if x %}{{ x }}{% else %}/logo.png{% endif %}" alt="a">')},
     "if in mj-image's src": {"t.mjml": MJML.format(COLUMN.format(

@@ -35,10 +35,11 @@ CORPUS = {
     "corpus/if_columns": True,
     "corpus/two_loops": True,
     # …template tags in <mj-raw> between sections of an <mj-wrapper>, a
-    # conditional src, MJML that only mjml-js accepted (a head partial with a
+    # conditional src or href, MJML that only mjml-js accepted (a head partial with a
     # css include, unquoted values, <img></img>), a <div> across <mj-raw>s.
     "corpus/wrapper_raw": True,
     "corpus/conditional_src": True,
+    "corpus/conditional_href": True,  # the text part shows the URL the HTML took
     "corpus/head_partial": True,
     "corpus/raw_div": True,
 }

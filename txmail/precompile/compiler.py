@@ -21,6 +21,7 @@ from .. import templates as tpl
 from ..compile import has_inline_styles, inline_styles, mjml_prepared_to_html
 from ..mjml_source import Prepared, prepare
 from ..text import finish_text, html_to_text, link_text
+from . import branches
 from .flatten import Dep, Flattener, Unprecompilable
 from .heads import Heads, mark_tags
 from .heads import build as build_heads
@@ -119,6 +120,7 @@ class _Build:
         self.image_links: dict[str, bool] = {}  # href → the link has no text of its own
         self.line_breaks: set[int] = set()
         self.head_marks: dict[int, str] = {}  # unit id → {% txmail_mark %} after it
+        self.branch_groups: set[int] = set()  # see branches
 
     def link(self, text: str, href: str) -> str:
         # Links holding a tag are decided per message (text == url or not…).
@@ -128,6 +130,21 @@ class _Build:
             start = m["a"] if alt is None else m["g"] if alt else m["i"]
             return f"{start}{text}{m['b']}{href}{m['c']}"
         return link_text(text, href)
+
+    def settle(self, text: str) -> str:
+        """Links of the derived ``text`` (edited by the verifier) that no longer hold
+        a tag, as the text part writes them: ``link_text`` of the same text and URL."""
+        m = self.marks
+        links = re.compile(
+            rf"(?:{m['a']}|{m['i']}|{m['g']})(.*?){m['b']}(.*?){m['c']}", re.DOTALL
+        )
+
+        def one(link: re.Match[str]) -> str:
+            if self.text_pattern.search(link.group(1) + link.group(2)):
+                return link.group(0)  # still decided per message
+            return link_text(link.group(1), link.group(2))
+
+        return links.sub(one, text)
 
     def include(self, path: str, including: str) -> None:
         """Flatten and protect an mj-included file when its tag is met.
@@ -217,9 +234,7 @@ class _Build:
             unit_id, where = next(spot_iter)
             unit = self.prot.units[unit_id]
             if unit.kind != "out":
-                pieces.append(Piece("block", unit.raw, unit_id))
-                if part == "h" and unit_id in self.head_marks:
-                    pieces.append(Piece("mark", self.head_marks[unit_id]))
+                pieces.extend(self.block_pieces(unit_id, where, part))
                 continue
             if where == "text" and unit_id in self.line_breaks:
                 where = "lines"  # text that may hold <br> (see line_break_units)
@@ -243,6 +258,23 @@ class _Build:
                     f"{value.line} of '{value.origin}'); quote the value of "
                     f"{value.name} ({value.name}=\"…\") to compile it once."
                 )
+
+    def block_pieces(self, unit_id: int, where: str, part: str) -> list[Piece]:
+        """A block tag, with the marks the one-pass template reads (heads, branches)."""
+        unit = self.prot.units[unit_id]
+        group = self.prot.groups[unit.group] if unit.group is not None else None
+        if where == "branch" and group is not None:  # text part, inside a link
+            return [Piece("mark", branches.text_tag(group, group.units.index(unit_id)))]
+        pieces = [Piece("block", unit.raw, unit_id)]
+        if part == "h" and unit_id in self.head_marks:
+            pieces.append(Piece("mark", self.head_marks[unit_id]))
+        if part == "h" and group is not None and group.id in self.branch_groups:
+            index = group.units.index(unit_id)
+            if index == 0:
+                pieces.insert(0, Piece("mark", branches.took(group, -1)))
+            if index < len(group.units) - 1:
+                pieces.append(Piece("mark", branches.took(group, index)))
+        return pieces
 
     def head(self) -> str:
         """What every compiled template starts with: the loads and the prologue."""
@@ -268,10 +300,14 @@ class _Build:
         text_spots = None if text is None else locate_text(
             text, self.prot, self.text_pattern, attr_groups
         )
-        head_reason = check_variants(self.prot, dict(sources), html, text, self.run)
+        head_reason = check_variants(
+            self.prot, dict(sources), html, text, self.run, self.settle
+        )
         heads = None
         if head_reason is not None:
-            heads = build_heads(self.prot, dict(sources), html, text, self.run, head_reason)
+            heads = build_heads(
+                self.prot, dict(sources), html, text, self.run, head_reason, self.settle
+            )
             self.head_marks = mark_tags(self.prot, heads)
         # Which tools wrote the final HTML: MRML, premailer's lxml, or both.
         if self.templates.kind == "html":
@@ -283,6 +319,11 @@ class _Build:
         self.line_breaks = line_break_units(
             self.prot, sources, html, text, html_spots, chain, self.run
         )
+        if text_spots is not None:
+            self.branch_groups = {
+                self.prot.units[u].group  # type: ignore[misc]
+                for u, where in text_spots if where == "branch"
+            }
         engine = body.template.engine
         cut = html if heads is None else heads.cut(html)
         html_pieces = self.pieces(cut, html_spots, "h", chain)

@@ -116,7 +116,7 @@ def mark_tags(prot: Protector, heads: Heads) -> dict[int, str]:
 
 def build(
     prot: Protector, sources: dict[str, str], html: str, text: str | None,
-    pipeline: Pipeline, reason: str,
+    pipeline: Pipeline, reason: str, settle: Callable[[str], str],
 ) -> Heads:
     """Prove the head table for every outcome, or raise ``Unprecompilable(reason)``."""
     controls = [g for g in prot.groups if g.kind != "scope"]
@@ -148,7 +148,7 @@ def build(
         expected = edit(html)
         v_end = v_html.find(_HEAD_END)
         if v_end < 0 or normalize(v_html[v_end:]) != normalize(expected[head_end:]) or (
-            text is not None and normalize(v_text or "") != normalize(edit(text))
+            text is not None and normalize(v_text or "") != normalize(settle(edit(text)))
         ):
             raise Unprecompilable(reason)
         key = tuple(combo[i] for i in top_index)

@@ -37,7 +37,9 @@ _CSS_BLOCK = re.compile(
     r"<(mj-style|style)\b[^>]*>(.*?)</\1>", re.IGNORECASE | re.DOTALL
 )
 
-Spot = tuple[int, str]  # (unit id, "text" | "attr" | "url")
+# (unit id, "text" | "attr" | "url"; in the text part also "branch": a block tag
+# of an attribute's {% if %} inside a link, decided by the HTML's copy)
+Spot = tuple[int, str]
 Pipeline = Callable[[dict[str, str]], tuple[str, str | None]]
 
 
@@ -146,25 +148,33 @@ def locate_text(
     """
     spots: list[Spot] = []
     state = ""
+    links = 0
+    link_of: dict[int, int] = {}  # attribute group → the link it stands in
     for match in link.finditer(text):
         if match.group(1) is None:  # a link marker: a (text) b (href) c (end)
             mark = "a" if match.group(2) in "ig" else match.group(2)
             if {"": "a", "a": "b", "b": "c"}[state] != mark:
                 raise Unprecompilable("links nest in a way the text part can't keep.")
             state = "" if mark == "c" else mark
+            links += mark == "a"
             continue
         unit_id = int(match.group(1))
-        if state in ("a", "b") and prot.units[unit_id].kind != "out":
-            if prot.units[unit_id].group in attr_groups:
-                raise Unprecompilable(
-                    f"{prot.units[unit_id].raw} is inside a link's URL, which the "
-                    "text part shows too; set the URL with {% if %} around the "
-                    "link, or in a variable, to compile it once."
-                )
-            raise Unprecompilable(
-                f"{prot.units[unit_id].raw} is inside a link; move it around the link."
-            )
+        unit = prot.units[unit_id]
+        if state in ("a", "b") and unit.kind != "out":
+            group = unit.group
+            if group in attr_groups and prot.groups[group].kind == "if":  # type: ignore[index]
+                # The HTML's copy decides; the link shows the branch it took.
+                if link_of.setdefault(group, links) != links:  # type: ignore[arg-type]
+                    raise Unprecompilable(f"{unit.raw} spans two links in the text part.")
+                spots.append((unit_id, "branch"))
+                continue
+            raise Unprecompilable(f"{unit.raw} is inside a link; move it around the link.")
         spots.append((unit_id, "url" if state == "b" else "text"))
+    for unit_id, where in spots:
+        if prot.units[unit_id].group in link_of and where != "branch":
+            raise Unprecompilable(
+                f"{prot.units[unit_id].raw} is partly inside a link in the text part."
+            )
     _check_structure(prot, spots, part="text", all_present=False, attr_groups=attr_groups)
     return spots
 
@@ -304,9 +314,12 @@ _QUIET = "{% with %}/assignment tags"
 
 def check_variants(
     prot: Protector, sources: dict[str, str], html: str, text: str | None,
-    pipeline: Pipeline,
+    pipeline: Pipeline, settle: Callable[[str], str] = lambda text: text,
 ) -> str | None:
     """Compile each branch/iteration count for real and compare (see module doc).
+
+    ``settle`` turns the edited text part's links that no longer hold a tag
+    into what the text part makes of such links.
 
     Return the reason of the first variant that differs only in the ``<head>``
     (MRML's CSS for the columns and images that render), for ``heads`` to
@@ -343,7 +356,7 @@ def check_variants(
         v_html, v_text = pipeline({k: edit(v) for k, v in sources.items()})
         expected = edit(html)
         same_html = normalize(v_html) == normalize(expected)
-        same_text = text is None or normalize(v_text or "") == normalize(edit(text))
+        same_text = text is None or normalize(v_text or "") == normalize(settle(edit(text)))
         if same_html and same_text:
             continue
         part = "HTML" if not same_html else "text part"
