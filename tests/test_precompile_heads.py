@@ -1,4 +1,5 @@
-"""MRML's <head> CSS that follows a loop's or condition's outcome (precompile/heads.py)."""
+"""Outcomes the one-pass template reads back: MRML's <head> CSS per outcome
+(precompile/heads.py) and an attribute's {% if %} in a link (precompile/branches.py)."""
 
 import pytest
 
@@ -40,3 +41,33 @@ def test_a_value_holding_the_head_marker_renders_in_full():
         compiled.render({"items": [marker], "x": True})
     assert str(info.value) == "a value contains txmail's head marker; rendered in full."
 
+
+
+class Counted:
+    """A condition that counts how often a template evaluates it."""
+
+    def __init__(self, value: bool) -> None:
+        self.value, self.evaluated = value, 0
+
+    def __bool__(self) -> bool:
+        self.evaluated += 1
+        return self.value
+
+
+LINK_IN_LOOP = MJML.format(COLUMN.format(
+    '<mj-text>{% for i in items %}<a href="{% if i.on %}https://e.com/{{ i.id }}'
+    '{% else %}https://e.com/off{% endif %}">item {{ i.id }}</a>{% endfor %}</mj-text>'
+))
+
+
+def test_a_condition_in_a_link_url_is_evaluated_once_per_message():
+    items = [{"id": 1, "on": Counted(True)}, {"id": 2, "on": Counted(False)}]
+    compiled = compiled_for({"t.mjml": LINK_IN_LOOP})
+    assert compiled.fallback_reason is None, compiled.fallback_reason
+    with locmem({"t.mjml": LINK_IN_LOOP}):
+        html, text = compiled.render({"items": items})
+    assert [i["on"].evaluated for i in items] == [1, 1]
+    expected_html, expected_text = pipeline({"t.mjml": LINK_IN_LOOP}, {"items": items})
+    assert precompile.normalize(html) == precompile.normalize(expected_html)
+    assert text == expected_text
+    assert "item 1 (https://e.com/1)" in text and "item 2 (https://e.com/off)" in text
