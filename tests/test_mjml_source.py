@@ -107,3 +107,17 @@ def test_an_unclosed_tag_names_its_file_line_and_fix():
         "<b /> if it holds nothing (see https://documentation.mjml.io/ for valid tags "
         "and attributes)."
     )
+
+
+def test_an_unterminated_tag_names_its_line_and_fix():
+    files = {"t.mjml": "<mjml><mj-body>\n<mj-section><mj-column>\n"
+                       '<mj-text font-size="14px>x</mj-text>\n'
+                       "</mj-column></mj-section></mj-body></mjml>"}
+    with pytest.raises(MJMLError) as info:
+        html_of(files)
+    assert str(info.value) == (
+        "MJML error in template 't.mjml' (line 3): the <mj-text> tag doesn't end "
+        "(unable to parse next template in root template). Close the quotes of its "
+        "attribute values and end it with '>' (see https://documentation.mjml.io/ for "
+        "valid tags and attributes)."
+    )

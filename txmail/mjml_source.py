@@ -61,6 +61,8 @@ _ELEMENT = re.compile(
     r"<(/?)([A-Za-z][\w:.-]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(/?)>|<!--.*?-->",
     re.DOTALL,
 )
+_TAG_START = re.compile(r"<([A-Za-z][\w:.-]*)")
+_TAG_BODY = re.compile(r"(?:[^\"'<>]|\"[^\"]*\"|'[^']*')*")
 _OUTLOOK = re.compile(r"<!--\[if mso \| IE\]>(.*?)<!\[endif\]-->", re.DOTALL)
 
 
@@ -134,6 +136,14 @@ class Prepared:
                 stack.pop()
         return stack[-1] if stack else None
 
+    def unterminated(self) -> tuple[str, int] | None:
+        """The first tag of ``text`` whose quotes or '>' are missing: (name, position)."""
+        for start in _TAG_START.finditer(self.text):
+            body = _TAG_BODY.match(self.text, start.end())
+            if body is None or not self.text.startswith(">", body.end()):
+                return start.group(1), start.start()
+        return None
+
     def error(self, origin: str, exc: Exception) -> MJMLError:
         """MRML's refusal, with the file and line it points at and the fix."""
         reason = str(exc)
@@ -148,6 +158,12 @@ class Prepared:
             tag, position = unclosed
             reason = f"<{tag}> is never closed ({reason})"
             fix = f"Close it with </{tag}>, or write <{tag} /> if it holds nothing"
+        if "unable to parse" in reason and position is None:
+            broken = self.unterminated()
+            if broken is not None:
+                tag, position = broken
+                reason = f"the <{tag}> tag doesn't end ({reason})"
+                fix = "Close the quotes of its attribute values and end it with '>'"
         if position is not None:
             file, line = self.where(position)
             where = f" (line {line} of '{file}')" if file and file != origin else (
