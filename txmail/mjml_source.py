@@ -61,6 +61,7 @@ _ELEMENT = re.compile(
     r"<(/?)([A-Za-z][\w:.-]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(/?)>|<!--.*?-->",
     re.DOTALL,
 )
+_TAG_NAME = re.compile(r"</?[^\s>/]*")
 _TAG_START = re.compile(r"<([A-Za-z][\w:.-]*)")
 _TAG_BODY = re.compile(r"(?:[^\"'<>]|\"[^\"]*\"|'[^']*')*")
 _OUTLOOK = re.compile(r"<!--\[if mso \| IE\]>(.*?)<!\[endif\]-->", re.DOTALL)
@@ -250,9 +251,7 @@ class _Builder:
         """``text`` with unquoted attribute values quoted."""
         if "=" not in text:
             return text
-        name_end = len(text) - len(text.lstrip("<").lstrip("/")) + len(
-            re.match(r"[^\s>/]*", text.lstrip("<").lstrip("/")).group(0)  # type: ignore[union-attr]
-        )
+        name_end = _TAG_NAME.match(text).end()  # type: ignore[union-attr]
         attrs = text[name_end:]
 
         def quote(attr: re.Match[str]) -> str:
