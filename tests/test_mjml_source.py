@@ -1,10 +1,14 @@
 """MJML the official compiler accepts renders as it renders it (txmail.mjml_source)."""
 
 import pytest
+from django.conf import settings
+from django.test import override_settings
 
 from tests.test_precompile import COLUMN, MJML, compiled_for, pipeline
-from txmail import MJMLError
+from txmail import MJMLError, precompile
 from txmail.compile import mjml_to_html
+from txmail.render import compile_body, render_body
+from txmail.templates import find_templates
 
 
 def html_of(files, context=None, name="t"):
@@ -121,3 +125,19 @@ def test_an_unterminated_tag_names_its_line_and_fix():
         "attribute values and end it with '>' (see https://documentation.mjml.io/ for "
         "valid tags and attributes)."
     )
+
+
+def test_a_path_relative_to_the_body_template_resolves_as_mjml_js_resolves_it(tmp_path):
+    (tmp_path / "emails" / "parts").mkdir(parents=True)
+    (tmp_path / "emails" / "invite.mjml").write_text(
+        MJML.format('<mj-include path="./parts/button.mjml" />'))
+    (tmp_path / "emails" / "parts" / "button.mjml").write_text(
+        COLUMN.format('<mj-button href="{{ url }}">Join</mj-button>'))
+    templates = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    with override_settings(TEMPLATES=templates):
+        found = find_templates("T", ["emails/invite"])
+        context = {"url": "https://e.com/join"}
+        html = compile_body("T", found, render_body(found, context), context)
+        assert 'href="https://e.com/join"' in html
+        precompile.clear()
+        assert precompile.get_compiled("T", found)[0].fallback_reason is None

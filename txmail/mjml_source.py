@@ -24,6 +24,7 @@ line it points at.
 """
 
 import bisect
+import os
 import posixpath
 import re
 import secrets
@@ -316,15 +317,42 @@ class _Builder:
         try:
             return name, self.loader(name)
         except Exception:
-            folder = posixpath.dirname(origin) if origin != self.origin else ""
-            if not folder or path.startswith("/"):
+            relative = relative_name(path, origin, top=origin == self.origin)
+            if relative is None:
                 raise
-            relative = posixpath.normpath(posixpath.join(folder, path))
             try:
                 return relative, self.loader(relative)
             except Exception:
                 pass
             raise
+
+
+def relative_name(path: str, including: str, *, top: bool) -> str | None:
+    """The template name of ``path`` relative to the folder of the file including it.
+
+    ``including`` is an included file's template name, or (``top``) the body
+    template's origin, whose name is its path below a template directory.
+    """
+    if path.startswith("/"):
+        return None
+    folder = _folder_of_origin(including) if top else posixpath.dirname(including)
+    if not folder:
+        return None
+    return posixpath.normpath(posixpath.join(folder, path))
+
+
+def _folder_of_origin(origin: str) -> str:
+    from django.template import engines
+
+    for backend in engines.all():
+        engine = getattr(backend, "engine", None)
+        dirs = [d for loader in getattr(engine, "template_loaders", ())
+                if hasattr(loader, "get_dirs") for d in loader.get_dirs()]
+        for directory in dirs:
+            directory = os.path.join(str(directory), "")
+            if origin.startswith(directory):
+                return posixpath.dirname(origin[len(directory):].replace(os.sep, "/"))
+    return posixpath.dirname(origin) if not os.path.isabs(origin) else ""
 
 
 def prepare(source: str, *, origin: str, include_loader: IncludeLoader) -> Prepared:

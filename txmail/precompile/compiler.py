@@ -7,7 +7,6 @@ gives Django templates of the HTML and the text part, merged into one
 (``onepass``); rendering it is all a message costs.
 """
 
-import posixpath
 import re
 import time
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from lxml import html as lxml_html
 
 from .. import templates as tpl
 from ..compile import has_inline_styles, inline_styles, mjml_prepared_to_html
-from ..mjml_source import Prepared, prepare
+from ..mjml_source import Prepared, prepare, relative_name
 from ..text import finish_text, html_to_text, link_text
 from . import branches
 from .flatten import Dep, Flattener, Unprecompilable
@@ -158,10 +157,10 @@ class _Build:
         try:
             source = self.flattener.load(name, self.origin)
         except Unprecompilable:
-            folder = posixpath.dirname(including) if including != self.origin else ""
-            if not folder or path.startswith("/"):
+            relative = relative_name(path, including, top=including == self.origin)
+            if relative is None:
                 raise
-            name = posixpath.normpath(posixpath.join(folder, path))
+            name = relative
             if name in self.included:
                 return
             source = self.flattener.load(name, self.origin)
