@@ -218,14 +218,16 @@ def _check_structure(
     ]
     if structural != sorted(structural):
         raise Unprecompilable(f"block tags are reordered in the compiled {part}.")
-    # Each value must sit between the same block tags as in the source.
+    # Each value (and each attribute's group) must sit between the same block
+    # tags as in the source.
     for index, (unit_id, _) in enumerate(spots):
-        if prot.units[unit_id].kind != "out":
+        if prot.units[unit_id].kind != "out" and not in_attribute(unit_id):
             continue
         before = [u for u, _ in spots[:index] if prot.units[u].kind != "out"]
         after = [u for u, _ in spots[index + 1:] if prot.units[u].kind != "out"]
-        if before and after and in_attribute(before[-1]) and in_attribute(after[0]) and (
-            prot.units[before[-1]].group == prot.units[after[0]].group
+        if prot.units[unit_id].kind == "out" and before and after and (
+            in_attribute(before[-1]) and in_attribute(after[0])
+            and prot.units[before[-1]].group == prot.units[after[0]].group
         ):
             inside = before[-1] < unit_id < after[0]  # a branch of an attribute's group
         else:
