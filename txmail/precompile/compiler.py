@@ -78,7 +78,6 @@ class Compiled:
     runtime: Template | None = None
     heads: Heads | None = None  # the <head> per outcome of the top-level tags
 
-
     def render(self, context: dict[str, Any]) -> tuple[str, str | None]:
         """Render HTML and derived text (None with a .txt) for ``context``.
 
