@@ -141,3 +141,16 @@ def test_a_path_relative_to_the_body_template_resolves_as_mjml_js_resolves_it(tm
         assert 'href="https://e.com/join"' in html
         precompile.clear()
         assert precompile.get_compiled("T", found)[0].fallback_reason is None
+
+
+def test_css_and_html_includes_in_a_body_without_head():
+    files = {
+        "t.mjml": MJML.format('<mj-include path="s.css" type="css" />'
+                              '<mj-include path="raw.html" type="html" />'),
+        "s.css": ".x { color: red; }",
+        "raw.html": "<p>{{ name }}</p><div>",
+    }
+    assert html_of(files, {"name": "Ann"}) == direct(
+        "<mjml><mj-head><mj-style>.x { color: red; }</mj-style></mj-head><mj-body>"
+        "<mj-raw><p>Ann</p><div></mj-raw></mj-body></mjml>"
+    )
