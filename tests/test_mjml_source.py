@@ -154,3 +154,10 @@ def test_css_and_html_includes_in_a_body_without_head():
         "<mjml><mj-head><mj-style>.x { color: red; }</mj-style></mj-head><mj-body>"
         "<mj-raw><p>Ann</p><div></mj-raw></mj-body></mjml>"
     )
+
+
+def test_an_unquoted_include_path_compiles():
+    files = {"t.mjml": MJML.format("<mj-include path=p.mjml />"),
+             "p.mjml": COLUMN.format("<mj-text>{{ name }}</mj-text>")}
+    assert ">Ann</div>" in html_of(files, {"name": "Ann"})
+    assert compiled_for(files).fallback_reason is None
