@@ -64,8 +64,12 @@ MUST_FALL_BACK = {
                                           + COLUMN.format('<mj-text><p class="a">x</p>'
                                                           "</mj-text>")
                                           + "</mj-body></mjml>"}, ""),
-    "if in attribute": ({"t.html": HTML.format(
-        '<a href="{% if x %}/a{% else %}/b{% endif %}">x</a>')}, "attribute"),
+    "for in a link's URL": ({"t.html": HTML.format(
+        '<a href="/a?{% for i in l %}{{ i }}{% endfor %}">x</a>')}, "inside a link"),
+    "if partly in an attribute": ({"t.html": HTML.format(
+        '<img src="{% if x %}/a.png">{% else %}/b.png">{% endif %}')}, "only partly inside"),
+    "tag in an unquoted MJML value": ({"t.mjml": MJML.format(COLUMN.format(
+        "<mj-image src={{ src }} />"))}, "quote the value of src"),
     "dynamic include": ({"t.html": HTML.format("{% include name %}")}, "variable"),
     "dynamic extends": ({"t.html": "{% extends base %}"}, "variable"),
     "include only": ({"t.html": HTML.format('{% include "p.html" only %}'),
@@ -89,11 +93,12 @@ MUST_FALL_BACK = {
     "block tag inside a link": ({"t.html": HTML.format(
         '<a href="https://e.com/">{% if x %}A{% endif %}</a>')}, "link"),
     "width attribute": ({"t.html": HTML.format('<img src="a.png" width="{{ w }}">')}, "width"),
-    # MRML's <head> CSS for images depends on whether any image renders at all.
-    "ifs around every image": ({"t.mjml": MJML.format(COLUMN.format(
-        '{% if a %}<mj-image src="https://e.com/a.png" />{% endif %}'
-        '{% if b %}<mj-image src="https://e.com/b.png" />{% endif %}'
-        "<mj-text>Hi</mj-text>"))}, "at once"),
+    # MRML's <head> CSS for images depends on whether any image renders at all:
+    # here on an {% if %} inside a loop, which renders once per item.
+    "if around the only image, in a loop": ({"t.mjml": MJML.format(
+        COLUMN.format("<mj-text>Hi</mj-text>") + "{% for i in items %}" + COLUMN.format(
+            '{% if i %}<mj-image src="https://e.com/a.png" />{% endif %}<mj-text>x</mj-text>')
+        + "{% endfor %}")}, "{% if i %} changes the <head> CSS"),
     "var in abbr": ({"t.html": HTML.format("<abbr title='t'>{{ x }}</abbr>")}, "abbr"),
     "var in del": ({"t.html": HTML.format("<p><del>{{ x }}</del></p>")}, "del"),
     "var in iframe": ({"t.html": HTML.format("<iframe>{{ x }}</iframe>")}, "iframe"),
@@ -119,6 +124,26 @@ MUST_COMPILE = {
         '{% load i18n %}<p>{% translate "Hello" %} {% now "Y" %}</p>')},
     "static include with": {"t.html": HTML.format('{% include "p.html" with who=name %}'),
                             "p.html": "<p>{{ who }}</p>"},
+    # The <head> then depends on which render: one head per outcome, proven.
+    "ifs around every image": {"t.mjml": MJML.format(COLUMN.format(
+        '{% if a %}<mj-image src="https://e.com/a.png" />{% endif %}'
+        '{% if b %}<mj-image src="https://e.com/b.png" />{% endif %}'
+        "<mj-text>Hi</mj-text>"))},
+    "if around a section of a width found nowhere else": {"t.mjml": MJML.format(
+        COLUMN.format("<mj-text>Hi</mj-text>") + "{% if x %}<mj-section>"
+        '<mj-column width="35%"><mj-text>a</mj-text></mj-column>'
+        '<mj-column width="65%"><mj-text>{{ x }}</mj-text></mj-column></mj-section>{% endif %}')},
+    "if in a link's URL": {"t.html": HTML.format(
+        '<a href="{% if x %}/a/{{ x }}{% else %}/b{% endif %}">x</a>')},
+    "if in an image's src": {"t.html": HTML.format(
+        '<img src="{% if x %}{{ x }}{% else %}/logo.png{% endif %}" alt="a">')},
+    "if in mj-image's src": {"t.mjml": MJML.format(COLUMN.format(
+        '<mj-image src="{% if x %}{{ x }}{% else %}https://e.com/l.png{% endif %}" '
+        'href="{{ url }}" />'))},
+    "mj-raw tags between sections in mj-wrapper": {"t.mjml": MJML.format(
+        "<mj-wrapper>" + COLUMN.format("<mj-text>a</mj-text>")
+        + "<mj-raw>{% if x %}</mj-raw>" + COLUMN.format("<mj-text>{{ x }}</mj-text>")
+        + "<mj-raw>{% endif %}</mj-raw></mj-wrapper>")},
     "mj-include": {"t.mjml": MJML.format('<mj-include path="p.mjml" />'),
                    "p.mjml": COLUMN.format("<mj-text>{{ name }}</mj-text>")},
 }

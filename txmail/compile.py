@@ -6,14 +6,11 @@ off and premailer never fetches ``<link>`` stylesheets.
 
 import logging
 import re
-from collections.abc import Callable
 
 import premailer
 from mjml import mjml2html
 
-from .exceptions import MJMLError
-
-IncludeLoader = Callable[[str], str]
+from .mjml_source import IncludeLoader, Prepared, prepare
 
 _DOCTYPE = re.compile(r"^\s*(<!doctype[^>]*>)", re.IGNORECASE)
 # MRML drops <mj-style inline="inline"> silently; we lift those blocks out before
@@ -38,31 +35,27 @@ def has_inline_styles(source: str) -> bool:
 def mjml_to_html(source: str, *, origin: str, include_loader: IncludeLoader) -> str:
     """Compile MJML ``source`` (already rendered by Django) to HTML.
 
-    ``origin`` names the template in errors.
+    ``origin`` names the template in errors. The source is first read as the
+    official compiler reads it (``mjml_source.prepare``: includes resolved,
+    unquoted values and ``</img>`` accepted, ``<mj-raw>`` kept verbatim).
     """
+    return mjml_prepared_to_html(
+        prepare(source, origin=origin, include_loader=include_loader), origin=origin
+    )
+
+
+def mjml_prepared_to_html(document: Prepared, *, origin: str) -> str:
+    """Compile a ``prepare``d MJML document to HTML."""
+    source = document.text
     inline_css = "\n".join(m.group(2) for m in _INLINE_MJ_STYLE.finditer(source))
     if inline_css:
         source = _INLINE_MJ_STYLE.sub("", source)
-    failures: list[Exception] = []
-
-    def load(path: str) -> str:
-        try:
-            return include_loader(path)
-        except Exception as exc:  # MRML would swallow it into a vague message
-            failures.append(exc)
-            raise
-
     try:
         # fonts={}: MRML otherwise links Google Fonts for its default font stack.
-        html = mjml2html(source, fonts={}, include_loader=load)
+        html = mjml2html(source, fonts={})
     except Exception as exc:
-        if failures:
-            raise failures[0] from exc
-        raise MJMLError(
-            f"MJML error in template '{origin}': {exc}. Fix the MJML markup "
-            "(see https://documentation.mjml.io/ for valid tags and attributes)."
-        ) from exc
-    html = repair_attributes(html)
+        raise document.error(origin, exc) from exc
+    html = document.finish(repair_attributes(html))
     if inline_css:
         html = inline_styles(
             html.replace("<style", "<style" + _IGNORE_ATTR),

@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/bench/bench.py              # per-template table + end-to-end
     .venv/bin/python tests/bench/bench.py --micro      # only the per-template table
+    .venv/bin/python tests/bench/bench.py --micro loop_width two_loops   # some templates
     .venv/bin/python tests/bench/bench.py --e2e --recipients 5000
     .venv/bin/python tests/bench/bench.py --memory     # peak memory, N vs 10 N recipients
 
@@ -90,11 +91,15 @@ def _plain(template):
     return CompiledTemplate(_WRAPPER.sub("", template.source), engine=template.engine)
 
 
-def micro(quick: bool) -> list[dict]:
+def micro(quick: bool, names: list[str] | None = None) -> list[dict]:
     from tests.corpus import CORPUS
 
     budget = 0.2 if quick else 1.0
-    return [_measure_template(name, budget) for name in CORPUS]
+    chosen = [f"corpus/{n.removeprefix('corpus/')}" for n in names] if names else CORPUS
+    unknown = [n for n in chosen if n not in CORPUS]
+    if unknown:
+        raise SystemExit(f"not in the corpus: {', '.join(unknown)}")
+    return [_measure_template(name, budget) for name in chosen]
 
 
 def _measure_template(name: str, budget: float) -> dict:
@@ -132,7 +137,7 @@ def _measure_template(name: str, budget: float) -> dict:
     return {
         "template": name, "naive": naive, "txmail": fast, "floor": floor,
         "floor_text": floor_text, "compiled": rendered.fallback_reason is None,
-        "compile_ms": compiled.compile_seconds * 1000,
+        "compile_ms": compiled.compile_seconds * 1000, "reason": rendered.fallback_reason,
     }
 
 
@@ -164,13 +169,19 @@ def print_micro(rows: list[dict]) -> None:
     print("-" * len(header))
     print(f"median ratio naive/txmail: {statistics.median(ratios):.0f}x over "
           f"{len(rows)} templates ({sum(r['compiled'] for r in rows)} compiled)")
-    print(f"median txmail/floor: {statistics.median(to_floor):.1f}x (HTML only), "
-          f"{statistics.median(to_floor_text):.1f}x (HTML + text part)")
+    if to_floor:
+        print(f"median txmail/floor: {statistics.median(to_floor):.1f}x (HTML only), "
+              f"{statistics.median(to_floor_text):.1f}x (HTML + text part)")
+    for r in rows:  # why each fallback is one, so a table says what to fix
+        if not r["compiled"]:
+            print(f"fallback {r['template'].removeprefix('corpus/')}: {r['reason']}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--micro", action="store_true", help="only the per-template table")
+    parser.add_argument("templates", nargs="*",
+                        help="corpus templates to measure (default: all)")
     parser.add_argument("--e2e", action="store_true", help="only the SMTP newsletter run")
     parser.add_argument("--memory", action="store_true",
                         help="peak memory of txmail for N and 10 N recipients")
@@ -190,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     everything = not (args.micro or args.e2e or args.memory)
     if args.micro or everything:
         setup_django()
-        print_micro(micro(args.quick))
+        print_micro(micro(args.quick, args.templates))
     if args.e2e or everything:
         e2e.run(args.recipients, args.naive_recipients, args.batch)
     if args.memory:

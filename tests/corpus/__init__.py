@@ -28,6 +28,20 @@ CORPUS = {
     "corpus/filters": True,
     "corpus/columns": False,  # {% for %} around mj-column: MJML divides the width
     "corpus/safe": True,  # |linebreaksbr: plain lines compiled, others rendered in full
+    # Real-world shapes (issue #13): MRML's <head> CSS follows the outcome of a
+    # loop or condition (a width found nowhere else, a background image)…
+    "corpus/loop_width": True,
+    "corpus/loop_background": True,
+    "corpus/if_columns": True,
+    "corpus/two_loops": True,
+    # …template tags in <mj-raw> between sections of an <mj-wrapper>, a
+    # conditional src or href, MJML that only mjml-js accepted (a head partial with a
+    # css include, unquoted values, <img></img>), a <div> across <mj-raw>s.
+    "corpus/wrapper_raw": True,
+    "corpus/conditional_src": True,
+    "corpus/conditional_href": True,  # the text part shows the URL the HTML took
+    "corpus/head_partial": True,
+    "corpus/raw_div": True,
 }
 
 

@@ -17,9 +17,13 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from .. import templates as tpl
-from ..compile import has_inline_styles, inline_styles, mjml_to_html
+from ..compile import has_inline_styles, inline_styles, mjml_prepared_to_html
+from ..mjml_source import Prepared, prepare, relative_name
 from ..text import finish_text, html_to_text, link_text
+from . import branches
 from .flatten import Dep, Flattener, Unprecompilable
+from .heads import Heads, mark_tags
+from .heads import build as build_heads
 from .onepass import Piece, html_only, join, one_pass
 from .protect import Protector
 from .runtime import CompiledTemplate, render_both
@@ -53,6 +57,7 @@ class Templates:
     html: Template
     runtime: Template
     text: Template | None = None
+    heads: Heads | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +76,7 @@ class Compiled:
     autoescape: bool = True
     compile_seconds: float = 0.0
     runtime: Template | None = None
+    heads: Heads | None = None  # the <head> per outcome of the top-level tags
 
     def render(self, context: dict[str, Any]) -> tuple[str, str | None]:
         """Render HTML and derived text (None with a .txt) for ``context``.
@@ -79,7 +85,12 @@ class Compiled:
         """
         if self.runtime is None:
             raise RuntimeError("render() of a template that falls back; render in full.")
-        html, text = render_both(self.runtime, Context(context, autoescape=self.autoescape))
+        ctx = Context(context, autoescape=self.autoescape)
+        if self.heads is not None:
+            ctx.txmail_marks = set()  # type: ignore[attr-defined]
+        html, text = render_both(self.runtime, ctx)
+        if self.heads is not None:
+            html = self.heads.apply(html, ctx.txmail_marks)  # type: ignore[attr-defined]
         if self.text is None:
             return html, None
         return html, finish_text(text)
@@ -106,6 +117,8 @@ class _Build:
         self.text_pattern = re.compile(rf"{self.prot.prefix}(\d+)q|tx{n}l([abcig])")
         self.image_links: dict[str, bool] = {}  # href → the link has no text of its own
         self.line_breaks: set[int] = set()
+        self.head_marks: dict[int, str] = {}  # unit id → {% txmail_mark %} after it
+        self.branch_groups: set[int] = set()  # see branches
 
     def link(self, text: str, href: str) -> str:
         # Links holding a tag are decided per message (text == url or not…).
@@ -116,33 +129,65 @@ class _Build:
             return f"{start}{text}{m['b']}{href}{m['c']}"
         return link_text(text, href)
 
-    def include(self, path: str) -> None:
-        """Flatten and protect an mj-included file when its tag is met."""
+    def settle(self, text: str) -> str:
+        """Links of the derived ``text`` (edited by the verifier) that no longer hold
+        a tag, as the text part writes them: ``link_text`` of the same text and URL."""
+        m = self.marks
+        links = re.compile(
+            rf"(?:{m['a']}|{m['i']}|{m['g']})(.*?){m['b']}(.*?){m['c']}", re.DOTALL
+        )
+
+        def one(link: re.Match[str]) -> str:
+            if self.text_pattern.search(link.group(1) + link.group(2)):
+                return link.group(0)  # still decided per message
+            return link_text(link.group(1), link.group(2))
+
+        return links.sub(one, text)
+
+    def include(self, path: str, including: str) -> None:
+        """Flatten and protect an mj-included file when its tag is met.
+
+        The name is resolved as ``mjml_source`` resolves it: a template name as
+        written, else relative to the including file's folder.
+        """
         name = path.removeprefix("./")
-        if name not in self.included and not self.prot.pattern.search(name):
-            self.included[name] = ""  # a file including itself stops here
+        if self.prot.pattern.search(name) or name in self.included:
+            return
+        try:
             source = self.flattener.load(name, self.origin)
-            flat = self.flattener.flatten(source, name)
-            self.included[name] = self.prot.protect(flat, name)
+        except Unprecompilable:
+            relative = relative_name(path, including, top=including == self.origin)
+            if relative is None:
+                raise
+            name = relative
+            if name in self.included:
+                return
+            source = self.flattener.load(name, self.origin)
+        self.included[name] = ""  # a file including itself stops here
+        flat = self.flattener.flatten(source, name)
+        self.included[name] = self.prot.protect(flat, name)
+
+    def prepare(self, sources: dict[str, str]) -> Prepared:
+        """The MRML-ready document of protected ``sources`` (mj-includes resolved)."""
+
+        def include(name: str) -> str:
+            if self.prot.pattern.search(name):
+                raise Unprecompilable(
+                    f"an <mj-include> path in '{self.origin}' is a variable."
+                )
+            if name not in sources:
+                raise Unprecompilable(
+                    f"<mj-include path=\"{name}\"> in '{self.origin}' isn't "
+                    "written as a plain tag the precompiler can find."
+                )
+            return sources[name]
+
+        return prepare(sources[""], origin=self.origin, include_loader=include)
 
     def run(self, sources: dict[str, str]) -> tuple[str, str | None]:
         """The per-message pipeline's compile steps, on protected sources."""
         if self.templates.kind == "mjml":
-
-            def include(path: str) -> str:
-                name = path.removeprefix("./")
-                if self.prot.pattern.search(name):
-                    raise Unprecompilable(
-                        f"an <mj-include> path in '{self.origin}' is a variable."
-                    )
-                if name not in sources:
-                    raise Unprecompilable(
-                        f"<mj-include path=\"{name}\"> in '{self.origin}' isn't "
-                        "written as a plain tag the precompiler can find."
-                    )
-                return sources[name]
-
-            html = mjml_to_html(sources[""], origin=self.origin, include_loader=include)
+            html = mjml_prepared_to_html(self.prepare(sources), origin=self.origin)
         else:
             html = inline_styles(sources[""])
         if self.templates.text is not None:
@@ -187,7 +232,7 @@ class _Build:
             unit_id, where = next(spot_iter)
             unit = self.prot.units[unit_id]
             if unit.kind != "out":
-                pieces.append(Piece("block", unit.raw, unit_id))
+                pieces.extend(self.block_pieces(unit_id, where, part))
                 continue
             if where == "text" and unit_id in self.line_breaks:
                 where = "lines"  # text that may hold <br> (see line_break_units)
@@ -197,6 +242,36 @@ class _Build:
                 code += "-raw"
             pieces.append(Piece("out", unit.raw, unit_id, code))
         pieces.append(Piece("static", _static(output[last:])))
+        return pieces
+
+    def check_unquoted(self, document: Prepared) -> None:
+        """Refuse a tag in an unquoted attribute value: a value with a space
+        would end it in the per-message pipeline, not in the compiled one."""
+        for value in document.unquoted:
+            found = self.prot.pattern.search(value.value)
+            if found:
+                raw = self.prot.units[int(found.group(1))].raw
+                raise Unprecompilable(
+                    f"{raw} is in the unquoted value of {value.name!r} (line "
+                    f"{value.line} of '{value.origin}'); quote the value of "
+                    f"{value.name} ({value.name}=\"…\") to compile it once."
+                )
+
+    def block_pieces(self, unit_id: int, where: str, part: str) -> list[Piece]:
+        """A block tag, with the marks the one-pass template reads (heads, branches)."""
+        unit = self.prot.units[unit_id]
+        group = self.prot.groups[unit.group] if unit.group is not None else None
+        if where == "branch" and group is not None:  # text part, inside a link
+            return [Piece("mark", branches.text_tag(group, group.units.index(unit_id)))]
+        pieces = [Piece("block", unit.raw, unit_id)]
+        if part == "h" and unit_id in self.head_marks:
+            pieces.append(Piece("mark", self.head_marks[unit_id]))
+        if part == "h" and group is not None and group.id in self.branch_groups:
+            index = group.units.index(unit_id)
+            if index == 0:
+                pieces.insert(0, Piece("mark", branches.took(group, -1)))
+            if index < len(group.units) - 1:
+                pieces.append(Piece("mark", branches.took(group, index)))
         return pieces
 
     def head(self) -> str:
@@ -211,31 +286,55 @@ class _Build:
         sources = {"": self.prot.protect(flat, self.origin, top=True)}
         sources.update(self.included)
         html, text = self.run(sources)
-        check_css(self.prot, sources)
-        html_spots = locate_html(html, self.prot)
-        text_spots = None if text is None else locate_text(text, self.prot, self.text_pattern)
-        check_variants(self.prot, dict(sources), html, text, self.run)
+        # What MRML reads: includes resolved (a css include is an <mj-style>),
+        # <mj-raw> contents aside.
+        read = dict(sources)
+        if self.templates.kind == "mjml":
+            document = self.prepare(sources)
+            self.check_unquoted(document)
+            read["(MJML document)"] = document.text
+        check_css(self.prot, read)
+        html_spots, attr_groups = locate_html(html, self.prot)
+        text_spots = None if text is None else locate_text(
+            text, self.prot, self.text_pattern, attr_groups
+        )
+        head_reason = check_variants(
+            self.prot, dict(sources), html, text, self.run, self.settle
+        )
+        heads = None
+        if head_reason is not None:
+            heads = build_heads(
+                self.prot, dict(sources), html, text, self.run, head_reason, self.settle
+            )
+            self.head_marks = mark_tags(self.prot, heads)
         # Which tools wrote the final HTML: MRML, premailer's lxml, or both.
         if self.templates.kind == "html":
             chain = "x"
-        elif any(has_inline_styles(s) for s in sources.values()):
+        elif has_inline_styles(read["(MJML document)"]):
             chain = "mx"
         else:
             chain = "m"
         self.line_breaks = line_break_units(
             self.prot, sources, html, text, html_spots, chain, self.run
         )
+        if text_spots is not None:
+            self.branch_groups = {
+                self.prot.units[u].group  # type: ignore[misc]
+                for u, where in text_spots if where == "branch"
+            }
         engine = body.template.engine
-        html_pieces = self.pieces(html, html_spots, "h", chain)
+        cut = html if heads is None else heads.cut(html)
+        html_pieces = self.pieces(cut, html_spots, "h", chain)
         html_template = self.template(join(html_pieces), "HTML", engine)
         if text is None or text_spots is None:
             runtime = self.template(html_only(html_pieces), "HTML", engine)
-            return Templates(html_template, runtime)
+            return Templates(html_template, runtime, heads=heads)
         text_pieces = self.pieces(text, text_spots, "t", chain)
         return Templates(
             html_template,
             self.template(one_pass(html_pieces, text_pieces), "HTML and text", engine),
             self.template(join(text_pieces), "text", engine),
+            heads,
         )
 
     def template(self, body: str, part: str, engine: Any) -> Template:
@@ -281,6 +380,7 @@ def compile_templates(owner: str, templates: tpl.TemplateSet) -> Compiled:
         html=compiled.html if compiled else None,
         text=compiled.text if compiled else None,
         runtime=compiled.runtime if compiled else None,
+        heads=compiled.heads if compiled else None,
         fallback_reason=reason,
         body_source=tpl.source_of(templates.body),
         text_source=None if templates.text is None else tpl.source_of(templates.text),

@@ -26,7 +26,7 @@ from .flatten import Unprecompilable
 class Piece:
     """One piece of a compiled template's source, in output order."""
 
-    kind: str  # "static" | "out" | "block" | "link"
+    kind: str  # "static" | "out" | "block" | "link" | "mark" (see heads)
     source: str  # template source; for "out", the original output tag
     unit: int | None = None
     code: str = ""  # "out": the value mapping (see values.transform)

@@ -43,7 +43,9 @@ REFUSED = {
     "block": "unresolved {% block %}",
     "include": "unresolved {% include %}",
 }
-_MJ_INCLUDE = re.compile(r"""<mj-include\b[^>]*?\bpath\s*=\s*(["'])(.*?)\1""", re.IGNORECASE)
+_MJ_INCLUDE = re.compile(
+    r"""<mj-include\b[^>]*?\bpath\s*=\s*(?:(["'])(.*?)\1|([^\s"'>]+))""", re.IGNORECASE
+)
 # Output tags that give the same text wherever and however often they render.
 PURE = {"trans", "translate", "blocktrans", "blocktranslate", "url", "static", "now"}
 
@@ -72,8 +74,9 @@ class Group:
 class Protector:
     """Collect units across a body and its mj-includes (one table, one nonce)."""
 
-    def __init__(self, on_include: Callable[[str], None] | None = None) -> None:
-        # Called with each <mj-include> path where it stands, so an included
+    def __init__(self, on_include: Callable[[str, str], None] | None = None) -> None:
+        # Called with each <mj-include> path (and the including file) where it
+        # stands, so an included
         # file's units are numbered in document order (the verifier relies on
         # ids following the source order).
         self.on_include = on_include
@@ -114,7 +117,8 @@ class Protector:
                 out.append(text)
                 if self.on_include is not None:
                     for match in _MJ_INCLUDE.finditer(text):
-                        self.on_include(match.group(2))
+                        path = match.group(2) if match.group(1) else match.group(3)
+                        self.on_include(path.removesuffix("/"), origin)
                 continue
             if token.token_type == TokenType.VAR:
                 leading = False

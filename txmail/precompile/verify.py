@@ -37,7 +37,9 @@ _CSS_BLOCK = re.compile(
     r"<(mj-style|style)\b[^>]*>(.*?)</\1>", re.IGNORECASE | re.DOTALL
 )
 
-Spot = tuple[int, str]  # (unit id, "text" | "attr" | "url")
+# (unit id, "text" | "attr" | "url"; in the text part also "branch": a block tag
+# of an attribute's {% if %} inside a link, decided by the HTML's copy)
+Spot = tuple[int, str]
 Pipeline = Callable[[dict[str, str]], tuple[str, str | None]]
 
 
@@ -47,6 +49,7 @@ class _Locator(HTMLParser):
         self.prot = prot
         self.spots: list[Spot] = []
         self.open_raw: list[str] = []
+        self.attr_groups: set[int] = set()  # groups wholly inside one attribute
 
     def _fail(self, where: str, text: str) -> None:
         unit = self.prot.units[int(self.prot.pattern.search(text).group(1))]  # type: ignore[union-attr]
@@ -70,11 +73,27 @@ class _Locator(HTMLParser):
                     f"in the {name!r} attribute of <{tag}>, which MJML or CSS "
                     "inlining computes with", value,
                 )
+            self._whole_groups(name, tag, value)
             for match in find.finditer(value):
-                unit_id = int(match.group(1))
-                if self.prot.units[unit_id].kind != "out":
-                    self._fail(f"inside the {name!r} attribute of <{tag}>", value)
-                self.spots.append((unit_id, kind))
+                self.spots.append((int(match.group(1)), kind))
+
+    def _whole_groups(self, name: str, tag: str, value: str) -> None:
+        """Allow ``{% if %}``/``{% for %}`` in a value only whole: each branch
+        is then a value of its own, which the variants compile for real."""
+        ids = {int(m.group(1)) for m in self.prot.pattern.finditer(value)}
+        for unit_id in sorted(ids):
+            unit = self.prot.units[unit_id]
+            if unit.kind == "out":
+                continue
+            group = self.prot.groups[unit.group] if unit.group is not None else None
+            if unit.kind != "control" or group is None or not set(group.units) <= ids:
+                raise Unprecompilable(
+                    f"{unit.raw} is only partly inside the {name!r} attribute of "
+                    f"<{tag}>; put the whole {{% {unit.tag} %}}…{{% end"
+                    f"{group.roles[0] if group else unit.tag} %}} inside the value "
+                    "or outside the tag."
+                )
+            self.attr_groups.add(group.id)
 
     def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
         self._tag(tag, attrs)
@@ -105,41 +124,64 @@ class _Locator(HTMLParser):
     handle_pi = unknown_decl = handle_decl
 
 
-def locate_html(html: str, prot: Protector) -> list[Spot]:
-    """Return each placeholder of ``html`` in order with where it stands."""
+def locate_html(html: str, prot: Protector) -> tuple[list[Spot], set[int]]:
+    """Return each placeholder of ``html`` in order with where it stands, and the
+    groups that stand wholly inside one attribute value."""
     locator = _Locator(prot)
     locator.feed(html)
     locator.close()
     found = [int(m.group(1)) for m in prot.pattern.finditer(html)]
     if [unit_id for unit_id, _ in locator.spots] != found:
         raise Unprecompilable("a template tag ends up where the HTML can't be parsed.")
-    _check_structure(prot, locator.spots, part="HTML", all_present=True)
-    return locator.spots
+    _check_structure(
+        prot, locator.spots, part="HTML", all_present=True, attr_groups=locator.attr_groups
+    )
+    return locator.spots, locator.attr_groups
 
 
-def locate_text(text: str, prot: Protector, link: re.Pattern[str]) -> list[Spot]:
-    """Return each placeholder of the derived text with "text" or "url" (link href)."""
+def locate_text(
+    text: str, prot: Protector, link: re.Pattern[str], attr_groups: set[int],
+) -> list[Spot]:
+    """Return each placeholder of the derived text with "text" or "url" (link href).
+
+    ``attr_groups``: groups the HTML holds inside one attribute value.
+    """
     spots: list[Spot] = []
     state = ""
+    links = 0
+    link_of: dict[int, int] = {}  # attribute group → the link it stands in
     for match in link.finditer(text):
         if match.group(1) is None:  # a link marker: a (text) b (href) c (end)
             mark = "a" if match.group(2) in "ig" else match.group(2)
             if {"": "a", "a": "b", "b": "c"}[state] != mark:
                 raise Unprecompilable("links nest in a way the text part can't keep.")
             state = "" if mark == "c" else mark
+            links += mark == "a"
             continue
         unit_id = int(match.group(1))
-        if state in ("a", "b") and prot.units[unit_id].kind != "out":
-            raise Unprecompilable(
-                f"{prot.units[unit_id].raw} is inside a link; move it around the link."
-            )
+        unit = prot.units[unit_id]
+        if state in ("a", "b") and unit.kind != "out":
+            group = unit.group
+            if group in attr_groups and prot.groups[group].kind == "if":  # type: ignore[index]
+                # The HTML's copy decides; the link shows the branch it took.
+                if link_of.setdefault(group, links) != links:  # type: ignore[arg-type]
+                    raise Unprecompilable(f"{unit.raw} spans two links in the text part.")
+                spots.append((unit_id, "branch"))
+                continue
+            raise Unprecompilable(f"{unit.raw} is inside a link; move it around the link.")
         spots.append((unit_id, "url" if state == "b" else "text"))
-    _check_structure(prot, spots, part="text", all_present=False)
+    for unit_id, where in spots:
+        if prot.units[unit_id].group in link_of and where != "branch":
+            raise Unprecompilable(
+                f"{prot.units[unit_id].raw} is partly inside a link in the text part."
+            )
+    _check_structure(prot, spots, part="text", all_present=False, attr_groups=attr_groups)
     return spots
 
 
 def _check_structure(
-    prot: Protector, spots: list[Spot], *, part: str, all_present: bool
+    prot: Protector, spots: list[Spot], *, part: str, all_present: bool,
+    attr_groups: set[int],
 ) -> None:
     counts: dict[int, int] = {}
     for unit_id, _ in spots:
@@ -164,16 +206,35 @@ def _check_structure(
             raise Unprecompilable(
                 f"{prot.units[group.units[0]].raw} is only partly kept in the {part}."
             )
-    structural = [u for u, _ in spots if prot.units[u].kind != "out"]
+
+    def in_attribute(unit_id: int) -> bool:
+        return prot.units[unit_id].group in attr_groups
+
+    # A group inside one attribute value holds only that value's pieces: MRML
+    # may write the attributes of a tag in another order (<mj-image>'s href
+    # before its src) without moving anything across the group.
+    structural = [
+        u for u, _ in spots if prot.units[u].kind != "out" and not in_attribute(u)
+    ]
     if structural != sorted(structural):
         raise Unprecompilable(f"block tags are reordered in the compiled {part}.")
-    # Each value must sit between the same block tags as in the source.
+    # Each value (and each attribute's group) must sit between the same block
+    # tags as in the source.
     for index, (unit_id, _) in enumerate(spots):
-        if prot.units[unit_id].kind != "out":
+        if prot.units[unit_id].kind != "out" and not in_attribute(unit_id):
             continue
         before = [u for u, _ in spots[:index] if prot.units[u].kind != "out"]
         after = [u for u, _ in spots[index + 1:] if prot.units[u].kind != "out"]
-        if (before and before[-1] > unit_id) or (after and after[0] < unit_id):
+        if prot.units[unit_id].kind == "out" and before and after and (
+            in_attribute(before[-1]) and in_attribute(after[0])
+            and prot.units[before[-1]].group == prot.units[after[0]].group
+        ):
+            inside = before[-1] < unit_id < after[0]  # a branch of an attribute's group
+        else:
+            before = [u for u in before if not in_attribute(u)]
+            after = [u for u in after if not in_attribute(u)]
+            inside = not ((before and before[-1] > unit_id) or (after and after[0] < unit_id))
+        if not inside:
             raise Unprecompilable(
                 f"{prot.units[unit_id].raw} moves to another block in the compiled {part}."
             )
@@ -220,16 +281,25 @@ def _spans(text: str, prot: Protector, group: Group) -> list[tuple[int, int]] | 
     return spans
 
 
+def edit_keeping(
+    prot: Protector, group: Group, index: int | None, times: int = 1
+) -> Callable[[str], str]:
+    """An edit that replaces ``group`` by its branch ``index`` (None: nothing),
+    ``times`` times, tags removed."""
+
+    def edit(text: str) -> str:
+        spans = _spans(text, prot, group)
+        if spans is None:
+            return text
+        body = "" if index is None else text[spans[index][1]:spans[index + 1][0]]
+        return text[:spans[0][0]] + body * times + text[spans[-1][1]:]
+
+    return edit
+
+
 def _variants(prot: Protector, group: Group) -> list[Callable[[str], str]]:
     def keep(index: int | None, times: int = 1) -> Callable[[str], str]:
-        def edit(text: str) -> str:
-            spans = _spans(text, prot, group)
-            if spans is None:
-                return text
-            body = "" if index is None else text[spans[index][1]:spans[index + 1][0]]
-            return text[:spans[0][0]] + body * times + text[spans[-1][1]:]
-
-        return edit
+        return edit_keeping(prot, group, index, times)
 
     if group.kind == "for":
         edits = [keep(0, 2)]
@@ -241,11 +311,22 @@ def _variants(prot: Protector, group: Group) -> list[Callable[[str], str]]:
     return edits
 
 
+_QUIET = "{% with %}/assignment tags"
+
+
 def check_variants(
     prot: Protector, sources: dict[str, str], html: str, text: str | None,
-    pipeline: Pipeline,
-) -> None:
-    """Compile each branch/iteration count for real and compare (see module doc)."""
+    pipeline: Pipeline, settle: Callable[[str], str] = lambda text: text,
+) -> str | None:
+    """Compile each branch/iteration count for real and compare (see module doc).
+
+    ``settle`` turns the edited text part's links that no longer hold a tag
+    into what the text part makes of such links.
+
+    Return the reason of the first variant that differs only in the ``<head>``
+    (MRML's CSS for the columns and images that render), for ``heads`` to
+    prove a head per outcome; None when nothing differs.
+    """
     edits: list[tuple[str, Callable[[str], str]]] = []
     least: list[Callable[[str], str]] = []
     for group in prot.groups:
@@ -271,17 +352,31 @@ def check_variants(
                 text = text.replace(token, "")
             return text
 
-        edits.append(("{% with %}/assignment tags", drop))
+        edits.append((_QUIET, drop))
+    head_only = None
     for label, edit in edits:
         v_html, v_text = pipeline({k: edit(v) for k, v in sources.items()})
-        same_html = normalize(v_html) == normalize(edit(html))
-        same_text = text is None or normalize(v_text or "") == normalize(edit(text))
-        if not (same_html and same_text):
-            part = "HTML" if not same_html else "text part"
-            raise Unprecompilable(
-                f"{label} changes the layout of the compiled {part} depending on "
-                "its outcome (MJML or CSS inlining restructures around it)."
-            )
+        expected = edit(html)
+        same_html = normalize(v_html) == normalize(expected)
+        same_text = text is None or normalize(v_text or "") == normalize(settle(edit(text)))
+        if same_html and same_text:
+            continue
+        part = "HTML" if not same_html else "text part"
+        reason = (
+            f"{label} changes the layout of the compiled {part} depending on "
+            "its outcome (MJML or CSS inlining restructures around it)."
+        )
+        if same_text and label != _QUIET and _same_body(v_html, expected):
+            head_only = head_only or reason
+            continue
+        raise Unprecompilable(reason)
+    return head_only
+
+
+def _same_body(one: str, other: str) -> bool:
+    """Whether two HTML documents differ only before ``</head>``."""
+    a, b = one.find("</head>"), other.find("</head>")
+    return a >= 0 and b >= 0 and normalize(one[a:]) == normalize(other[b:])
 
 
 def line_break_units(
