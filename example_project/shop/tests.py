@@ -40,7 +40,8 @@ class PreviewTests(TestCase):
         message = PasswordReset.preview()
         message.language = "fr"
         rendered = message.render()
-        self.assertEqual(rendered.subject, "Réinitialisez votre mot de passe Acme Shop")
+        # The subject is txmail.contrib.auth's, in Django's own translation.
+        self.assertEqual(rendered.subject, "Réinitialisation du mot de passe sur Acme Shop")
         self.assertIn("Choisir un nouveau mot de passe", rendered.html)
 
 
@@ -72,11 +73,21 @@ class FlowTests(TestCase):
         response = self.client.post("/accounts/password_reset/", {"email": "demo@acme.example"})
         self.assertRedirects(response, "/accounts/password_reset/done/")
         [email] = mail.outbox
-        self.assertEqual(email.subject, "Reset your password on Acme Shop")
-        self.assertEqual(email.to, ["demo@acme.example"])
-        link = re.search(r"http://testserver(/accounts/reset/\S+/)", email.body).group(1)
+        self.assertEqual(email.subject, "Password reset on Acme Shop")
+        self.assertEqual((email.to, email.sent_using), (["demo@acme.example"], "transactional"))
+        # TXMAIL["SITE_URL"] is the base of the link, not the request's host.
+        link = re.search(r"http://localhost:8000(/accounts/reset/\S+/)", email.body).group(1)
         response = self.client.get(link, follow=True)
         self.assertContains(response, "Choose a new password")
+        response = self.client.post(response.redirect_chain[-1][0], {
+            "new_password1": "a-new-passphrase", "new_password2": "a-new-passphrase"})
+        self.assertRedirects(response, "/accounts/reset/done/")
+        self.assertTrue(self.client.login(username="demo", password="a-new-passphrase"))
+
+    def test_password_reset_for_an_unknown_address_sends_nothing(self):
+        response = self.client.post("/accounts/password_reset/", {"email": "x@acme.example"})
+        self.assertRedirects(response, "/accounts/password_reset/done/")
+        self.assertEqual(mail.outbox, [])
 
     def test_send_examples_sends_each_message_once(self):
         out = StringIO()
