@@ -75,6 +75,16 @@ def test_preview_outside_debug_without_staff_only_access_warns():
         "set TXMAIL['PREVIEW_ENABLED'] = None so the preview follows DEBUG.")
 
 
+@override_settings(DEBUG=False, TXMAIL={"PREVIEW_ENABLED": True},
+                   INSTALLED_APPS=["django.contrib.contenttypes", "django_tasks_db", "txmail"])
+def test_preview_outside_debug_without_the_auth_app_warns():
+    from txmail.checks import check_preview_access
+
+    [warning] = check_preview_access()
+    assert warning.msg.endswith("telling staff apart needs 'django.contrib.auth' in "
+                                "INSTALLED_APPS.")
+
+
 @pytest.mark.parametrize("overrides", [
     {"DEBUG": False, "TXMAIL": {"PREVIEW_ENABLED": True}},  # staff only: fine
     {"DEBUG": True, "TXMAIL": {"PREVIEW_ENABLED": True}, "MIDDLEWARE": NO_AUTH_MIDDLEWARE},

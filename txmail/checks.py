@@ -147,7 +147,6 @@ def check_preview_access(
     """Outside DEBUG the preview is for staff only, which needs auth in place."""
     from django.apps import apps
     from django.conf import settings
-    from django.contrib.auth.middleware import AuthenticationMiddleware
     from django.core.exceptions import ImproperlyConfigured
     from django.utils.module_loading import import_string
 
@@ -159,18 +158,24 @@ def check_preview_access(
     except ImproperlyConfigured:
         return []  # an invalid PREVIEW_ENABLED is reported by the settings check
     if not apps.is_installed("django.contrib.auth"):
-        missing = "'django.contrib.auth' in INSTALLED_APPS"
-    elif not any(
+        return [_preview_warning("'django.contrib.auth' in INSTALLED_APPS")]
+    # Imported only now: it imports auth's models, which need the app installed.
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+
+    if not any(
         isinstance(cls := import_string(path), type) and issubclass(cls, AuthenticationMiddleware)
         for path in settings.MIDDLEWARE
     ):
-        missing = "'django.contrib.auth.middleware.AuthenticationMiddleware' in MIDDLEWARE"
-    else:
-        return []
-    return [checks.Warning(
+        return [_preview_warning(
+            "'django.contrib.auth.middleware.AuthenticationMiddleware' in MIDDLEWARE")]
+    return []
+
+
+def _preview_warning(missing: str) -> checks.Warning:
+    return checks.Warning(
         "The txmail preview is enabled outside DEBUG (TXMAIL['PREVIEW_ENABLED'] = True) "
         f"without staff-only access: telling staff apart needs {missing}.",
         hint=f"Add {missing}, or set TXMAIL['PREVIEW_ENABLED'] = None so the preview "
         "follows DEBUG.",
         obj="settings.TXMAIL", id="txmail.W010",
-    )]
+    )
