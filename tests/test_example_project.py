@@ -3,6 +3,8 @@
 It has its own settings, so it runs in a subprocess with Django's test runner.
 """
 
+import email
+import email.policy
 import os
 import subprocess
 import sys
@@ -32,3 +34,40 @@ def test_example_project_has_no_check_errors_or_missing_migrations():
     assert result.returncode == 0, result.stdout + result.stderr
     result = manage("makemigrations", "--check", "--dry-run")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_txmail_command_help_lists_every_subcommand():
+    result = manage("txmail", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "\n    list                Registered message classes: mailer" in result.stdout
+    assert "\n    render              Render one preview variant to stdout.\n" in result.stdout
+    assert "\n    send                Send one preview variant to an address" in result.stdout
+    result = manage("txmail", "render", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "--format {html,text,eml}" in result.stdout
+
+
+def test_txmail_command_bad_input_exits_1_with_the_fix():
+    result = manage("txmail", "send", "shop.Welcome")
+    assert result.returncode == 2  # argparse: a required option is missing
+    assert "the following arguments are required: --to" in result.stderr
+    result = manage("txmail", "render", "shop.Nope")
+    assert (result.returncode, result.stdout) == (1, "")
+    # The last line: `python -W` warns first that it can't import Django at startup.
+    assert result.stderr.splitlines()[-1] == (
+        "CommandError: No message class is registered as 'shop.Nope'; registered: "
+        "shop.Newsletter, shop.OrderReceipt, shop.PasswordReset, shop.Welcome. Run "
+        "'manage.py txmail list' to see them.")
+
+
+def test_txmail_render_eml_writes_the_message_bytes():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "txmail", "render", "shop.OrderReceipt", "--format", "eml"],
+        cwd=EXAMPLE, capture_output=True, timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+    )
+    assert result.returncode == 0, result.stderr
+    msg = email.message_from_bytes(result.stdout, policy=email.policy.default)
+    assert msg["Subject"] == "Your Acme Shop receipt for order A-10024"
+    [pdf] = [part for part in msg.walk() if part.get_filename() == "receipt-A-10024.pdf"]
+    assert pdf.get_content().startswith(b"%PDF-")

@@ -13,6 +13,10 @@ DEFAULTS: dict[str, Any] = {
     # Preview UI (txmail.urls): None follows settings.DEBUG; True also enables it
     # outside DEBUG for staff users only; False turns it off even in DEBUG.
     "PREVIEW_ENABLED": None,
+    # The site's base URL, the scheme and host that links and images in emails
+    # are made absolute with ("https://shop.example.com"). None: the current
+    # Site of django.contrib.sites when installed (https://<domain>).
+    "SITE_URL": None,
     # Dev mailbox (txmail.mailbox.MailboxBackend): where sent messages are kept
     # (None: <BASE_DIR or tempdir>/txmail-mailbox) and how many are kept.
     "MAILBOX_PATH": None,

@@ -1,10 +1,12 @@
 """Find a message's templates: the body (``.mjml`` or ``.html``) and its ``.txt``."""
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.template import Context, TemplateDoesNotExist, engines
 from django.template.backends.django import Template as DjangoBackendTemplate
+from django.template.loader_tags import ExtendsNode, IncludeNode
 
 from .exceptions import TemplateNotFound
 
@@ -81,3 +83,23 @@ def source_of(template: Any) -> str:
     if source is None:
         raise TypeError(f"Cannot read the source of template {template!r}.")
     return source
+
+
+_MJ_INCLUDE = re.compile(r"""<mj-include\b[^>]*\bpath\s*=\s*["']([^"'{}]+)["']""")
+
+
+def referenced_names(template: Any) -> list[str]:
+    """Return the template names ``template`` extends, includes or mj-includes.
+
+    Only names written as literals: ``{% include var %}`` is known at render time.
+    """
+    inner = getattr(template, "template", template)
+    nodelist = getattr(inner, "nodelist", None)
+    names: list[str] = []
+    if nodelist is not None:
+        for node in nodelist.get_nodes_by_type((ExtendsNode, IncludeNode)):
+            expr: Any = node.parent_name if isinstance(node, ExtendsNode) else node.template
+            if isinstance(getattr(expr, "var", None), str) and not expr.filters:
+                names.append(str(expr.var))
+    names += [path.removeprefix("./") for path in _MJ_INCLUDE.findall(source_of(template))]
+    return list(dict.fromkeys(names))

@@ -115,9 +115,10 @@ TXMAIL = {
     "PREVIEW_ENABLED": True,
     # Where MailboxBackend keeps sent messages (the previews' "Sent" page).
     "MAILBOX_PATH": VAR_DIR / "mailbox",
+    # Absolute base of links and hosted images in emails ({% absurl %},
+    # {% absstatic %}, the password reset link). The default serves the logo
+    # from runserver, so previews show it; production sets its own domain.
+    "SITE_URL": os.environ.get("SITE_URL", "http://localhost:8000"),
 }
 
-# Absolute base of links and hosted images in emails. The default serves the
-# logo from runserver, so previews show it; production sets its own domain.
-SHOP_SITE_URL = os.environ.get("SHOP_SITE_URL", "http://localhost:8000")
 SHOP_SITE_NAME = "Acme Shop"

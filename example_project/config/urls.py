@@ -6,7 +6,7 @@ from importlib.util import find_spec
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from shop.forms import TxPasswordResetForm
+from shop.forms import ShopPasswordResetForm
 from shop.views import home, place_order, signup
 
 urlpatterns = [
@@ -16,7 +16,7 @@ urlpatterns = [
     # Before django.contrib.auth.urls so this view, with our form, wins.
     path(
         "accounts/password_reset/",
-        auth_views.PasswordResetView.as_view(form_class=TxPasswordResetForm),
+        auth_views.PasswordResetView.as_view(form_class=ShopPasswordResetForm),
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -4,17 +4,16 @@ Each class has ``preview*`` classmethods building it from unsaved sample data;
 they accept the preview's URL query parameters as strings in ``**params``.
 """
 
-import math
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.templatetags.static import static
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from txmail import Attachment, InlineImage, Message
+from txmail.contrib import auth
+from txmail.sites import absolute, get_site_url
 
 from . import samples
 from .models import Order, order_totals
@@ -37,49 +36,22 @@ class ShopMessage(Message):
     reply_to = ["Acme Support <support@acme.example>"]
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        site_url = settings.SHOP_SITE_URL.rstrip("/")
         brand = {
             "site_name": settings.SHOP_SITE_NAME,
-            "site_url": site_url,
-            "logo_url": site_url + static("shop/logo.png"),
+            "site_url": get_site_url(),  # TXMAIL["SITE_URL"]
             "support_email": "support@acme.example",
             "company_address": "Acme Shop Ltd · 12 Harbour Street · Bristol BS1 4RN",
         }
-        # setdefault: values passed as context=... when creating the message win.
-        for key, value in brand.items():
-            context.setdefault(key, value)
-        return context
+        # Passed down as defaults: values given as context=... when creating the
+        # message win, and so do the brand's over txmail.contrib.auth's site name.
+        return super().get_context_data(**{**brand, **kwargs})
 
 
-class PasswordReset(ShopMessage):
+class PasswordReset(ShopMessage, auth.PasswordReset):
     """Link to choose a new password, sent by the password reset form."""
 
     template_name = "emails/password_reset"
-    subject = _("Reset your password on {{ site_name }}")
     mailer = "transactional"
-
-    def __init__(self, user, reset_url, **kwargs):
-        super().__init__(to=[user.email], **kwargs)
-        self.user, self.reset_url = user, reset_url
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(
-            user=self.user,
-            reset_url=self.reset_url,
-            # Rounded up: "expires in 1 day" rather than "in 0 days".
-            reset_days=math.ceil(settings.PASSWORD_RESET_TIMEOUT / 86400),
-        )
-        return context
-
-    @classmethod
-    def preview(cls, user=None, **params):
-        path = reverse(
-            "password_reset_confirm",
-            kwargs={"uidb64": "MQ", "token": "cfx1zq-6b1f7e2d0c9a8b7e6d5c4b3a2f1e0d9c"},
-        )
-        return cls(_user(user), reset_url=settings.SHOP_SITE_URL.rstrip("/") + path)
 
 
 class Welcome(ShopMessage):
@@ -168,7 +140,7 @@ class Newsletter(ShopMessage):
 
     def get_unsubscribe_url(self):
         token = signing.dumps(self.email, salt="shop.newsletter.unsubscribe")
-        return f"{settings.SHOP_SITE_URL.rstrip('/')}/newsletter/unsubscribe/{token}/"
+        return absolute(f"/newsletter/unsubscribe/{token}/")
 
     def get_headers(self):
         # One-click unsubscribe (RFC 8058), which large mailbox providers require

@@ -1,11 +1,13 @@
 """Smoke tests of the example: ``python manage.py test shop``."""
 
+import email
+import email.policy
 import re
 from io import StringIO
 
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import TestCase
 from django_tasks_db.models import DBTaskResult
 
@@ -40,7 +42,8 @@ class PreviewTests(TestCase):
         message = PasswordReset.preview()
         message.language = "fr"
         rendered = message.render()
-        self.assertEqual(rendered.subject, "Réinitialisez votre mot de passe Acme Shop")
+        # The subject is txmail.contrib.auth's, in Django's own translation.
+        self.assertEqual(rendered.subject, "Réinitialisation du mot de passe sur Acme Shop")
         self.assertIn("Choisir un nouveau mot de passe", rendered.html)
 
 
@@ -72,11 +75,21 @@ class FlowTests(TestCase):
         response = self.client.post("/accounts/password_reset/", {"email": "demo@acme.example"})
         self.assertRedirects(response, "/accounts/password_reset/done/")
         [email] = mail.outbox
-        self.assertEqual(email.subject, "Reset your password on Acme Shop")
-        self.assertEqual(email.to, ["demo@acme.example"])
-        link = re.search(r"http://testserver(/accounts/reset/\S+/)", email.body).group(1)
+        self.assertEqual(email.subject, "Password reset on Acme Shop")
+        self.assertEqual((email.to, email.sent_using), (["demo@acme.example"], "transactional"))
+        # TXMAIL["SITE_URL"] is the base of the link, not the request's host.
+        link = re.search(r"http://localhost:8000(/accounts/reset/\S+/)", email.body).group(1)
         response = self.client.get(link, follow=True)
         self.assertContains(response, "Choose a new password")
+        response = self.client.post(response.redirect_chain[-1][0], {
+            "new_password1": "a-new-passphrase", "new_password2": "a-new-passphrase"})
+        self.assertRedirects(response, "/accounts/reset/done/")
+        self.assertTrue(self.client.login(username="demo", password="a-new-passphrase"))
+
+    def test_password_reset_for_an_unknown_address_sends_nothing(self):
+        response = self.client.post("/accounts/password_reset/", {"email": "x@acme.example"})
+        self.assertRedirects(response, "/accounts/password_reset/done/")
+        self.assertEqual(mail.outbox, [])
 
     def test_send_examples_sends_each_message_once(self):
         out = StringIO()
@@ -110,3 +123,75 @@ class FlowTests(TestCase):
         for url in ["/", "/signup/", "/accounts/login/", "/accounts/password_reset/"]:
             with self.subTest(url):
                 self.assertEqual(self.client.get(url).status_code, 200)
+
+
+def txmail(*args):
+    out = StringIO()
+    call_command("txmail", *args, stdout=out)
+    return out.getvalue()
+
+
+class TxmailCommandTests(TestCase):
+    def test_list(self):
+        self.assertEqual(txmail("list").splitlines(), [
+            "NAME                MAILER         TEMPLATE                           STATE",
+            "shop.Newsletter     marketing      emails/newsletter.mjml + .txt      compiled",
+            "shop.OrderReceipt   transactional  emails/order_receipt.mjml + .txt   compiled",
+            "shop.PasswordReset  transactional  emails/password_reset.mjml + .txt  compiled",
+            "shop.Welcome        transactional  emails/welcome.mjml                compiled",
+        ])
+
+    def test_render_text_in_french(self):
+        text = txmail("render", "shop.Welcome", "--variant", "without-name",
+                      "--format", "text", "--language", "fr")
+        self.assertEqual(text.splitlines()[:3], ["Acme Shop (http://localhost:8000)", "",
+                                                 "Bienvenue chez Acme Shop"])
+
+    def test_render_html(self):
+        html = txmail("render", "shop.PasswordReset", "--language", "de")
+        self.assertTrue(html.startswith("<!doctype html>"), html[:40])
+        self.assertIn('lang="de"', html)
+        self.assertIn('href="http://localhost:8000/accounts/reset/', html)
+
+    def test_render_eml_with_a_preview_parameter(self):
+        call_command("seed_demo", stdout=StringIO())
+        order = Order.objects.order_by("pk").first()
+        raw = txmail("render", "shop.OrderReceipt", "--format", "eml",
+                     "--param", f"order={order.pk}")
+        msg = email.message_from_string(raw, policy=email.policy.default)
+        self.assertEqual(msg["Subject"], f"Your Acme Shop receipt for order {order.number}")
+        self.assertEqual(msg["To"], order.customer.email)
+        self.assertEqual(msg.get_content_type(), "multipart/mixed")
+
+    def test_send_goes_through_the_class_mailer_to_one_address(self):
+        out = txmail("send", "shop.Newsletter", "--variant", "french", "--to", "qa@example.org")
+        [sent] = mail.outbox
+        self.assertEqual((sent.to, sent.cc, sent.bcc, sent.sent_using),
+                         (["qa@example.org"], [], [], "marketing"))
+        message_id = sent.extra_headers["Message-ID"]
+        self.assertEqual(out, f"Sent shop.Newsletter (french) to qa@example.org through "
+                              f"mailer 'marketing' (Message-ID {message_id}).\n")
+        self.assertEqual(Delivery.objects.get().message_class, "shop.Newsletter")
+
+    def test_bad_input_names_the_fix(self):
+        cases = [
+            (("render", "shop.Nope"),
+             "No message class is registered as 'shop.Nope'; registered: shop.Newsletter, "
+             "shop.OrderReceipt, shop.PasswordReset, shop.Welcome. Run 'manage.py txmail "
+             "list' to see them."),
+            (("render", "shop.Welcome", "--variant", "french"),
+             "shop.Welcome has no preview variant 'french'; it has default, without-name. "
+             "Pass one of them with --variant."),
+            (("render", "shop.Welcome", "--language", "es"),
+             "Unknown language 'es'; settings.LANGUAGES has en, fr, de. Pass one of them "
+             "with --language."),
+            (("render", "shop.Welcome", "--param", "user"),
+             "--param 'user' is not KEY=VALUE, e.g. --param user=3."),
+            (("send", "shop.Welcome", "--to", "not-an-address"),
+             "'not-an-address' is not an email address; pass one address, e.g. "
+             "--to you@example.com."),
+        ]
+        for args, message in cases:
+            with self.subTest(args), self.assertRaisesMessage(CommandError, message):
+                txmail(*args)
+        self.assertEqual(mail.outbox, [])

@@ -72,8 +72,9 @@ class _HTMLChecker(HTMLParser):
         if url and not _ABSOLUTE.match(url.strip()):
             self.issues.append(Issue(
                 "relative-url", f"Relative URL {_short(url)} ({what}).",
-                "Mail clients have no base URL: build absolute URLs, e.g. with "
-                "request.build_absolute_uri() or your site's domain.",
+                "Mail clients have no base URL: {% load txmail %} and write "
+                "{% absurl 'name' %}, {% absstatic 'file' %} or {{ path|absolute }} "
+                "(the base is TXMAIL['SITE_URL']).",
             ))
 
 

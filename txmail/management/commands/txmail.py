@@ -6,6 +6,12 @@
     manage.py txmail requeue-stuck          recover rows claimed by workers that died
     manage.py txmail sweep [--every 60]     what workers do in passing; run it from cron
                                             or as a loop beside the workers
+
+and for the message classes (``_txmail/messages.py``):
+
+    manage.py txmail list                   classes with mailer, template, compiled state
+    manage.py txmail render NAME [--variant V] [--format html|text|eml] [--language fr]
+    manage.py txmail send NAME [--variant V] --to ADDRESS
 """
 
 import time
@@ -17,10 +23,11 @@ from django.db.models import Count, Min
 from ...delivery import actions
 from ...delivery.models import READY, Delivery, Status
 from ...delivery.queue import sweep
+from ._txmail import messages
 
 
 class Command(BaseCommand):
-    help = "See and act on txmail's delivery queue."
+    help = "List, render and send txmail's messages; see and act on the delivery queue."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -39,9 +46,19 @@ class Command(BaseCommand):
             "sweep", help="Recover stale claims and hand overdue messages to the queue.")
         sweep_parser.add_argument("--every", type=float, metavar="SECONDS",
                                   help="Run forever, sweeping every SECONDS.")
+        messages.add_arguments(sub)
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         getattr(self, "do_" + action.replace("-", "_"))(**options)
+
+    def do_list(self, **options: Any) -> None:
+        messages.do_list(self, **options)
+
+    def do_render(self, **options: Any) -> None:
+        messages.do_render(self, **options)
+
+    def do_send(self, **options: Any) -> None:
+        messages.do_send(self, **options)
 
     def do_status(self, **options: Any) -> None:
         counts = dict(Delivery.objects.values_list("status").annotate(n=Count("pk")))

@@ -1,0 +1,1 @@
+"""Ready-made messages for Django's own flows (``txmail.contrib.auth``)."""
