@@ -99,8 +99,9 @@ _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 class StagingRedirect:
     """Send every message to one inbox instead, except recipients at allowed domains.
 
-    Allowed To recipients keep the message; everyone else (and every Cc and
-    Bcc: nobody real is reached) is replaced by the staging inbox. The original
+    Recipients at allowed domains (or allowed addresses) keep the message;
+    everyone else is dropped from To, Cc and Bcc, and the staging inbox is
+    added to To in their place: nobody real is reached. The original
     recipients are kept in ``X-Txmail-Original-To``/``-Cc``/``-Bcc`` headers and a
     note at the top of the HTML and text parts. A message whose recipients are
     all allowed goes out unchanged.
@@ -150,12 +151,14 @@ class StagingRedirect:
 
     def __call__(self, email: Any, message: Any = None) -> Any:
         original = {"To": list(email.to), "Cc": list(email.cc), "Bcc": list(email.bcc)}
-        kept = [a for a in email.to if self.allows(a)]
-        if len(kept) == sum(map(len, original.values())):
+        kept = {field: [a for a in addresses if self.allows(a)]
+                for field, addresses in original.items()}
+        if kept == original:
             return email  # every recipient is allowed: nothing to redirect
-        if _bare(self.to) not in {_bare(a) for a in kept}:
-            kept.append(self.to)
-        email.to, email.cc, email.bcc = kept, [], []
+        to = kept["To"]
+        if _bare(self.to) not in {_bare(a) for a in to}:
+            to.append(self.to)
+        email.to, email.cc, email.bcc = to, kept["Cc"], kept["Bcc"]
         lines = []
         for field, addresses in original.items():
             if addresses:
