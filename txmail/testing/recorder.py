@@ -297,6 +297,7 @@ class MailRecorder:
     # -- assertions ----------------------------------------------------------
 
     def _fail(self, expected: str) -> None:
+        __tracebackhide__ = True  # pytest shows the test's line, not this one
         if not self.records:
             raise AssertionError(f"{expected}\nNothing was sent.")
         listing = "\n".join(f"  - {r.describe()}" for r in self.records)
@@ -304,6 +305,7 @@ class MailRecorder:
 
     def assert_sent(self, message_class: type | None = None, /, **fields: Any) -> SentRecord:
         """Assert that a matching message was sent; return the (last) match."""
+        __tracebackhide__ = True
         found = self.filter(message_class, **fields)
         if not found:
             self._fail(f"Expected {_what(message_class, fields)} to be sent; it was not.")
@@ -311,6 +313,7 @@ class MailRecorder:
 
     def assert_not_sent(self, message_class: type | None = None, /, **fields: Any) -> None:
         """Assert that no matching message was sent."""
+        __tracebackhide__ = True
         found = self.filter(message_class, **fields)
         if found:
             self._fail(f"Expected no {_what(message_class, fields)} to be sent; "
@@ -319,6 +322,7 @@ class MailRecorder:
     def assert_sent_count(self, count: int, message_class: type | None = None, /,
                           **fields: Any) -> list[SentRecord]:
         """Assert that exactly ``count`` matching messages were sent; return them."""
+        __tracebackhide__ = True
         found = self.filter(message_class, **fields)
         if len(found) != count:
             self._fail(f"Expected {count} {_what(message_class, fields)} sent; "
@@ -328,6 +332,7 @@ class MailRecorder:
     def assert_enqueued(self, message_class: type | None = None, /,
                         **fields: Any) -> SentRecord:
         """Assert that a matching message went through ``enqueue()``; return the match."""
+        __tracebackhide__ = True
         found = [r for r in self.filter(message_class, status=None, **fields)
                  if r in self.enqueued]
         if not found:
@@ -336,6 +341,7 @@ class MailRecorder:
 
     def assert_nothing_sent(self) -> None:
         """Assert that nothing was sent or queued (cancelled and failed messages weren't)."""
+        __tracebackhide__ = True
         if any(r.status in (SENT, QUEUED) for r in self.records):
             self._fail("Expected nothing to be sent.")
 
