@@ -112,9 +112,9 @@ def test_allowed_entries_may_be_addresses_or_domains_and_the_inbox_is_not_added_
      "TXMAIL[\"STAGING_REDIRECT\"] has unknown keys ['allowed']; it takes 'to' (the staging "
      "inbox) and 'allow' (domains or addresses that still get mail)."),
     ({"to": "nobody"},
-     "TXMAIL[\"STAGING_REDIRECT\"]: 'to' address 'nobody' is not a valid email address. "
-     'Set it to the staging inbox, e.g. {"to": "staging-inbox@example.com", '
-     '"allow": ["example.com"]}.'),
+     "TXMAIL[\"STAGING_REDIRECT\"]['to'] must be one valid email address (the staging "
+     "inbox), not 'nobody'; e.g. {\"to\": \"staging-inbox@example.com\", "
+     "\"allow\": [\"example.com\"]}."),
     ({"to": "qa@example.com", "allow": "example.com"},
      "TXMAIL[\"STAGING_REDIRECT\"]['allow'] must be a list of domains or addresses, not "
      "'example.com'. Write it as a list: \"allow\": ['example.com']."),

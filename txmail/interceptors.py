@@ -133,9 +133,10 @@ class StagingRedirect:
             to, allow = config["to"], config.get("allow", ())
         try:
             self.to = check_address(self.setting, "'to'", to)
-        except InvalidAddress as exc:
+        except InvalidAddress:
             raise InterceptorConfigurationError(
-                f"{exc} Set it to the staging inbox, e.g. {self.example}."
+                f"{self.setting}['to'] must be one valid email address (the staging "
+                f"inbox), not {to!r}; e.g. {self.example}."
             ) from None
         if isinstance(allow, str) or not isinstance(allow, Iterable):
             raise InterceptorConfigurationError(
