@@ -127,3 +127,18 @@ def test_a_wrong_configuration_is_a_clear_error_and_nothing_is_sent(config, erro
             Hello().send()
     assert str(caught.value) == error
     assert mail.outbox == []
+
+
+def test_manage_py_check_reports_a_wrong_configuration():
+    from django.core import checks
+
+    wrong = {"INTERCEPTORS": ["txmail.interceptors.StagingRedirect"], "STAGING_REDIRECT": None}
+    with override_settings(TXMAIL=wrong):
+        errors = [e for e in checks.run_checks() if e.id == "txmail.E030"]
+    assert [(e.level, e.obj, e.msg) for e in errors] == [(
+        checks.ERROR, "settings.TXMAIL",
+        'TXMAIL["STAGING_REDIRECT"] must be a dict such as {"to": '
+        '"staging-inbox@example.com", "allow": ["example.com"]}, not None. Set it, or remove '
+        "'txmail.interceptors.StagingRedirect' from TXMAIL[\"INTERCEPTORS\"].")]
+    with override_settings(TXMAIL=STAGING):
+        assert [e for e in checks.run_checks() if e.id == "txmail.E030"] == []

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from email.utils import getaddresses
 from typing import Any
 
+from django.core import checks
 from django.core.mail.message import EmailAlternative
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -45,6 +46,18 @@ def _forget(setting: str, **kwargs: Any) -> None:
     global _loaded
     if setting == "TXMAIL":
         _loaded = None
+
+
+@checks.register(checks.Tags.compatibility)
+def check_interceptors(**kwargs: Any) -> list[checks.CheckMessage]:
+    """``manage.py check``: load ``TXMAIL["INTERCEPTORS"]`` now, not at the first send."""
+    global _loaded
+    _loaded = None  # the check reads the settings as they are now
+    try:
+        get_interceptors()
+    except InterceptorConfigurationError as exc:
+        return [checks.Error(str(exc), obj="settings.TXMAIL", id="txmail.E030")]
+    return []
 
 
 def _paths() -> list[str]:

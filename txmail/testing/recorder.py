@@ -306,7 +306,7 @@ class MailRecorder:
     def assert_sent(self, message_class: type | None = None, /, **fields: Any) -> SentRecord:
         """Assert that a matching message was sent; return the (last) match."""
         __tracebackhide__ = True
-        found = self.filter(message_class, **fields)
+        found = self.filter(message_class, status=SENT, **fields)
         if not found:
             self._fail(f"Expected {_what(message_class, fields)} to be sent; it was not.")
         return found[-1]
@@ -314,7 +314,7 @@ class MailRecorder:
     def assert_not_sent(self, message_class: type | None = None, /, **fields: Any) -> None:
         """Assert that no matching message was sent."""
         __tracebackhide__ = True
-        found = self.filter(message_class, **fields)
+        found = self.filter(message_class, status=SENT, **fields)
         if found:
             self._fail(f"Expected no {_what(message_class, fields)} to be sent; "
                        f"{len(found)} were.")
@@ -323,7 +323,7 @@ class MailRecorder:
                           **fields: Any) -> list[SentRecord]:
         """Assert that exactly ``count`` matching messages were sent; return them."""
         __tracebackhide__ = True
-        found = self.filter(message_class, **fields)
+        found = self.filter(message_class, status=SENT, **fields)
         if len(found) != count:
             self._fail(f"Expected {count} {_what(message_class, fields)} sent; "
                        f"{len(found)} were.")
