@@ -1,6 +1,14 @@
+from importlib.metadata import entry_points
+
 import pytest
 
 from tests.smtp import SMTPServer
+
+PLUGIN = "txmail.testing.pytest_plugin"
+if not any(ep.value == PLUGIN for ep in entry_points(group="pytest11")):
+    # An editable install made before pyproject.toml declared the entry point
+    # (`pip install -e .` again registers it); load the plugin by hand meanwhile.
+    pytest_plugins = [PLUGIN]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ class TxmailConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .interceptors import check_interceptors  # noqa: F401  (registers it)
         from .registry import autodiscover
 
         autodiscover()

@@ -45,6 +45,12 @@ DEFAULTS: dict[str, Any] = {
     # many concurrent connections it sends them.
     "BATCH_SIZE": 100,
     "CONNECTIONS": 10,
+    # Interceptors (txmail.interceptors): dotted paths of callables that see every
+    # built email and return it (changed) or None to cancel it; and the
+    # configuration of txmail.interceptors.StagingRedirect, e.g.
+    # {"to": "staging-inbox@example.com", "allow": ["example.com"]}.
+    "INTERCEPTORS": [],
+    "STAGING_REDIRECT": None,
 }
 
 

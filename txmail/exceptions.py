@@ -81,3 +81,7 @@ class DeliveryOutcomeUnknown(DeliveryError, ConnectionError):
 
 class DeliveryNotFound(TxmailError, LookupError):
     """A queued delivery's row no longer exists (deleted before its task ran)."""
+
+
+class InterceptorConfigurationError(TxmailError, ImproperlyConfigured):
+    """``TXMAIL["INTERCEPTORS"]`` or ``TXMAIL["STAGING_REDIRECT"]`` is wrong."""

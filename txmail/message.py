@@ -26,7 +26,7 @@ from .delivery import SentMessage
 from .exceptions import MessageConfigurationError
 from .mime import Attachment, InlineImage, TxEmailMessage
 from .render import Rendered, render_activated, render_message, render_string
-from .send import build_email, resolve_mailer
+from .send import build_email
 from .validation import check_address_list
 
 if TYPE_CHECKING:
@@ -240,13 +240,15 @@ class Message:
         """Render, build and send now through ``using`` (default: the class's mailer).
 
         Returns a ``SentMessage``; raises a ``DeliveryError`` naming the mailer
-        if it fails. Recipients the server refused while accepting others are
-        in ``SentMessage.refused`` (and the delivery log), not raised.
+        if it fails. The signals of ``txmail.signals`` are sent around it, and
+        the ``TXMAIL["INTERCEPTORS"]`` see the built email; if one of them
+        cancels it, ``SentMessage.cancelled`` says why. Recipients the server
+        refused while accepting others are in ``SentMessage.refused`` (and the
+        delivery log), not raised.
         """
-        from .delivery.record import send_now  # models: loaded once apps are ready
+        from .dispatch import send_message  # models: loaded once apps are ready
 
-        alias = resolve_mailer(self, using)
-        return send_now(self.message(), alias, message_class=name_of(type(self)))
+        return send_message(self, using, message_class=name_of(type(self)))
 
     async def asend(self, using: str | None = None) -> SentMessage:
         """Async ``send()``: runs the pipeline and the mailer in a thread."""
@@ -259,16 +261,12 @@ class Message:
 
         Returns the ``Delivery`` row, whose ``status`` shows what happened
         (``refresh_from_db()``). Inside ``transaction.atomic()``, a rollback
-        sends nothing.
+        sends nothing. Signals and interceptors run as for ``send()``; a
+        cancelled message returns a row whose status is ``cancelled``.
         """
-        from .delivery.queue import enqueue  # models: loaded once apps are ready
+        from .dispatch import enqueue_message  # models: loaded once apps are ready
 
-        alias = resolve_mailer(self, using)
-        return enqueue(
-            self.message(), alias=alias, message_class=name_of(type(self)),
-            task_backend=self.get_task_backend(), queue_name=self.get_task_queue_name(),
-            priority=self.get_task_priority(),
-        )
+        return enqueue_message(self, using, message_class=name_of(type(self)))
 
     async def aenqueue(self, using: str | None = None) -> "Delivery":
         """Async ``enqueue()``."""

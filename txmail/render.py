@@ -16,7 +16,8 @@ its language and time zone.
 """
 
 import html as html_lib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,9 @@ class Rendered:
     # went through the per-message pipeline (template-wide reasons are the same
     # for every message of the template; the preview shows it).
     fallback_reason: str | None = None
+    # The context the templates rendered with: kept (a reference, no copy) so
+    # post_send receivers and the test helpers (txmail.testing) can read it.
+    context: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 def render_body(templates: tpl.TemplateSet, context: dict[str, Any]) -> str:
@@ -154,6 +158,7 @@ def render_activated(message: "Message") -> Rendered:
         template=templates.body_origin,
         language=translation.get_language(),
         fallback_reason=reason,
+        context=context,
     )
 
 

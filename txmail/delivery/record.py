@@ -94,3 +94,21 @@ def mark_failed(row: Delivery, error: BaseException, *, email: Any, status: str,
             error.alias or row.mailer, email=email, error=error, delivery=row,
             will_retry=status == Status.RETRYING and isinstance(error, TransientDeliveryError),
         )
+
+
+def record_cancelled(*, message_class: str, alias: str, from_email: str,
+                     recipients: list[str], subject: str, message_id: str, reason: str,
+                     queued: bool) -> Delivery | None:
+    """Log a message that was cancelled before delivery (``txmail.signals.CancelSend``).
+
+    ``enqueue()`` always gets a row (the queue's state); ``send()`` only when
+    ``TXMAIL["LOG_SENDS"]``. Nothing is handed to a mailer or a task queue.
+    """
+    if not (queued or txmail_settings.LOG_SENDS):
+        return None
+    return Delivery.objects.create(
+        message_class=message_class, mailer=alias, from_email=from_email,
+        recipients=recipients, subject=subject, message_id=message_id,
+        status=Status.CANCELLED, queued=queued, max_attempts=0,
+        last_error=f"Cancelled: {reason}",
+    )

@@ -34,6 +34,9 @@ class SentMessage:
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)
     provider_message_id: str | None = None
     delivery_id: int | None = None
+    # Why it was not sent, when a pre_send receiver or an interceptor cancelled
+    # it (txmail.signals); then ``recipients`` is empty.
+    cancelled: str | None = None
 
 
 def open_mailer(alias: str) -> Any:

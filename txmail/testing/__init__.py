@@ -1,0 +1,63 @@
+"""Test helpers: assert on messages by class and fields.
+
+pytest (the plugin is registered through the ``pytest11`` entry point, so it is
+active once txmail is installed)::
+
+    def test_reset(sent_mail, user):
+        request_reset(user)
+        sent = sent_mail.assert_sent(PasswordReset, to="ada@example.com")
+        assert sent.context["user"] == user
+
+Django's ``TestCase``::
+
+    class ResetTests(MailTestMixin, TestCase):
+        def test_reset(self):
+            request_reset(self.user)
+            self.assertSent(PasswordReset, to="ada@example.com")
+"""
+
+from typing import Any
+
+from .recorder import MailRecorder, SentRecord
+
+__all__ = ["MailRecorder", "MailTestMixin", "SentRecord"]
+
+
+class MailTestMixin:
+    """Records every txmail message of each test in ``self.sent_mail``.
+
+    The assertions are ``MailRecorder``'s in Django's spelling; the recorder
+    starts before ``setUp()`` (so a ``setUp()`` that forgets ``super()`` still
+    records) and stops after the test's cleanups.
+    """
+
+    sent_mail: MailRecorder
+
+    def _callSetUp(self) -> None:
+        # unittest.TestCase.run() and debug() call _callSetUp() (Python >= 3.8)
+        # right before setUp(); Django's _pre_setup() is a classmethod, too
+        # early for one recorder per test.
+        self.sent_mail = MailRecorder().start()
+        self.addCleanup(self.sent_mail.stop)  # type: ignore[attr-defined]
+        super()._callSetUp()  # type: ignore[misc]
+
+    def assertSent(self, message_class: type | None = None, /, **fields: Any) -> SentRecord:
+        return self.sent_mail.assert_sent(message_class, **fields)
+
+    def assertNotSent(self, message_class: type | None = None, /, **fields: Any) -> None:
+        self.sent_mail.assert_not_sent(message_class, **fields)
+
+    def assertSentCount(self, count: int, message_class: type | None = None, /,
+                        **fields: Any) -> list[SentRecord]:
+        return self.sent_mail.assert_sent_count(count, message_class, **fields)
+
+    def assertEnqueued(self, message_class: type | None = None, /,
+                       **fields: Any) -> SentRecord:
+        return self.sent_mail.assert_enqueued(message_class, **fields)
+
+    def assertNothingSent(self) -> None:
+        self.sent_mail.assert_nothing_sent()
+
+    def runQueued(self) -> list[SentRecord]:
+        """Send every message ``enqueue()`` stored during the test, now."""
+        return self.sent_mail.run_queued()

@@ -1,0 +1,347 @@
+"""Record the messages a test sends, and assert on them by class and fields.
+
+``MailRecorder`` listens to ``txmail.signals`` while it is started, so it
+costs nothing when no test uses it. Each ``SentRecord`` keeps the message
+instance, what it rendered to (subject, HTML, text, the template context) and
+the built email, so a test asks "was a PasswordReset sent to ada?" instead of
+picking through ``django.core.mail.outbox``.
+"""
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from email.utils import getaddresses
+from typing import Any
+
+from ..signals import post_send, send_cancelled, send_failed
+
+SENT = "sent"
+QUEUED = "queued"
+FAILED = "failed"
+CANCELLED = "cancelled"
+
+
+def _bare(addresses: Any) -> list[str]:
+    return [a.lower() for _n, a in getaddresses([str(x) for x in addresses])]
+
+
+def _body_of(email: Any, mimetype: str) -> str:
+    for content, kind in getattr(email, "alternatives", ()):
+        if kind == mimetype:
+            return str(content)
+    return ""
+
+
+@dataclass(eq=False)
+class SentRecord:
+    """One message that went through ``send()`` or ``enqueue()`` while recording.
+
+    ``status`` is ``"sent"``, ``"queued"`` (``enqueue()``, not yet run),
+    ``"failed"`` or ``"cancelled"``; ``subject``/``html``/``text`` and the
+    recipients are what went out (after interceptors), ``rendered`` what the
+    templates produced, ``context`` what they rendered with.
+    """
+
+    message: Any
+    mailer: str | None
+    status: str
+    queued: bool
+    email: Any = None
+    rendered: Any = None
+    result: Any = None  # the SentMessage (send()) or the Delivery row (enqueue())
+    error: BaseException | None = None
+    reason: str = ""  # why it was cancelled
+    delivery: Any = None
+
+    @property
+    def message_class(self) -> type:
+        return type(self.message)
+
+    @property
+    def context(self) -> Mapping[str, Any]:
+        return getattr(self.rendered, "context", None) or {}
+
+    @property
+    def subject(self) -> str:
+        return str(self.email.subject) if self.email is not None else ""
+
+    @property
+    def text(self) -> str:
+        return str(self.email.body) if self.email is not None else ""
+
+    @property
+    def html(self) -> str:
+        return _body_of(self.email, "text/html")
+
+    def _addresses(self, field_name: str, hook: str) -> list[str]:
+        if self.email is not None:
+            return list(getattr(self.email, field_name))
+        return list(getattr(self.message, hook)())  # cancelled before it was built
+
+    @property
+    def to(self) -> list[str]:
+        return self._addresses("to", "get_recipients")
+
+    @property
+    def cc(self) -> list[str]:
+        return self._addresses("cc", "get_cc")
+
+    @property
+    def bcc(self) -> list[str]:
+        return self._addresses("bcc", "get_bcc")
+
+    @property
+    def from_email(self) -> str:
+        if self.email is not None:
+            return str(self.email.from_email)
+        return str(self.message.get_from_email())
+
+    def describe(self) -> str:
+        """One line for failure messages: class, status, recipients, subject."""
+        how = "enqueue()" if self.queued else "send()"
+        line = f"{self.message_class.__name__} to {self.to!r}"
+        if self.cc:
+            line += f" cc {self.cc!r}"
+        if self.bcc:
+            line += f" bcc {self.bcc!r}"
+        if self.subject:
+            line += f", subject {self.subject!r}"
+        line += f" [{self.status} by {how}"
+        if self.mailer:
+            line += f" via {self.mailer!r}"
+        if self.reason:
+            line += f": {self.reason}"
+        if self.error is not None:
+            line += f": {type(self.error).__name__}: {self.error}"
+        return line + "]"
+
+
+def _matches_addresses(actual: list[str], wanted: Any) -> bool:
+    if isinstance(wanted, str):  # one address: among the recipients
+        return _bare([wanted])[0] in _bare(actual)
+    return sorted(_bare(actual)) == sorted(_bare(wanted))  # a list: exactly these
+
+
+_FIELDS = ("to", "cc", "bcc", "from_email", "subject", "mailer", "context", "where")
+
+
+def _matcher(fields: dict[str, Any]) -> Callable[[SentRecord], bool]:
+    unknown = sorted(set(fields) - set(_FIELDS))
+    if unknown:
+        raise TypeError(
+            f"Unknown field(s) {', '.join(map(repr, unknown))}; match on "
+            f"{', '.join(map(repr, _FIELDS))} (where=lambda sent: ... for anything else)."
+        )
+
+    def match(record: SentRecord) -> bool:
+        for name, wanted in fields.items():
+            if name in ("to", "cc", "bcc"):
+                if not _matches_addresses(getattr(record, name), wanted):
+                    return False
+            elif name == "from_email":
+                if wanted != record.from_email and _bare([wanted]) != _bare([record.from_email]):
+                    return False
+            elif name == "context":
+                context = record.context
+                if any(k not in context or context[k] != v for k, v in wanted.items()):
+                    return False
+            elif name == "where":
+                if not wanted(record):
+                    return False
+            elif getattr(record, name) != wanted:
+                return False
+        return True
+
+    return match
+
+
+def _what(message_class: type | None, fields: dict[str, Any]) -> str:
+    name = message_class.__name__ if message_class is not None else "message"
+    parts = [f"{k}={v!r}" for k, v in fields.items() if k != "where"]
+    if "where" in fields:
+        parts.append("where=<function>")
+    return f"{name}({', '.join(parts)})" if parts else name
+
+
+class MailRecorder:
+    """Records txmail messages while started; a context manager.
+
+    ``sent_mail.assert_sent(PasswordReset, to="ada@example.com")`` passes when
+    a ``PasswordReset`` to that address was sent (by ``send()``, or by
+    ``enqueue()`` then ``run_queued()``); its failure message lists what was
+    sent instead.
+    """
+
+    _ids = itertools.count()
+
+    def __init__(self) -> None:
+        self.records: list[SentRecord] = []
+        self._uid = f"txmail.testing.{next(self._ids)}"
+
+    # -- recording -----------------------------------------------------------
+
+    def start(self) -> "MailRecorder":
+        post_send.connect(self._on_sent, weak=False, dispatch_uid=self._uid)
+        send_failed.connect(self._on_failed, weak=False, dispatch_uid=self._uid)
+        send_cancelled.connect(self._on_cancelled, weak=False, dispatch_uid=self._uid)
+        return self
+
+    def stop(self) -> None:
+        for signal in (post_send, send_failed, send_cancelled):
+            signal.disconnect(dispatch_uid=self._uid)
+
+    def __enter__(self) -> "MailRecorder":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def clear(self) -> None:
+        """Forget what was recorded so far."""
+        self.records.clear()
+
+    def _on_sent(self, sender: type, *, message: Any, mailer: str, result: Any, email: Any,
+                 rendered: Any, queued: bool, **kwargs: Any) -> None:
+        self.records.append(SentRecord(
+            message=message, mailer=mailer, status=QUEUED if queued else SENT, queued=queued,
+            email=email, rendered=rendered, result=result,
+            delivery=result if queued else None,
+        ))
+
+    def _on_failed(self, sender: type, *, message: Any, mailer: str | None,
+                   error: BaseException, queued: bool, **kwargs: Any) -> None:
+        self.records.append(SentRecord(message=message, mailer=mailer, status=FAILED,
+                                       queued=queued, error=error))
+
+    def _on_cancelled(self, sender: type, *, message: Any, mailer: str, reason: str,
+                      email: Any, delivery: Any, queued: bool, **kwargs: Any) -> None:
+        self.records.append(SentRecord(message=message, mailer=mailer, status=CANCELLED,
+                                       queued=queued, email=email, reason=reason,
+                                       delivery=delivery))
+
+    # -- reading -------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[SentRecord]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def sent(self) -> list[SentRecord]:
+        """Records of messages a mailer accepted."""
+        return [r for r in self.records if r.status == SENT]
+
+    @property
+    def enqueued(self) -> list[SentRecord]:
+        """Records of messages ``enqueue()`` stored (whatever happened to them since)."""
+        return [r for r in self.records if r.queued and r.status != CANCELLED
+                and r.delivery is not None]
+
+    @property
+    def cancelled(self) -> list[SentRecord]:
+        return [r for r in self.records if r.status == CANCELLED]
+
+    @property
+    def failed(self) -> list[SentRecord]:
+        return [r for r in self.records if r.status == FAILED]
+
+    def filter(self, message_class: type | None = None, /, *, status: str | None = SENT,
+               **fields: Any) -> list[SentRecord]:
+        """Return the records of ``message_class`` (a subclass counts) matching ``fields``.
+
+        ``to``/``cc``/``bcc``: one address (among them) or a list (exactly
+        those); ``from_email``, ``subject``, ``mailer``: equal; ``context``: a
+        dict the context contains; ``where``: a function of the record.
+        ``status=None`` matches every status.
+        """
+        match = _matcher(fields)
+        return [
+            r for r in self.records
+            if (status is None or r.status == status)
+            and (message_class is None or isinstance(r.message, message_class))
+            and match(r)
+        ]
+
+    # -- running the queue ---------------------------------------------------
+
+    def run_queued(self) -> list[SentRecord]:
+        """Run the task of every recorded queued message now; return their records.
+
+        Like running the task queue's worker in the test: each delivery is
+        sent through its mailer (in tests, Django's in-memory outbox) with the
+        queue's claims and outcomes. Records of messages the mailer accepted
+        become ``"sent"``.
+        """
+        from ..delivery.models import READY, Status
+        from ..delivery.queue import run
+
+        ran = []
+        for record in self.records:
+            if record.status != QUEUED:
+                continue
+            record.delivery.refresh_from_db()
+            if record.delivery.status in READY:
+                run(record.delivery.pk)
+                record.delivery.refresh_from_db()
+            status = record.delivery.status
+            if status == Status.SENT:
+                record.status = SENT
+            elif status in (Status.FAILED, Status.UNKNOWN):
+                record.status, record.reason = FAILED, record.delivery.last_error
+            elif status == Status.CANCELLED:
+                record.status, record.reason = CANCELLED, record.delivery.last_error
+            ran.append(record)
+        return ran
+
+    # -- assertions ----------------------------------------------------------
+
+    def _fail(self, expected: str) -> None:
+        __tracebackhide__ = True  # pytest shows the test's line, not this one
+        if not self.records:
+            raise AssertionError(f"{expected}\nNothing was sent.")
+        listing = "\n".join(f"  - {r.describe()}" for r in self.records)
+        raise AssertionError(f"{expected}\nSent instead ({len(self.records)}):\n{listing}")
+
+    def assert_sent(self, message_class: type | None = None, /, **fields: Any) -> SentRecord:
+        """Assert that a matching message was sent; return the (last) match."""
+        __tracebackhide__ = True
+        found = self.filter(message_class, status=SENT, **fields)
+        if not found:
+            self._fail(f"Expected {_what(message_class, fields)} to be sent; it was not.")
+        return found[-1]
+
+    def assert_not_sent(self, message_class: type | None = None, /, **fields: Any) -> None:
+        """Assert that no matching message was sent."""
+        __tracebackhide__ = True
+        found = self.filter(message_class, status=SENT, **fields)
+        if found:
+            self._fail(f"Expected no {_what(message_class, fields)} to be sent; "
+                       f"{len(found)} were.")
+
+    def assert_sent_count(self, count: int, message_class: type | None = None, /,
+                          **fields: Any) -> list[SentRecord]:
+        """Assert that exactly ``count`` matching messages were sent; return them."""
+        __tracebackhide__ = True
+        found = self.filter(message_class, status=SENT, **fields)
+        if len(found) != count:
+            self._fail(f"Expected {count} {_what(message_class, fields)} sent; "
+                       f"{len(found)} were.")
+        return found
+
+    def assert_enqueued(self, message_class: type | None = None, /,
+                        **fields: Any) -> SentRecord:
+        """Assert that a matching message went through ``enqueue()``; return the match."""
+        __tracebackhide__ = True
+        found = [r for r in self.filter(message_class, status=None, **fields)
+                 if r in self.enqueued]
+        if not found:
+            self._fail(f"Expected {_what(message_class, fields)} to be enqueued; it was not.")
+        return found[-1]
+
+    def assert_nothing_sent(self) -> None:
+        """Assert that nothing was sent or queued (cancelled and failed messages weren't)."""
+        __tracebackhide__ = True
+        if any(r.status in (SENT, QUEUED) for r in self.records):
+            self._fail("Expected nothing to be sent.")
+
