@@ -64,3 +64,16 @@ TASKS = {
     "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
     "db": {"BACKEND": "django_tasks_db.DatabaseBackend"},
 }
+# "shared": a cache every process of a test run sees (failover cooldowns across
+# worker subprocesses). The directory is chosen once and inherited by children.
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.setdefault(
+            "TXMAIL_TEST_CACHE", tempfile.mkdtemp(prefix="txmail-cache-")),
+    },
+}

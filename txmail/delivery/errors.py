@@ -64,6 +64,31 @@ def is_transient(exc: BaseException) -> bool:
     return type(exc).__name__ in {"AnymailRequestsAPIError", "ConnectionError", "Timeout"}
 
 
+# Errors about the message itself: another provider would refuse it too.
+_MESSAGE_ERRORS = {"InvalidAddress", "AnymailInvalidAddress", "AnymailRecipientsRefused"}
+# HTTP statuses that judge the request body (the message), not the account or service.
+_MESSAGE_HTTP = {400, 413, 422}
+
+
+def is_message_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is about the message (a refused recipient, a bad address), not the mailer.
+
+    A failover mailer raises these at once instead of trying every provider and
+    marking each one down (Symfony's "one bad address marks every transport
+    dead"). SMTP 5xx refusals of the recipients or the content count; a 4xx or
+    a refused sender or login is the mailer's problem.
+    """
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _reply in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPDataError):
+        return exc.smtp_code >= 500
+    if isinstance(exc, PermanentDeliveryError) and exc.refused and exc.__cause__ is None:
+        return all(code >= 500 for code, _reply in exc.refused.values())  # every RCPT 5xx
+    if any(c.__name__ in _MESSAGE_ERRORS for c in type(exc).__mro__):
+        return True
+    return _http_status(exc) in _MESSAGE_HTTP
+
+
 def describe(exc: BaseException) -> str:
     """``exc`` in words: SMTP replies as "SMTP 550 5.1.1 No such user"."""
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -101,4 +126,4 @@ def wrap(exc: BaseException, alias: str, backend: Any) -> DeliveryError:
     )
 
 
-__all__ = ["DeliveryOutcomeUnknown", "is_transient", "mailer_host", "wrap"]
+__all__ = ["DeliveryOutcomeUnknown", "is_message_error", "is_transient", "mailer_host", "wrap"]

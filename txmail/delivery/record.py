@@ -57,7 +57,7 @@ def _mine(row: Delivery, token: str | None) -> Any:
 def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
               email: Any = None) -> None:
     fields: dict[str, Any] = {
-        "status": Status.SENT, "sent_at": timezone.now(), "sent_via": sent.mailer,
+        "status": Status.SENT, "sent_at": timezone.now(), "sent_via": sent.sent_via or sent.mailer,
         "refused": {a: list(r) for a, r in sent.refused.items()},
         "provider_message_id": sent.provider_message_id or "", "last_error": "",
         "claim_token": "",

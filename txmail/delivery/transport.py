@@ -24,7 +24,9 @@ class SentMessage:
     """What a send returns: the email, the alias it went through, who accepted it.
 
     ``recipients`` are the envelope recipients the server accepted; ``refused``
-    maps each refused address to the server's ``(code, reply)``.
+    maps each refused address to the server's ``(code, reply)``. ``mailer`` is
+    the alias asked for; ``sent_via`` the one that sent it (a failover or
+    round-robin mailer's choice, else the same).
     """
 
     message_id: str
@@ -34,6 +36,7 @@ class SentMessage:
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)
     provider_message_id: str | None = None
     delivery_id: int | None = None
+    sent_via: str = ""
 
 
 def open_mailer(alias: str) -> Any:
@@ -85,6 +88,7 @@ class Connection:
     def send(self, email: Any) -> SentMessage:
         """Send ``email``; return the outcome or raise a ``DeliveryError``."""
         backend = self.backend
+        email.txmail_sent_via = ""  # set by a failover mailer to the alias it used
         try:
             if backend is None:
                 backend = self.backend = open_mailer(self.alias)
@@ -109,6 +113,8 @@ class Connection:
             email=email,
             refused=refused,
             provider_message_id=provider_message_id(email),
+            # A failover mailer names the alias it used (backends/failover.py).
+            sent_via=str(getattr(email, "txmail_sent_via", "") or self.alias),
         )
 
 
