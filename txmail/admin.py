@@ -1,3 +1,4 @@
 """Admin registrations, found by Django's admin autodiscovery."""
 
 from .delivery import admin  # noqa: F401
+from .suppression import admin as suppression_admin  # noqa: F401

@@ -84,6 +84,9 @@ class Message:
     task_backend: str | None = None
     task_queue_name: str | None = None
     task_priority: int | None = None
+    # Skip recipients on the suppression list (hard bounces, complaints). False
+    # still sends to them: a password reset to a once-bounced address may work.
+    respect_suppression: bool = True
 
     def __init__(
         self,
@@ -209,6 +212,10 @@ class Message:
         """Return the task priority ``enqueue()`` uses; None means the default (0)."""
         return self.task_priority
 
+    def get_respect_suppression(self) -> bool:
+        """Return whether suppressed recipients are skipped (see ``respect_suppression``)."""
+        return self.respect_suppression
+
     # -- pipeline ------------------------------------------------------------
 
     @contextmanager
@@ -246,7 +253,8 @@ class Message:
         from .delivery.record import send_now  # models: loaded once apps are ready
 
         alias = resolve_mailer(self, using)
-        return send_now(self.message(), alias, message_class=name_of(type(self)))
+        return send_now(self.message(), alias, message_class=name_of(type(self)),
+                        respect_suppression=self.get_respect_suppression())
 
     async def asend(self, using: str | None = None) -> SentMessage:
         """Async ``send()``: runs the pipeline and the mailer in a thread."""
@@ -268,6 +276,7 @@ class Message:
             self.message(), alias=alias, message_class=name_of(type(self)),
             task_backend=self.get_task_backend(), queue_name=self.get_task_queue_name(),
             priority=self.get_task_priority(),
+            respect_suppression=self.get_respect_suppression(),
         )
 
     async def aenqueue(self, using: str | None = None) -> "Delivery":

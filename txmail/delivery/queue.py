@@ -22,6 +22,7 @@ import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -39,8 +40,9 @@ from ..exceptions import (
     DeliveryOutcomeUnknown,
     TransientDeliveryError,
 )
+from ..suppression.check import filter_recipients
 from .models import READY, Delivery, Status
-from .record import mark_failed, mark_sent
+from .record import mark_failed, mark_sent, mark_suppressed
 from .stored import FrozenEmail, freeze
 from .transport import Connection
 
@@ -48,7 +50,8 @@ logger = logging.getLogger("txmail.delivery")
 
 
 def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: str | None = None,
-            queue_name: str | None = None, priority: int | None = None) -> Delivery:
+            queue_name: str | None = None, priority: int | None = None,
+            respect_suppression: bool = True) -> Delivery:
     """Store ``email`` as a queued delivery; hand it to the task queue on commit."""
     backend = task_backend or txmail_settings.TASK_BACKEND
     raw, envelope_from, recipients = freeze(email)
@@ -67,6 +70,7 @@ def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: st
         queue_name=queue_name or "",
         priority=priority or 0,
         raw=raw,
+        respect_suppression=respect_suppression,
     )
     transaction.on_commit(partial(hand_off, row), using=router.db_for_write(Delivery))
     return row
@@ -183,7 +187,12 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
         return "lost"  # the sweep took the claim back (this worker was too slow)
     try:
         email = FrozenEmail(bytes(row.raw or b""), row.from_email, row.recipients)
-        sent = connection.send(email)
+        # Checked now, not at enqueue(): a bounce may have come in meanwhile.
+        suppressed = filter_recipients(email) if row.respect_suppression else {}
+        if suppressed and not email.recipients():
+            mark_suppressed(row, suppressed, email=email, token=token)
+            return Status.SUPPRESSED
+        sent = replace(connection.send(email), suppressed=suppressed)
     except DeliveryOutcomeUnknown as exc:
         mark_failed(row, exc, email=None, status=Status.UNKNOWN, token=token)
         return Status.UNKNOWN

@@ -37,6 +37,8 @@ class SentMessage:
     provider_message_id: str | None = None
     delivery_id: int | None = None
     sent_via: str = ""
+    # Recipients not sent to: on the suppression list ({address: reason}).
+    suppressed: dict[str, str] = field(default_factory=dict)
 
 
 def open_mailer(alias: str) -> Any:
