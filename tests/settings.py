@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "anymail",
     "txmail",
     "tests.testapp",
 ]
@@ -58,6 +59,8 @@ MAILERS = {
     for alias in ("default", "transactional", "marketing")
 }
 TXMAIL: dict = {}
+# Webhooks (txmail.webhooks.urls under /webhooks/) require this basic-auth secret.
+ANYMAIL = {"WEBHOOK_SECRET": "txmail:hook-secret"}
 # enqueue() runs the task in-process on commit ("default"); "db" is the
 # django-tasks-db backend that real worker processes (db_worker) poll.
 TASKS = {

@@ -2,3 +2,4 @@
 
 from .delivery import admin  # noqa: F401
 from .suppression import admin as suppression_admin  # noqa: F401
+from .webhooks import admin as webhooks_admin  # noqa: F401

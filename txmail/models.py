@@ -2,5 +2,6 @@
 
 from .delivery.models import Delivery, Status
 from .suppression.models import Suppression
+from .webhooks.models import DeliveryEvent
 
-__all__ = ["Delivery", "Status", "Suppression"]
+__all__ = ["Delivery", "DeliveryEvent", "Status", "Suppression"]

@@ -42,6 +42,9 @@ class Delivery(models.Model):
     refused = models.JSONField(_("refused recipients"), default=dict, blank=True)
     # Recipients dropped because they are on the suppression list: {address: reason}.
     suppressed = models.JSONField(_("suppressed recipients"), default=dict, blank=True)
+    # anymail's tags / metadata / esp_extra, kept for the send (delivery/esp.py).
+    esp_options = models.JSONField(_("provider options"), default=dict, blank=True,
+                                   editable=False)
     respect_suppression = models.BooleanField(
         _("respect the suppression list"), default=True,
         help_text=_("False when the message class opts out (respect_suppression = False)."))

@@ -41,6 +41,7 @@ from ..exceptions import (
     TransientDeliveryError,
 )
 from ..suppression.check import filter_recipients
+from . import esp
 from .models import READY, Delivery, Status
 from .record import mark_failed, mark_sent, mark_suppressed
 from .stored import FrozenEmail, freeze
@@ -71,6 +72,7 @@ def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: st
         priority=priority or 0,
         raw=raw,
         respect_suppression=respect_suppression,
+        esp_options=esp.options_of(email),
     )
     transaction.on_commit(partial(hand_off, row), using=router.db_for_write(Delivery))
     return row
@@ -187,6 +189,7 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
         return "lost"  # the sweep took the claim back (this worker was too slow)
     try:
         email = FrozenEmail(bytes(row.raw or b""), row.from_email, row.recipients)
+        esp.apply(email, row.esp_options, row.pk)
         # Checked now, not at enqueue(): a bounce may have come in meanwhile.
         suppressed = filter_recipients(email) if row.respect_suppression else {}
         if suppressed and not email.recipients():

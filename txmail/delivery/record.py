@@ -14,6 +14,7 @@ from django.utils import timezone
 from ..conf import txmail_settings
 from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
 from ..suppression import check as suppression
+from . import esp
 from .models import Delivery, Status
 from .signals import message_failed, message_sent, message_suppressed
 from .stored import freeze
@@ -41,6 +42,8 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
             respect_suppression=respect_suppression,
             raw=freeze(email)[0] if txmail_settings.KEEP_BODIES else None,
         )
+    if row is not None:
+        esp.apply(email, {}, row.pk)  # the metadata names the row, for webhooks
     if suppressed and not email.recipients():
         if row is not None:
             mark_suppressed(row, suppressed, email=email)
