@@ -178,3 +178,40 @@ def test_sendgrid_errors_are_sorted(sendgrid):
         Hello().send()
     assert list(Delivery.objects.order_by("pk").values_list("status", flat=True)) == [
         Status.FAILED, Status.FAILED]
+
+
+def test_failover_from_an_unreachable_ses_to_sendgrid(sendgrid):
+    from django.conf import settings
+
+    down_ses = {"BACKEND": "anymail.backends.amazon_ses.EmailBackend",
+                "OPTIONS": {"client_params": {
+                    "endpoint_url": f"http://127.0.0.1:{free_port()}", **CREDENTIALS}}}
+    with override_settings(MAILERS={
+            "ses": down_ses, "sendgrid": settings.MAILERS["transactional"],
+            "transactional": {"BACKEND": "txmail.backends.failover.EmailBackend",
+                              "OPTIONS": {"mailers": ["ses", "sendgrid"], "cache": "shared"}}}):
+        sent = Hello().send()
+    assert sent.sent_via == "sendgrid" and len(sendgrid.requests) == 1
+    row = Delivery.objects.get()
+    assert (row.status, row.sent_via, row.provider_message_id) == (
+        Status.SENT, "sendgrid", sent.provider_message_id)
+
+
+def test_a_provider_400_does_not_cascade_or_mark_it_down(sendgrid):
+    from django.conf import settings
+    from django.core.cache import caches
+
+    caches["shared"].clear()
+    backup = {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+              "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 2}}
+    sendgrid.statuses = [400]
+    with override_settings(MAILERS={
+            "sendgrid": settings.MAILERS["transactional"], "backup": backup,
+            "transactional": {"BACKEND": "txmail.backends.failover.EmailBackend",
+                              "OPTIONS": {"mailers": ["sendgrid", "backup"],
+                                          "cache": "shared"}}}):
+        with pytest.raises(PermanentDeliveryError) as caught:
+            Hello().send()
+        assert caught.value.alias == "sendgrid"  # the backup (closed port) was not tried
+        assert Hello().send().sent_via == "sendgrid"  # and SendGrid is not marked down
+    assert len(sendgrid.requests) == 2
