@@ -62,7 +62,7 @@ TAG = "tests.test_providers.WithAttachment"  # its registry name: the default ta
 def test_ses_receives_the_message_with_tags_and_metadata(ses):
     sent = WithAttachment(name="Ada", to=["Ada <ada@example.com>"]).send()
     (raw,) = ses.sent_messages
-    row = Delivery.objects.get()
+    row = Delivery.objects.get(pk=sent.delivery_id)
     assert (row.status, row.sent_via, row.provider_message_id) == (
         Status.SENT, "transactional", raw.id)
     assert sent.provider_message_id == raw.id
@@ -100,7 +100,7 @@ def test_ses_rejecting_an_unverified_sender_is_permanent(ses):
     assert str(caught.value).startswith(
         "mailer 'transactional' refused the message (AnymailAPIError: An error occurred "
         "(MessageRejected) when calling the SendEmail operation")
-    assert Delivery.objects.get().status == Status.FAILED
+    assert Delivery.objects.latest("pk").status == Status.FAILED
 
 
 def test_ses_unreachable_is_transient():
@@ -148,7 +148,7 @@ def test_sendgrid_receives_recipients_parts_attachments_tags_and_metadata(sendgr
     sent = WithAttachment(name="Ada", to=["Ada <ada@example.com>"],
                           cc=["bob@example.com"]).send()
     ((path, headers, payload),) = sendgrid.requests
-    row = Delivery.objects.get()
+    row = Delivery.objects.get(pk=sent.delivery_id)
     assert path == "/v3/mail/send"
     assert headers["Authorization"] == "Bearer SG.test-key"
     (personalization,) = payload["personalizations"]
@@ -176,7 +176,7 @@ def test_sendgrid_errors_are_sorted(sendgrid):
         Hello().send()
     with pytest.raises(PermanentDeliveryError):
         Hello().send()
-    assert list(Delivery.objects.order_by("pk").values_list("status", flat=True)) == [
+    assert list(Delivery.objects.order_by("-pk").values_list("status", flat=True)[:2]) == [
         Status.FAILED, Status.FAILED]
 
 
@@ -192,7 +192,7 @@ def test_failover_from_an_unreachable_ses_to_sendgrid(sendgrid):
                               "OPTIONS": {"mailers": ["ses", "sendgrid"], "cache": "shared"}}}):
         sent = Hello().send()
     assert sent.sent_via == "sendgrid" and len(sendgrid.requests) == 1
-    row = Delivery.objects.get()
+    row = Delivery.objects.get(pk=sent.delivery_id)
     assert (row.status, row.sent_via, row.provider_message_id) == (
         Status.SENT, "sendgrid", sent.provider_message_id)
 

@@ -44,7 +44,7 @@ def test_a_bounced_address_is_skipped_on_the_next_send(server):
         signals.message_suppressed.disconnect(dispatch_uid="test-suppressed")
     assert server.received == []
     assert (sent.recipients, sent.suppressed) == ([], {"ann@example.com": "bounced"})
-    row = Delivery.objects.get()
+    row = Delivery.objects.get(pk=sent.delivery_id)
     assert (row.status, row.recipients, row.suppressed) == (
         Status.SUPPRESSED, ["ann@example.com"], {"ann@example.com": "bounced"})
     assert row.last_error == "Not sent to suppressed addresses: ann@example.com (hard bounce)"
@@ -56,7 +56,7 @@ def test_a_class_that_opts_out_still_sends(server):
     sent = AlwaysTry().send()
     assert [r.rcpt_tos for r in server.received] == [["ann@example.com"]]
     assert sent.suppressed == {}
-    row = Delivery.objects.get()
+    row = Delivery.objects.get(pk=sent.delivery_id)
     assert (row.status, row.respect_suppression) == (Status.SENT, False)
 
 
@@ -70,7 +70,7 @@ def test_a_mixed_message_goes_only_to_the_unsuppressed(server):
     assert received.message["To"] == "Ann <ann@example.com>"
     assert received.message["Cc"] is None
     assert sent.recipients == ["Ann <ann@example.com>", "dan@example.com"]
-    row = Delivery.objects.get()
+    row = Delivery.objects.get(pk=sent.delivery_id)
     assert row.status == Status.SENT
     assert row.suppressed == {"Bob <BOB@example.com>": "complained",
                               "eve@example.com": "manual"}
@@ -125,3 +125,10 @@ def test_admins_add_and_remove_entries(server, admin_client):
     assert response.status_code == 302 and not Suppression.objects.exists()
     Hello(to=["zed@example.com"]).send()
     assert [r.rcpt_tos for r in server.received] == [["zed@example.com"]]
+
+
+@override_settings(TXMAIL={"SUPPRESSION": False})
+def test_the_check_can_be_switched_off(server):
+    suppress("ann@example.com", "bounced")
+    Hello().send()
+    assert [r.rcpt_tos for r in server.received] == [["ann@example.com"]]

@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     # many concurrent connections it sends them.
     "BATCH_SIZE": 100,
     "CONNECTIONS": 10,
+    # Skip recipients on the suppression list (txmail.suppression) before each
+    # send. It reads the database; False turns the check off for every class.
+    "SUPPRESSION": True,
 }
 
 

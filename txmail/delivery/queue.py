@@ -191,7 +191,8 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
         email = FrozenEmail(bytes(row.raw or b""), row.from_email, row.recipients)
         esp.apply(email, row.esp_options, row.pk)
         # Checked now, not at enqueue(): a bounce may have come in meanwhile.
-        suppressed = filter_recipients(email) if row.respect_suppression else {}
+        check = row.respect_suppression and txmail_settings.SUPPRESSION
+        suppressed = filter_recipients(email) if check else {}
         if suppressed and not email.recipients():
             mark_suppressed(row, suppressed, email=email, token=token)
             return Status.SUPPRESSED

@@ -30,7 +30,8 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
     """
     row = None
     recipients = list(email.recipients())
-    suppressed = suppression.filter_recipients(email) if respect_suppression else {}
+    check = respect_suppression and txmail_settings.SUPPRESSION
+    suppressed = suppression.filter_recipients(email) if check else {}
     if txmail_settings.LOG_SENDS:
         now = timezone.now()
         row = Delivery.objects.create(
