@@ -198,16 +198,34 @@ def test_a_550_for_one_recipient_does_not_mark_the_first_dead(backup):
 def test_every_alias_down_raises_one_transient_error():
     with override_settings(MAILERS={"a": closed_mailer(), "b": closed_mailer(),
                                     "fo": failover("a", "b")}):
-        with pytest.raises(TransientDeliveryError):
+        with pytest.raises(TransientDeliveryError) as first:
             deliver(email(), "fo")
         with pytest.raises(TransientDeliveryError) as caught:
             deliver(email(), "fo")
+    assert str(first.value) == (
+        "mailer 'fo': no mailer could send the message. Failed: 'a': "
+        "ConnectionRefusedError: [Errno 111] Connection refused; 'b': "
+        "ConnectionRefusedError: [Errno 111] Connection refused. Queued messages are "
+        "retried; check the providers, or shorten OPTIONS 'cooldown' to try a failed "
+        "mailer again sooner.")
     assert str(caught.value) == (
         "mailer 'fo': no mailer could send the message. Skipped after an earlier failure: "
         "'a' (down for 60 s more), 'b' (down for 60 s more). Queued messages are retried; "
         "check the providers, or shorten OPTIONS 'cooldown' to try a failed mailer again "
         "sooner.")
     assert caught.value.alias == "fo"
+
+
+def test_a_broken_cache_does_not_stop_mail(backup, caplog, tmp_path):
+    (tmp_path / "a-file").write_text("")  # a cache directory that can't be created
+    with override_settings(
+            CACHES={"shared": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                               "LOCATION": str(tmp_path / "a-file" / "cache")}},
+            MAILERS={"primary": closed_mailer(), "backup": backup.mailer(),
+                     "fo": failover("primary", "backup")}):
+        assert deliver(email(), "fo").sent_via == "backup"
+    assert len(backup.received) == 1
+    assert "mailer 'fo' could not store 'primary''s cooldown in cache 'shared'" in caplog.text
 
 
 def test_options_must_list_other_aliases():

@@ -24,6 +24,7 @@ server may have it, and sending it elsewhere could deliver it twice.
 first alias.
 """
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -37,6 +38,7 @@ from ..delivery.transport import Connection
 from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
 
 _KEY = "txmail.mailer-down.{}"
+logger = logging.getLogger("txmail.delivery")
 
 
 class EmailBackend(BaseEmailBackend):
@@ -65,15 +67,25 @@ class EmailBackend(BaseEmailBackend):
     def down_until(self, aliases: Sequence[str]) -> dict[str, float]:
         """Return ``{alias: time it is up again}`` for the aliases cooling down now."""
         keys = {_KEY.format(a): a for a in aliases}
-        found = caches[self.cache_alias].get_many(list(keys))
+        try:
+            found = caches[self.cache_alias].get_many(list(keys))
+        except Exception:  # a cache outage must not stop mail: try every alias
+            logger.warning("txmail: mailer %r could not read cooldowns from cache %r",
+                           self.alias, self.cache_alias, exc_info=True)
+            return {}
         now = time.time()
         return {keys[k]: float(v) for k, v in found.items() if float(v) > now}
 
     def mark_down(self, alias: str) -> None:
         """Skip ``alias`` for ``cooldown`` seconds, in every process sharing the cache."""
-        if self.cooldown > 0:
+        if self.cooldown <= 0:
+            return
+        try:
             caches[self.cache_alias].set(
                 _KEY.format(alias), time.time() + self.cooldown, timeout=self.cooldown)
+        except Exception:
+            logger.warning("txmail: mailer %r could not store %r's cooldown in cache %r",
+                           self.alias, alias, self.cache_alias, exc_info=True)
 
     # -- sending -------------------------------------------------------------
 
