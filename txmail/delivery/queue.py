@@ -150,7 +150,7 @@ def send_claimed(token: str) -> dict[str, int]:
     for row in rows:
         by_mailer[row.mailer].append(row)
     width = max(1, int(txmail_settings.CONNECTIONS))
-    if db_connection.vendor == "sqlite" and db_connection.is_in_memory_db():
+    if db_connection.vendor == "sqlite" and db_connection.is_in_memory_db():  # type: ignore[attr-defined]
         # Threads would share one in-memory database through SQLite's shared
         # cache, which fails writers at once with "table is locked" (tests).
         width = 1
