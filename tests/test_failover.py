@@ -24,6 +24,7 @@ from tests.testapp.emails import Hello
 from txmail import PermanentDeliveryError, TransientDeliveryError
 from txmail.delivery import deliver, deliver_many
 from txmail.delivery.models import Delivery, Status
+from txmail.exceptions import DeliveryOutcomeUnknown
 
 pytestmark = pytest.mark.smtp
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,6 +194,27 @@ def test_a_550_for_one_recipient_does_not_mark_the_first_dead(backup):
         first.stop()
     assert [r.message["Subject"] for r in first.received] == ["Message 1", "Message 3"]
     assert backup.received == []  # the bad address didn't cascade
+
+
+def test_a_connection_lost_after_data_is_not_sent_again_elsewhere(backup):
+    first = ReplyingServer().start()
+
+    async def hang_up(server, session, envelope):
+        server.transport.close()  # the whole message arrived; no reply is sent
+        return "250 OK"
+
+    first.handler.handle_DATA = hang_up
+    try:
+        with override_settings(MAILERS={"primary": first.mailer(), "backup": backup.mailer(),
+                                        "fo": failover("primary", "backup")}):
+            with pytest.raises(DeliveryOutcomeUnknown) as caught:
+                deliver(email(1), "fo")
+            assert caught.value.alias == "primary"
+            assert backup.received == []  # it may have been delivered: not sent twice
+            assert deliver(email(2), "fo").sent_via == "backup"  # primary cools down
+    finally:
+        first.stop()
+    assert first.mail_attempts == 1
 
 
 def test_every_alias_down_raises_one_transient_error():
