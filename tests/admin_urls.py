@@ -4,4 +4,5 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("emails/", include("txmail.urls")),
+    path("webhooks/", include("txmail.webhooks.urls")),
 ]

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "anymail",
     "txmail",
     "tests.testapp",
 ]
@@ -58,9 +59,24 @@ MAILERS = {
     for alias in ("default", "transactional", "marketing")
 }
 TXMAIL: dict = {}
+# Webhooks (txmail.webhooks.urls under /webhooks/) require this basic-auth secret.
+ANYMAIL = {"WEBHOOK_SECRET": "txmail:hook-secret"}
 # enqueue() runs the task in-process on commit ("default"); "db" is the
 # django-tasks-db backend that real worker processes (db_worker) poll.
 TASKS = {
     "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
     "db": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+}
+# "shared": a cache every process of a test run sees (failover cooldowns across
+# worker subprocesses). The directory is chosen once and inherited by children.
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.setdefault(
+            "TXMAIL_TEST_CACHE", tempfile.mkdtemp(prefix="txmail-cache-")),
+    },
 }

@@ -50,8 +50,9 @@ def test_messages_sent_by_another_process_show_up(client, debug, mailbox_path):
     worker = "\n".join([
         "import django; django.setup()",
         "from django.conf import settings",
-        # No database in this process: no delivery-log row.
-        f"settings.TXMAIL = {{'MAILBOX_PATH': {str(mailbox_path)!r}, 'LOG_SENDS': False}}",
+        # No database in this process: no delivery-log row, no suppression check.
+        f"settings.TXMAIL = {{'MAILBOX_PATH': {str(mailbox_path)!r}, 'LOG_SENDS': False, "
+        "'SUPPRESSION': False}",
         "settings.MAILERS = {'default': {'BACKEND': 'txmail.mailbox.MailboxBackend'}}",
         "from tests.testapp.emails import Promo",
         "Promo(name='worker').send(using='default')",

@@ -15,4 +15,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     # The admin's registration/ templates link to it.
     path("admin/", admin.site.urls),
+    path("webhooks/", include("txmail.webhooks.urls")),
 ]

@@ -12,3 +12,15 @@ class TxmailConfig(AppConfig):
         from .registry import autodiscover
 
         autodiscover()
+        connect_anymail()
+
+
+def connect_anymail() -> None:
+    """Record anymail's webhook events in the delivery log (when anymail is installed)."""
+    try:
+        from anymail.signals import tracking
+    except ImportError:
+        return  # django-anymail is optional: txmail[anymail]
+    from .webhooks.receivers import on_tracking
+
+    tracking.connect(on_tracking, dispatch_uid="txmail.webhooks.on_tracking")

@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     # {"to": "staging-inbox@example.com", "allow": ["example.com"]}.
     "INTERCEPTORS": [],
     "STAGING_REDIRECT": None,
+    # Skip recipients on the suppression list (txmail.suppression) before each
+    # send. It reads the database; False turns the check off for every class.
+    "SUPPRESSION": True,
 }
 
 

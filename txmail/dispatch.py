@@ -14,7 +14,7 @@ from .delivery.record import record_cancelled, send_now
 from .delivery.transport import SentMessage
 from .interceptors import run_interceptors
 from .render import Rendered, render_activated
-from .send import build_email, resolve_mailer
+from .send import resolve_mailer
 from .signals import CancelSend, post_send, pre_send, send_cancelled, send_failed
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class _Attempt:
         # One activation for rendering and building (headers, a localized PDF).
         with message.activated():
             self.rendered = render_activated(message)
-            self.email = build_email(message, self.rendered)
+            self.email = message.build(self.rendered)
         self.email = run_interceptors(self.email, message)
 
     def sent(self, result: Any) -> None:
@@ -87,7 +87,8 @@ def send_message(message: "Message", using: str | None, *, message_class: str) -
     attempt = _Attempt(message, using, message_class=message_class, queued=False)
     try:
         attempt.prepare()
-        result = send_now(attempt.email, attempt.alias or "", message_class=message_class)
+        result = send_now(attempt.email, attempt.alias or "", message_class=message_class,
+                          respect_suppression=message.get_respect_suppression())
     except CancelSend as exc:
         row = attempt.cancel(exc)
         email = attempt.email
@@ -113,6 +114,7 @@ def enqueue_message(message: "Message", using: str | None, *,
             attempt.email, alias=attempt.alias or "", message_class=message_class,
             task_backend=message.get_task_backend(), queue_name=message.get_task_queue_name(),
             priority=message.get_task_priority(),
+            respect_suppression=message.get_respect_suppression(),
         )
     except CancelSend as exc:
         # enqueue() always logs: the row is the queue's state.

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from .delivery import SentMessage
+from .delivery import SentMessage, esp
 from .exceptions import MessageConfigurationError
 from .mime import Attachment, InlineImage, TxEmailMessage
 from .render import Rendered, render_activated, render_message, render_string
@@ -84,6 +84,15 @@ class Message:
     task_backend: str | None = None
     task_queue_name: str | None = None
     task_priority: int | None = None
+    # Skip recipients on the suppression list (hard bounces, complaints). False
+    # still sends to them: a password reset to a once-bounced address may work.
+    respect_suppression: bool = True
+    # Provider features through django-anymail (ignored by SMTP mailers). None
+    # tags mean the registry name ("shop.Receipt"), so a provider's dashboard
+    # groups sends by message type. The delivery id is added to the metadata.
+    tags: Sequence[str] | None = None
+    metadata: Mapping[str, Any] = {}
+    esp_extra: Mapping[str, Any] | None = None
 
     def __init__(
         self,
@@ -209,6 +218,22 @@ class Message:
         """Return the task priority ``enqueue()`` uses; None means the default (0)."""
         return self.task_priority
 
+    def get_tags(self) -> list[str]:
+        """Return the provider tags (anymail ``tags``); default: the registry name."""
+        return [name_of(type(self))] if self.tags is None else list(self.tags)
+
+    def get_metadata(self) -> dict[str, Any]:
+        """Return the provider metadata (anymail ``metadata``), JSON values."""
+        return dict(self.metadata)
+
+    def get_esp_extra(self) -> dict[str, Any] | None:
+        """Return provider-specific send options (anymail ``esp_extra``), JSON values."""
+        return dict(self.esp_extra) if self.esp_extra else None
+
+    def get_respect_suppression(self) -> bool:
+        """Return whether suppressed recipients are skipped (see ``respect_suppression``)."""
+        return self.respect_suppression
+
     # -- pipeline ------------------------------------------------------------
 
     @contextmanager
@@ -234,7 +259,14 @@ class Message:
         """Return the Django ``EmailMultiAlternatives`` this message sends."""
         # One activation for rendering and building (headers, a localized PDF).
         with self.activated():
-            return build_email(self, rendered or render_activated(self))
+            return self.build(rendered or render_activated(self))
+
+    def build(self, rendered: Rendered) -> TxEmailMessage:
+        """Return the email for an already rendered message (inside ``activated()``)."""
+        email = build_email(self, rendered)
+        esp.apply(email, {"tags": self.get_tags(), "metadata": self.get_metadata(),
+                          "esp_extra": self.get_esp_extra()}, None)
+        return email
 
     def send(self, using: str | None = None) -> SentMessage:
         """Render, build and send now through ``using`` (default: the class's mailer).

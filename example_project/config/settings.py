@@ -5,6 +5,7 @@ Development only. Email goes through Django 6.1's ``MAILERS``; the legacy
 """
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # example_project/
@@ -122,3 +123,45 @@ TXMAIL = {
 }
 
 SHOP_SITE_NAME = "Acme Shop"
+
+# -- providers (django-anymail: pip install "txmail[anymail]") ---------------
+# "ses" and "sendgrid" are MAILERS aliases like any other. With
+# TXMAIL_EXAMPLE_PROVIDERS=1, transactional mail fails over SES → SendGrid →
+# the mailbox, and marketing mail is spread round-robin over both providers.
+# SES credentials come from boto3's usual places (AWS_ACCESS_KEY_ID, ...).
+# Provider webhooks are at /webhooks/amazon_ses/tracking/ and
+# /webhooks/sendgrid/tracking/, behind basic auth with ANYMAIL_WEBHOOK_SECRET
+# ("user:password"; give the provider https://user:password@host/webhooks/...).
+if find_spec("anymail") is not None:
+    INSTALLED_APPS.append("anymail")
+    ANYMAIL = {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "acme:change-me")}
+    MAILERS |= {
+        "mailbox": {"BACKEND": MAILBOX_BACKEND, "OPTIONS": _MAILBOX_OPTIONS},
+        "ses": {
+            "BACKEND": "anymail.backends.amazon_ses.EmailBackend",
+            "OPTIONS": {"client_params": {"region_name": os.environ.get("AWS_REGION",
+                                                                        "eu-west-1")}},
+        },
+        "sendgrid": {
+            "BACKEND": "txmail.backends.sendgrid.EmailBackend",
+            "OPTIONS": {"api_key": os.environ.get("SENDGRID_API_KEY", "")},
+        },
+    }
+    if os.environ.get("TXMAIL_EXAMPLE_PROVIDERS") == "1":
+        # The cooldown of a failed provider is shared by the server and the
+        # db_worker through the "txmail" cache (a directory both can read).
+        MAILERS["transactional"] = {
+            "BACKEND": "txmail.backends.failover.EmailBackend",
+            "OPTIONS": {"mailers": ["ses", "sendgrid", "mailbox"], "cooldown": 60,
+                        "cache": "txmail"},
+        }
+        MAILERS["marketing"] = {
+            "BACKEND": "txmail.backends.roundrobin.EmailBackend",
+            "OPTIONS": {"mailers": ["ses", "sendgrid"], "cache": "txmail"},
+        }
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "txmail": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+               "LOCATION": str(VAR_DIR / "cache")},
+}

@@ -26,3 +26,8 @@ urlpatterns = [
 # The preview UI is optional: the project keeps working without it.
 if find_spec("txmail.urls") is not None:
     urlpatterns.append(path("emails/", include("txmail.urls")))
+
+# Provider webhooks (delivered, bounced, complained ...) → the delivery log and
+# the suppression list; needs django-anymail (txmail[anymail]).
+if find_spec("anymail") is not None:
+    urlpatterns.append(path("webhooks/", include("txmail.webhooks.urls")))

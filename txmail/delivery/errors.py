@@ -18,6 +18,10 @@ from ..exceptions import (
     TransientDeliveryError,
 )
 
+# requests' and botocore's connection failures, as anymail passes them on.
+_TRANSIENT_NAMES = {"AnymailRequestsAPIError", "ConnectionError", "Timeout",
+                    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
+                    "ConnectionClosedError"}
 # HTTP statuses a provider answers for "later": rate limited, or its own outage.
 _TRANSIENT_HTTP = {408, 425, 429, 500, 502, 503, 504}
 
@@ -43,8 +47,11 @@ def _smtp_code(exc: BaseException) -> int | None:
 
 def _http_status(exc: BaseException) -> int | None:
     status = getattr(exc, "status_code", None)  # anymail's AnymailAPIError
+    response = getattr(exc, "response", None)
     if status is None:
-        status = getattr(getattr(exc, "response", None), "status_code", None)
+        status = getattr(response, "status_code", None)
+    if status is None and isinstance(response, dict):  # boto3's ClientError.response (SES)
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     return int(status) if isinstance(status, int) else None
 
 
@@ -60,8 +67,37 @@ def is_transient(exc: BaseException) -> bool:
     status = _http_status(exc)
     if status is not None:
         return status in _TRANSIENT_HTTP
-    # Anymail's connection failures wrap requests' errors without a status.
-    return type(exc).__name__ in {"AnymailRequestsAPIError", "ConnectionError", "Timeout"}
+    # Anymail's connection failures wrap requests' or botocore's errors
+    # without a status: judge by the cause.
+    if type(exc).__name__ in _TRANSIENT_NAMES:
+        return True
+    cause = exc.__cause__
+    return cause is not None and cause is not exc and is_transient(cause)
+
+
+# Errors about the message itself: another provider would refuse it too.
+_MESSAGE_ERRORS = {"InvalidAddress", "AnymailInvalidAddress", "AnymailRecipientsRefused"}
+# HTTP statuses that judge the request body (the message), not the account or service.
+_MESSAGE_HTTP = {400, 413, 422}
+
+
+def is_message_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is about the message (a refused recipient, a bad address), not the mailer.
+
+    A failover mailer raises these at once instead of trying every provider and
+    marking each one down (Symfony's "one bad address marks every transport
+    dead"). SMTP 5xx refusals of the recipients or the content count; a 4xx or
+    a refused sender or login is the mailer's problem.
+    """
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _reply in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPDataError):
+        return exc.smtp_code >= 500
+    if isinstance(exc, PermanentDeliveryError) and exc.refused and exc.__cause__ is None:
+        return all(code >= 500 for code, _reply in exc.refused.values())  # every RCPT 5xx
+    if any(c.__name__ in _MESSAGE_ERRORS for c in type(exc).__mro__):
+        return True
+    return _http_status(exc) in _MESSAGE_HTTP
 
 
 def describe(exc: BaseException) -> str:
@@ -101,4 +137,4 @@ def wrap(exc: BaseException, alias: str, backend: Any) -> DeliveryError:
     )
 
 
-__all__ = ["DeliveryOutcomeUnknown", "is_transient", "mailer_host", "wrap"]
+__all__ = ["DeliveryOutcomeUnknown", "is_message_error", "is_transient", "mailer_host", "wrap"]

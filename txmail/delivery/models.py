@@ -19,13 +19,15 @@ class Status(models.TextChoices):
     # server may have accepted it. Not retried (a retry could duplicate it).
     UNKNOWN = "unknown", _("unknown")
     CANCELLED = "cancelled", _("cancelled")
+    # Every recipient is on the suppression list (txmail.suppression): not sent.
+    SUPPRESSED = "suppressed", _("suppressed")
 
 
 # Statuses a worker may claim.
 READY = (Status.QUEUED, Status.RETRYING)
 # Statuses that never change again (except by an admin's "send again", which
 # makes a new row).
-FINAL = (Status.SENT, Status.FAILED, Status.UNKNOWN, Status.CANCELLED)
+FINAL = (Status.SENT, Status.FAILED, Status.UNKNOWN, Status.CANCELLED, Status.SUPPRESSED)
 
 
 class Delivery(models.Model):
@@ -38,6 +40,14 @@ class Delivery(models.Model):
     recipients = models.JSONField(_("recipients"), default=list)
     recipients_text = models.TextField(_("recipients (search)"), blank=True, editable=False)
     refused = models.JSONField(_("refused recipients"), default=dict, blank=True)
+    # Recipients dropped because they are on the suppression list: {address: reason}.
+    suppressed = models.JSONField(_("suppressed recipients"), default=dict, blank=True)
+    # anymail's tags / metadata / esp_extra, kept for the send (delivery/esp.py).
+    esp_options = models.JSONField(_("provider options"), default=dict, blank=True,
+                                   editable=False)
+    respect_suppression = models.BooleanField(
+        _("respect the suppression list"), default=True,
+        help_text=_("False when the message class opts out (respect_suppression = False)."))
     subject = models.TextField(_("subject"), blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=998, db_index=True)
     provider_message_id = models.CharField(_("provider message id"), max_length=255,

@@ -22,6 +22,7 @@ import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -41,8 +42,10 @@ from ..exceptions import (
     MessageConfigurationError,
     TransientDeliveryError,
 )
+from ..suppression.check import filter_recipients
+from . import esp
 from .models import READY, Delivery, Status
-from .record import mark_failed, mark_sent
+from .record import mark_failed, mark_sent, mark_suppressed
 from .stored import FrozenEmail, freeze
 from .transport import Connection
 
@@ -50,7 +53,8 @@ logger = logging.getLogger("txmail.delivery")
 
 
 def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: str | None = None,
-            queue_name: str | None = None, priority: int | None = None) -> Delivery:
+            queue_name: str | None = None, priority: int | None = None,
+            respect_suppression: bool = True) -> Delivery:
     """Store ``email`` as a queued delivery; hand it to the task queue on commit."""
     backend = task_backend or txmail_settings.TASK_BACKEND
     # Build the task now: a bad backend alias, queue or priority raises here,
@@ -72,6 +76,8 @@ def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: st
         queue_name=queue_name or "",
         priority=priority or 0,
         raw=raw,
+        respect_suppression=respect_suppression,
+        esp_options=esp.options_of(email),
     )
     transaction.on_commit(partial(hand_off, row), using=router.db_for_write(Delivery))
     return row
@@ -206,7 +212,14 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
         return "lost"  # the sweep took the claim back (this worker was too slow)
     try:
         email = FrozenEmail(bytes(row.raw or b""), row.from_email, row.recipients)
-        sent = connection.send(email)
+        esp.apply(email, row.esp_options, row.pk)
+        # Checked now, not at enqueue(): a bounce may have come in meanwhile.
+        check = row.respect_suppression and txmail_settings.SUPPRESSION
+        suppressed = filter_recipients(email) if check else {}
+        if suppressed and not email.recipients():
+            mark_suppressed(row, suppressed, email=email, token=token)
+            return Status.SUPPRESSED
+        sent = replace(connection.send(email), suppressed=suppressed)
     except DeliveryOutcomeUnknown as exc:
         mark_failed(row, exc, email=None, status=Status.UNKNOWN, token=token)
         return Status.UNKNOWN

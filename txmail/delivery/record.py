@@ -13,27 +13,49 @@ from django.utils import timezone
 
 from ..conf import txmail_settings
 from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
+from ..suppression import check as suppression
+from . import esp
 from .models import Delivery, Status
-from .signals import message_failed, message_sent
+from .signals import message_failed, message_sent, message_suppressed
 from .stored import freeze
 from .transport import SentMessage, deliver
 
 
-def send_now(email: Any, alias: str, *, message_class: str = "") -> SentMessage:
-    """Send ``email`` through ``alias`` now, logging it; raise a ``DeliveryError`` on failure."""
+def send_now(email: Any, alias: str, *, message_class: str = "",
+             respect_suppression: bool = True) -> SentMessage:
+    """Send ``email`` through ``alias`` now, logging it; raise a ``DeliveryError`` on failure.
+
+    Suppressed recipients are dropped first (unless ``respect_suppression`` is
+    False); if none is left nothing is sent and the result has no recipients.
+    """
     row = None
+    recipients = list(email.recipients())
+    check = respect_suppression and txmail_settings.SUPPRESSION
+    suppressed = suppression.filter_recipients(email) if check else {}
     if txmail_settings.LOG_SENDS:
         now = timezone.now()
         row = Delivery.objects.create(
             message_class=message_class, mailer=alias, from_email=str(email.from_email),
-            recipients=list(email.recipients()), subject=str(email.subject),
+            recipients=recipients, subject=str(email.subject),
             message_id=str(email.extra_headers.get("Message-ID", "")),
             status=Status.SENDING, attempts=1, max_attempts=1,
-            claimed_at=now, handed_over_at=now,
+            claimed_at=now, handed_over_at=now, suppressed=suppressed,
+            respect_suppression=respect_suppression,
             raw=freeze(email)[0] if txmail_settings.KEEP_BODIES else None,
         )
+    if row is not None:
+        esp.apply(email, {}, row.pk)  # the metadata names the row, for webhooks
+    if suppressed and not email.recipients():
+        if row is not None:
+            mark_suppressed(row, suppressed, email=email)
+        else:
+            message_suppressed.send(alias, email=email, suppressed=suppressed, delivery=None)
+        return SentMessage(
+            message_id=str(email.extra_headers.get("Message-ID", "")), mailer=alias,
+            recipients=[], email=email, delivery_id=row.pk if row else None,
+            suppressed=suppressed)
     try:
-        sent = deliver(email, alias)
+        sent = replace(deliver(email, alias), suppressed=suppressed)
     except DeliveryError as exc:
         status = Status.UNKNOWN if isinstance(exc, DeliveryOutcomeUnknown) else Status.FAILED
         if row is not None:
@@ -57,10 +79,10 @@ def _mine(row: Delivery, token: str | None) -> Any:
 def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
               email: Any = None) -> None:
     fields: dict[str, Any] = {
-        "status": Status.SENT, "sent_at": timezone.now(), "sent_via": sent.mailer,
+        "status": Status.SENT, "sent_at": timezone.now(), "sent_via": sent.sent_via or sent.mailer,
         "refused": {a: list(r) for a, r in sent.refused.items()},
         "provider_message_id": sent.provider_message_id or "", "last_error": "",
-        "claim_token": "",
+        "claim_token": "", "suppressed": sent.suppressed,
     }
     if sent.refused:
         fields["last_error"] = "Refused by the server: " + "; ".join(
@@ -71,6 +93,21 @@ def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
     for name, value in fields.items():
         setattr(row, name, value)
     message_sent.send(sent.mailer, email=email or sent.email, result=sent, delivery=row)
+
+
+def mark_suppressed(row: Delivery, suppressed: dict[str, str], *, email: Any,
+                    token: str | None = None) -> None:
+    """Every recipient is suppressed: record it, send nothing."""
+    fields: dict[str, Any] = {
+        "status": Status.SUPPRESSED, "suppressed": suppressed, "claim_token": "",
+        "last_error": suppression.describe(suppressed),
+    }
+    if not txmail_settings.KEEP_BODIES:
+        fields["raw"] = None
+    _mine(row, token).update(**fields)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    message_suppressed.send(row.mailer, email=email, suppressed=suppressed, delivery=row)
 
 
 def mark_failed(row: Delivery, error: BaseException, *, email: Any, status: str,

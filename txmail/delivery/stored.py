@@ -30,11 +30,42 @@ def email_policy() -> Any:
 
 
 class _RawMIME(EmailMessage):
-    """A parsed message whose ``as_bytes()`` is the stored bytes, exactly."""
+    """A parsed message whose ``as_bytes()`` is the stored bytes, exactly.
+
+    Unless a backend changed it: anymail's SES backend adds X-Tag and
+    X-Metadata headers and re-encodes 8bit parts before sending. Then the
+    changed message is generated again (same parts, its own folding).
+    """
 
     txmail_raw: bytes = b""
+    txmail_changed: bool = False
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self.txmail_changed = True
+        super().__setitem__(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        self.txmail_changed = True
+        super().__delitem__(name)
+
+    def add_header(self, *args: Any, **kwargs: Any) -> None:
+        self.txmail_changed = True
+        super().add_header(*args, **kwargs)
+
+    def replace_header(self, *args: Any, **kwargs: Any) -> None:
+        self.txmail_changed = True
+        super().replace_header(*args, **kwargs)
+
+    def set_payload(self, *args: Any, **kwargs: Any) -> None:
+        self.txmail_changed = True
+        super().set_payload(*args, **kwargs)
 
     def as_bytes(self, unixfrom: bool = False, policy: Any = None) -> bytes:
+        # The parser builds every part with this class; only the root holds
+        # the stored bytes (a part's own as_bytes() is generated).
+        if not self.txmail_raw or any(
+                getattr(part, "txmail_changed", False) for part in self.walk()):
+            return super().as_bytes(unixfrom, policy)
         linesep = getattr(policy or self.policy, "linesep", "\r\n")
         if linesep == "\n":
             return self.txmail_raw.replace(b"\r\n", b"\n")
@@ -43,6 +74,8 @@ class _RawMIME(EmailMessage):
 
 def _parse(raw: bytes, policy: Any) -> _RawMIME:
     msg = message_from_bytes(raw, _class=_RawMIME, policy=policy)
+    for part in msg.walk():
+        part.txmail_changed = False  # parsing itself set headers and payloads
     msg.txmail_raw = raw
     return msg  # type: ignore[return-value]
 

@@ -24,7 +24,9 @@ class SentMessage:
     """What a send returns: the email, the alias it went through, who accepted it.
 
     ``recipients`` are the envelope recipients the server accepted; ``refused``
-    maps each refused address to the server's ``(code, reply)``.
+    maps each refused address to the server's ``(code, reply)``. ``mailer`` is
+    the alias asked for; ``sent_via`` the one that sent it (a failover or
+    round-robin mailer's choice, else the same).
     """
 
     message_id: str
@@ -34,6 +36,9 @@ class SentMessage:
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)
     provider_message_id: str | None = None
     delivery_id: int | None = None
+    sent_via: str = ""
+    # Recipients not sent to: on the suppression list ({address: reason}).
+    suppressed: dict[str, str] = field(default_factory=dict)
     # Why it was not sent, when a pre_send receiver or an interceptor cancelled
     # it (txmail.signals); then ``recipients`` is empty.
     cancelled: str | None = None
@@ -88,6 +93,7 @@ class Connection:
     def send(self, email: Any) -> SentMessage:
         """Send ``email``; return the outcome or raise a ``DeliveryError``."""
         backend = self.backend
+        email.txmail_sent_via = ""  # set by a failover mailer to the alias it used
         try:
             if backend is None:
                 backend = self.backend = open_mailer(self.alias)
@@ -112,6 +118,8 @@ class Connection:
             email=email,
             refused=refused,
             provider_message_id=provider_message_id(email),
+            # A failover mailer names the alias it used (backends/failover.py).
+            sent_via=str(getattr(email, "txmail_sent_via", "") or self.alias),
         )
 
 

@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
+from ..backends.describe import describe_mailer
 from ..delivery.record import send_now
 from ..mailbox import uses_mailbox
 from ..message import Message
@@ -121,6 +122,7 @@ def message_page(request: HttpRequest, name: str, variant: str) -> HttpResponse:
             ("Class", f"{preview.cls.__module__}.{preview.cls.__qualname__}"),
             ("Preview", f"{method.__name__}()"),
             ("Mailer", preview.mailer),
+            ("Provider", describe_mailer(preview.mailer)),
             ("Template", _short_origin(preview.rendered.template)),
             ("Language", preview.rendered.language or "—"),
             ("Rendering", "full pipeline" if preview.rendered.fallback_reason

@@ -1,0 +1,217 @@
+"""Providers through django-anymail, over HTTP on loopback.
+
+SES: anymail's Amazon SES backend (boto3) talking to moto in server mode.
+SendGrid: txmail.backends.sendgrid (anymail's backend) talking to a small v3
+mail-send server that records each request. Neither provider's live service is
+used: SES's real acceptance rules (sandbox, DKIM) and SendGrid's can only be
+checked against the services themselves.
+"""
+
+import base64
+import json
+import threading
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import pytest
+import requests
+from django.test import override_settings
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.ses.models import ses_backends
+
+from tests.smtp import free_port
+from tests.testapp.emails import Hello
+from txmail import PermanentDeliveryError, TransientDeliveryError
+from txmail.delivery.models import Delivery, Status
+from txmail.mime import Attachment
+
+CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "testing",
+               "aws_secret_access_key": "testing"}
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def ses(moto_url):
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10)
+    client = boto3.client("sesv2", endpoint_url=moto_url, **CREDENTIALS)
+    client.create_email_identity(EmailIdentity="example.com")
+    mailer = {"BACKEND": "anymail.backends.amazon_ses.EmailBackend",
+              "OPTIONS": {"client_params": {"endpoint_url": moto_url, **CREDENTIALS}}}
+    with override_settings(MAILERS={"transactional": mailer, "ses": mailer}):
+        yield ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+
+
+class WithAttachment(Hello):
+    attachments = [Attachment("terms.txt", b"Be nice.\n", "text/plain")]
+    metadata = {"order": "1042"}
+
+
+TAG = "tests.test_providers.WithAttachment"  # its registry name: the default tag
+
+
+def test_ses_receives_the_message_with_tags_and_metadata(ses):
+    sent = WithAttachment(name="Ada", to=["Ada <ada@example.com>"]).send()
+    (raw,) = ses.sent_messages
+    row = Delivery.objects.get(pk=sent.delivery_id)
+    assert (row.status, row.sent_via, row.provider_message_id) == (
+        Status.SENT, "transactional", raw.id)
+    assert sent.provider_message_id == raw.id
+    assert raw.source == "shop@example.com"
+    message = message_from_bytes(raw.raw_data.encode(), policy=policy.default)
+    assert message["Subject"] == "Hello Ada"
+    assert message["To"] == "Ada <ada@example.com>"
+    assert message["Message-ID"] == row.message_id
+    assert message["X-Tag"] == TAG
+    assert json.loads(message["X-Metadata"]) == {"order": "1042",
+                                                 "txmail_delivery_id": str(row.pk)}
+    assert "Hello Ada" in message.get_body(("plain",)).get_content()
+    assert "Hello Ada" in message.get_body(("html",)).get_content()
+    (attachment,) = message.iter_attachments()
+    assert (attachment.get_filename(), attachment.get_content()) == ("terms.txt", "Be nice.\n")
+
+
+def test_ses_queued_message_keeps_tags_and_metadata(ses, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        row = WithAttachment(name="Bo").enqueue(using="ses")
+    row.refresh_from_db()
+    assert row.esp_options == {"tags": [TAG], "metadata": {"order": "1042"}}
+    (raw,) = ses.sent_messages
+    assert (row.status, row.provider_message_id) == (Status.SENT, raw.id)
+    message = message_from_bytes(raw.raw_data.encode(), policy=policy.default)
+    assert message["X-Tag"] == TAG
+    assert json.loads(message["X-Metadata"]) == {"order": "1042",
+                                                 "txmail_delivery_id": str(row.pk)}
+
+
+def test_ses_rejecting_an_unverified_sender_is_permanent(ses):
+    with pytest.raises(PermanentDeliveryError) as caught:
+        Hello(from_email="other@elsewhere.test").send()
+    assert caught.value.alias == "transactional"
+    assert str(caught.value).startswith(
+        "mailer 'transactional' refused the message (AnymailAPIError: An error occurred "
+        "(MessageRejected) when calling the SendEmail operation")
+    assert Delivery.objects.latest("pk").status == Status.FAILED
+
+
+def test_ses_unreachable_is_transient():
+    mailer = {"BACKEND": "anymail.backends.amazon_ses.EmailBackend",
+              "OPTIONS": {"client_params": {"endpoint_url": f"http://127.0.0.1:{free_port()}",
+                                            **CREDENTIALS}}}
+    with override_settings(MAILERS={"transactional": mailer}):
+        with pytest.raises(TransientDeliveryError):
+            Hello().send()
+
+
+class V3Handler(BaseHTTPRequestHandler):
+    """SendGrid's v3 mail/send: 202 and an X-Message-Id header; records what it got."""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.requests.append((self.path, dict(self.headers), json.loads(body)))
+        status = self.server.statuses.pop(0) if self.server.statuses else 202
+        self.send_response(status)
+        self.send_header("X-Message-Id", "sg-queue-id-1")
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        if status >= 400:
+            self.wfile.write(json.dumps({"errors": [{"message": "nope"}]}).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def sendgrid():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), V3Handler)
+    server.requests, server.statuses = [], []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    mailer = {"BACKEND": "txmail.backends.sendgrid.EmailBackend",
+              "OPTIONS": {"api_key": "SG.test-key",
+                          "api_url": f"http://127.0.0.1:{server.server_address[1]}/v3/"}}
+    with override_settings(MAILERS={"transactional": mailer}):
+        yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_sendgrid_receives_recipients_parts_attachments_tags_and_metadata(sendgrid, recwarn):
+    sent = WithAttachment(name="Ada", to=["Ada <ada@example.com>"],
+                          cc=["bob@example.com"]).send()
+    ((path, headers, payload),) = sendgrid.requests
+    row = Delivery.objects.get(pk=sent.delivery_id)
+    assert path == "/v3/mail/send"
+    assert headers["Authorization"] == "Bearer SG.test-key"
+    (personalization,) = payload["personalizations"]
+    assert personalization["to"] == [{"email": "ada@example.com", "name": "Ada"}]
+    assert personalization["cc"] == [{"email": "bob@example.com"}]
+    assert payload["from"] == {"email": "shop@example.com", "name": "Example Shop"}
+    assert payload["subject"] == "Hello Ada"
+    assert [c["type"] for c in payload["content"]] == ["text/plain", "text/html"]
+    assert all("Hello Ada" in c["value"] for c in payload["content"])
+    assert payload["attachments"] == [{
+        "filename": "terms.txt", "type": 'text/plain; charset="utf-8"',
+        "content": base64.b64encode(b"Be nice.\n").decode()}]
+    assert payload["categories"] == [TAG]
+    assert payload["custom_args"] == {"order": "1042", "txmail_delivery_id": str(row.pk)}
+    anymail_id = personalization["custom_args"]["anymail_id"]
+    assert payload["headers"]["Message-ID"] == row.message_id
+    assert (row.status, row.provider_message_id) == (Status.SENT, anymail_id)
+    assert sent.provider_message_id == anymail_id
+    assert [str(w.message) for w in recwarn] == []  # anymail's "unsupported" notice
+
+
+def test_sendgrid_errors_are_sorted(sendgrid):
+    sendgrid.statuses = [503, 400]
+    with pytest.raises(TransientDeliveryError):
+        Hello().send()
+    with pytest.raises(PermanentDeliveryError):
+        Hello().send()
+    assert list(Delivery.objects.order_by("-pk").values_list("status", flat=True)[:2]) == [
+        Status.FAILED, Status.FAILED]
+
+
+def test_failover_from_an_unreachable_ses_to_sendgrid(sendgrid):
+    from django.conf import settings
+
+    down_ses = {"BACKEND": "anymail.backends.amazon_ses.EmailBackend",
+                "OPTIONS": {"client_params": {
+                    "endpoint_url": f"http://127.0.0.1:{free_port()}", **CREDENTIALS}}}
+    with override_settings(MAILERS={
+            "ses": down_ses, "sendgrid": settings.MAILERS["transactional"],
+            "transactional": {"BACKEND": "txmail.backends.failover.EmailBackend",
+                              "OPTIONS": {"mailers": ["ses", "sendgrid"], "cache": "shared"}}}):
+        sent = Hello().send()
+    assert sent.sent_via == "sendgrid" and len(sendgrid.requests) == 1
+    row = Delivery.objects.get(pk=sent.delivery_id)
+    assert (row.status, row.sent_via, row.provider_message_id) == (
+        Status.SENT, "sendgrid", sent.provider_message_id)
+
+
+def test_a_provider_400_does_not_cascade_or_mark_it_down(sendgrid):
+    from django.conf import settings
+    from django.core.cache import caches
+
+    caches["shared"].clear()
+    backup = {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+              "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 2}}
+    sendgrid.statuses = [400]
+    with override_settings(MAILERS={
+            "sendgrid": settings.MAILERS["transactional"], "backup": backup,
+            "transactional": {"BACKEND": "txmail.backends.failover.EmailBackend",
+                              "OPTIONS": {"mailers": ["sendgrid", "backup"],
+                                          "cache": "shared"}}}):
+        with pytest.raises(PermanentDeliveryError) as caught:
+            Hello().send()
+        assert caught.value.alias == "sendgrid"  # the backup (closed port) was not tried
+        assert Hello().send().sent_via == "sendgrid"  # and SendGrid is not marked down
+    assert len(sendgrid.requests) == 2

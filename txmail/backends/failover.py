@@ -1,0 +1,144 @@
+"""Failover: a mailer that tries other ``MAILERS`` aliases in order.
+
+    MAILERS = {
+        "ses": {...}, "sendgrid": {...},
+        "transactional": {
+            "BACKEND": "txmail.backends.failover.EmailBackend",
+            "OPTIONS": {"mailers": ["ses", "sendgrid"], "cooldown": 60},
+        },
+    }
+
+A transport-level failure of one alias (connection refused or dropped, SMTP
+4xx, an HTTP provider's outage or a rejected API key) moves the message to the
+next alias, and marks the failed alias down for ``cooldown`` seconds in
+Django's cache (OPTIONS ``cache``, an alias of ``CACHES``): every process that
+shares the cache skips it until then, instead of each worker rediscovering the
+outage. An error that belongs to the message (a refused recipient, an invalid
+address, a body the provider rejects) is raised at once: another provider
+would refuse it too, and the alias stays up (``errors.is_message_error``). A
+connection lost after the whole message was handed over is raised too: the
+server may have it, and sending it elsewhere could deliver it twice.
+
+``email.txmail_sent_via`` names the alias that sent it; the delivery log's
+``sent_via`` shows it. Round-robin (``roundrobin.py``) is this with a rotating
+first alias.
+"""
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.cache import caches
+from django.core.mail import InvalidMailer
+from django.core.mail.backends.base import BaseEmailBackend
+
+from ..delivery.errors import describe, is_message_error
+from ..delivery.transport import Connection
+from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
+
+_KEY = "txmail.mailer-down.{}"
+logger = logging.getLogger("txmail.delivery")
+
+
+class EmailBackend(BaseEmailBackend):
+    """Try each alias of ``mailers`` in order; skip those cooling down after a failure."""
+
+    alias: str | None  # set by BaseEmailBackend (Django 6.1; not in django-stubs yet)
+
+    def __init__(self, *, mailers: Sequence[str] = (), cooldown: float = 60,
+                 cache: str = "default", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(mailers, str) or not mailers:
+            raise InvalidMailer(
+                "OPTIONS 'mailers' must be a list of MAILERS aliases to try, e.g. "
+                "{'mailers': ['ses', 'sendgrid']}.", alias=self.alias)
+        if self.alias in mailers:
+            raise InvalidMailer(
+                f"OPTIONS 'mailers' must not name this mailer itself ({self.alias!r}).",
+                alias=self.alias)
+        self.mailers = list(mailers)
+        self.cooldown = float(cooldown)
+        self.cache_alias = cache
+        self.connections: dict[str, Connection] = {}
+
+    # -- shared state --------------------------------------------------------
+
+    def down_until(self, aliases: Sequence[str]) -> dict[str, float]:
+        """Return ``{alias: time it is up again}`` for the aliases cooling down now."""
+        keys = {_KEY.format(a): a for a in aliases}
+        try:
+            found = caches[self.cache_alias].get_many(list(keys))
+        except Exception:  # a cache outage must not stop mail: try every alias
+            logger.warning("txmail: mailer %r could not read cooldowns from cache %r",
+                           self.alias, self.cache_alias, exc_info=True)
+            return {}
+        now = time.time()
+        return {keys[k]: float(v) for k, v in found.items() if float(v) > now}
+
+    def mark_down(self, alias: str) -> None:
+        """Skip ``alias`` for ``cooldown`` seconds, in every process sharing the cache."""
+        if self.cooldown <= 0:
+            return
+        try:
+            caches[self.cache_alias].set(
+                _KEY.format(alias), time.time() + self.cooldown, timeout=self.cooldown)
+        except Exception:
+            logger.warning("txmail: mailer %r could not store %r's cooldown in cache %r",
+                           self.alias, alias, self.cache_alias, exc_info=True)
+
+    # -- sending -------------------------------------------------------------
+
+    def order(self, up: list[str]) -> list[str]:
+        """Return the aliases to try for the next message, first choice first.
+
+        ``up`` are the ``mailers`` not cooling down, in their configured order.
+        """
+        return up
+
+    def open(self) -> bool:
+        return False  # each alias connects when it's first used
+
+    def close(self) -> None:
+        connections, self.connections = self.connections, {}
+        for connection in connections.values():
+            connection.close()
+
+    def send_messages(self, email_messages: Sequence[Any]) -> int:
+        sent = 0
+        for email in email_messages:
+            self.send_one(email)
+            sent += 1
+        return sent
+
+    def send_one(self, email: Any) -> None:
+        """Send ``email`` through the first alias that takes it, or raise."""
+        down = self.down_until(self.mailers)
+        failures: list[str] = []
+        for alias in self.order([a for a in self.mailers if a not in down]):
+            connection = self.connections.get(alias) or Connection(alias)
+            self.connections[alias] = connection
+            try:
+                result = connection.send(email)
+            except DeliveryOutcomeUnknown:
+                self.mark_down(alias)
+                raise  # the server may have it: another alias could send it twice
+            except DeliveryError as exc:
+                cause = exc.__cause__ or exc
+                if is_message_error(cause):
+                    raise
+                self.mark_down(alias)
+                failures.append(f"{alias!r}: {describe(cause)}")
+                continue
+            email.txmail_sent_via = result.sent_via or alias
+            return
+        skipped = [f"{a!r} (down for {until - time.time():.0f} s more)"
+                   for a, until in down.items()]
+        raise TransientDeliveryError(
+            f"mailer {self.alias!r}: no mailer could send the message. "
+            + (f"Failed: {'; '.join(failures)}. " if failures else "")
+            + (f"Skipped after an earlier failure: {', '.join(skipped)}. " if skipped else "")
+            + "Queued messages are retried; check the providers, or shorten OPTIONS "
+            "'cooldown' to try a failed mailer again sooner.",
+            alias=self.alias,
+        )

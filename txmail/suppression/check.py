@@ -1,0 +1,54 @@
+"""Drop suppressed recipients from a built email, per recipient, before it goes out."""
+
+from email.utils import getaddresses
+from typing import Any
+
+from .models import Reason, Suppression
+
+
+def bare(address: str) -> str:
+    """The lowercased addr-spec of ``"Name <addr>"`` (or of a bare address)."""
+    parsed = getaddresses([address])
+    return (parsed[0][1] if parsed and parsed[0][1] else address).strip().lower()
+
+
+def filter_recipients(email: Any) -> dict[str, str]:
+    """Remove suppressed addresses from ``email``'s To, Cc, Bcc and envelope.
+
+    Return ``{address: reason}`` for those removed (empty when none were). The
+    email is changed in place, so every backend sees only the others: SMTP
+    backends send to ``recipients()``, API backends to ``to``/``cc``/``bcc``.
+    A stored email's header bytes still list everyone, as with Bcc: only the
+    envelope decides who receives it.
+    """
+    by_bare = {bare(r): r for r in email.recipients()}
+    found = dict(Suppression.objects.filter(address__in=list(by_bare))
+                 .values_list("address", "reason"))
+    if not found:
+        return {}
+
+    def keep(addresses: Any) -> list[str]:
+        return [a for a in addresses if bare(a) not in found]
+
+    email.to, email.cc, email.bcc = keep(email.to), keep(email.cc), keep(email.bcc)
+    if hasattr(email, "envelope_recipients"):  # stored.FrozenEmail
+        email.envelope_recipients = keep(email.envelope_recipients)
+    return {by_bare[a]: reason for a, reason in found.items()}
+
+
+def describe(suppressed: dict[str, str]) -> str:
+    """``suppressed`` in words, for the delivery log."""
+    labels = dict(Reason.choices)
+    return "Not sent to suppressed addresses: " + "; ".join(
+        f"{address} ({labels.get(reason, reason)})" for address, reason in suppressed.items())
+
+
+def suppress(address: str, reason: str, *, description: str = "", source: str = "",
+             delivery: Any = None) -> Suppression:
+    """Add ``address`` to the list, or update its entry's reason and description."""
+    entry, _created = Suppression.objects.update_or_create(
+        address=bare(address),
+        defaults={"reason": reason, "description": description, "source": source,
+                  "delivery": delivery},
+    )
+    return entry

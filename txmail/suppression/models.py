@@ -1,0 +1,39 @@
+"""One row per suppressed address."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Reason(models.TextChoices):
+    BOUNCED = "bounced", _("hard bounce")
+    COMPLAINED = "complained", _("spam complaint")
+    UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
+    MANUAL = "manual", _("added by hand")
+
+
+class Suppression(models.Model):
+    # Stored lowercased: an address is suppressed in any spelling.
+    address = models.CharField(_("address"), max_length=254, unique=True)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices,
+                              default=Reason.MANUAL, db_index=True)
+    description = models.TextField(_("description"), blank=True,
+                                   help_text=_("What the provider said, or why it was added."))
+    source = models.CharField(_("source"), max_length=100, blank=True,
+                              help_text=_("The provider whose webhook reported it, or admin."))
+    delivery = models.ForeignKey("txmail.Delivery", null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+",
+                                 verbose_name=_("delivery"))
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        app_label = "txmail"
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppression list")
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.get_reason_display()})"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.address = self.address.strip().lower()
+        super().save(*args, **kwargs)

@@ -1,0 +1,77 @@
+"""Listen to anymail's ``tracking`` signal: log the event, suppress hard bounces and complaints."""
+
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from ..delivery.esp import DELIVERY_ID
+from ..delivery.models import Delivery
+from ..suppression.check import suppress
+from ..suppression.models import Reason
+from .models import DeliveryEvent, EventType
+
+logger = logging.getLogger("txmail.webhooks")
+
+# Soft bounces anymail still reports as "bounced": the mailbox may work later.
+_SOFT = {("Amazon SES", "Transient"), ("Amazon SES", "Undetermined"), ("SendGrid", "blocked")}
+
+
+def find_delivery(event: Any) -> Delivery | None:
+    """The row an event is about: by the metadata txmail sent, else the provider's id."""
+    delivery_id = str((event.metadata or {}).get(DELIVERY_ID, ""))
+    if delivery_id.isdigit():
+        row = Delivery.objects.filter(pk=int(delivery_id)).first()
+        if row is not None:
+            return row
+    if event.message_id:
+        return Delivery.objects.filter(provider_message_id=str(event.message_id)).first()
+    return None
+
+
+def bounce_kind(event: Any, esp_name: str) -> str:
+    """The provider's own word for how hard a bounce is (SES bounceType, SendGrid type)."""
+    raw = event.esp_event if isinstance(event.esp_event, dict) else {}
+    if esp_name == "Amazon SES":
+        return str(raw.get("bounce", {}).get("bounceType", ""))
+    return str(raw.get("type", ""))
+
+
+def suppression_reason(event: Any, esp_name: str) -> str | None:
+    """The suppression reason an event gives its recipient, or None."""
+    if event.event_type == EventType.BOUNCED:
+        return None if (esp_name, bounce_kind(event, esp_name)) in _SOFT else Reason.BOUNCED
+    if event.event_type == EventType.COMPLAINED:
+        return Reason.COMPLAINED
+    if event.event_type == EventType.UNSUBSCRIBED:
+        return Reason.UNSUBSCRIBED
+    if event.event_type == EventType.REJECTED:  # the provider's own list refused it
+        return {"bounced": Reason.BOUNCED, "spam": Reason.COMPLAINED,
+                "unsubscribed": Reason.UNSUBSCRIBED}.get(str(event.reject_reason))
+    return None
+
+
+def on_tracking(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
+    """Record ``event`` on its delivery and update the suppression list."""
+    if event.event_type not in EventType.values:
+        return  # opens, clicks, "queued": not part of the delivery log
+    recipient = str(event.recipient or "").lower()
+    row = find_delivery(event)
+    description = str(event.description or "")
+    if row is None:
+        logger.info("txmail: %s %s event for %s matches no delivery; not logged.",
+                    esp_name, event.event_type, recipient or "an unknown recipient")
+    else:
+        try:
+            with transaction.atomic():
+                DeliveryEvent.objects.create(
+                    delivery=row, event_type=event.event_type, recipient=recipient,
+                    timestamp=event.timestamp, description=description,
+                    mta_response=str(event.mta_response or ""), esp_name=esp_name,
+                    event_id=str(event.event_id or ""))
+        except IntegrityError:
+            return  # the provider sent this event before (webhooks are retried)
+    reason = suppression_reason(event, esp_name)
+    if reason and recipient:
+        suppress(recipient, reason, source=esp_name, delivery=row,
+                 description=" ".join(filter(None, [description, event.mta_response or ""])))
