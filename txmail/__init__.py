@@ -10,6 +10,7 @@
 from .exceptions import (
     HeaderInjection,
     InvalidAddress,
+    InvalidSetting,
     MessageConfigurationError,
     MJMLError,
     NoRecipients,
@@ -27,6 +28,7 @@ __all__ = [
     "HeaderInjection",
     "InlineImage",
     "InvalidAddress",
+    "InvalidSetting",
     "MJMLError",
     "Message",
     "MessageConfigurationError",

@@ -1,35 +1,146 @@
-"""txmail's settings: one ``TXMAIL`` dict, read through ``txmail_settings``."""
+"""txmail's settings: one ``TXMAIL`` dict, read through ``txmail_settings``.
 
+``SCHEMA`` gives every key its default and the kind of value it takes. The
+same kinds check the settings twice: the system check reports every bad value
+and unknown key at startup (``txmail.E003``, ``txmail.E004``), and reading a
+bad value raises ``InvalidSetting`` (a production worker doesn't run checks).
+A new setting is one line in ``SCHEMA``.
+"""
+
+import difflib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
-DEFAULTS: dict[str, Any] = {
+from .exceptions import InvalidSetting
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a setting accepts: ``test(value)`` is true for good values."""
+
+    expected: str  # "True or False": completes "must be ..."
+    test: Callable[[Any], bool]
+    hint: str = ""  # how to fix a common mistake
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value``, or None if it is good."""
+        if self.test(value):
+            return None
+        hint = self.hint
+        if isinstance(value, str) and not hint:
+            hint = " (a string, perhaps read from an environment variable: convert it in "
+            hint += "your settings)"
+        return f"must be {self.expected}, not {value!r}{hint}"
+
+
+_ENV_BOOL = (
+    ". Strings are not accepted, so that 'False' from an environment variable "
+    "can't turn it on: convert in your settings, e.g. os.environ.get(...) == 'true'"
+)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+BOOLEAN = Kind("True or False", lambda v: isinstance(v, bool), _ENV_BOOL)
+OPTIONAL_BOOLEAN = Kind("True, False or None", lambda v: v is None or isinstance(v, bool),
+                        _ENV_BOOL)
+POSITIVE_INT = Kind("a positive integer", lambda v: _is_int(v) and v > 0)
+NAME = Kind("a non-empty string", lambda v: isinstance(v, str) and v.strip() != "")
+OPTIONAL_NAME = Kind("a non-empty string or None",
+                     lambda v: v is None or (isinstance(v, str) and v.strip() != ""))
+OPTIONAL_PATH = Kind("a path (str or pathlib.Path) or None",
+                     lambda v: v is None or (isinstance(v, str | os.PathLike) and str(v) != ""))
+
+SCHEMA: dict[str, tuple[Any, Kind]] = {
     # Domain of generated Message-IDs; None means the domain of the From address,
     # which keeps the ID aligned with DKIM instead of leaking the host name.
-    "MESSAGE_ID_DOMAIN": None,
+    "MESSAGE_ID_DOMAIN": (None, OPTIONAL_NAME),
     # Mailer alias for classes that don't set ``mailer``.
-    "DEFAULT_MAILER": "default",
+    "DEFAULT_MAILER": ("default", NAME),
     # Preview UI (txmail.urls): None follows settings.DEBUG; True also enables it
     # outside DEBUG for staff users only; False turns it off even in DEBUG.
-    "PREVIEW_ENABLED": None,
+    "PREVIEW_ENABLED": (None, OPTIONAL_BOOLEAN),
     # Dev mailbox (txmail.mailbox.MailboxBackend): where sent messages are kept
     # (None: <BASE_DIR or tempdir>/txmail-mailbox) and how many are kept.
-    "MAILBOX_PATH": None,
-    "MAILBOX_SIZE": 200,
+    "MAILBOX_PATH": (None, OPTIONAL_PATH),
+    "MAILBOX_SIZE": (200, POSITIVE_INT),
     # Compile each template once and render messages from the compiled HTML and
     # text (txmail.precompile); False runs the whole pipeline for every message.
-    "PRECOMPILE": True,
+    "PRECOMPILE": (True, BOOLEAN),
 }
+DEFAULTS: dict[str, Any] = {key: default for key, (default, _kind) in SCHEMA.items()}
+
+
+def _configured() -> dict[str, Any]:
+    configured = getattr(settings, "TXMAIL", {})
+    if not isinstance(configured, dict):
+        raise InvalidSetting(
+            f"settings.TXMAIL must be a dict, not {type(configured).__name__}. "
+            "Set it to a dict of txmail settings, e.g. TXMAIL = {'PRECOMPILE': True}."
+        )
+    return configured
+
+
+def invalid_message(key: str, problem: str) -> str:
+    return f"TXMAIL[{key!r}] {problem}. Fix it in settings.TXMAIL."
+
+
+def unknown_message(key: Any) -> str:
+    close = difflib.get_close_matches(str(key), SCHEMA, n=1)
+    fix = f"Did you mean {close[0]!r}?" if close else "Remove it."
+    return (
+        f"TXMAIL has an unknown key {key!r}; it is ignored. {fix} Known keys: "
+        + ", ".join(sorted(SCHEMA)) + "."
+    )
+
+
+def setting_problems() -> list[tuple[str, str, Any]]:
+    """Every problem of settings.TXMAIL: ``(kind, message, key)``.
+
+    ``kind`` is "invalid" (a bad value or TXMAIL not a dict) or "unknown" (a key
+    txmail doesn't have). The system check reports these.
+    """
+    try:
+        configured = _configured()
+    except InvalidSetting as exc:
+        return [("invalid", str(exc), None)]
+    found: list[tuple[str, str, Any]] = []
+    for key, value in configured.items():
+        if key not in SCHEMA:
+            found.append(("unknown", unknown_message(key), key))
+            continue
+        problem = SCHEMA[key][1].problem(value)
+        if problem:
+            found.append(("invalid", invalid_message(key, problem), key))
+    return found
 
 
 class TxmailSettings:
-    """Attribute access to ``settings.TXMAIL`` with defaults, read on every access."""
+    """Attribute access to ``settings.TXMAIL`` with defaults, read on every access.
+
+    A configured value is checked against ``SCHEMA`` when read; a bad one raises
+    ``InvalidSetting``.
+    """
 
     def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(f"Unknown txmail setting {name!r}.")
-        return getattr(settings, "TXMAIL", {}).get(name, DEFAULTS[name])
+        try:
+            default, kind = SCHEMA[name]
+        except KeyError:
+            raise AttributeError(f"Unknown txmail setting {name!r}.") from None
+        configured = _configured()
+        if name not in configured:
+            return default
+        value = configured[name]
+        problem = kind.problem(value)
+        if problem:
+            raise InvalidSetting(invalid_message(name, problem), setting=name)
+        return value
 
 
 txmail_settings = TxmailSettings()

@@ -31,7 +31,8 @@ from django.core.mail import InvalidMailer
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
-from .conf import txmail_settings
+from .conf import POSITIVE_INT, txmail_settings
+from .exceptions import InvalidSetting
 
 BACKEND_PATH = "txmail.mailbox.MailboxBackend"
 # <20-digit ns timestamp>-<hex>: sorts chronologically and is safe in URLs/paths.
@@ -77,7 +78,14 @@ class Mailbox:
     def __init__(self, path: str | os.PathLike[str] | None = None,
                  size: int | None = None) -> None:
         self.path = Path(path) if path else default_path()
-        self.size = int(size if size is not None else txmail_settings.MAILBOX_SIZE)
+        if size is None:
+            size = txmail_settings.MAILBOX_SIZE
+        elif problem := POSITIVE_INT.problem(size):
+            raise InvalidSetting(
+                f"The mailbox 'size' {problem}. Fix the MailboxBackend's OPTIONS in "
+                "settings.MAILERS."
+            )
+        self.size: int = size
 
     def __repr__(self) -> str:
         return f"<Mailbox {self.path} size={self.size}>"
@@ -170,11 +178,8 @@ class MailboxBackend(BaseEmailBackend):
         super().__init__(**kwargs)  # rejects unknown OPTIONS, as Django's do
         # django-stubs doesn't know BaseEmailBackend.alias (Django 6.1) yet.
         self.alias: str | None = kwargs.get("alias")
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int)
-                                 or size < 1):
-            raise InvalidMailer(
-                f"'size' must be a positive integer, not {size!r}.", alias=self.alias
-            )
+        if size is not None and (problem := POSITIVE_INT.problem(size)):
+            raise InvalidMailer(f"'size' {problem}.", alias=self.alias)
         self.mailbox = Mailbox(path, size)
 
     def send_messages(self, email_messages: Iterable[Any]) -> int:
