@@ -30,6 +30,20 @@ _IGNORE_ATTR = ' data-premailer="ignore"'
 _CSSUTILS_LOG_LEVEL = logging.CRITICAL
 
 
+# Characters XML 1.0 can't carry: C0 controls but tab, LF and CR, lone
+# surrogates, U+FFFE and U+FFFF. MRML rejects exactly these ("unable to parse"),
+# and lxml (premailer) turns NUL into U+FFFD and drops the whole body at a
+# surrogate. A value holding one (a "\x0b" pasted from a form) is never the
+# template's fault, so they are dropped from the markup before either tool
+# parses it; the compiled path drops them from values (precompile.values).
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def drop_xml_invalid(markup: str) -> str:
+    """``markup`` without the characters XML can't carry (``XML_INVALID``)."""
+    return XML_INVALID.sub("", markup)
+
+
 def has_inline_styles(source: str) -> bool:
     """Whether ``mjml_to_html(source)`` runs premailer (``<mj-style inline>``)."""
     return _INLINE_MJ_STYLE.search(source) is not None
@@ -40,6 +54,7 @@ def mjml_to_html(source: str, *, origin: str, include_loader: IncludeLoader) -> 
 
     ``origin`` names the template in errors.
     """
+    source = drop_xml_invalid(source)
     inline_css = "\n".join(m.group(2) for m in _INLINE_MJ_STYLE.finditer(source))
     if inline_css:
         source = _INLINE_MJ_STYLE.sub("", source)
@@ -47,7 +62,7 @@ def mjml_to_html(source: str, *, origin: str, include_loader: IncludeLoader) -> 
 
     def load(path: str) -> str:
         try:
-            return include_loader(path)
+            return drop_xml_invalid(include_loader(path))
         except Exception as exc:  # MRML would swallow it into a vague message
             failures.append(exc)
             raise
@@ -119,6 +134,7 @@ def inline_styles(
     Media queries and pseudo-classes (``:hover``) stay in a ``<style>`` block with
     their ``!important``; Outlook conditional comments pass through untouched.
     """
+    html = drop_xml_invalid(html)
     doctype = _DOCTYPE.match(html)
     inliner = premailer.Premailer(
         html,
