@@ -142,7 +142,8 @@ def test_output_tags_map_values_like_escape_then_transform(code, value):
     # Characters XML can't carry are dropped, as the pipeline drops them.
     kept = drop_xml_invalid(escaped)
     assert not CONTROL.search(kept)
-    assert text == (re.sub(r"\s+", " ", html_lib.unescape(kept)) + "|"
+    # The text value starts the text: html2text drops its leading space there.
+    assert text == (re.sub(r"\s+", " ", html_lib.unescape(kept)).lstrip(" ") + "|"
                     + html_lib.unescape(kept))
 
 

@@ -19,6 +19,7 @@ from lxml import html as lxml_html
 from .. import templates as tpl
 from ..compile import has_inline_styles, inline_styles, mjml_to_html
 from ..text import finish_text, html_to_text, link_text
+from . import edges
 from .flatten import Dep, Flattener, Unprecompilable
 from .onepass import Piece, html_only, join, one_pass
 from .protect import Protector
@@ -226,12 +227,15 @@ class _Build:
             self.prot, sources, html, text, html_spots, chain, self.run
         )
         engine = body.template.engine
-        html_pieces = self.pieces(html, html_spots, "h", chain)
+        html_pieces = edges.annotate_html(self.pieces(html, html_spots, "h", chain))
         html_template = self.template(join(html_pieces), "HTML", engine)
         if text is None or text_spots is None:
             runtime = self.template(html_only(html_pieces), "HTML", engine)
             return Templates(html_template, runtime)
-        text_pieces = self.pieces(text, text_spots, "t", chain)
+        text_pieces = edges.annotate(
+            self.pieces(text, text_spots, "t", chain), html, html_spots, text, self.prot,
+            lambda probe: self.tidy(html_to_text(probe, link=self.link)), self.text_pattern,
+        )
         return Templates(
             html_template,
             self.template(one_pass(html_pieces, text_pieces), "HTML and text", engine),
