@@ -192,3 +192,16 @@ def test_an_empty_list_item_renders_in_full(kind, reason):
     assert why.startswith(reason)
     assert got == full and full[1] == "*   * y\n"
     assert rendered(files, {"v": "x"})[1] is None
+
+
+@pytest.mark.parametrize("value", ["", " ", " Ann", "Ann ", "Ann"])
+def test_values_next_to_block_tags_render_exactly(value):
+    # Found by the equivalence suite (corpus/nested): "Last: " and " (1)" are
+    # the value's neighbours only at runtime, across {% endif %} and {% if %}.
+    body = ("<p>{% if first %}First: {% else %}Last: {% endif %}{{ v }}"
+            "{% if qty %} ({{ qty }}){% endif %}</p>")
+    for files in ({"t.html": HTML.format(body)},
+                  {"t.mjml": MJML.format(COLUMN.format(f"<mj-text>{body}</mj-text>"))}):
+        for first in (True, False):
+            got, _reason, full = rendered(files, {"v": value, "qty": 1, "first": first})
+            assert got == full

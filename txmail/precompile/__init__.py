@@ -15,7 +15,8 @@ needed the full pipeline (markup from ``|safe``, a newline in an MJML attribute�
 
 Modules, in pipeline order: ``flatten`` (extends/blocks/includes → one source),
 ``protect`` (tags → placeholders), ``compiler`` (MJML/CSS/text on the protected
-source, then restore), ``verify`` (prove it exact or refuse), ``onepass`` (HTML
+source, then restore), ``verify`` (prove it exact or refuse), ``edges`` (where
+html2text keeps a text value's edge spaces), ``onepass`` (HTML
 and text merged into one template, each value evaluated once), ``runtime`` (the
 per-message tags) with ``values`` (what the pipeline would make of a value at
 each spot, or ``NeedsFallback``), ``cache``.

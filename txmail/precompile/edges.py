@@ -63,14 +63,31 @@ def annotate(
         return pieces
     out: list[Piece] = []
     values = iter(measured)
-    for piece in pieces:
+    for index, piece in enumerate(pieces):
         if piece.kind == "out":
             found = next(values, None)
-            if found is not None and piece.code.startswith(("tt", "tb")):
+            if (
+                found is not None and piece.code.startswith(("tt", "tb"))
+                and _static_next_to(pieces, index)
+            ):
                 flags = "".join("ny"[flag] for flag in found)
                 piece = Piece(piece.kind, piece.source, piece.unit, _flagged(piece.code, flags))
         out.append(piece)
     return out
+
+
+def _static_next_to(pieces: list[Piece], index: int) -> bool:
+    """Whether text written in the template touches the value on both sides.
+
+    A block tag's or another value's placeholder next to it was text to
+    html2text but renders as something else (or nothing): there the
+    measurement says nothing.
+    """
+    before, after = pieces[index - 1:index], pieces[index + 1:index + 2]
+    return all(
+        not side or (side[0].kind == "static" and (side[0].source or edge))
+        for side, edge in ((before, index == 1), (after, index == len(pieces) - 2))
+    )
 
 
 def _measure(

@@ -156,7 +156,7 @@ def do_out(parser: Parser, token) -> Node:  # type: ignore[no-untyped-def]
     keep = int(bits[2]) if len(bits) > 2 else None
     nodelist = parser.parse(("endtxmail_out",))
     parser.delete_first_token()
-    code, flags = _split_code(code)  # edge flags: only the one-pass text's values use them
+    code, flags = _split_code(code)  # see edges.py
     escape = not code.endswith("-raw")  # "-raw": the engine doesn't autoescape
     code = code.removesuffix("-raw")
     refuse_empty = "e" in flags

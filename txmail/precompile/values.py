@@ -15,6 +15,9 @@ Codes (see ``transform``): ``h`` (HTML part) or ``t`` (text part); then the
 spot: ``t`` text node, ``b`` text node that may hold ``|linebreaksbr`` lines,
 ``a`` attribute, ``u`` URL attribute; after a dash the
 tools that wrote the final HTML: ``m`` MRML, ``x`` premailer (lxml), ``mx`` both.
+The runtime tags also accept flags after a colon (``edges.py``): ``tt-m:yn``
+(html2text keeps a space before this text value, not after it) and ``ht-x:e``
+(the value is all an ``<li>`` holds).
 """
 
 import html
