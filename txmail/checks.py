@@ -14,8 +14,8 @@ from .registry import message_classes
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Every ``TXMAIL`` key must be known and its value of the right kind.
 
-    Registered first (checks run in registration order) and without a tag, so
-    ``manage.py check --tag`` never skips it: the other checks read settings.
+    The same schema raises ``InvalidSetting`` when a bad value is read, so the
+    other checks skip what they can't read and leave the report to this one.
     """
     ids = {"invalid": "txmail.E003", "unknown": "txmail.E004"}
     return [
