@@ -10,7 +10,7 @@ from tests.test_precompile import COLUMN, HTML, MJML, compiled_for, locmem, pipe
 from txmail import MJMLError
 from txmail.compile import XML_INVALID, mjml_to_html
 from txmail.precompile import NeedsFallback
-from txmail.precompile.values import mark_edges, resolve_edges
+from txmail.precompile.edges import mark_edges, resolve_edges
 
 SPOTS_HTML = HTML.format(
     '<p>Name: {{ v }}!</p><p><img src="a.png" alt="{{ v }}"></p>'

@@ -8,7 +8,7 @@ pipeline, so ``"Value: {{ v }}"`` with ``v = " Ann"`` reads "Value: Ann", while
 the value and can't see that; so, once per template, the HTML is converted again
 with a space before every text value's placeholder, and again with one after,
 and each placeholder shows whether html2text kept that space. The runtime then
-applies the answer per message (``values.resolve_edges``).
+applies the answer per message (``resolve_edges``, below).
 """
 
 import re
@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from .onepass import Piece
 from .protect import Protector
+from .values import NeedsFallback
 from .verify import Spot
 
 # What html2text does with a value's edge space: kept before it, kept after it.
@@ -149,3 +150,144 @@ def _spaces_before(text: str, match: re.Match[str]) -> int:
 def _spaces_after(text: str, match: re.Match[str]) -> int:
     end = match.end()
     return len(text[end:]) - len(text[end:].lstrip(" "))
+
+
+# -- at render time ---------------------------------------------------------------
+
+# A text-part value that is empty or starts or ends with a space sits between
+# marks until the whole text is rendered: html2text collapses whitespace across
+# a text node, so such a value's edges depend on its neighbours
+# (``resolve_edges``). The start mark also says what the compiler measured
+# there (``annotate``): whether html2text keeps a space before the value, after
+# it ("y"/"n"), or unknown. Rendered text never holds the marks: they are
+# XML_INVALID, dropped from values and templates.
+EDGE_END = "\x01"
+_EDGE_START = {"": "\x00", "nn": "\x10", "ny": "\x11", "yn": "\x12", "yy": "\x13"}
+_FLAGS = {mark: flags for flags, mark in _EDGE_START.items()}
+_MARKED = re.compile("([\x00\x10-\x13])([^\x00\x01\x10-\x13]*)\x01")
+_EDGE_REASON = (
+    "a value in the text part starts or ends with whitespace, or is empty, next to a "
+    "space html2text may or may not merge it with; this message was rendered in full."
+)
+
+
+def refusing_empty(mapping: Callable[[str], str]) -> Callable[[str], str]:
+    """``mapping`` for a value that is all an ``<li>`` holds (``edges.annotate_html``)."""
+
+    def run(value: str) -> str:
+        out = mapping(value)
+        if not out:
+            raise NeedsFallback(EMPTY_LI_REASON)
+        return out
+
+    return run
+
+
+EMPTY_LI_REASON = (
+    "an empty value is all an <li> holds, whose end tag lxml then leaves out; this "
+    "message was rendered in full."
+)
+
+
+def mark_edges(value: str, flags: str) -> str:
+    """``value`` (a mapped text-part value), marked if its edges need its neighbours.
+
+    ``flags``: "yn"-style, whether a space before/after the value is kept at this
+    spot, or "" when unknown.
+    """
+    if value and value[0] != " " and value[-1] != " ":
+        return value
+    return _EDGE_START[flags] + value + EDGE_END
+
+
+def unmark(text: str) -> str:
+    """``text`` without edge marks (a link's text: text.py normalises its spaces)."""
+    if EDGE_END not in text:
+        return text
+    return _MARKED.sub(lambda m: m.group(2), text)
+
+
+def resolve_edges(text: str) -> str:
+    """The rendered text part with each marked value's edges as html2text writes them.
+
+    A value's edge space stays where the compiler measured that html2text keeps
+    one; an empty value lets the spaces around it merge where they are one text
+    node's. Where that is unknown, a space next to a space renders the message
+    in full (``NeedsFallback``).
+    """
+    if EDGE_END not in text:
+        return text
+    parts = _MARKED.split(text)  # static, mark, value, static, mark, value, …, static
+    out: list[str] = []
+    last = ""  # the last character written
+    last_static = True  # …and whether a static piece wrote it
+    drop_space = False  # drop the next static piece's leading space
+    for index in range(0, len(parts), 3):
+        static = parts[index]
+        if drop_space and static.startswith(" "):
+            static = static[1:]
+        drop_space = False
+        if static:
+            out.append(static)
+            last, last_static = static[-1], True
+        if index + 1 == len(parts):
+            break
+        value = parts[index + 2]
+        following = parts[index + 3][:1]
+        if not following and index + 4 < len(parts):
+            following = "\x00"  # another value comes first
+        value, drop_space = _edges(value, _FLAGS[parts[index + 1]], last, last_static, following)
+        if not value and following in ("\n", "") and _after_marker(out):
+            # html2text writes a list item's or quote's marker, then drops the
+            # next line break if nothing follows in the item: not a local change.
+            raise NeedsFallback(_EDGE_REASON)
+        if value:
+            out.append(value)
+            last, last_static = value[-1], False
+    return "".join(out)
+
+
+_MARKER_LINE = re.compile(r" *(?:> ?)*(?:(?:[*+-]|\d+\.) )?")
+
+
+def _after_marker(out: list[str]) -> bool:
+    """Whether the line written so far is only a list or quote marker."""
+    written = "".join(out)
+    line = written[written.rfind("\n") + 1:]
+    return line.strip() != "" and _MARKER_LINE.fullmatch(line) is not None
+
+
+def _edges(
+    value: str, flags: str, before: str, before_static: bool, after: str
+) -> tuple[str, bool]:
+    """One marked value: ``(its text, whether the space after it goes)``.
+
+    ``after`` is the next static character ("\x00": a value comes first).
+    """
+    line_start = before in ("", "\n")
+    core = value.strip(" ")
+    if not flags or not before_static or after == "\x00":
+        # Unknown: only what holds in any text node.
+        if core:
+            lead = value[0] == " " and not line_start
+            trail = value[-1] == " "
+            if (lead and before == " ") or (trail and after in (" ", "\x00")):
+                raise NeedsFallback(_EDGE_REASON)
+            return " " * lead + core + " " * trail, False
+        if after in (" ", "\x00") and (line_start or before == " " or value):
+            raise NeedsFallback(_EDGE_REASON)
+        if value and before == " ":
+            raise NeedsFallback(_EDGE_REASON)
+        return ("" if line_start else value), False
+    keep_before, keep_after = flags[0] == "y", flags[1] == "y"
+    if core:
+        lead = value[0] == " " and keep_before
+        trail = value[-1] == " " and keep_after
+        return " " * lead + core + " " * trail, False
+    # Empty or one space: a space is kept only where both of its edges would be.
+    text = " " if value and keep_before and keep_after else ""
+    # A space after the value that html2text would merge (keep_after is False:
+    # the same text node) goes when the value was all that kept it from the
+    # space or line start before it.
+    merges = after == " " and not keep_after and not keep_before
+    return text, bool(merges and not text and (line_start or before == " "))

@@ -20,17 +20,8 @@ from django.template import Context, Library, Node, NodeList, Template
 from django.template.base import Parser, VariableNode, render_value_in_context
 
 from ..text import link_text
-from .values import (
-    EMPTY_LI_REASON,
-    NeedsFallback,
-    from_raw,
-    mark_edges,
-    refusing_empty,
-    resolve_edges,
-    transform,
-    unescaped_plain,
-    unmark,
-)
+from .edges import EMPTY_LI_REASON, mark_edges, refusing_empty, resolve_edges, unmark
+from .values import NeedsFallback, from_raw, transform, unescaped_plain
 
 register = Library()
 
@@ -198,7 +189,7 @@ class ValueNode(Node):
         self.mapping = mapping
         self.unit = unit
         # A text-part text node: its edges need its neighbours. "yn"-style
-        # flags the compiler measured (values.resolve_edges), "" unknown.
+        # flags the compiler measured (edges.resolve_edges), "" unknown.
         self.edges = edges
 
     def render(self, context) -> str:  # type: ignore[no-untyped-def]
