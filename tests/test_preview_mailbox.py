@@ -5,6 +5,8 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,97 @@ def test_sent_view_explains_how_to_enable_the_mailbox(client, debug):
 
 def test_unknown_sent_entry_is_404(client, debug, mailbox_path):
     assert client.get("/emails/sent/00000000000000000001-0123456789ab/").status_code == 404
+
+
+# -- robustness ----------------------------------------------------------------------------
+
+
+def stored(mailbox_path, subject="Kept"):
+    return Mailbox(mailbox_path).add(b"Subject: " + subject.encode() + b"\r\n\r\nBody\r\n",
+                                     {"subject": subject, "timestamp": "2026-01-02T03:04:05"})
+
+
+BAD_ENTRIES = {
+    "no timestamp": b'{"subject": "No time"}',
+    "bad timestamp": b'{"subject": "Bad time", "timestamp": "yesterday"}',
+    "a list": b'["not", "an", "object"]',
+    "not JSON": b"{",
+    "not UTF-8": b'{"subject": "\xff"}',
+    "a bad size": b'{"timestamp": "2026-01-02T03:04:05", "size": "big"}',
+    "bad recipients": b'{"timestamp": "2026-01-02T03:04:05", "recipients": "a@b.c"}',
+}
+
+
+@pytest.mark.parametrize("content", BAD_ENTRIES.values(), ids=BAD_ENTRIES.keys())
+def test_a_malformed_entry_is_skipped(client, debug, mailbox_path, content):
+    good = stored(mailbox_path)
+    bad_id = "00000000000000000001-0123456789ab"
+    (mailbox_path / f"{bad_id}.json").write_bytes(content)
+    (mailbox_path / f"{bad_id}.eml").write_bytes(b"Subject: bad\r\n\r\n")
+    assert [e.id for e in Mailbox(mailbox_path).entries()] == [good.id]
+    assert Mailbox(mailbox_path).get(bad_id) is None
+    response = client.get("/emails/sent/")
+    assert response.status_code == 200
+    assert f"/emails/sent/{good.id}/" in response.content.decode()
+    assert client.get(f"/emails/sent/{bad_id}/").status_code == 404
+
+
+def test_a_directory_named_like_an_entry_is_skipped(client, debug, mailbox_path):
+    good = stored(mailbox_path)
+    (mailbox_path / "00000000000000000001-0123456789ab.json").mkdir()
+    assert [e.id for e in Mailbox(mailbox_path).entries()] == [good.id]
+    assert client.get("/emails/sent/").status_code == 200
+    assert client.get("/emails/sent/00000000000000000001-0123456789ab/").status_code == 404
+
+
+@pytest.mark.parametrize("page", ["", "eml/", "html/", "parts/0/"])
+def test_a_missing_eml_is_404(client, debug, mailbox_path, page):
+    entry = stored(mailbox_path)
+    (mailbox_path / f"{entry.id}.eml").unlink()
+    response = client.get(f"/emails/sent/{entry.id}/{page}")
+    assert response.status_code == 404
+
+
+def test_readers_next_to_writers_never_fail(debug, mailbox_path):
+    # The mailbox rolls over all the time (size 5): prune deletes entries while
+    # the reader lists and opens them. Gone entries are skipped or 404, never 500.
+    raw = b"Subject: Busy\r\nContent-Type: text/plain\r\n\r\nBody\r\n"
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def write() -> None:
+        box = Mailbox(mailbox_path, 5)
+        while not stop.is_set():
+            try:
+                box.add(raw, {"subject": "Busy", "timestamp": "2026-01-02T03:04:05"})
+            except BaseException as exc:  # counted, then reported
+                failures.append(exc)
+
+    writers = [threading.Thread(target=write) for _ in range(3)]
+    for writer in writers:
+        writer.start()
+    client = Client(raise_request_exception=True)
+    statuses: set[int] = set()
+    opened = 0
+    deadline = time.monotonic() + 3
+    try:
+        while time.monotonic() < deadline:
+            try:
+                listing = client.get("/emails/sent/")
+                statuses.add(listing.status_code)
+                for entry_id in re.findall(r"/emails/sent/(\d{20}-[0-9a-f]{12})/",
+                                           listing.content.decode()):
+                    for page in ("", "eml/", "html/", "parts/0/"):
+                        statuses.add(client.get(f"/emails/sent/{entry_id}/{page}").status_code)
+                        opened += 1
+                Mailbox(mailbox_path, 5).entries()
+            except BaseException as exc:  # counted, then reported
+                failures.append(exc)
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join()
+    assert failures == []
+    assert statuses <= {200, 404} and 200 in statuses
+    assert opened > 20
+    assert len(Mailbox(mailbox_path).entries()) == 5

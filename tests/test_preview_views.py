@@ -5,12 +5,15 @@ import re
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.core.mail import EmailMessage
 from django.test import Client
 
 from tests.preview_helpers import csrf_token, debug, mailbox_path, preview_classes, srcdoc
 from tests.testapp.preview_emails import PDF, PNG, Rich
+from txmail.mailbox import Mailbox
 from txmail.preview.display import parse
 from txmail.preview.lint import MARKER
+from txmail.preview.pages import content_disposition
 
 pytestmark = pytest.mark.django_db
 __all__ = ["debug", "mailbox_path", "preview_classes"]  # fixtures used by name
@@ -353,3 +356,28 @@ def test_send_test_is_staff_only_outside_debug(client, settings, mailoutbox):
     client.force_login(User.objects.create(username="boss", is_staff=True))
     assert client.post(url, {"to": "qa@example.com"}).status_code == 302
     assert [m.to for m in mailoutbox] == [["qa@example.com"]]
+
+
+def test_attachment_filename_header_encodes_path_separators(client, debug, mailbox_path):
+    # RFC 5987 leaves only attr-chars unencoded: "/" must be %2F. Clients that
+    # ignore filename* get an ASCII fallback without separators or quotes.
+    message = EmailMessage("Files", "See attached.", "shop@example.com", ["ann@example.com"])
+    message.attach("../../etc/passwd", b"root:x:0:0", "text/plain")
+    message.attach('naïve "résumé".pdf', PDF, "application/pdf")
+    entry = Mailbox(mailbox_path).add(message.message().as_bytes(), {"subject": "Files"})
+    passwd, resume = (client.get(f"/emails/sent/{entry.id}/parts/{i}/") for i in (0, 1))
+    assert (passwd.content, resume.content) == (b"root:x:0:0\n", PDF)
+    assert passwd["Content-Disposition"] == (
+        "attachment; filename=\"_.._etc_passwd\"; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd"
+    )
+    assert resume["Content-Disposition"] == (
+        "attachment; filename=\"na_ve _r_sum__.pdf\"; "
+        "filename*=UTF-8''na%C3%AFve%20%22r%C3%A9sum%C3%A9%22.pdf"
+    )
+
+
+def test_download_filename_fallback_is_never_empty():
+    for name, expected in [("", "download"), ("...", "download"), ("/", "_"),
+                           ("a\r\nb.txt", "a__b.txt"), ("C:\\x\\y.txt", "C:_x_y.txt")]:
+        header = content_disposition(name)
+        assert header.startswith(f'attachment; filename="{expected}"; '), (name, header)

@@ -5,8 +5,23 @@ from typing import Any
 from django.core import checks
 from django.core.mail import mailers
 
-from .conf import txmail_settings
+from .conf import setting_problems, txmail_settings
+from .exceptions import InvalidSetting
 from .registry import message_classes
+
+
+@checks.register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Every ``TXMAIL`` key must be known and its value of the right kind.
+
+    The same schema raises ``InvalidSetting`` when a bad value is read, so the
+    other checks skip what they can't read and leave the report to this one.
+    """
+    ids = {"invalid": "txmail.E003", "unknown": "txmail.E004"}
+    return [
+        checks.Error(message, id=ids[kind], obj="settings.TXMAIL")
+        for kind, message, _key in setting_problems()
+    ]
 
 
 @checks.register(checks.Tags.compatibility)
@@ -15,9 +30,13 @@ def check_mailer_aliases(
 ) -> list[checks.CheckMessage]:
     """Every registered class's ``mailer`` must be a MAILERS alias."""
     errors: list[checks.CheckMessage] = []
+    try:
+        default = txmail_settings.DEFAULT_MAILER
+    except InvalidSetting:
+        return errors  # check_settings reports it
     configured = ", ".join(repr(a) for a in mailers) or "nothing"
     for name, cls in message_classes().items():
-        alias = cls.mailer or txmail_settings.DEFAULT_MAILER
+        alias = cls.mailer or default
         if alias not in mailers:
             errors.append(
                 checks.Error(
@@ -47,8 +66,11 @@ def check_precompiled_templates(
     from . import templates as tpl
     from .precompile import get_compiled
 
-    if not (settings.DEBUG and txmail_settings.PRECOMPILE):
-        return []
+    try:
+        if not (settings.DEBUG and txmail_settings.PRECOMPILE):
+            return []
+    except InvalidSetting:
+        return []  # check_settings reports it
     found: list[checks.CheckMessage] = []
     for name, cls in message_classes().items():
         if not cls.template_name:

@@ -27,6 +27,20 @@ _IGNORE_ATTR = ' data-premailer="ignore"'
 _CSSUTILS_LOG_LEVEL = logging.CRITICAL
 
 
+# Characters XML 1.0 can't carry: C0 controls but tab, LF and CR, lone
+# surrogates, U+FFFE and U+FFFF. MRML rejects exactly these ("unable to parse"),
+# and lxml (premailer) turns NUL into U+FFFD and drops the whole body at a
+# surrogate. A value holding one (a "\x0b" pasted from a form) is never the
+# template's fault, so they are dropped from the markup before either tool
+# parses it; the compiled path drops them from values (precompile.values).
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def drop_xml_invalid(markup: str) -> str:
+    """``markup`` without the characters XML can't carry (``XML_INVALID``)."""
+    return XML_INVALID.sub("", markup)
+
+
 def has_inline_styles(source: str) -> bool:
     """Whether ``mjml_to_html(source)`` runs premailer (``<mj-style inline>``)."""
     return _INLINE_MJ_STYLE.search(source) is not None
@@ -39,9 +53,10 @@ def mjml_to_html(source: str, *, origin: str, include_loader: IncludeLoader) -> 
     official compiler reads it (``mjml_source.prepare``: includes resolved,
     unquoted values and ``</img>`` accepted, ``<mj-raw>`` kept verbatim).
     """
-    return mjml_prepared_to_html(
-        prepare(source, origin=origin, include_loader=include_loader), origin=origin
-    )
+    loader = include_loader  # the included files' text can hold a value's characters too
+    document = prepare(drop_xml_invalid(source), origin=origin,
+                       include_loader=lambda path: drop_xml_invalid(loader(path)))
+    return mjml_prepared_to_html(document, origin=origin)
 
 
 def mjml_prepared_to_html(document: Prepared, *, origin: str) -> str:
@@ -112,6 +127,7 @@ def inline_styles(
     Media queries and pseudo-classes (``:hover``) stay in a ``<style>`` block with
     their ``!important``; Outlook conditional comments pass through untouched.
     """
+    html = drop_xml_invalid(html)
     doctype = _DOCTYPE.match(html)
     inliner = premailer.Premailer(
         html,

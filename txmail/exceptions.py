@@ -12,6 +12,14 @@ class MessageConfigurationError(TxmailError, ImproperlyConfigured):
     """A Message class is declared wrongly; fix the class, not the call."""
 
 
+class InvalidSetting(TxmailError, ImproperlyConfigured):
+    """A ``TXMAIL`` setting has a value txmail can't use; ``setting`` names the key."""
+
+    def __init__(self, msg: str, *, setting: str | None = None):
+        super().__init__(msg)
+        self.setting = setting
+
+
 class TemplateNotFound(TxmailError, TemplateDoesNotExist):
     """No template matched any of a message's template names."""
 

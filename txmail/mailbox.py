@@ -20,7 +20,7 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +31,8 @@ from django.core.mail import InvalidMailer
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
-from .conf import txmail_settings
+from .conf import POSITIVE_INT, txmail_settings
+from .exceptions import InvalidSetting
 
 BACKEND_PATH = "txmail.mailbox.MailboxBackend"
 # <20-digit ns timestamp>-<hex>: sorts chronologically and is safe in URLs/paths.
@@ -77,7 +78,14 @@ class Mailbox:
     def __init__(self, path: str | os.PathLike[str] | None = None,
                  size: int | None = None) -> None:
         self.path = Path(path) if path else default_path()
-        self.size = int(size if size is not None else txmail_settings.MAILBOX_SIZE)
+        if size is None:
+            size = txmail_settings.MAILBOX_SIZE
+        elif problem := POSITIVE_INT.problem(size):
+            raise InvalidSetting(
+                f"The mailbox 'size' {problem}. Fix the MailboxBackend's OPTIONS in "
+                "settings.MAILERS."
+            )
+        self.size: int = size
 
     def __repr__(self) -> str:
         return f"<Mailbox {self.path} size={self.size}>"
@@ -86,7 +94,8 @@ class Mailbox:
         """Store one message and drop the oldest beyond ``size``."""
         self.path.mkdir(parents=True, exist_ok=True)
         entry_id = f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"
-        meta = {"id": entry_id, "size": len(raw), **meta}
+        meta = {"id": entry_id, "size": len(raw),
+                "timestamp": datetime.now(UTC).isoformat(), **meta}
         # The .json is written last and atomically: a reader that sees it can
         # rely on the .eml being complete.
         self._write(f"{entry_id}.eml", raw)
@@ -101,13 +110,17 @@ class Mailbox:
         os.replace(tmp, self.path / name)
 
     def _ids(self) -> list[str]:
-        if not self.path.is_dir():
+        try:
+            # One listdir, no stat per file: entries deleted meanwhile by another
+            # process's prune just aren't there.
+            names = os.listdir(self.path)
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        ids = (p.stem for p in self.path.glob("*.json"))
+        ids = (name.removesuffix(".json") for name in names if name.endswith(".json"))
         return sorted((i for i in ids if ENTRY_ID.match(i)), reverse=True)
 
     def entries(self) -> list[Entry]:
-        """Return stored messages, newest first."""
+        """Return stored messages, newest first; malformed or vanished ones are skipped."""
         found = []
         for entry_id in self._ids():
             entry = self.get(entry_id)
@@ -116,13 +129,20 @@ class Mailbox:
         return found
 
     def get(self, entry_id: str) -> Entry | None:
-        """Return the entry ``entry_id`` or None (also for malformed ids)."""
+        """Return the entry ``entry_id`` or None: malformed id or metadata, or gone.
+
+        The bytes may still vanish before ``raw()`` reads them (another
+        process's prune or clear); callers treat that FileNotFoundError as gone.
+        """
         if not ENTRY_ID.match(entry_id):
             return None
         try:
-            meta = json.loads((self.path / f"{entry_id}.json").read_text())
-        except (FileNotFoundError, ValueError):
-            return None  # deleted meanwhile by another process's prune/clear
+            meta = json.loads((self.path / f"{entry_id}.json").read_bytes())
+        except (OSError, ValueError):
+            # Deleted meanwhile, a directory, unreadable, not JSON or not UTF-8.
+            return None
+        if not valid_meta(meta):
+            return None
         return Entry(entry_id, self.path, meta)
 
     def _delete(self, entry_id: str) -> None:
@@ -142,6 +162,34 @@ class Mailbox:
         for entry_id in ids:
             self._delete(entry_id)
         return len(ids)
+
+
+# Metadata fields the Sent pages read, and what each must be when present.
+_META_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "subject": lambda v: isinstance(v, str),
+    "from": lambda v: isinstance(v, str),
+    "message_id": lambda v: isinstance(v, str),
+    "mailer": lambda v: v is None or isinstance(v, str),
+    "size": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+    "to": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+    "bcc": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+    "recipients": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+}
+
+
+def valid_meta(meta: Any) -> bool:
+    """Whether ``meta`` is an entry's metadata the Sent pages can show.
+
+    A ``.json`` edited by hand, written by an older version or by another tool
+    must not take the whole list down.
+    """
+    if not isinstance(meta, dict) or not isinstance(meta.get("timestamp"), str):
+        return False
+    try:
+        datetime.fromisoformat(meta["timestamp"])
+    except ValueError:
+        return False
+    return all(test(meta[key]) for key, test in _META_FIELDS.items() if key in meta)
 
 
 def message_meta(message: Any, alias: str | None, raw_headers: Any) -> dict[str, Any]:
@@ -170,11 +218,8 @@ class MailboxBackend(BaseEmailBackend):
         super().__init__(**kwargs)  # rejects unknown OPTIONS, as Django's do
         # django-stubs doesn't know BaseEmailBackend.alias (Django 6.1) yet.
         self.alias: str | None = kwargs.get("alias")
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int)
-                                 or size < 1):
-            raise InvalidMailer(
-                f"'size' must be a positive integer, not {size!r}.", alias=self.alias
-            )
+        if size is not None and (problem := POSITIVE_INT.problem(size)):
+            raise InvalidMailer(f"'size' {problem}.", alias=self.alias)
         self.mailbox = Mailbox(path, size)
 
     def send_messages(self, email_messages: Iterable[Any]) -> int:

@@ -29,7 +29,7 @@ from django.utils import translation
 
 from . import precompile
 from . import templates as tpl
-from .compile import inline_styles, mjml_to_html
+from .compile import drop_xml_invalid, inline_styles, mjml_to_html
 from .conf import txmail_settings
 from .exceptions import TemplateNotFound
 from .precompile.runtime import render_once
@@ -102,9 +102,14 @@ def _include_loader(owner: str, templates: tpl.TemplateSet, context: dict[str, A
 def render_text(
     templates: tpl.TemplateSet, context: dict[str, Any], html: str
 ) -> str:
-    """Step 4: the text part, from ``<name>.txt`` (not autoescaped) or the HTML."""
+    """Step 4: the text part, from ``<name>.txt`` (not autoescaped) or the HTML.
+
+    A ``.txt`` loses the characters XML can't carry too, so a value reads the
+    same in both parts (see ``compile.XML_INVALID``).
+    """
     if templates.text is not None:
-        return tpl.render(templates.text, context, autoescape=False).strip() + "\n"
+        text = tpl.render(templates.text, context, autoescape=False)
+        return drop_xml_invalid(text).strip() + "\n"
     return html_to_text(html)
 
 

@@ -18,7 +18,7 @@ Modules, in pipeline order: ``flatten`` (extends/blocks/includes → one source)
 source, then restore), ``verify`` (prove it exact or refuse), ``heads`` (MRML's
 ``<head>`` CSS per outcome of the loops and conditions, proven per combination),
 ``branches`` (an attribute's ``{% if %}`` inside a link, shown by the text part as the
-HTML took it), ``onepass`` (HTML
+HTML took it), ``edges`` (where html2text keeps a text value's edge spaces), ``onepass`` (HTML
 and text merged into one template, each value evaluated once), ``runtime`` (the
 per-message tags) with ``values`` (what the pipeline would make of a value at
 each spot, or ``NeedsFallback``), ``cache``.

@@ -20,7 +20,7 @@ from .. import templates as tpl
 from ..compile import has_inline_styles, inline_styles, mjml_prepared_to_html
 from ..mjml_source import Prepared, prepare, relative_name
 from ..text import finish_text, html_to_text, link_text
-from . import branches
+from . import branches, edges
 from .flatten import Dep, Flattener, Unprecompilable
 from .heads import Heads, mark_tags
 from .heads import build as build_heads
@@ -324,12 +324,15 @@ class _Build:
             }
         engine = body.template.engine
         cut = html if heads is None else heads.cut(html)
-        html_pieces = self.pieces(cut, html_spots, "h", chain)
+        html_pieces = edges.annotate_html(self.pieces(cut, html_spots, "h", chain))
         html_template = self.template(join(html_pieces), "HTML", engine)
         if text is None or text_spots is None:
             runtime = self.template(html_only(html_pieces), "HTML", engine)
             return Templates(html_template, runtime, heads=heads)
-        text_pieces = self.pieces(text, text_spots, "t", chain)
+        text_pieces = edges.annotate(
+            self.pieces(text, text_spots, "t", chain), html, html_spots, text, self.prot,
+            lambda probe: self.tidy(html_to_text(probe, link=self.link)), self.text_pattern,
+        )
         return Templates(
             html_template,
             self.template(one_pass(html_pieces, text_pieces), "HTML and text", engine),

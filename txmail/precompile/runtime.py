@@ -12,6 +12,7 @@ tag ``ID`` rendered in this pass, so each loop, condition and value is
 evaluated once per message. ``render_both()`` runs such a template.
 """
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.template import Context, Library, Node, NodeList, Template
 from django.template.base import Parser, VariableNode, render_value_in_context
 
 from ..text import link_text
+from .edges import EMPTY_LI_REASON, mark_edges, refusing_empty, resolve_edges, unmark
 from .values import NeedsFallback, from_raw, transform, unescaped_plain
 
 register = Library()
@@ -38,7 +40,7 @@ def render_both(template: Template, context: Context) -> tuple[str, str]:
     """Render a runtime template with a new ``context``: ``(html, raw text part)``."""
     state = context.txmail_pass = _Pass()  # type: ignore[attr-defined]
     html = render_once(template, context)
-    return html, "".join(state.text)
+    return html, resolve_edges("".join(state.text))
 
 
 def render_once(template: Template, context: Context) -> str:
@@ -94,13 +96,16 @@ class HtmlVarNode(Node):
 
     child_nodelists = ()
 
-    def __init__(self, node: VariableNode, code: str, keep: int | None) -> None:
+    def __init__(
+        self, node: VariableNode, code: str, keep: int | None, refuse_empty: bool = False
+    ) -> None:
         self.filter_expression = node.filter_expression
         self.token = node.token
         self.transform = transform(code)
         self.unchanged = unescaped_plain(code)
         self.from_raw = from_raw(code)
         self.keep = keep
+        self.refuse_empty = refuse_empty  # all an <li> holds (edges.annotate_html)
 
     def render(self, context) -> str:  # type: ignore[no-untyped-def]
         try:
@@ -120,7 +125,19 @@ class HtmlVarNode(Node):
                 out, value = mapped
         if self.keep is not None:
             context.txmail_pass.values[self.keep] = value
+        if self.refuse_empty and not out:
+            raise NeedsFallback(EMPTY_LI_REASON)
         return out
+
+
+# Flags in a code ("tt-m:yn", "ht-x:e-raw"), see edges.py: a text value's edge
+# spaces kept or not, or a value that is all an <li> holds.
+_FLAGS = re.compile(r":([yne]+)")
+
+
+def _split_code(code: str) -> tuple[str, str]:
+    """``(code without flags, flags)``."""
+    return _FLAGS.sub("", code), "".join(_FLAGS.findall(code))
 
 
 @register.tag("txmail_out")
@@ -130,12 +147,15 @@ def do_out(parser: Parser, token) -> Node:  # type: ignore[no-untyped-def]
     keep = int(bits[2]) if len(bits) > 2 else None
     nodelist = parser.parse(("endtxmail_out",))
     parser.delete_first_token()
+    code, flags = _split_code(code)  # see edges.py
     escape = not code.endswith("-raw")  # "-raw": the engine doesn't autoescape
     code = code.removesuffix("-raw")
+    refuse_empty = "e" in flags
     if len(nodelist) == 1 and type(nodelist[0]) is VariableNode and code.startswith("h"):
         # The HTML part renders with the engine's own autoescape setting.
-        return HtmlVarNode(nodelist[0], code, keep)
-    return OutNode(nodelist, transform(code), escape, keep)
+        return HtmlVarNode(nodelist[0], code, keep, refuse_empty)
+    mapping = transform(code)
+    return OutNode(nodelist, refusing_empty(mapping) if refuse_empty else mapping, escape, keep)
 
 
 class TextPartNode(Node):
@@ -163,18 +183,27 @@ class ValueNode(Node):
     is this loop iteration's: the text part's copy, or a second copy in the HTML.
     """
 
-    def __init__(self, mapping: Callable[[str], str], unit: int) -> None:
+    def __init__(
+        self, mapping: Callable[[str], str], unit: int, edges: str | None
+    ) -> None:
         self.mapping = mapping
         self.unit = unit
+        # A text-part text node: its edges need its neighbours. "yn"-style
+        # flags the compiler measured (edges.resolve_edges), "" unknown.
+        self.edges = edges
 
     def render(self, context) -> str:  # type: ignore[no-untyped-def]
-        return self.mapping(context.txmail_pass.values[self.unit])
+        value = self.mapping(context.txmail_pass.values[self.unit])
+        return value if self.edges is None else mark_edges(value, self.edges)
 
 
 @register.tag("txmail_value")
 def do_value(parser: Parser, token) -> ValueNode:  # type: ignore[no-untyped-def]
     _, code, unit = token.split_contents()
-    return ValueNode(transform(code), int(unit))
+    code, flags = _split_code(code)
+    edges = flags if code.startswith(("tt", "tb")) else None
+    mapping = transform(code)
+    return ValueNode(refusing_empty(mapping) if "e" in flags else mapping, int(unit), edges)
 
 
 class LinkNode(Node):
@@ -188,8 +217,8 @@ class LinkNode(Node):
         self.text, self.href, self.kind = text, href, kind
 
     def render(self, context) -> str:  # type: ignore[no-untyped-def]
-        text = " ".join(self.text.render(context).split())
-        href = self.href.render(context).strip()
+        text = " ".join(unmark(self.text.render(context)).split())
+        href = unmark(self.href.render(context)).strip()
         if not href or href.startswith(("#", "javascript:")):
             # text.py unwraps such links and drops images: their alt goes too.
             return "" if self.kind == "alt" else text

@@ -4,20 +4,27 @@ A compiled template outputs each value where the per-message pipeline would
 have had it. Django renders the value exactly as in that pipeline (autoescaped
 ``S``); a *mapping* then gives what MRML, premailer (lxml) and html2text would
 have made of ``S`` at that spot. The mapping is only applied where it is exact —
-values made of ordinary characters. Anything else (markup from ``|safe``,
-control characters, a ``"`` in an attribute premailer would re-quote, non-ASCII
-in a URL libxml2 would percent-encode…) raises ``NeedsFallback`` and that one
-message renders through the per-message pipeline.
+values made of ordinary characters. Characters XML can't carry are dropped
+first, as the pipeline drops them from the markup (``compile.XML_INVALID``).
+Anything else (markup from ``|safe``, other control characters, a ``"`` in an
+attribute premailer would re-quote, non-ASCII in a URL libxml2 would
+percent-encode…) raises ``NeedsFallback`` and that one message renders through
+the per-message pipeline.
 
 Codes (see ``transform``): ``h`` (HTML part) or ``t`` (text part); then the
 spot: ``t`` text node, ``b`` text node that may hold ``|linebreaksbr`` lines,
 ``a`` attribute, ``u`` URL attribute; after a dash the
 tools that wrote the final HTML: ``m`` MRML, ``x`` premailer (lxml), ``mx`` both.
+The runtime tags also accept flags after a colon (``edges``): ``tt-m:yn``
+(html2text keeps a space before this text value, not after it) and ``ht-x:e``
+(the value is all an ``<li>`` holds).
 """
 
 import html
 import re
 from collections.abc import Callable
+
+from ..compile import XML_INVALID, drop_xml_invalid
 
 
 class NeedsFallback(Exception):
@@ -110,12 +117,14 @@ def text_of(value: str) -> str:
     """The text part's form of ``S`` in an HTML text node (html2text's view of it)."""
     if "&" not in value and _PLAIN["t"].fullmatch(value):
         return _WHITESPACE.sub(" ", value)
+    value = drop_xml_invalid(value)
     _guard_text(value, "text")
     return _WHITESPACE.sub(" ", _unescape(value))
 
 
 def url_of(value: str) -> str:
     """The text part's form of ``S`` as a link's URL."""
+    value = drop_xml_invalid(value)
     _guard_text(value, "a link")
     return _unescape(value)
 
@@ -169,6 +178,8 @@ def transform(code: str) -> Callable[[str], str]:
     def run(value: str) -> str:
         if plain(value) and (spot != "hu" or "javascript" not in value.lower()):
             return value
+        if XML_INVALID.search(value):
+            value = drop_xml_invalid(value)
         for step in steps:
             value = step(value)
         return value
@@ -220,6 +231,8 @@ def _lines(line: Callable[[str], str], br: str) -> Callable[[str], str]:
     """Map each line of a ``<br>``-separated value with ``line``, joined by ``br``."""
 
     def run(value: str) -> str:
+        if XML_INVALID.search(value):  # before looking at where lines start and end
+            value = drop_xml_invalid(value)
         if "<br>" in value and _LINES.fullmatch(value):
             return br.join(line(part) for part in value.split("<br>"))
         return line(value)

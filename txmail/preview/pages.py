@@ -1,6 +1,7 @@
 """Building blocks shared by the preview and the Sent views: sidebar, pages, files."""
 
 import hashlib
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -109,10 +110,27 @@ def download(content: bytes, filename: str, content_type: str) -> HttpResponse:
     if content_type.split(";")[0].strip().lower() not in _SAFE_DOWNLOAD_TYPES:
         content_type = _OPAQUE
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = (
-        f"attachment; filename*=UTF-8''{quote(filename)}"
-    )
+    response["Content-Disposition"] = content_disposition(filename)
     return response
+
+
+# Not allowed in the quoted ASCII fallback: path separators (a browser that
+# honours them would save outside the downloads folder), the quote and
+# backslash of the quoted-string, controls and anything outside ASCII.
+_UNSAFE_FALLBACK = re.compile(r'[^\x20-\x7e]|[/\\"]')
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII ``filename`` and the exact UTF-8 ``filename*``.
+
+    RFC 5987's ``filename*`` allows only attr-chars unencoded, so everything
+    else, "/" included, is percent-encoded (``quote()``'s default keeps "/").
+    Clients that don't read ``filename*`` (RFC 6266 section 4.3) use the
+    fallback, with path separators, quotes and non-ASCII replaced by "_".
+    """
+    fallback = _UNSAFE_FALLBACK.sub("_", filename).strip(" .") or "download"
+    encoded = quote(filename, safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 def get_class(name: str) -> type[Message]:

@@ -29,8 +29,10 @@ CSP_SANDBOXED = CSP + "; sandbox allow-popups allow-popups-to-escape-sandbox"
 
 
 def preview_enabled() -> bool:
-    enabled = txmail_settings.PREVIEW_ENABLED
-    return bool(settings.DEBUG) if enabled is None else bool(enabled)
+    # txmail_settings only ever gives None, True or False here (a string such as
+    # "False" raises InvalidSetting instead of turning the UI on).
+    enabled: bool | None = txmail_settings.PREVIEW_ENABLED
+    return bool(settings.DEBUG) if enabled is None else enabled
 
 
 def may_preview(request: HttpRequest) -> bool:

@@ -21,6 +21,14 @@ def _entry(entry_id: str) -> Entry:
     raise Http404(f"No stored message {entry_id!r}; it may have been cleared.")
 
 
+def _raw(entry: Entry) -> bytes:
+    try:
+        return entry.raw()
+    except OSError:  # pruned or cleared by another process since it was listed
+        pass
+    raise Http404(f"Stored message {entry.id!r} is gone; it may have been cleared.")
+
+
 @preview_view
 @require_safe
 def sent_list(request: HttpRequest) -> HttpResponse:
@@ -57,7 +65,7 @@ def sent_clear(request: HttpRequest) -> HttpResponseRedirect:
 @require_safe
 def sent_message(request: HttpRequest, entry_id: str) -> HttpResponse:
     entry = _entry(entry_id)
-    raw = entry.raw()
+    raw = _raw(entry)
     msg = parse(raw)
     meta = entry.meta
     shown = display(msg, raw, bcc=list(meta.get("bcc", [])))
@@ -91,13 +99,13 @@ def sent_message(request: HttpRequest, entry_id: str) -> HttpResponse:
 @preview_view
 @require_safe
 def sent_eml(request: HttpRequest, entry_id: str) -> HttpResponse:
-    return download(_entry(entry_id).raw(), f"{entry_id}.eml", "message/rfc822")
+    return download(_raw(_entry(entry_id)), f"{entry_id}.eml", "message/rfc822")
 
 
 @preview_view
 @require_safe
 def sent_html(request: HttpRequest, entry_id: str) -> HttpResponse:
-    raw = _entry(entry_id).raw()
+    raw = _raw(_entry(entry_id))
     shown = display(parse(raw), raw)
     response = HttpResponse(shown.display_html or "", content_type="text/html")
     return secure_headers(response, CSP_SANDBOXED)
@@ -106,7 +114,7 @@ def sent_html(request: HttpRequest, entry_id: str) -> HttpResponse:
 @preview_view
 @require_safe
 def sent_part(request: HttpRequest, entry_id: str, index: int) -> HttpResponse:
-    found = part_download(parse(_entry(entry_id).raw()), index)
+    found = part_download(parse(_raw(_entry(entry_id))), index)
     if found is None:
         raise Http404(f"The message has no part {index}.")
     return download(found[2], found[0], found[1])
