@@ -58,9 +58,8 @@ NON_NEGATIVE_NUMBER = Kind("a number of seconds, 0 or more", lambda v: (
     isinstance(v, int | float) and not isinstance(v, bool) and v >= 0))
 POSITIVE_NUMBER = Kind("a number of seconds above 0", lambda v: (
     isinstance(v, int | float) and not isinstance(v, bool) and v > 0))
-NAME_LIST = Kind("a list of dotted paths", lambda v: (
-    isinstance(v, list | tuple) and all(isinstance(x, str) and x for x in v)))
-OPTIONAL_DICT = Kind("a dict or None", lambda v: v is None or isinstance(v, dict))
+# Checked by the module that uses it, whose messages say more (txmail.E030).
+INTERCEPTOR_SETTING = Kind("see txmail.interceptors", lambda v: True)
 OPTIONAL_PATH = Kind("a path (str or pathlib.Path) or None",
                      lambda v: v is None or (isinstance(v, str | os.PathLike) and str(v) != ""))
 
@@ -109,8 +108,8 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # built email and return it (changed) or None to cancel it; and the
     # configuration of txmail.interceptors.StagingRedirect, e.g.
     # {"to": "staging-inbox@example.com", "allow": ["example.com"]}.
-    "INTERCEPTORS": ([], NAME_LIST),
-    "STAGING_REDIRECT": (None, OPTIONAL_DICT),
+    "INTERCEPTORS": ([], INTERCEPTOR_SETTING),
+    "STAGING_REDIRECT": (None, INTERCEPTOR_SETTING),
     # Skip recipients on the suppression list (txmail.suppression) before each
     # send. It reads the database; False turns the check off for every class.
     "SUPPRESSION": (True, BOOLEAN),
