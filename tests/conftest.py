@@ -18,8 +18,8 @@ def second_smtp_server():
     server.stop()
 
 
-@pytest.fixture(autouse=True)
-def _database(request):
+def pytest_collection_modifyitems(items):
     """Every test may use the database: send() writes a delivery-log row."""
-    if not {"transactional_db", "live_server", "django_db_setup_off"} & set(request.fixturenames):
-        request.getfixturevalue("db")
+    for item in items:
+        if item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db)
