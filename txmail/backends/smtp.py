@@ -66,6 +66,10 @@ class EmailBackend(DjangoSMTPBackend):
         connection = self.connection
         try:
             sent = super()._send(email_message)
+        except smtplib.SMTPResponseException:
+            # The server replied (e.g. 451 or 550 to the end of DATA): not
+            # ambiguous. Caught first because smtplib's errors are OSErrors.
+            raise
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             if getattr(connection, "data_handed_over", False):
                 raise DeliveryOutcomeUnknown(
