@@ -25,7 +25,7 @@ from tests.faulty_smtp import FAULTS, FaultySMTPServer, spread
 from tests.smtp import free_port
 from tests.testapp.emails import Hello
 from txmail.delivery.models import Delivery, Status
-from txmail.exceptions import TransientDeliveryError
+from txmail.exceptions import PermanentDeliveryError, TransientDeliveryError
 
 pytestmark = [pytest.mark.smtp, pytest.mark.worker]
 
@@ -372,6 +372,28 @@ def test_recipients_beyond_the_servers_rcpt_cap_are_refused(faulty_server):
     assert received.rcpt_tos == to[:100]
     assert Delivery.objects.get(pk=sent.delivery_id).refused == {
         a: [452, "4.5.3 Too many recipients"] for a in to[100:]}
+
+
+def test_a_reply_to_the_end_of_data_is_not_an_unknown_outcome(faulty_server):
+    """451 or 550 after the final "." is an answer: retry or fail, never "unknown"."""
+    for fault, error, reply, advice in [
+        ("data_451", TransientDeliveryError,
+         "could not send the message for now (SMTPDataError: (451, b'4.3.0 Temporary "
+         "failure after DATA (injected)')).",
+         "txmail retries queued messages; check that the server is up and reachable."),
+        ("data_550", PermanentDeliveryError,
+         "refused the message (SMTPDataError: (550, b'5.7.1 Message rejected as spam "
+         "(injected)')).",
+         "Sending it again won't help; fix the address or the message."),
+    ]:
+        server = faulty_server(rates={fault: 1.0})
+        with override_settings(MAILERS={"transactional": server.mailer()}):
+            with pytest.raises(error) as raised:
+                Hello().send()
+        assert type(raised.value) is error, fault
+        assert str(raised.value) == (
+            f"mailer 'transactional' (127.0.0.1:{server.port}) {reply} {advice}")
+        assert Delivery.objects.latest("pk").status == Status.FAILED
 
 
 def test_connection_refused_names_the_mailer_and_the_address():
