@@ -64,20 +64,19 @@ class EmailBackend(DjangoSMTPBackend):
 
     def _send(self, email_message: Any) -> bool:
         connection = self.connection
+        alias = getattr(self, "alias", None)  # Django 6.1; not in django-stubs yet
         try:
-            sent = super()._send(email_message)
-        except smtplib.SMTPResponseException:
-            # The server replied (e.g. 451 or 550 to the end of DATA): not
-            # ambiguous. Caught first because smtplib's errors are OSErrors.
-            raise
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            if getattr(connection, "data_handed_over", False):
+            sent = super()._send(email_message)  # type: ignore[misc]
+        except OSError as exc:  # smtplib's errors are OSErrors too
+            # A reply (even a refusal) means the server answered: not ambiguous.
+            answered = isinstance(exc, smtplib.SMTPResponseException)
+            if getattr(connection, "data_handed_over", False) and not answered:
                 raise DeliveryOutcomeUnknown(
-                    f"mailer {self.alias!r} ({self.host}:{self.port}): the connection "
+                    f"mailer {alias!r} ({self.host}:{self.port}): the connection "
                     f"was lost after the whole message was sent, before the server "
                     f"replied ({type(exc).__name__}: {exc}). It may have been "
                     "delivered; it is not retried, to avoid a duplicate.",
-                    alias=self.alias, host=f"{self.host}:{self.port}",
+                    alias=alias, host=f"{self.host}:{self.port}",
                 ) from exc
             raise
         refused = getattr(connection, "refused", {}) or {}
