@@ -463,3 +463,28 @@ def test_smtplib_sees_each_injected_fault_as_a_real_server_would(faulty_server):
         # Only a message dropped after its final "." is kept: the server may have queued it.
         kept = {"<1@example.com>": 1} if fault == "drop_after_dot" else {}
         assert dict(server.plan.by_message_id) == kept, fault
+
+
+def test_the_fault_server_runs_as_its_own_process(tmp_path):
+    port, record = free_port(), tmp_path / "accepted.jsonl"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.faulty_smtp", "--port", str(port), "--rates",
+         "rcpt_550=0", "--refuse", "bob@example.com", "--record", str(record)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline() == f"faulty SMTP server on 127.0.0.1:{port}\n"
+        raw = b"From: a@example.com\r\nMessage-ID: <2@example.com>\r\n\r\nbody\r\n"
+        with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
+            refused = client.sendmail("a@example.com", ["ann@example.com", "bob@example.com"],
+                                      raw)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=10)
+
+    assert refused == {"bob@example.com": (550, b"5.1.1 <bob@example.com>: no such user")}
+    assert json.loads(output) == {"accepted": 1, "faults": {}}
+    assert [json.loads(line) for line in record.read_text().splitlines()] == [
+        {"message_id": "<2@example.com>", "mail_from": "a@example.com",
+         "rcpt_tos": ["ann@example.com"], "size": len(raw)}]
