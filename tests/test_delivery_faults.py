@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -151,7 +152,8 @@ class Cluster:
                          for p in sorted(self.dir.glob("*.log")))
 
     def query(self, sql: str, *params: object) -> list[tuple]:
-        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=60) as db:
+        # Read-only and outside Django: the test's own database is another one.
+        with closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=60)) as db:
             return db.execute(sql, params).fetchall()
 
     def statuses(self) -> Counter:
@@ -201,7 +203,7 @@ def faulty_server():
     servers: list[FaultySMTPServer] = []
 
     def start(**options: object) -> FaultySMTPServer:
-        server = FaultySMTPServer(stall=SMTP_TIMEOUT + 0.5, **options).start()  # type: ignore[arg-type]
+        server = FaultySMTPServer(stall=SMTP_TIMEOUT + 0.5, **options).start()
         servers.append(server)
         return server
 
