@@ -14,6 +14,8 @@ Prints, from one run:
 Throughput is measured from the delivery rows themselves: sent rows divided by
 the time from the first claim to the last ``sent_at``, so process start-up is
 not counted. Every phase starts from the same pre-filled database (a copy).
+The CPU columns (workers' and relay's CPU time per message) and the load
+average show whether the machine, rather than txmail, was the limit.
 Not a test: numbers depend on the machine; the ratios are the point.
 """
 
@@ -155,6 +157,15 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process, all its threads (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def checkpoint(db: Path) -> None:
     """Fold the WAL into the database file, so a plain copy is complete."""
     with sqlite3.connect(db) as conn:
@@ -183,11 +194,12 @@ def sent_count(db: Path) -> int:
             "SELECT COUNT(*) FROM txmail_delivery WHERE status = 'sent'").fetchone()[0]
 
 
-def worker_phase(filled: Path, work: Path, smtp_port: int, *, workers: int,
-                 connections: int, messages: int) -> tuple[int, float]:
+def worker_phase(filled: Path, work: Path, relay: subprocess.Popen, smtp_port: int, *,
+                 workers: int, connections: int, messages: int) -> dict[str, float]:
     db = work / f"phase-{workers}w-{connections}c.sqlite3"
     shutil.copy(filled, db)
     env = env_for(db, smtp_port, connections)
+    relay_cpu = cpu_seconds(relay.pid)
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "django", "db_worker", "--interval", "0.1",
@@ -199,10 +211,14 @@ def worker_phase(filled: Path, work: Path, smtp_port: int, *, workers: int,
         deadline = time.monotonic() + PHASE_SECONDS
         while sent_count(db) < messages and time.monotonic() < deadline:
             time.sleep(0.2)
+        worker_cpu = sum(cpu_seconds(proc.pid) for proc in procs)
+        relay_cpu = cpu_seconds(relay.pid) - relay_cpu
     finally:
         for proc in procs:
             stop(proc)
-    return throughput(db)
+    sent, rate = throughput(db)
+    return {"sent": sent, "rate": rate, "worker_cpu": worker_cpu / max(sent, 1) * 1000,
+            "relay_cpu": relay_cpu / max(sent, 1) * 1000}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -210,6 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=1000,
                         help="messages per worker phase (default: %(default)s)")
     args = parser.parse_args(argv)
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
 
     with tempfile.TemporaryDirectory(prefix="txmail-bench-") as tmp:
         work = Path(tmp)
@@ -233,8 +250,8 @@ def main(argv: list[str] | None = None) -> None:
 
             phases = [(1, 1), (1, 10), (2, 10)]
             rates = {
-                (w, c): worker_phase(filled, work, slow_port, workers=w, connections=c,
-                                     messages=args.messages)
+                (w, c): worker_phase(filled, work, slow, slow_port, workers=w,
+                                     connections=c, messages=args.messages)
                 for w, c in phases
             }
         finally:
@@ -248,14 +265,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  send() to a local server   {cost['send']:8.2f}"
           f"   (+{cost['send'] - cost['build']:.2f} over build)")
     print(f"\nworkers (db_worker) against a relay taking {LATENCY * 1000:.0f} ms per message")
-    print(f"  {'workers':>7} {'CONNECTIONS':>11} {'sent':>6} {'msg/s':>8} {'vs 1x1':>7}")
-    base = rates[(1, 1)][1] or float("nan")
-    for (w, c), (sent, rate) in rates.items():
-        print(f"  {w:>7} {c:>11} {sent:>6} {rate:>8.1f} {rate / base:>6.1f}x")
-    one, two = rates[(1, 10)][1], rates[(2, 10)][1]
+    print(f"  {'workers':>7} {'CONNECTIONS':>11} {'sent':>6} {'msg/s':>8} {'vs 1x1':>7}"
+          f" {'worker CPU ms/msg':>18} {'relay CPU ms/msg':>17}")
+    base = rates[(1, 1)]["rate"] or float("nan")
+    for (w, c), r in rates.items():
+        print(f"  {w:>7} {c:>11} {r['sent']:>6} {r['rate']:>8.1f} {r['rate'] / base:>6.1f}x"
+              f" {r['worker_cpu']:>18.2f} {r['relay_cpu']:>17.2f}")
+    one, two = rates[(1, 10)]["rate"], rates[(2, 10)]["rate"]
     print(f"\n  10 connections vs 1, one worker: {one / base:.1f}x (target >= 8x)")
     print(f"  2 workers vs 1, 10 connections each: {two / one:.2f}x (target >= 1.8x)")
-
+    print(f"  {os.cpu_count()} CPUs; load average before {load_before}, after "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "relay":
