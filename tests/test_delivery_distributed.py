@@ -93,6 +93,15 @@ def start_worker(env: dict, name: str, log: Path) -> subprocess.Popen:
     )
 
 
+def wait_until_ready(workers: list[subprocess.Popen], logs: list[Path]) -> None:
+    deadline = time.monotonic() + 60
+    while not all(log.exists() and " ready." in log.read_text() for log in logs):
+        assert all(w.poll() is None for w in workers), [
+            log.read_text() for log in logs if log.exists()]
+        assert time.monotonic() < deadline, "the Celery workers did not start in 60 s"
+        time.sleep(0.2)
+
+
 def sent_per_worker(log: Path) -> int:
     """Messages a worker sent, from its log: each task returns its counts."""
     text = log.read_text()
@@ -111,6 +120,8 @@ def test_celery_workers_on_redis_send_each_message_once(tmp_path, worker_env,
     logs = [tmp_path / f"worker{i}.log" for i in range(WORKERS)]
     workers = [start_worker(worker_env, f"worker{i}", log) for i, log in enumerate(logs)]
     try:
+        # Both consuming before the first message: a lone worker would drain it all.
+        wait_until_ready(workers, logs)
         produced = subprocess.run(
             [sys.executable, "-m", "tests.distributed.produce", str(MESSAGES)],
             env=worker_env, cwd=ROOT, check=True, timeout=90, capture_output=True, text=True,
