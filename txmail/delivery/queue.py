@@ -180,6 +180,10 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None
     if not line:
         return dict(counts)
     width = max(1, int(txmail_settings.CONNECTIONS))
+    if db_connection.vendor == "sqlite" and db_connection.is_in_memory_db():  # type: ignore[attr-defined]
+        # Threads would share one in-memory database through SQLite's shared
+        # cache, which fails writers at once with "table is locked" (tests).
+        width = 1
     lock = threading.Lock()
     more = [claim_more]  # cleared once nothing more is ready
 
