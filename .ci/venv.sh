@@ -73,3 +73,22 @@ txmail_chromium() {
     return 1
   }
 }
+
+# The distributed-worker test runs Celery on Debian's redis-server as its broker.
+txmail_redis() {
+  if command -v redis-server >/dev/null 2>&1; then
+    return 0
+  fi
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "Installing redis-server for the distributed-worker test (apt-get)..."
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+      $sudo apt-get install -y -qq redis-server >/dev/null
+  fi
+  command -v redis-server >/dev/null 2>&1 || {
+    echo "The distributed-worker test needs redis-server: install Debian's" \
+         "'redis-server' package." >&2
+    return 1
+  }
+}

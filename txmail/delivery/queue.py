@@ -9,7 +9,8 @@ is a transactional outbox.
 A task claims its row with a conditional UPDATE (``status`` ready → sending,
 with a fresh token), so a task that runs twice, or two workers racing, send it
 once. While it's there, the task also claims other ready rows of its queue (up
-to ``BATCH_SIZE``) and sends them over ``CONNECTIONS`` concurrent connections.
+to ``BATCH_SIZE`` at a time, more as it goes, for up to ``DRAIN_SECONDS``) and
+sends them over ``CONNECTIONS`` concurrent connections.
 Before handing a message to the mailer the worker stamps ``handed_over_at``; a
 claim that goes stale (its worker was killed) is requeued if it wasn't handed
 over yet, and ends ``unknown`` if it was: the server may have it.
@@ -20,7 +21,8 @@ import random
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -127,6 +129,12 @@ def deliver_queued(delivery_id: int) -> dict[str, int]:
     return run(delivery_id)
 
 
+# How long one task keeps claiming more ready rows of its queue. It keeps its
+# connections open and its lanes busy meanwhile; the bound lets other tasks of
+# the worker's queues run, and a deploy's stopping worker finish soon.
+DRAIN_SECONDS = 60.0
+
+
 def run(delivery_id: int) -> dict[str, int]:
     token = uuid.uuid4().hex
     now = timezone.now()
@@ -141,16 +149,39 @@ def run(delivery_id: int) -> dict[str, int]:
     # Drain: other ready rows of the same task backend and queue, so one task
     # fills the worker's connections (their own tasks then find nothing to do).
     limit = max(txmail_settings.BATCH_SIZE - 1, 0)
-    others = Delivery.objects.filter(
-        status__in=READY, next_attempt_at__lte=now,
-        task_backend=row.task_backend, queue_name=row.queue_name,
-    ).exclude(pk=delivery_id).order_by("-priority", "next_attempt_at", "pk")
-    ids = list(others.values_list("pk", flat=True)[:limit])
+    ids = _ready_ids(row, now, limit, exclude=delivery_id)
     if ids:
         _claim(Delivery.objects.filter(pk__in=ids), token, now)
-    counts = send_claimed(token)
+    deadline = time.monotonic() + DRAIN_SECONDS
+
+    def claim_more() -> str | None:
+        # Claimed while the lanes still have work, so they never wait for a
+        # batch to finish (a slow send held up the whole batch) or reconnect.
+        if time.monotonic() > deadline:
+            return None
+        more, when = uuid.uuid4().hex, timezone.now()
+        ids = _ready_ids(row, when, max(txmail_settings.BATCH_SIZE, 1))
+        if ids and _claim(Delivery.objects.filter(pk__in=ids), more, when):
+            return more
+        return None
+
+    counts = send_claimed(token, claim_more=claim_more if limit else None)
     maybe_sweep()
     return counts
+
+
+def _ready_ids(row: Delivery, now: datetime, limit: int, exclude: int | None = None
+               ) -> list[int]:
+    """Up to ``limit`` ready rows of ``row``'s task backend and queue, next first."""
+    if limit <= 0:
+        return []
+    ready = Delivery.objects.filter(
+        status__in=READY, next_attempt_at__lte=now,
+        task_backend=row.task_backend, queue_name=row.queue_name,
+    ).order_by("-priority", "next_attempt_at", "pk")
+    if exclude is not None:
+        ready = ready.exclude(pk=exclude)
+    return list(ready.values_list("pk", flat=True)[:limit])
 
 
 def _claim(rows: Any, token: str, now: datetime) -> int:
@@ -161,39 +192,61 @@ def _claim(rows: Any, token: str, now: datetime) -> int:
     )
 
 
-def send_claimed(token: str) -> dict[str, int]:
-    """Send every row claimed with ``token``, over up to ``CONNECTIONS`` connections."""
-    rows = list(Delivery.objects.filter(claim_token=token, status=Status.SENDING)
+def _claimed(token: str) -> list[Delivery]:
+    return list(Delivery.objects.filter(claim_token=token, status=Status.SENDING)
                 .order_by("-priority", "pk"))
+
+
+def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None
+                 ) -> dict[str, int]:
+    """Send every row claimed with ``token``, over up to ``CONNECTIONS`` connections.
+
+    The connections are lanes that each take the next row from one line; when
+    the line runs shorter than the lanes, ``claim_more()`` (if given) claims more
+    rows under a new token and returns it (None when there are none).
+    """
+    line = deque(_claimed(token))
     counts: dict[str, int] = defaultdict(int)
-    if not rows:
+    if not line:
         return dict(counts)
-    lanes: list[tuple[str, list[Delivery]]] = []
-    by_mailer: dict[str, list[Delivery]] = defaultdict(list)
-    for row in rows:
-        by_mailer[row.mailer].append(row)
     width = max(1, int(txmail_settings.CONNECTIONS))
     if db_connection.vendor == "sqlite" and db_connection.is_in_memory_db():  # type: ignore[attr-defined]
         # Threads would share one in-memory database through SQLite's shared
         # cache, which fails writers at once with "table is locked" (tests).
         width = 1
-    for alias, group in by_mailer.items():
-        n = min(width, len(group))
-        lanes.extend((alias, group[i::n]) for i in range(n))
     lock = threading.Lock()
+    more = [claim_more]  # cleared once nothing more is ready
 
-    def lane(alias: str, group: list[Delivery]) -> None:
-        with Connection(alias) as connection:
-            for row in group:
-                status = send_row(connection, row, token)
+    def next_row() -> Delivery | None:
+        with lock:  # one lane claims at a time; the others wait for its rows
+            if more[0] is not None and len(line) < width:
+                fresh = more[0]()
+                if fresh is None:
+                    more[0] = None
+                else:
+                    line.extend(_claimed(fresh))
+            return line.popleft() if line else None
+
+    def lane() -> None:
+        connections: dict[str, Connection] = {}  # one per mailer, kept open
+        try:
+            while (row := next_row()) is not None:
+                connection = connections.get(row.mailer)
+                if connection is None:
+                    connection = connections[row.mailer] = Connection(row.mailer)
+                status = send_row(connection, row, row.claim_token)
                 with lock:
                     counts[status] += 1
+        finally:
+            for connection in connections.values():
+                connection.close()
 
-    if len(lanes) == 1:
-        lane(*lanes[0])
+    lanes = min(width, len(line))
+    if lanes == 1:
+        lane()
     else:
-        with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
-            list(pool.map(lambda args: _in_thread(lane, *args), lanes))
+        with ThreadPoolExecutor(max_workers=lanes) as pool:
+            list(pool.map(lambda _n: _in_thread(lane), range(lanes)))
     return dict(counts)
 
 
@@ -279,9 +332,27 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
     rows = list(overdue.only("pk", "task_backend", "queue_name", "priority")[:1000])
     Delivery.objects.filter(pk__in=[r.pk for r in rows], status__in=READY).update(
         next_attempt_at=now, needs_handoff=False)
-    for row in rows:
+    for row in one_per_batch(rows):
         hand_off(row)
     return {"requeued": requeued, "unknown": unknown, "handed_off": len(rows)}
+
+
+def one_per_batch(rows: list[Delivery]) -> list[Delivery]:
+    """One row in ``BATCH_SIZE`` of each task backend and queue, to hand off again.
+
+    A task sends its own row and drains the other ready rows of its queue
+    (``run()``), so one task per batch recovers them all; a task per row would
+    add thousands of empty tasks while a backlog waits.
+    """
+    batch = max(int(txmail_settings.BATCH_SIZE), 1)
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    chosen = []
+    for row in sorted(rows, key=lambda r: -r.priority):
+        key = (row.task_backend, row.queue_name)
+        if seen[key] % batch == 0:
+            chosen.append(row)
+        seen[key] += 1
+    return chosen
 
 
 _last_sweep = 0.0

@@ -62,6 +62,14 @@ def _addr(address: str) -> str:
     return (parsed[0][1] if parsed and parsed[0][1] else address).lower()
 
 
+def message_id_of(email: Any) -> str:
+    """The email's Message-ID; a ``FrozenEmail`` reads it without parsing the whole email."""
+    message_id = getattr(email, "message_id", None)
+    if isinstance(message_id, str):
+        return message_id
+    return str(email.extra_headers.get("Message-ID", ""))
+
+
 def provider_message_id(email: Any) -> str | None:
     """The provider's id for a sent email (anymail's ``anymail_status``), if any."""
     status = getattr(email, "anymail_status", None)
@@ -112,7 +120,7 @@ class Connection:
                 alias=self.alias, refused=refused,
             )
         return SentMessage(
-            message_id=str(email.extra_headers.get("Message-ID", "")),
+            message_id=message_id_of(email),
             mailer=self.alias,
             recipients=accepted,
             email=email,

@@ -1,0 +1,288 @@
+"""Delivery benchmark: ``python -m tests.bench.delivery [--messages 1000]``.
+
+Prints, from one run:
+
+1. what ``enqueue()`` adds to a request, in ms per message, against a file
+   SQLite database (WAL): render + build to MIME bytes only, ``enqueue()`` (build, the
+   delivery row, the task row), and ``send()`` to a local SMTP server;
+2. worker throughput in messages/s against an SMTP relay that takes 50 ms per
+   message (aiosmtpd in its own process; ``asyncio.sleep`` in ``handle_DATA``,
+   so connections are served concurrently): one ``db_worker`` sending one
+   message at a time (``CONNECTIONS=1``), one worker over 10 connections, and
+   two workers over 10 connections each.
+
+Throughput is measured from the delivery rows themselves: sent rows divided by
+the time from the first claim to the last ``sent_at``, so process start-up is
+not counted. Every phase starts from the same pre-filled database (a copy).
+The CPU columns (workers' and relay's CPU time per message) and the load
+average show whether the machine, rather than txmail, was the limit.
+Not a test: numbers depend on the machine; the ratios are the point.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = "tests.distributed.settings"
+LATENCY = 0.05
+PHASE_SECONDS = 25  # a phase stops after this long even if messages are left
+
+
+# -- processes -------------------------------------------------------------
+
+def relay_main(port: int, latency: float) -> None:
+    """An SMTP server answering each DATA after ``latency`` seconds."""
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(latency)
+            return "250 OK"
+
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # the server thread inherits it
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    signal.sigwait(stop_signals)
+    controller.stop()
+
+
+def setup_django() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    django.setup()
+
+
+def request_main(messages: int) -> None:
+    """Per-message cost in a request: build, enqueue(), send(); prints JSON ms/message."""
+    setup_django()
+    from email import policy as email_policy
+
+    from tests.testapp.emails import Hello
+
+    def build(i: int) -> None:
+        # To bytes, as every path does: Django's message() is only the recipe.
+        email = Hello(name=f"Reader {i}", to=[f"reader{i}@example.com"]).message()
+        email.message(policy=email_policy.SMTP).as_bytes()
+
+    def enqueue(i: int) -> None:
+        Hello(name=f"Reader {i}", to=[f"reader{i}@example.com"]).enqueue()
+
+    def send(i: int) -> None:
+        Hello(name=f"Reader {i}", to=[f"reader{i}@example.com"]).send()
+
+    ways = {"build": build, "enqueue": enqueue, "send": send}
+    for func in ways.values():  # warm up: templates compiled, connections open
+        for i in range(20):
+            func(i)
+    rounds: dict[str, list[float]] = {name: [] for name in ways}
+    per_round = max(messages // 5, 20)
+    for _round in range(5):  # interleaved, so drift hits each way alike
+        for name, func in ways.items():
+            start = time.perf_counter()
+            for i in range(per_round):
+                func(i)
+            rounds[name].append((time.perf_counter() - start) * 1000 / per_round)
+    print(json.dumps({name: statistics.median(ms) for name, ms in rounds.items()}))
+
+
+def fill_main(messages: int) -> None:
+    """Enqueue ``messages`` Hello messages (rows and db tasks) for the worker phases."""
+    setup_django()
+    from tests.testapp.emails import Hello
+
+    for i in range(messages):
+        Hello(name=f"Reader {i}", to=[f"reader{i}@example.com"]).enqueue()
+
+
+# -- orchestration ---------------------------------------------------------
+
+def free_port() -> int:
+    from tests.smtp import free_port as free
+
+    return free()
+
+
+def env_for(db: Path, smtp_port: int, connections: int = 10) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": SETTINGS,
+        "PYTHONPATH": str(ROOT),
+        "TXMAIL_TEST_DB": str(db),
+        "TXMAIL_TEST_TASKS": "db",
+        "TXMAIL_TEST_SMTP_PORT": str(smtp_port),
+        "TXMAIL_TEST_CONNECTIONS": str(connections),
+    }
+
+
+def python(*args: str, env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+    return subprocess.run([sys.executable, *args], env=env, cwd=ROOT, check=True, **kwargs)
+
+
+def start_relay(latency: float) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.bench.delivery", "relay", str(port), str(latency)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    import socket
+
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("the SMTP relay did not start")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process, all its threads (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def checkpoint(db: Path) -> None:
+    """Fold the WAL into the database file, so a plain copy is complete."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def throughput(db: Path) -> tuple[int, float]:
+    """(messages sent, messages/s from the first claim to the last send)."""
+    with sqlite3.connect(db) as conn:
+        first = conn.execute("SELECT MIN(claimed_at) FROM txmail_delivery").fetchone()[0]
+        sent, last = conn.execute(
+            "SELECT COUNT(*), MAX(sent_at) FROM txmail_delivery WHERE status = 'sent'"
+        ).fetchone()
+    if not sent:
+        return 0, 0.0
+    return sent, sent / (_when(last) - _when(first)).total_seconds()
+
+
+def sent_count(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT COUNT(*) FROM txmail_delivery WHERE status = 'sent'").fetchone()[0]
+
+
+def worker_phase(filled: Path, work: Path, relay: subprocess.Popen, smtp_port: int, *,
+                 workers: int, connections: int, messages: int) -> dict[str, float]:
+    db = work / f"phase-{workers}w-{connections}c.sqlite3"
+    shutil.copy(filled, db)
+    env = env_for(db, smtp_port, connections)
+    relay_cpu = cpu_seconds(relay.pid)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "django", "db_worker", "--interval", "0.1",
+             "--no-startup-delay", "--no-reload", "-v0"],
+            env=env, cwd=ROOT)
+        for _ in range(workers)
+    ]
+    try:
+        deadline = time.monotonic() + PHASE_SECONDS
+        while sent_count(db) < messages and time.monotonic() < deadline:
+            time.sleep(0.2)
+        worker_cpu = sum(cpu_seconds(proc.pid) for proc in procs)
+        relay_cpu = cpu_seconds(relay.pid) - relay_cpu
+    finally:
+        for proc in procs:
+            stop(proc)
+    sent, rate = throughput(db)
+    return {"sent": sent, "rate": rate, "worker_cpu": worker_cpu / max(sent, 1) * 1000,
+            "relay_cpu": relay_cpu / max(sent, 1) * 1000}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1000,
+                        help="messages per worker phase (default: %(default)s)")
+    args = parser.parse_args(argv)
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+    with tempfile.TemporaryDirectory(prefix="txmail-bench-") as tmp:
+        work = Path(tmp)
+        fast, fast_port = start_relay(0)
+        slow, slow_port = start_relay(LATENCY)
+        try:
+            blank = work / "blank.sqlite3"
+            python("-m", "django", "migrate", "-v0", env=env_for(blank, fast_port))
+
+            request_db = work / "request.sqlite3"
+            shutil.copy(blank, request_db)
+            out = python("-m", "tests.bench.delivery", "request", str(min(args.messages, 500)),
+                         env=env_for(request_db, fast_port), capture_output=True, text=True)
+            cost = json.loads(out.stdout)
+
+            filled = work / "filled.sqlite3"
+            shutil.copy(blank, filled)
+            python("-m", "tests.bench.delivery", "fill", str(args.messages),
+                   env=env_for(filled, slow_port))
+            checkpoint(filled)
+
+            phases = [(1, 1), (1, 10), (2, 10)]
+            rates = {
+                (w, c): worker_phase(filled, work, slow, slow_port, workers=w,
+                                     connections=c, messages=args.messages)
+                for w, c in phases
+            }
+        finally:
+            stop(fast)
+            stop(slow)
+
+    print("\nenqueue() in a request (ms per Hello message, file SQLite in WAL mode)")
+    print(f"  render + build (bytes)     {cost['build']:8.2f}")
+    print(f"  enqueue()                  {cost['enqueue']:8.2f}"
+          f"   (+{cost['enqueue'] - cost['build']:.2f} over build)")
+    print(f"  send() to a local server   {cost['send']:8.2f}"
+          f"   (+{cost['send'] - cost['build']:.2f} over build)")
+    print(f"\nworkers (db_worker) against a relay taking {LATENCY * 1000:.0f} ms per message")
+    print(f"  {'workers':>7} {'CONNECTIONS':>11} {'sent':>6} {'msg/s':>8} {'vs 1x1':>7}"
+          f" {'worker CPU ms/msg':>18} {'relay CPU ms/msg':>17}")
+    base = rates[(1, 1)]["rate"] or float("nan")
+    for (w, c), r in rates.items():
+        print(f"  {w:>7} {c:>11} {r['sent']:>6} {r['rate']:>8.1f} {r['rate'] / base:>6.1f}x"
+              f" {r['worker_cpu']:>18.2f} {r['relay_cpu']:>17.2f}")
+    one, two = rates[(1, 10)]["rate"], rates[(2, 10)]["rate"]
+    print(f"\n  10 connections vs 1, one worker: {one / base:.1f}x (target >= 8x)")
+    print(f"  2 workers vs 1, 10 connections each: {two / one:.2f}x (target >= 1.8x)")
+    print(f"  {os.cpu_count()} CPUs; load average before {load_before}, after "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "relay":
+        relay_main(int(sys.argv[2]), float(sys.argv[3]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "request":
+        request_main(int(sys.argv[2]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "fill":
+        fill_main(int(sys.argv[2]))
+    else:
+        main()

@@ -1,0 +1,66 @@
+"""A frozen email thawed for a mailer: the same bytes over SMTP, the same fields for APIs."""
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+from django.test import override_settings
+
+from txmail.delivery.stored import FrozenEmail, freeze
+from txmail.delivery.transport import deliver
+
+
+def original(**headers) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        subject="Your receipt", body="Thanks, Ann.", from_email="Shop <shop@example.com>",
+        to=["Ann <ann@example.com>"], cc=["cc@example.com"], bcc=["audit@example.com"],
+        reply_to=["help@example.com"], headers={"Message-ID": "<r1@example.com>", **headers},
+    )
+    email.attach_alternative("<p>Thanks, Ann.</p>", "text/html")
+    email.attach("receipt.pdf", b"%PDF-1.4\n", "application/pdf")
+    return email
+
+
+def thawed(email: EmailMultiAlternatives) -> FrozenEmail:
+    return FrozenEmail(*freeze(email))
+
+
+def test_fields_are_those_of_the_email_that_was_frozen():
+    frozen = thawed(original())
+    assert (frozen.subject, frozen.body.splitlines(), frozen.from_email) == (
+        "Your receipt", ["Thanks, Ann."], "Shop <shop@example.com>")
+    assert (frozen.to, frozen.cc, frozen.bcc, frozen.reply_to) == (
+        ["Ann <ann@example.com>"], ["cc@example.com"], ["audit@example.com"],
+        ["help@example.com"])
+    assert [(h.splitlines(), t) for h, t in frozen.alternatives] == [
+        (["<p>Thanks, Ann.</p>"], "text/html")]
+    assert frozen.attachments == [("receipt.pdf", b"%PDF-1.4\n", "application/pdf")]
+    assert frozen.extra_headers["Message-ID"] == "<r1@example.com>"
+    assert "From" not in frozen.extra_headers
+
+
+def test_a_from_header_set_apart_from_the_sender_is_kept():
+    frozen = thawed(original(From="Ann's Shop <ann@shop.example>"))
+    assert frozen.from_email == "Shop <shop@example.com>"
+    assert frozen.extra_headers["From"] == "Ann's Shop <ann@shop.example>"
+
+
+def test_unknown_attributes_still_raise_attribute_error():
+    frozen = thawed(original())
+    with pytest.raises(AttributeError, match="'FrozenEmail' object has no attribute 'nope'"):
+        frozen.nope  # noqa: B018
+    assert getattr(frozen, "anymail_status", None) is None
+
+
+@pytest.mark.smtp
+def test_smtp_sends_the_stored_bytes_from_the_envelope_without_parsing_them(smtp_server):
+    email = original(From="Ann's Shop <ann@shop.example>")
+    raw, sender, recipients = freeze(email)
+    frozen = FrozenEmail(raw, sender, recipients)
+    with override_settings(MAILERS={"default": smtp_server.mailer()}):
+        sent = deliver(frozen, "default")
+    assert sent.message_id == "<r1@example.com>"
+    [received] = smtp_server.received
+    assert received.data == raw
+    assert received.mail_from == "shop@example.com"
+    assert received.rcpt_tos == ["ann@example.com", "cc@example.com", "audit@example.com"]
+    # Byte-oriented backends never needed the parsed fields (costly in a worker).
+    assert not {"subject", "body", "to"} & set(vars(frozen))
