@@ -1,5 +1,7 @@
 """A frozen email thawed for a mailer: the same bytes over SMTP, the same fields for APIs."""
 
+import email.policy
+
 import pytest
 from django.core.mail import EmailMultiAlternatives
 from django.test import override_settings
@@ -64,3 +66,14 @@ def test_smtp_sends_the_stored_bytes_from_the_envelope_without_parsing_them(smtp
     assert received.rcpt_tos == ["ann@example.com", "cc@example.com", "audit@example.com"]
     # Byte-oriented backends never needed the parsed fields (costly in a worker).
     assert not {"subject", "body", "to"} & set(vars(frozen))
+
+
+def test_message_hands_over_the_stored_bytes_and_parses_only_when_asked():
+    raw, sender, recipients = freeze(original())
+    mime = FrozenEmail(raw, sender, recipients).message(policy=email.policy.SMTP)
+    assert mime.as_bytes() == raw and mime._parsed is None  # no parsing for SMTP
+    assert mime["Message-ID"] == "<r1@example.com>"  # anything else parses once
+    assert mime.as_bytes() == raw  # unchanged: still the stored bytes
+    mime["X-Tag"] = "welcome"  # a backend adding a header (anymail's SES does)
+    changed = mime.as_bytes()
+    assert changed != raw and b"\r\nX-Tag: welcome\r\n" in changed
