@@ -54,6 +54,11 @@ DEFAULTS: dict[str, Any] = {
     # Skip recipients on the suppression list (txmail.suppression) before each
     # send. It reads the database; False turns the check off for every class.
     "SUPPRESSION": True,
+    # Bulk sending (txmail.bulk): recipients per chunk (one task each), and an
+    # address offered as mailto: in List-Unsubscribe (None: the https link only;
+    # txmail does not read that mailbox, your mail system must).
+    "BULK_CHUNK_SIZE": 500,
+    "UNSUBSCRIBE_MAILTO": None,
 }
 
 

@@ -54,14 +54,26 @@ logger = logging.getLogger("txmail.delivery")
 
 def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: str | None = None,
             queue_name: str | None = None, priority: int | None = None,
-            respect_suppression: bool = True) -> Delivery:
+            respect_suppression: bool = True, topic: str = "") -> Delivery:
     """Store ``email`` as a queued delivery; hand it to the task queue on commit."""
     backend = task_backend or txmail_settings.TASK_BACKEND
     # Build the task now: a bad backend alias, queue or priority raises here,
     # in the caller, instead of leaving the row stuck in the queue.
     task_for(backend, queue_name or "", priority or 0, owner=message_class)
+    row = new_row(email, alias=alias, message_class=message_class, task_backend=backend,
+                  queue_name=queue_name, priority=priority,
+                  respect_suppression=respect_suppression, topic=topic)
+    row.save(force_insert=True)
+    transaction.on_commit(partial(hand_off, row), using=router.db_for_write(Delivery))
+    return row
+
+
+def new_row(email: Any, *, alias: str, message_class: str, task_backend: str,
+            queue_name: str | None = None, priority: int | None = None,
+            respect_suppression: bool = True, topic: str = "") -> Delivery:
+    """Return an unsaved queued ``Delivery`` holding ``email`` frozen (bulk sends save many)."""
     raw, envelope_from, recipients = freeze(email)
-    row = Delivery.objects.create(
+    return Delivery(
         message_class=message_class,
         mailer=alias,
         from_email=envelope_from,
@@ -72,15 +84,14 @@ def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: st
         queued=True,
         max_attempts=txmail_settings.MAX_ATTEMPTS,
         next_attempt_at=timezone.now(),
-        task_backend=backend,
+        task_backend=task_backend,
         queue_name=queue_name or "",
         priority=priority or 0,
         raw=raw,
         respect_suppression=respect_suppression,
+        topic=topic,
         esp_options=esp.options_of(email),
     )
-    transaction.on_commit(partial(hand_off, row), using=router.db_for_write(Delivery))
-    return row
 
 
 def task_for(backend: str, queue_name: str, priority: int, *, owner: str = "",
@@ -215,7 +226,7 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
         esp.apply(email, row.esp_options, row.pk)
         # Checked now, not at enqueue(): a bounce may have come in meanwhile.
         check = row.respect_suppression and txmail_settings.SUPPRESSION
-        suppressed = filter_recipients(email) if check else {}
+        suppressed = filter_recipients(email, row.topic) if check else {}
         if suppressed and not email.recipients():
             mark_suppressed(row, suppressed, email=email, token=token)
             return Status.SUPPRESSED
