@@ -11,3 +11,6 @@ class Subscriber(models.Model):
 
     class Meta:
         app_label = "testapp"
+
+    def __str__(self):
+        return self.name

@@ -159,7 +159,12 @@ def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
         attempt.prepare()
     except CancelSend as exc:
         # The row cancel() logs (already saved) is this recipient's row.
-        return attempt.cancel(exc), None  # type: ignore[union-attr]
+        cancelled = attempt.cancel(exc) if attempt is not None else None
+        if cancelled is not None:
+            return cancelled, None
+        return Delivery(**fields, mailer=campaign.mailer, from_email="", recipients=[],
+                        status=Status.CANCELLED, max_attempts=0,
+                        last_error=f"Cancelled: {exc}"), None
     except Exception as exc:
         if attempt is not None:
             attempt.failed(exc)
