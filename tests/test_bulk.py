@@ -97,7 +97,8 @@ def test_a_bulk_class_without_topic_fails_when_defined():
 
 def test_arguments_must_be_json(server):
     with pytest.raises(CampaignArgumentError) as caught:
-        Bulletin.send_bulk(Subscriber.objects.all(), title="June", owner=Subscriber(pk=1, name="Ann"))
+        Bulletin.send_bulk(Subscriber.objects.all(), title="June",
+                           owner=Subscriber(pk=1, name="Ann"))
     assert str(caught.value) == (
         "Bulletin.send_bulk() argument 'owner' is <Subscriber: Ann>, "
         "which can't be stored for the workers (Object of type Subscriber is not JSON "
