@@ -94,7 +94,7 @@ def run_chunk(chunk_id: int) -> dict[str, int]:
         written = write_batch(campaign, cls, batch, token, mine)
         if written is None:
             return {**counts, "stopped": 1}
-        for status, n in queue.send_claimed(token).items():
+        for status, n in queue.send_claimed(token, written).items():
             counts[status] = counts.get(status, 0) + n
     if mine.update(status=ChunkStatus.DONE, claim_token=""):
         finish_if_done(campaign)
@@ -102,8 +102,12 @@ def run_chunk(chunk_id: int) -> dict[str, int]:
 
 
 def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
-                mine: Any) -> int | None:
-    """Build and store the batch's messages, claimed by ``token``; None if the chunk was lost."""
+                mine: Any) -> dict[int, Any] | None:
+    """Build and store the batch's messages, claimed by ``token``.
+
+    Return ``{delivery id: built email}`` for sending, or None if the chunk was
+    taken away (cancelled, or given to another worker).
+    """
     keys = [str(r.pk) for r in batch]
     done = set(Recipient.objects.filter(campaign=campaign, key__in=keys)
                .values_list("key", flat=True))
@@ -115,7 +119,7 @@ def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
         row, attempt = build_row(campaign, cls, recipient, token, now)
         pending.append((key, attempt, row))
     if not pending:
-        return 0
+        return {}
     try:
         with transaction.atomic(using=router.db_for_write(Delivery)):
             # Inside the transaction, so a cancel that ran meanwhile (it takes
@@ -133,10 +137,12 @@ def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
         logger.warning("txmail: campaign %s: another worker has this chunk; stopping.",
                        campaign.pk)
         return None
+    built = {}
     for _key, attempt, row in pending:
         if attempt is not None:
             attempt.sent(row)
-    return len(pending)
+            built[row.pk] = attempt.email
+    return built
 
 
 def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,

@@ -26,10 +26,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count, Min
 
+from ...bulk import chunks
 from ...delivery import actions
 from ...delivery.models import READY, Delivery, Status
 from ...delivery.queue import sweep
-from ...bulk import chunks
 from ._txmail import campaigns, messages
 
 
