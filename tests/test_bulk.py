@@ -258,3 +258,22 @@ def test_a_running_campaign_honours_an_unsubscribe(server, django_capture_on_com
     [chunk] = campaign.chunks.all()
     assert chunks.run_chunk(chunk.pk) == {"sent": 1, "suppressed": 1}
     assert list(by_address(server)) == [bob.email]
+
+
+def test_the_command_follows_and_cancels_a_campaign(server, django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    subscribers(3)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = Bulletin.send_bulk(Subscriber.objects.all(), title="June")
+    out, err = StringIO(), StringIO()
+    call_command("txmail", "campaign", "follow", str(campaign.pk), stdout=out, stderr=err)
+    assert out.getvalue().startswith(
+        f"Campaign {campaign.pk} done: 3 sent, 0 failed, 0 suppressed, 0 in progress, "
+        "0 pending of 3;")
+    assert "3/3" in err.getvalue()  # tqdm's bar
+    out = StringIO()
+    call_command("txmail", "campaign", "cancel", str(campaign.pk), stdout=out)
+    assert out.getvalue() == "Cancelled: 0 messages not sent.\n"
