@@ -16,4 +16,5 @@ urlpatterns = [
     # The admin's registration/ templates link to it.
     path("admin/", admin.site.urls),
     path("webhooks/", include("txmail.webhooks.urls")),
+    path("mail/", include("txmail.bulk.urls")),
 ]

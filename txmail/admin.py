@@ -1,5 +1,6 @@
 """Admin registrations, found by Django's admin autodiscovery."""
 
+from .bulk import admin as bulk_admin  # noqa: F401
 from .delivery import admin  # noqa: F401
 from .suppression import admin as suppression_admin  # noqa: F401
 from .webhooks import admin as webhooks_admin  # noqa: F401

@@ -113,6 +113,11 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # Skip recipients on the suppression list (txmail.suppression) before each
     # send. It reads the database; False turns the check off for every class.
     "SUPPRESSION": (True, BOOLEAN),
+    # Bulk sending (txmail.bulk): recipients per chunk (one task each), and an
+    # address offered as mailto: in List-Unsubscribe (None: the https link only;
+    # txmail does not read that mailbox, your mail system must).
+    "BULK_CHUNK_SIZE": (500, POSITIVE_INT),
+    "UNSUBSCRIBE_MAILTO": (None, OPTIONAL_NAME),
 }
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _kind) in SCHEMA.items()}
 

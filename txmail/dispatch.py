@@ -88,7 +88,8 @@ def send_message(message: "Message", using: str | None, *, message_class: str) -
     try:
         attempt.prepare()
         result = send_now(attempt.email, attempt.alias or "", message_class=message_class,
-                          respect_suppression=message.get_respect_suppression())
+                          respect_suppression=message.get_respect_suppression(),
+                          topic=message.get_topic() or "")
     except CancelSend as exc:
         row = attempt.cancel(exc)
         email = attempt.email
@@ -115,6 +116,7 @@ def enqueue_message(message: "Message", using: str | None, *,
             task_backend=message.get_task_backend(), queue_name=message.get_task_queue_name(),
             priority=message.get_task_priority(),
             respect_suppression=message.get_respect_suppression(),
+            topic=message.get_topic() or "",
         )
     except CancelSend as exc:
         # enqueue() always logs: the row is the queue's state.

@@ -93,3 +93,7 @@ class DeliveryNotFound(TxmailError, LookupError):
 
 class InterceptorConfigurationError(TxmailError, ImproperlyConfigured):
     """``TXMAIL["INTERCEPTORS"]`` or ``TXMAIL["STAGING_REDIRECT"]`` is wrong."""
+
+
+class CampaignArgumentError(TxmailError, TypeError):
+    """A ``send_bulk()`` argument a worker can't be given (not JSON, not re-runnable)."""

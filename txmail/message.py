@@ -87,6 +87,10 @@ class Message:
     # Skip recipients on the suppression list (hard bounces, complaints). False
     # still sends to them: a password reset to a once-bounced address may work.
     respect_suppression: bool = True
+    # The list this message belongs to ("newsletter"): an address unsubscribed
+    # from it is skipped, as are addresses suppressed for everything. None for
+    # transactional mail (txmail.bulk.BulkMessage requires one).
+    topic: str | None = None
     # Provider features through django-anymail (ignored by SMTP mailers). None
     # tags mean the registry name ("shop.Receipt"), so a provider's dashboard
     # groups sends by message type. The delivery id is added to the metadata.
@@ -233,6 +237,10 @@ class Message:
     def get_respect_suppression(self) -> bool:
         """Return whether suppressed recipients are skipped (see ``respect_suppression``)."""
         return self.respect_suppression
+
+    def get_topic(self) -> str | None:
+        """Return the list this message belongs to (see ``topic``)."""
+        return self.topic
 
     # -- pipeline ------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """txmail's models live next to the code that uses them; Django finds them here."""
 
+from .bulk.models import Campaign, Chunk, Recipient
 from .delivery.models import Delivery, Status
 from .suppression.models import Suppression
 from .webhooks.models import DeliveryEvent
 
-__all__ = ["Delivery", "DeliveryEvent", "Status", "Suppression"]
+__all__ = ["Campaign", "Chunk", "Delivery", "DeliveryEvent", "Recipient", "Status", "Suppression"]

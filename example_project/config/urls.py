@@ -21,6 +21,8 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    # The newsletter's one-click unsubscribe links (RFC 8058): always on.
+    path("email/", include("txmail.bulk.urls")),
 ]
 
 # The preview UI is optional: the project keeps working without it.

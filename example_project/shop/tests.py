@@ -13,8 +13,9 @@ from django_tasks_db.models import DBTaskResult
 
 from txmail.delivery.models import Delivery
 from txmail.registry import message_classes
+from txmail.suppression.models import Suppression
 
-from .emails import OrderReceipt, PasswordReset
+from .emails import Newsletter, OrderReceipt, PasswordReset
 from .models import Order
 
 
@@ -195,3 +196,49 @@ class TxmailCommandTests(TestCase):
             with self.subTest(args), self.assertRaisesMessage(CommandError, message):
                 txmail(*args)
         self.assertEqual(mail.outbox, [])
+
+
+class NewsletterTests(TestCase):
+    """The newsletter in bulk: one-click unsubscribe end to end, then a campaign."""
+
+    def setUp(self):
+        call_command("seed_demo", customers=3, stdout=StringIO())
+
+    def run_campaign(self):
+        from txmail.bulk import chunks
+
+        with self.captureOnCommitCallbacks(execute=False):
+            campaign = Newsletter.send_bulk(Newsletter.get_bulk_queryset(), language="fr")
+        for chunk in campaign.chunks.all():
+            chunks.run_chunk(chunk.pk)
+        return campaign
+
+    def test_the_unsubscribe_link_works_and_the_next_campaign_skips_the_address(self):
+        customer = get_user_model().objects.get(username="customer1")
+        message = Newsletter.get_bulk_message(customer, language="en").message()
+        url = re.fullmatch(r"<(http://localhost:8000(/email/unsubscribe/[^/]+/))>",
+                           message.extra_headers["List-Unsubscribe"])[2]
+        self.assertEqual(message.extra_headers["List-Unsubscribe-Post"],
+                         "List-Unsubscribe=One-Click")
+        self.assertIn(url, message.alternatives[0].content)  # the visible link
+        page = self.client.get(url)
+        self.assertContains(page, "customer1@acme.example")
+        self.assertFalse(Suppression.objects.exists())
+        self.client.post(url, "List-Unsubscribe=One-Click",
+                         content_type="application/x-www-form-urlencoded")
+        self.assertEqual(list(Suppression.objects.values_list("address", "topic")),
+                         [("customer1@acme.example", "newsletter")])
+        mail.outbox.clear()
+        campaign = self.run_campaign()
+        progress = campaign.progress()
+        self.assertEqual((progress.total, progress.sent, progress.suppressed), (4, 3, 1))
+        self.assertEqual(sorted(m.to[0] for m in mail.outbox), [
+            "customer2@acme.example", "customer3@acme.example", "demo@acme.example"])
+        self.assertTrue(all(m.subject.startswith("L'édition") for m in mail.outbox))
+
+    def test_send_newsletter_starts_a_campaign(self):
+        out = StringIO()
+        with self.captureOnCommitCallbacks(execute=True):
+            call_command("send_newsletter", "--no-follow", stdout=out)
+        self.assertEqual(out.getvalue(), "Campaign 1: 4 customers.\n")
+        self.assertEqual(DBTaskResult.objects.count(), 1)  # one chunk, one task

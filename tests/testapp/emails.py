@@ -1,6 +1,7 @@
 """Message classes the test suite sends; discovered like any app's emails.py."""
 
 from txmail import Message
+from txmail.bulk.message import BulkMessage
 
 
 class BaseTestMessage(Message):
@@ -43,3 +44,20 @@ class Promo(BaseTestMessage):
     @classmethod
     def preview(cls, name="Ann"):
         return cls(name=name)
+
+
+class Bulletin(BulkMessage):
+    """A bulk message to ``Subscriber`` rows (tests/test_bulk*.py)."""
+
+    template_name = "testapp/emails/bulletin"
+    subject = "{{ title }} for {{ recipient.name }}"
+    from_email = "Example Shop <news@example.com>"
+    topic = "bulletin"
+    recipient_language_field = "language"
+
+    @classmethod
+    def preview(cls):
+        from tests.testapp.models import Subscriber
+
+        return cls(Subscriber(name="Ann", email="ann@example.com"),
+                   context={"title": "June"})

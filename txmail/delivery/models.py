@@ -45,6 +45,9 @@ class Delivery(models.Model):
     # anymail's tags / metadata / esp_extra, kept for the send (delivery/esp.py).
     esp_options = models.JSONField(_("provider options"), default=dict, blank=True,
                                    editable=False)
+    # The list a bulk message belongs to ("newsletter"): recipients who
+    # unsubscribed from it are skipped (txmail.suppression, per topic).
+    topic = models.CharField(_("topic"), max_length=100, blank=True)
     respect_suppression = models.BooleanField(
         _("respect the suppression list"), default=True,
         help_text=_("False when the message class opts out (respect_suppression = False)."))

@@ -56,14 +56,26 @@ logger = logging.getLogger("txmail.delivery")
 
 def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: str | None = None,
             queue_name: str | None = None, priority: int | None = None,
-            respect_suppression: bool = True) -> Delivery:
+            respect_suppression: bool = True, topic: str = "") -> Delivery:
     """Store ``email`` as a queued delivery; hand it to the task queue on commit."""
     backend = task_backend or txmail_settings.TASK_BACKEND
     # Build the task now: a bad backend alias, queue or priority raises here,
     # in the caller, instead of leaving the row stuck in the queue.
     task_for(backend, queue_name or "", priority or 0, owner=message_class)
+    row = new_row(email, alias=alias, message_class=message_class, task_backend=backend,
+                  queue_name=queue_name, priority=priority,
+                  respect_suppression=respect_suppression, topic=topic)
+    row.save(force_insert=True)
+    transaction.on_commit(partial(hand_off, row), using=router.db_for_write(Delivery))
+    return row
+
+
+def new_row(email: Any, *, alias: str, message_class: str, task_backend: str,
+            queue_name: str | None = None, priority: int | None = None,
+            respect_suppression: bool = True, topic: str = "") -> Delivery:
+    """Return an unsaved queued ``Delivery`` holding ``email`` frozen (bulk sends save many)."""
     raw, envelope_from, recipients = freeze(email)
-    row = Delivery.objects.create(
+    return Delivery(
         message_class=message_class,
         mailer=alias,
         from_email=envelope_from,
@@ -74,15 +86,14 @@ def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: st
         queued=True,
         max_attempts=txmail_settings.MAX_ATTEMPTS,
         next_attempt_at=timezone.now(),
-        task_backend=backend,
+        task_backend=task_backend,
         queue_name=queue_name or "",
         priority=priority or 0,
         raw=raw,
         respect_suppression=respect_suppression,
+        topic=topic,
         esp_options=esp.options_of(email),
     )
-    transaction.on_commit(partial(hand_off, row), using=router.db_for_write(Delivery))
-    return row
 
 
 def task_for(backend: str, queue_name: str, priority: int, *, owner: str = "",
@@ -197,14 +208,17 @@ def _claimed(token: str) -> list[Delivery]:
                 .order_by("-priority", "pk"))
 
 
-def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None
-                 ) -> dict[str, int]:
+def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
+                 emails: dict[int, Any] | None = None) -> dict[str, int]:
     """Send every row claimed with ``token``, over up to ``CONNECTIONS`` connections.
 
     The connections are lanes that each take the next row from one line; when
     the line runs shorter than the lanes, ``claim_more()`` (if given) claims more
     rows under a new token and returns it (None when there are none).
+    ``emails`` maps row ids to the built emails their bytes were frozen from (a
+    bulk chunk that just built them): those are sent as they are.
     """
+    emails = emails or {}
     line = deque(_claimed(token))
     counts: dict[str, int] = defaultdict(int)
     if not line:
@@ -234,7 +248,7 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None
                 connection = connections.get(row.mailer)
                 if connection is None:
                     connection = connections[row.mailer] = Connection(row.mailer)
-                status = send_row(connection, row, row.claim_token)
+                status = send_row(connection, row, row.claim_token, emails.get(row.pk))
                 with lock:
                     counts[status] += 1
         finally:
@@ -257,18 +271,19 @@ def _in_thread(func: Any, *args: Any) -> None:
         db_connection.close()  # each thread has its own database connection
 
 
-def send_row(connection: Connection, row: Delivery, token: str) -> str:
-    """Send one claimed row; return the status it ended in."""
+def send_row(connection: Connection, row: Delivery, token: str, built: Any = None) -> str:
+    """Send one claimed row (``built``: the email its bytes came from); return its status."""
     now = timezone.now()
     mine = Delivery.objects.filter(pk=row.pk, claim_token=token, status=Status.SENDING)
     if not mine.update(handed_over_at=now):
         return "lost"  # the sweep took the claim back (this worker was too slow)
     try:
-        email = FrozenEmail(bytes(row.raw or b""), row.from_email, row.recipients)
+        email = built if built is not None else FrozenEmail(
+            bytes(row.raw or b""), row.from_email, row.recipients)
         esp.apply(email, row.esp_options, row.pk)
         # Checked now, not at enqueue(): a bounce may have come in meanwhile.
         check = row.respect_suppression and txmail_settings.SUPPRESSION
-        suppressed = filter_recipients(email) if check else {}
+        suppressed = filter_recipients(email, row.topic) if check else {}
         if suppressed and not email.recipients():
             mark_suppressed(row, suppressed, email=email, token=token)
             return Status.SUPPRESSED

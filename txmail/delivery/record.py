@@ -22,7 +22,7 @@ from .transport import SentMessage, deliver
 
 
 def send_now(email: Any, alias: str, *, message_class: str = "",
-             respect_suppression: bool = True) -> SentMessage:
+             respect_suppression: bool = True, topic: str = "") -> SentMessage:
     """Send ``email`` through ``alias`` now, logging it; raise a ``DeliveryError`` on failure.
 
     Suppressed recipients are dropped first (unless ``respect_suppression`` is
@@ -31,7 +31,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
     row = None
     recipients = list(email.recipients())
     check = respect_suppression and txmail_settings.SUPPRESSION
-    suppressed = suppression.filter_recipients(email) if check else {}
+    suppressed = suppression.filter_recipients(email, topic) if check else {}
     if txmail_settings.LOG_SENDS:
         now = timezone.now()
         row = Delivery.objects.create(
@@ -40,7 +40,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
             message_id=str(email.extra_headers.get("Message-ID", "")),
             status=Status.SENDING, attempts=1, max_attempts=1,
             claimed_at=now, handed_over_at=now, suppressed=suppressed,
-            respect_suppression=respect_suppression,
+            respect_suppression=respect_suppression, topic=topic,
             raw=freeze(email)[0] if txmail_settings.KEEP_BODIES else None,
         )
     if row is not None:

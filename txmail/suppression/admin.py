@@ -7,8 +7,8 @@ from .models import Suppression
 
 @admin.register(Suppression)
 class SuppressionAdmin(admin.ModelAdmin):
-    list_display = ("address", "reason", "description", "source", "created_at")
-    list_filter = ("reason", "source")
+    list_display = ("address", "topic", "reason", "description", "source", "created_at")
+    list_filter = ("reason", "topic", "source")
     search_fields = ("address", "description")
     date_hierarchy = "created_at"
     readonly_fields = ("source", "delivery", "created_at")

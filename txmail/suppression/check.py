@@ -3,6 +3,8 @@
 from email.utils import getaddresses
 from typing import Any
 
+from django.db.models import Q
+
 from .models import Reason, Suppression
 
 
@@ -12,8 +14,11 @@ def bare(address: str) -> str:
     return (parsed[0][1] if parsed and parsed[0][1] else address).strip().lower()
 
 
-def filter_recipients(email: Any) -> dict[str, str]:
+def filter_recipients(email: Any, topic: str = "") -> dict[str, str]:
     """Remove suppressed addresses from ``email``'s To, Cc, Bcc and envelope.
+
+    Entries without a topic apply to every email; an entry with one (an
+    unsubscribe from a list) only to emails of that ``topic``.
 
     Return ``{address: reason}`` for those removed (empty when none were). The
     email is changed in place, so every backend sees only the others: SMTP
@@ -22,8 +27,9 @@ def filter_recipients(email: Any) -> dict[str, str]:
     envelope decides who receives it.
     """
     by_bare = {bare(r): r for r in email.recipients()}
-    found = dict(Suppression.objects.filter(address__in=list(by_bare))
-                 .values_list("address", "reason"))
+    topics = Q(topic="") | Q(topic=topic) if topic else Q(topic="")
+    found = dict(Suppression.objects.filter(topics, address__in=list(by_bare))
+                 .order_by("-topic").values_list("address", "reason"))
     if not found:
         return {}
 
@@ -44,10 +50,10 @@ def describe(suppressed: dict[str, str]) -> str:
 
 
 def suppress(address: str, reason: str, *, description: str = "", source: str = "",
-             delivery: Any = None) -> Suppression:
-    """Add ``address`` to the list, or update its entry's reason and description."""
+             delivery: Any = None, topic: str = "") -> Suppression:
+    """Add ``address`` to the list (for ``topic`` only, if given), or update its entry."""
     entry, _created = Suppression.objects.update_or_create(
-        address=bare(address),
+        address=bare(address), topic=topic,
         defaults={"reason": reason, "description": description, "source": source,
                   "delivery": delivery},
     )

@@ -13,7 +13,11 @@ class Reason(models.TextChoices):
 
 class Suppression(models.Model):
     # Stored lowercased: an address is suppressed in any spelling.
-    address = models.CharField(_("address"), max_length=254, unique=True)
+    address = models.CharField(_("address"), max_length=254)
+    # Blank: no message goes to the address. A topic ("newsletter"): only
+    # messages of that topic skip it (an unsubscribe from one list).
+    topic = models.CharField(_("topic"), max_length=100, blank=True, db_index=True,
+                             help_text=_("Blank for every message, else only this topic's."))
     reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices,
                               default=Reason.MANUAL, db_index=True)
     description = models.TextField(_("description"), blank=True,
@@ -30,9 +34,12 @@ class Suppression(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("suppressed address")
         verbose_name_plural = _("suppression list")
+        constraints = [models.UniqueConstraint(fields=["address", "topic"],
+                                               name="txmail_suppression_unique")]
 
     def __str__(self) -> str:
-        return f"{self.address} ({self.get_reason_display()})"
+        topic = f", {self.topic}" if self.topic else ""
+        return f"{self.address} ({self.get_reason_display()}{topic})"
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.address = self.address.strip().lower()

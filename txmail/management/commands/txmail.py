@@ -7,6 +7,12 @@
     manage.py txmail sweep [--every 60]     what workers do in passing; run it from cron
                                             or as a loop beside the workers
 
+for bulk campaigns (``_txmail/campaigns.py``):
+
+    manage.py txmail campaign start NAME [--follow]   send a bulk class to its recipients
+    manage.py txmail campaign follow ID               a progress bar until it is done
+    manage.py txmail campaign list | cancel ID
+
 and for the message classes (``_txmail/messages.py``):
 
     manage.py txmail list                   classes with mailer, template, compiled state
@@ -20,10 +26,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count, Min
 
+from ...bulk import chunks
 from ...delivery import actions
 from ...delivery.models import READY, Delivery, Status
 from ...delivery.queue import sweep
-from ._txmail import messages
+from ._txmail import campaigns, messages
 
 
 class Command(BaseCommand):
@@ -47,6 +54,7 @@ class Command(BaseCommand):
         sweep_parser.add_argument("--every", type=float, metavar="SECONDS",
                                   help="Run forever, sweeping every SECONDS.")
         messages.add_arguments(sub)
+        campaigns.add_arguments(sub)
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         getattr(self, "do_" + action.replace("-", "_"))(**options)
@@ -59,6 +67,9 @@ class Command(BaseCommand):
 
     def do_send(self, **options: Any) -> None:
         messages.do_send(self, **options)
+
+    def do_campaign(self, **options: Any) -> None:
+        campaigns.handle(self, **options)
 
     def do_status(self, **options: Any) -> None:
         counts = dict(Delivery.objects.values_list("status").annotate(n=Count("pk")))
@@ -86,7 +97,8 @@ class Command(BaseCommand):
 
     def do_sweep(self, *, every: float | None, **options: Any) -> None:
         while True:
-            found = sweep()
+            # Deliveries, then campaign chunks whose worker died.
+            found = {**sweep(), **chunks.sweep()}
             if any(found.values()) or every is None:
                 self.stdout.write(", ".join(f"{k} {v}" for k, v in found.items()))
             if every is None:

@@ -36,8 +36,13 @@ ORDERS = [
 class Command(BaseCommand):
     help = f"Create the demo user {DEMO_EMAIL} (password {DEMO_PASSWORD!r}) and orders."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=50, metavar="N",
+                            help="Also create N demo customers for the newsletter "
+                            "(customer1@acme.example ...; default %(default)s).")
+
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args, customers=50, **options):
         user, created = get_user_model().objects.get_or_create(
             username="demo",
             defaults={
@@ -70,6 +75,13 @@ class Command(BaseCommand):
                     )
                     for name, sku, qty, price in lines
                 )
+        User = get_user_model()
+        existing = set(User.objects.filter(username__startswith="customer")
+                       .values_list("username", flat=True))
+        User.objects.bulk_create(
+            [User(username=f"customer{i}", email=f"customer{i}@acme.example",
+                  first_name=f"Customer {i}") for i in range(1, customers + 1)
+             if f"customer{i}" not in existing], batch_size=500)
         state = "created" if created else "already there"
         self.stdout.write(
             f"Demo user {DEMO_EMAIL} / {DEMO_PASSWORD!r} ({state}); {user.orders.count()} orders."

@@ -1,0 +1,279 @@
+"""Bulk sending in-process: campaigns, chunks, exactly once, cancel, RFC 8058 unsubscribe.
+
+Tasks run in-process (the ImmediateBackend) into a real aiosmtpd server; the
+worker-process tests are in tests/test_bulk_workers.py.
+"""
+
+import re
+
+import pytest
+from django.core import signing
+from django.test import override_settings
+from django.utils import timezone
+
+from tests.smtp import SMTPServer
+from tests.testapp.emails import Bulletin, Hello
+from tests.testapp.models import Subscriber
+from txmail.bulk import chunks
+from txmail.bulk.message import BulkMessage
+from txmail.bulk.models import Campaign, CampaignStatus, Chunk, ChunkStatus, Recipient
+from txmail.bulk.tokens import make_token, read_token
+from txmail.delivery.models import Delivery, Status
+from txmail.exceptions import CampaignArgumentError, MessageConfigurationError
+from txmail.suppression.models import Reason, Suppression
+
+SITE = "https://shop.example.com"
+LINK = re.compile(r"<(https://shop\.example\.com/mail/unsubscribe/([^/>]+)/)>")
+
+
+@pytest.fixture
+def server():
+    server = SMTPServer().start()
+    with override_settings(MAILERS={a: server.mailer() for a in ("default", "transactional")},
+                           TXMAIL={"SITE_URL": SITE, "BATCH_SIZE": 4}):
+        yield server
+    server.stop()
+
+
+def subscribers(n, **fields):
+    return Subscriber.objects.bulk_create(
+        Subscriber(name=f"Name {i}", email=f"user{i}@example.com", **fields)
+        for i in range(n))
+
+
+def by_address(server):
+    found = {}
+    for received in server.received:
+        for rcpt in received.rcpt_tos:
+            found.setdefault(rcpt, []).append(received.message)
+    return found
+
+
+def test_each_recipient_gets_one_message_with_their_own_data_and_link(
+        server, django_capture_on_commit_callbacks):
+    people = subscribers(11)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = Bulletin.send_bulk(Subscriber.objects.all(), chunk_size=5, title="June")
+    assert campaign.chunks.count() == 3
+    got = by_address(server)
+    assert sorted(got) == sorted(p.email for p in people)
+    for person in people:
+        [message] = got[person.email]
+        assert message["Subject"] == f"June for {person.name}"
+        url, token = LINK.fullmatch(message["List-Unsubscribe"]).groups()
+        assert read_token(token) == (person.email, "bulletin")
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        html = message.get_body(("html",)).get_content()
+        assert f"Hello {person.name} ({person.pk})" in html
+        assert f'href="{url}"' in html  # the visible link is the header's
+    progress = campaign.progress()
+    assert (progress.status, progress.total, progress.sent, progress.pending,
+            progress.in_progress) == (CampaignStatus.DONE, 11, 11, 0, 0)
+
+
+def test_a_mailto_is_offered_where_configured(server):
+    with override_settings(TXMAIL={"SITE_URL": SITE, "UNSUBSCRIBE_MAILTO": "unsub@example.com"}):
+        email = Bulletin(Subscriber(name="Ann", email="ann@example.com"),
+                         context={"title": "x"}).message()
+    token = make_token("ann@example.com", "bulletin")
+    assert email.extra_headers["List-Unsubscribe"] == (
+        f"<{SITE}/mail/unsubscribe/{token}/>, "
+        f"<mailto:unsub@example.com?subject=unsubscribe%20{token.replace(':', '%3A')}>")
+
+
+def test_transactional_classes_get_no_unsubscribe_headers(server):
+    email = Hello().message()
+    assert "List-Unsubscribe" not in email.extra_headers
+    assert "List-Unsubscribe-Post" not in email.extra_headers
+
+
+def test_a_bulk_class_without_topic_fails_when_defined():
+    with pytest.raises(MessageConfigurationError) as caught:
+        type("NoTopic", (BulkMessage,), {"__module__": __name__, "template_name": "x"})
+    assert str(caught.value) == (
+        "NoTopic requires either a definition of 'topic' (the list recipients "
+        "unsubscribe from, e.g. topic = 'newsletter') or an implementation of 'get_topic()'.")
+
+
+def test_arguments_must_be_json(server):
+    with pytest.raises(CampaignArgumentError) as caught:
+        Bulletin.send_bulk(Subscriber.objects.all(), title="June",
+                           owner=Subscriber(pk=1, name="Ann"))
+    assert str(caught.value) == (
+        "Bulletin.send_bulk() argument 'owner' is <Subscriber: Ann>, "
+        "which can't be stored for the workers (Object of type Subscriber is not JSON "
+        "serializable). Pass JSON values (str, int, float, bool, None, lists and dicts "
+        "of them), e.g. a primary key instead of a model instance, and look the object "
+        "up in get_bulk_message().")
+    assert not Campaign.objects.exists()
+
+
+def test_the_queryset_filter_is_applied_in_the_worker(server, django_capture_on_commit_callbacks):
+    subscribers(6)
+    Subscriber.objects.filter(pk__in=Subscriber.objects.order_by("pk").values("pk")[:2]).update(
+        opted_in=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = Bulletin.send_bulk(Subscriber.objects.filter(opted_in=True), chunk_size=2,
+                                      title="June")
+    assert campaign.total == 4
+    assert sorted(by_address(server)) == sorted(
+        Subscriber.objects.filter(opted_in=True).values_list("email", flat=True))
+
+
+def test_a_chunk_run_again_mails_nobody_twice(server, django_capture_on_commit_callbacks):
+    subscribers(6)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        campaign = Bulletin.send_bulk(Subscriber.objects.all(), chunk_size=6, title="June")
+    [chunk] = campaign.chunks.all()
+    # The worker died after writing and sending the first batch (of BATCH_SIZE 4).
+    first = list(Subscriber.objects.order_by("pk")[:4])
+    token = "deadworker"
+    Chunk.objects.filter(pk=chunk.pk).update(status=ChunkStatus.RUNNING, claim_token=token,
+                                             claimed_at=timezone.now())
+    chunks.write_batch(campaign, Bulletin, first, token, Chunk.objects.filter(pk=chunk.pk))
+    chunks.queue.send_claimed(token)
+    assert len(server.received) == 4
+    # The sweep gives the chunk back to the queue (here the ImmediateBackend
+    # runs it at once), and its next run sends only the two left.
+    assert chunks.sweep(older_than=-1) == {"chunks requeued": 1, "chunks handed off": 1}
+    assert len(server.received) == 6
+    assert chunks.run_chunk(chunk.pk) == {"skipped": 1}  # a duplicate task
+    assert sorted(len(m) for m in by_address(server).values()) == [1] * 6
+    assert Recipient.objects.filter(campaign=campaign).count() == 6
+    assert callbacks  # the hand-off that was never run changes nothing
+    assert campaign.progress().sent == 6
+
+
+def test_cancel_stops_the_remaining_chunks(server, django_capture_on_commit_callbacks):
+    subscribers(9)
+    with django_capture_on_commit_callbacks(execute=False):
+        campaign = Bulletin.send_bulk(Subscriber.objects.all(), chunk_size=3, title="June")
+    first, *rest = campaign.chunks.all()
+    assert chunks.run_chunk(first.pk) == {"sent": 3}
+    campaign.cancel()
+    for chunk in rest:
+        assert chunks.run_chunk(chunk.pk) == {"skipped": 1}
+    assert len(server.received) == 3
+    progress = campaign.progress()
+    assert (progress.status, progress.sent, progress.pending, progress.in_progress) == (
+        CampaignStatus.CANCELLED, 3, 0, 0)
+    assert set(campaign.chunks.values_list("status", flat=True)) == {
+        ChunkStatus.DONE, ChunkStatus.CANCELLED}
+
+
+def test_cancel_stops_messages_stored_but_not_yet_sent(server,
+                                                        django_capture_on_commit_callbacks):
+    subscribers(3)
+    with django_capture_on_commit_callbacks(execute=False):
+        campaign = Bulletin.send_bulk(Subscriber.objects.all(), title="June")
+    [chunk] = campaign.chunks.all()
+    Chunk.objects.filter(pk=chunk.pk).update(status=ChunkStatus.RUNNING, claim_token="t")
+    chunks.write_batch(campaign, Bulletin, list(Subscriber.objects.all()), "t",
+                       Chunk.objects.filter(pk=chunk.pk))
+    assert campaign.cancel() == 3
+    assert chunks.queue.send_claimed("t") == {}
+    assert server.received == []
+    assert campaign.progress().cancelled == 3
+
+
+# -- RFC 8058 ---------------------------------------------------------------------------
+
+
+def unsubscribe_url(address, topic="bulletin"):
+    return f"/mail/unsubscribe/{make_token(address, topic)}/"
+
+
+def test_one_click_post_with_the_rfc_body_unsubscribes(client):
+    # RFC 8058 section 3.1: the POST body is exactly "List-Unsubscribe=One-Click",
+    # form-encoded, with no cookie and no CSRF token.
+    client = type(client)(enforce_csrf_checks=True)
+    response = client.post(unsubscribe_url("Ann@Example.com"), "List-Unsubscribe=One-Click",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    entry = Suppression.objects.get()
+    assert (entry.address, entry.topic, entry.reason) == (
+        "ann@example.com", "bulletin", Reason.UNSUBSCRIBED)
+    # A second click (or the provider retrying) changes nothing.
+    client.post(unsubscribe_url("ann@example.com"), "List-Unsubscribe=One-Click",
+                content_type="application/x-www-form-urlencoded")
+    assert Suppression.objects.count() == 1
+
+
+def test_get_shows_a_confirmation_page_and_does_not_unsubscribe(client):
+    response = client.get(unsubscribe_url("ann@example.com"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "ann@example.com" in content
+    assert '<input type="hidden" name="List-Unsubscribe" value="One-Click">' in content
+    assert not Suppression.objects.exists()
+
+
+def test_a_post_without_the_one_click_body_is_refused(client):
+    response = client.post(unsubscribe_url("ann@example.com"))
+    assert (response.status_code, response.content) == (
+        400, b"Expected the body List-Unsubscribe=One-Click (RFC 8058).")
+    assert not Suppression.objects.exists()
+
+
+def test_a_tampered_token_is_refused_the_same_way_for_any_address(client):
+    Subscriber.objects.create(name="Ann", email="ann@example.com")
+    responses = []
+    for address in ("ann@example.com", "nobody@example.com"):
+        token = make_token(address, "bulletin")
+        forged = signing.Signer(salt="another").sign_object([address, ""], compress=True)
+        for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), forged):
+            url = f"/mail/unsubscribe/{bad}/"
+            for response in (client.get(url), client.post(
+                    url, "List-Unsubscribe=One-Click",
+                    content_type="application/x-www-form-urlencoded")):
+                responses.append((response.status_code, response.content))
+    assert {status for status, _ in responses} == {400}
+    assert len({content for _, content in responses}) == 1  # nothing tells them apart
+    assert not Suppression.objects.exists()
+
+
+def test_after_unsubscribing_the_next_campaign_skips_the_address(
+        server, client, django_capture_on_commit_callbacks):
+    ann, bob = subscribers(2)
+    client.post(unsubscribe_url(ann.email), "List-Unsubscribe=One-Click",
+                content_type="application/x-www-form-urlencoded")
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = Bulletin.send_bulk(Subscriber.objects.all(), title="July")
+    assert list(by_address(server)) == [bob.email]
+    progress = campaign.progress()
+    assert (progress.sent, progress.suppressed) == (1, 1)
+    row = Delivery.objects.get(campaign_recipient__key=str(ann.pk))
+    assert row.status == Status.SUPPRESSED
+    # Another topic, and transactional mail, still reach Ann.
+    Hello(to=[ann.email]).send()
+    assert by_address(server)[ann.email][0]["Subject"] == "Hello Ann"
+
+
+def test_a_running_campaign_honours_an_unsubscribe(server, django_capture_on_commit_callbacks):
+    ann, bob = subscribers(2)
+    with django_capture_on_commit_callbacks(execute=False):
+        campaign = Bulletin.send_bulk(Subscriber.objects.all(), title="July")
+    Suppression.objects.create(address=ann.email, topic="bulletin",
+                               reason=Reason.UNSUBSCRIBED)
+    [chunk] = campaign.chunks.all()
+    assert chunks.run_chunk(chunk.pk) == {"sent": 1, "suppressed": 1}
+    assert list(by_address(server)) == [bob.email]
+
+
+def test_the_command_follows_and_cancels_a_campaign(server, django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    subscribers(3)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = Bulletin.send_bulk(Subscriber.objects.all(), title="June")
+    out, err = StringIO(), StringIO()
+    call_command("txmail", "campaign", "follow", str(campaign.pk), stdout=out, stderr=err)
+    assert out.getvalue().startswith(
+        f"Campaign {campaign.pk} done: 3 sent, 0 failed, 0 suppressed, 0 in progress, "
+        "0 pending of 3;")
+    assert "3/3" in err.getvalue()  # tqdm's bar
+    out = StringIO()
+    call_command("txmail", "campaign", "cancel", str(campaign.pk), stdout=out)
+    assert out.getvalue() == "Cancelled: 0 messages not sent.\n"

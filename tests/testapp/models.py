@@ -1,0 +1,16 @@
+"""Recipients for bulk-sending tests (no migrations: created with --run-syncdb)."""
+
+from django.db import models
+
+
+class Subscriber(models.Model):
+    name = models.CharField(max_length=100)
+    email = models.EmailField()
+    language = models.CharField(max_length=10, default="en")
+    opted_in = models.BooleanField(default=True)
+
+    class Meta:
+        app_label = "testapp"
+
+    def __str__(self):
+        return self.name

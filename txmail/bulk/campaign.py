@@ -1,0 +1,177 @@
+"""Start and cancel campaigns: the recipients split into chunks, one task per chunk.
+
+``start()`` walks the queryset's primary keys in order, ``chunk_size`` at a
+time (keyset pagination: ``pk > last`` then ``LIMIT``), so memory stays flat
+however many recipients there are, and stores each range as a ``Chunk``. The
+chunk tasks are handed to the task queue when the caller's transaction
+commits; if that hand-off is lost, ``chunks.sweep()`` hands them off again.
+"""
+
+import json
+import logging
+import pickle
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from django.db import router, transaction
+from django.db.models import Q, QuerySet
+from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
+from django.utils import timezone
+
+from ..conf import txmail_settings
+from ..delivery.models import READY, Delivery, Status
+from ..exceptions import CampaignArgumentError, MessageConfigurationError
+from ..message import name_of
+from ..registry import get_message_class
+from ..send import resolve_mailer
+from .models import Campaign, CampaignStatus, Chunk, ChunkStatus
+
+if TYPE_CHECKING:
+    from .message import BulkMessage
+
+logger = logging.getLogger("txmail.bulk")
+
+
+def check_kwargs(owner: str, kwargs: dict[str, Any]) -> None:
+    """Raise ``CampaignArgumentError`` naming the first argument that isn't JSON."""
+    for name, value in kwargs.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise CampaignArgumentError(
+                f"{owner}.send_bulk() argument {name!r} is {value!r}, which can't be "
+                f"stored for the workers ({exc}). Pass JSON values (str, int, float, bool, "
+                "None, lists and dicts of them), e.g. a primary key instead of a model "
+                "instance, and look the object up in get_bulk_message()."
+            ) from None
+
+
+def start(cls: type["BulkMessage"], queryset: QuerySet[Any], *, using: str | None,
+          chunk_size: int | None, kwargs: dict[str, Any]) -> Campaign:
+    """``BulkMessage.send_bulk()``: store the campaign and its chunks; queue them on commit."""
+    owner = cls.__name__
+    name = name_of(cls)
+    try:
+        registered = get_message_class(name)
+    except LookupError:
+        registered = None
+    if registered is not cls:
+        raise MessageConfigurationError(
+            f"{owner} is not registered as {name!r}, so a worker can't find it: define "
+            "it in an installed app's emails.py (txmail discovers those modules)."
+        )
+    if not isinstance(queryset, QuerySet):
+        raise CampaignArgumentError(
+            f"{owner}.send_bulk() needs a QuerySet of recipients, not {queryset!r}.")
+    if queryset.query.is_sliced:
+        raise CampaignArgumentError(
+            f"{owner}.send_bulk() can't send to a sliced queryset: chunks are ranges of "
+            "primary keys. Filter it instead (e.g. pk__in=...).")
+    check_kwargs(owner, kwargs)
+    size = int(chunk_size or cls.chunk_size or txmail_settings.BULK_CHUNK_SIZE)
+    if size < 1:
+        raise CampaignArgumentError(f"{owner}.send_bulk() chunk_size must be at least 1, "
+                                    f"not {size}.")
+    probe = cls.__new__(cls)  # the class-level settings, without a recipient
+    backend = probe.get_task_backend() or txmail_settings.TASK_BACKEND
+    queue_name = probe.get_task_queue_name() or ""
+    priority = probe.get_task_priority() or 0
+    chunk_task_for(backend, queue_name, priority, owner=owner)  # fail here, not in a worker
+    resolve_mailer(probe, using)  # an unknown alias fails here, naming those that exist
+    try:
+        query = pickle.dumps(queryset.query)
+    except Exception as exc:
+        raise CampaignArgumentError(
+            f"{owner}.send_bulk() can't store this queryset's query for the workers "
+            f"({exc}). Filter on plain values.") from exc
+    with transaction.atomic(using=router.db_for_write(Campaign)):
+        campaign = Campaign.objects.create(
+            message_class=name, topic=probe.get_topic() or "", kwargs=kwargs,
+            model=queryset.model._meta.label, query=query, mailer=using or "",
+            task_backend=backend, queue_name=queue_name, priority=priority,
+            chunk_size=size,
+        )
+        total = 0
+        for index, keys in enumerate(key_ranges(queryset, size)):
+            Chunk.objects.create(campaign=campaign, index=index, first_key=str(keys[0]),
+                                 last_key=str(keys[-1]), size=len(keys))
+            total += len(keys)
+        campaign.total = total
+        if not total:
+            campaign.status, campaign.finished_at = CampaignStatus.DONE, timezone.now()
+        campaign.save(update_fields=["total", "status", "finished_at"])
+    transaction.on_commit(partial(hand_off_chunks, campaign.pk),
+                          using=router.db_for_write(Campaign))
+    return campaign
+
+
+def key_ranges(queryset: QuerySet[Any], size: int) -> Any:
+    """Yield the primary keys of ``queryset`` in order, ``size`` at a time."""
+    keys = queryset.order_by("pk").values_list("pk", flat=True)
+    last = None
+    while True:
+        page = list((keys if last is None else keys.filter(pk__gt=last))[:size])
+        if not page:
+            return
+        yield page
+        last = page[-1]
+
+
+def chunk_task_for(backend: str, queue_name: str, priority: int, *, owner: str = "") -> Any:
+    """Return the ``send_chunk`` task configured for a backend, queue and priority."""
+    from .chunks import send_chunk
+
+    options: dict[str, Any] = {"backend": backend}
+    if queue_name:
+        options["queue_name"] = queue_name
+    if priority:
+        options["priority"] = priority
+    try:
+        return send_chunk.using(**options)
+    except (InvalidTask, InvalidTaskBackend) as exc:
+        raise MessageConfigurationError(
+            f"{owner}: can't queue chunks through task backend {backend!r} (queue "
+            f"{queue_name!r}, priority {priority}): {str(exc).rstrip('.')}. Fix "
+            "settings.TASKS or the class's task_backend, task_queue_name and task_priority."
+        ) from exc
+
+
+def hand_off_chunks(campaign_id: int, chunk_ids: list[int] | None = None) -> None:
+    """Give the task queue one task per queued chunk (all, or ``chunk_ids``)."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    chunks = Chunk.objects.filter(campaign=campaign, status=ChunkStatus.QUEUED)
+    if chunk_ids is not None:
+        chunks = chunks.filter(pk__in=chunk_ids)
+    try:
+        task = chunk_task_for(campaign.task_backend, campaign.queue_name, campaign.priority)
+        for chunk_id in chunks.values_list("pk", flat=True).iterator():
+            task.enqueue(chunk_id)
+    except Exception:
+        logger.exception(
+            "txmail: could not hand campaign %s's chunks to task backend %r; the sweep "
+            "(`manage.py txmail sweep`) hands them off again.", campaign_id,
+            campaign.task_backend)
+        return
+
+
+def cancel(campaign: Campaign) -> int:
+    """Cancel ``campaign``: no more chunks, no message not yet handed to the mailer.
+
+    Return how many messages were cancelled. A message a worker already gave
+    the mailer goes out; the chunk that was rendering stops at its next batch.
+    """
+    now = timezone.now()
+    Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.RUNNING).update(
+        status=CampaignStatus.CANCELLED, finished_at=now)
+    # Chunks first: a running chunk checks its claim before writing each batch.
+    Chunk.objects.filter(campaign=campaign, status__in=[ChunkStatus.QUEUED,
+                                                        ChunkStatus.RUNNING]).update(
+        status=ChunkStatus.CANCELLED, claim_token="")
+    # Queued, retrying, or claimed but not handed over: send_row() finds the
+    # claim gone (its conditional UPDATE matches nothing) and skips the row.
+    rows = Delivery.objects.filter(campaign_recipient__campaign=campaign).filter(
+        Q(status__in=READY) | Q(status=Status.SENDING, handed_over_at__isnull=True))
+    count = rows.update(status=Status.CANCELLED, claim_token="",
+                        last_error="Cancelled with its campaign.")
+    campaign.refresh_from_db()
+    return count

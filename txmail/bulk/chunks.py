@@ -1,0 +1,249 @@
+"""The chunk task: render a range of recipients and send them, each exactly once.
+
+A task claims its chunk with a conditional UPDATE (queued → running, fresh
+token), as the delivery queue claims its rows, so a duplicate task does
+nothing. It then reads the chunk's recipients ``BATCH_SIZE`` at a time, in
+primary key order, and for each batch:
+
+1. skips recipients that already have a ``Recipient`` row (an earlier run of
+   this chunk got them: exactly once);
+2. renders and builds each message through the compiled pipeline, in the
+   recipient's language, with the ``pre_send`` signal and the interceptors;
+3. writes the ``Delivery`` rows (already claimed by this task) and their
+   ``Recipient`` rows in one short transaction;
+4. sends them with the delivery queue's sender (``send_claimed``): reused
+   connections, ``CONNECTIONS`` of them, the suppression list checked per
+   recipient and topic at the moment each message goes out.
+
+If the worker dies, the delivery sweep takes over the rows it wrote (requeued
+if never handed to the mailer), and ``sweep()`` here puts the chunk back in
+the queue; its next run starts after the last recipient written.
+"""
+
+import logging
+import pickle
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.apps import apps
+from django.db import IntegrityError, router, transaction
+from django.db.models import F
+from django.tasks import task
+from django.utils import timezone
+
+from ..conf import txmail_settings
+from ..delivery import queue
+from ..delivery.models import Delivery, Status
+from ..dispatch import _Attempt
+from ..registry import get_message_class
+from ..signals import CancelSend
+from .campaign import hand_off_chunks
+from .models import Campaign, CampaignStatus, Chunk, ChunkStatus, Recipient
+
+logger = logging.getLogger("txmail.bulk")
+
+
+@task()
+def send_chunk(chunk_id: int) -> dict[str, int]:
+    """The task: render and send chunk ``chunk_id`` of a campaign."""
+    counts = run_chunk(chunk_id)
+    maybe_sweep()
+    return counts
+
+
+def recipients_of(campaign: Campaign) -> Any:
+    """Return the campaign's recipient queryset, re-made from its stored query."""
+    model = apps.get_model(campaign.model)
+    queryset = model._default_manager.all()
+    queryset.query = pickle.loads(bytes(campaign.query))
+    return queryset
+
+
+def run_chunk(chunk_id: int) -> dict[str, int]:
+    token = uuid.uuid4().hex
+    claimed = Chunk.objects.filter(pk=chunk_id, status=ChunkStatus.QUEUED).update(
+        status=ChunkStatus.RUNNING, claim_token=token, claimed_at=timezone.now(),
+        attempts=F("attempts") + 1)
+    if not claimed:
+        return {"skipped": 1}  # done, cancelled, or another task has it
+    chunk = Chunk.objects.select_related("campaign").get(pk=chunk_id)
+    campaign = chunk.campaign
+    cls = get_message_class(campaign.message_class)
+    queryset = recipients_of(campaign)
+    pk = queryset.model._meta.pk
+    queryset = queryset.filter(pk__gte=pk.to_python(chunk.first_key),
+                               pk__lte=pk.to_python(chunk.last_key)).order_by("pk")
+    mine = Chunk.objects.filter(pk=chunk_id, claim_token=token, status=ChunkStatus.RUNNING)
+    size = max(1, int(txmail_settings.BATCH_SIZE))
+    counts: dict[str, int] = {}
+    last = None
+    while True:
+        page = queryset if last is None else queryset.filter(pk__gt=last)
+        batch = list(page[:size])
+        if not batch:
+            break
+        last = batch[-1].pk
+        # Renew the claim (so the sweep leaves a long chunk alone) and stop if
+        # it was taken away: the campaign was cancelled, or the sweep thought
+        # this worker dead and gave the chunk to another.
+        if not mine.update(claimed_at=timezone.now()):
+            return {**counts, "stopped": 1}
+        written = write_batch(campaign, cls, batch, token, mine)
+        if written is None:
+            return {**counts, "stopped": 1}
+        for status, n in queue.send_claimed(token, emails=written).items():
+            counts[status] = counts.get(status, 0) + n
+    if mine.update(status=ChunkStatus.DONE, claim_token=""):
+        finish_if_done(campaign)
+    return counts
+
+
+def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
+                mine: Any) -> dict[int, Any] | None:
+    """Build and store the batch's messages, claimed by ``token``.
+
+    Return ``{delivery id: built email}`` for sending, or None if the chunk was
+    taken away (cancelled, or given to another worker).
+    """
+    keys = [str(r.pk) for r in batch]
+    done = set(Recipient.objects.filter(campaign=campaign, key__in=keys)
+               .values_list("key", flat=True))
+    now = timezone.now()
+    pending: list[tuple[str, Any, Delivery]] = []
+    for recipient, key in zip(batch, keys, strict=True):
+        if key in done:
+            continue
+        row, attempt = build_row(campaign, cls, recipient, token, now)
+        pending.append((key, attempt, row))
+    if not pending:
+        return {}
+    try:
+        with transaction.atomic(using=router.db_for_write(Delivery)):
+            # Inside the transaction, so a cancel that ran meanwhile (it takes
+            # the chunk's claim first) leaves nothing to write.
+            if not mine.exists():
+                return None
+            # bulk_create sets each row's pk (RETURNING, on SQLite and PostgreSQL).
+            Delivery.objects.bulk_create([row for _k, _a, row in pending if row.pk is None])
+            Recipient.objects.bulk_create([
+                Recipient(campaign=campaign, key=key, delivery=row)
+                for key, _a, row in pending])
+    except IntegrityError:
+        # Another run of this chunk wrote some of these recipients first (the
+        # sweep gave the chunk away while this worker was slow): it owns them.
+        logger.warning("txmail: campaign %s: another worker has this chunk; stopping.",
+                       campaign.pk)
+        return None
+    built = {}
+    for _key, attempt, row in pending:
+        if attempt is not None:
+            attempt.sent(row)
+            built[row.pk] = attempt.email
+    return built
+
+
+def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
+              now: Any) -> tuple[Delivery, Any]:
+    """Render and build one recipient's message: a ``Delivery`` claimed by ``token``.
+
+    A message that fails to render, or that a ``pre_send`` receiver or an
+    interceptor cancels, still gets a row (failed, or the cancelled row already
+    logged), so the recipient counts once and a re-run doesn't try again.
+    """
+    fields: dict[str, Any] = {"message_class": campaign.message_class, "queued": True,
+                              "topic": campaign.topic, "task_backend": campaign.task_backend,
+                              "queue_name": campaign.queue_name,
+                              "priority": campaign.priority}
+    attempt = None
+    try:
+        message = cls.get_bulk_message(recipient, **campaign.kwargs)
+        attempt = _Attempt(message, campaign.mailer or None,
+                           message_class=campaign.message_class, queued=True)
+        attempt.prepare()
+    except CancelSend as exc:
+        # The row cancel() logs (already saved) is this recipient's row.
+        cancelled = attempt.cancel(exc) if attempt is not None else None
+        if cancelled is not None:
+            return cancelled, None
+        return Delivery(**fields, mailer=campaign.mailer, from_email="", recipients=[],
+                        status=Status.CANCELLED, max_attempts=0,
+                        last_error=f"Cancelled: {exc}"), None
+    except Exception as exc:
+        if attempt is not None:
+            attempt.failed(exc)
+        logger.exception("txmail: campaign %s: recipient %s failed to render",
+                         campaign.pk, recipient.pk)
+        return Delivery(**fields, mailer=campaign.mailer, from_email="", recipients=[],
+                        status=Status.FAILED, max_attempts=0,
+                        last_error=f"Not rendered: {type(exc).__name__}: {exc}"), None
+    row = queue.new_row(
+        attempt.email, alias=attempt.alias or "", message_class=campaign.message_class,
+        task_backend=campaign.task_backend, queue_name=campaign.queue_name,
+        priority=campaign.priority, respect_suppression=message.get_respect_suppression(),
+        topic=campaign.topic)
+    # Claimed by this task already, as queue._claim() would: the sweep
+    # requeues it if this worker dies before handing it to the mailer.
+    row.status, row.claim_token, row.claimed_at = Status.SENDING, token, now
+    row.attempts, row.next_attempt_at = 1, now
+    row.recipients_text = " ".join(row.recipients).lower()  # bulk_create skips save()
+    return row, attempt
+
+
+def finish_if_done(campaign: Campaign) -> None:
+    """Mark the campaign done once no chunk is left to run."""
+    left = Chunk.objects.filter(campaign=campaign,
+                                status__in=[ChunkStatus.QUEUED, ChunkStatus.RUNNING])
+    if not left.exists():
+        Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.RUNNING).update(
+            status=CampaignStatus.DONE, finished_at=timezone.now())
+
+
+def sweep(*, older_than: float | None = None) -> dict[str, int]:
+    """Recover chunks whose worker died, and chunks whose hand-off was lost.
+
+    A running chunk whose claim wasn't renewed for ``CLAIM_TIMEOUT`` goes back
+    to the queue (its stored messages are the delivery sweep's); a queued chunk
+    of a running campaign untouched for that long is handed off again.
+    """
+    timeout = float(txmail_settings.CLAIM_TIMEOUT if older_than is None else older_than)
+    now = timezone.now()
+    stale = now - timedelta(seconds=timeout)
+    dead = list(Chunk.objects.filter(status=ChunkStatus.RUNNING, claimed_at__lt=stale)
+                .values_list("pk", flat=True))
+    requeued = Chunk.objects.filter(pk__in=dead, status=ChunkStatus.RUNNING,
+                                    claimed_at__lt=stale).update(
+        status=ChunkStatus.QUEUED, claim_token="")
+    waiting = Chunk.objects.filter(
+        status=ChunkStatus.QUEUED, campaign__status=CampaignStatus.RUNNING,
+    ).filter(updated_at__lt=stale) | Chunk.objects.filter(pk__in=dead,
+                                                         status=ChunkStatus.QUEUED)
+    by_campaign: dict[int, list[int]] = {}
+    for chunk_id, campaign_id in waiting.values_list("pk", "campaign_id")[:1000]:
+        by_campaign.setdefault(campaign_id, []).append(chunk_id)
+    handed = 0
+    for campaign_id, ids in by_campaign.items():
+        Chunk.objects.filter(pk__in=ids).update(updated_at=now)
+        hand_off_chunks(campaign_id, ids)
+        handed += len(ids)
+    return {"chunks requeued": requeued, "chunks handed off": handed}
+
+
+_last_sweep = 0.0
+_sweep_lock = threading.Lock()
+
+
+def maybe_sweep() -> None:
+    """Sweep chunks (and deliveries) from a worker at most every ``CLAIM_TIMEOUT / 2``."""
+    global _last_sweep
+    with _sweep_lock:
+        if time.monotonic() - _last_sweep < float(txmail_settings.CLAIM_TIMEOUT) / 2:
+            return
+        _last_sweep = time.monotonic()
+    try:
+        sweep()
+    except Exception:
+        logger.exception("txmail: the campaign sweep failed")
+    queue.maybe_sweep()

@@ -1,0 +1,161 @@
+"""``BulkMessage``: a message sent to many (a newsletter), with one-click unsubscribe.
+
+    class Newsletter(BulkMessage):
+        template_name = "emails/newsletter"
+        topic = "newsletter"
+
+    campaign = Newsletter.send_bulk(Customer.objects.filter(opted_in=True),
+                                    title="June", articles=[...])
+
+Each message carries RFC 8058's headers, ``List-Unsubscribe`` (a signed
+per-recipient https URL, plus a ``mailto:`` where configured) and
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click``, and its template gets
+``{{ unsubscribe_url }}`` for the visible link. An unsubscribe is stored on the
+suppression list for the class's ``topic``, so it stops this list only.
+Transactional classes (plain ``Message``) get none of this.
+"""
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+from django.db.models import QuerySet
+from django.urls import NoReverseMatch, reverse
+
+from ..conf import txmail_settings
+from ..exceptions import MessageConfigurationError
+from ..message import Message
+from ..sites import absolute
+from ..suppression.check import bare
+from .tokens import make_token
+
+if TYPE_CHECKING:
+    from .models import Campaign
+
+URL_NAME = "txmail_bulk:unsubscribe"
+
+
+class BulkMessage(Message):
+    """Base class of messages sent in bulk; subclasses set ``topic``."""
+
+    abstract: ClassVar[bool] = True
+    # Bulk mail is no auto-reply risk, and is identified by its List-* headers.
+    auto_submitted = None
+    # Where a recipient's address and language are read from (get_bulk_message).
+    recipient_address_field: str = "email"
+    recipient_language_field: str | None = None
+    # An address that records unsubscribes sent by mail (mailto: in
+    # List-Unsubscribe); None: TXMAIL["UNSUBSCRIBE_MAILTO"], else none.
+    unsubscribe_mailto: str | None = None
+    # Recipients per chunk (one task each); None: TXMAIL["BULK_CHUNK_SIZE"].
+    chunk_size: int | None = None
+
+    def __init__(self, recipient: Any = None, **kwargs: Any) -> None:
+        # ``recipient`` is a row of the campaign's queryset (or None when the
+        # caller gives ``to=`` itself, as a preview does).
+        self.recipient = recipient
+        if recipient is not None:
+            kwargs.setdefault("to", [str(getattr(recipient, self.recipient_address_field))])
+            if self.recipient_language_field and kwargs.get("language") is None:
+                kwargs["language"] = getattr(recipient, self.recipient_language_field) or None
+        super().__init__(**kwargs)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Validate early: a concrete bulk class without a topic would record
+        # unsubscribes that stop nothing (or everything).
+        if not cls.abstract and cls.topic is None and cls.get_topic is BulkMessage.get_topic:
+            raise MessageConfigurationError(
+                f"{cls.__name__} requires either a definition of 'topic' (the list "
+                "recipients unsubscribe from, e.g. topic = 'newsletter') or an "
+                "implementation of 'get_topic()'."
+            )
+
+    # -- bulk ---------------------------------------------------------------
+
+    @classmethod
+    def get_bulk_message(cls, recipient: Any, **kwargs: Any) -> "BulkMessage":
+        """Return the message for one recipient of a campaign.
+
+        ``kwargs`` are ``send_bulk()``'s keyword arguments (JSON values). The
+        default passes them to the template as context; override to build the
+        message another way (your own constructor, data looked up per recipient).
+        """
+        return cls(recipient, context=kwargs)
+
+    @classmethod
+    def send_bulk(cls, queryset: QuerySet[Any], *, using: str | None = None,
+                  chunk_size: int | None = None, **kwargs: Any) -> "Campaign":
+        """Send one message per row of ``queryset`` from task workers; return the campaign.
+
+        ``kwargs`` go to ``get_bulk_message()`` in the worker, so they must be
+        JSON values. Recipients are read by primary key ranges, a chunk (one
+        task) at a time, never all at once. Call it inside a transaction and a
+        rollback sends nothing; the chunks are handed to the task queue on commit.
+        """
+        from .campaign import start
+
+        return start(cls, queryset, using=using, chunk_size=chunk_size, kwargs=kwargs)
+
+    @classmethod
+    def get_bulk_queryset(cls) -> QuerySet[Any]:
+        """Return the default recipients (``manage.py txmail campaign start``)."""
+        raise MessageConfigurationError(
+            f"{cls.__name__} has no default recipients: implement the classmethod "
+            "'get_bulk_queryset()' to start it from `manage.py txmail campaign start`."
+        )
+
+    @classmethod
+    def get_bulk_kwargs(cls) -> Mapping[str, Any]:
+        """Return default ``send_bulk()`` arguments (``manage.py txmail campaign start``)."""
+        return {}
+
+    # -- unsubscribe --------------------------------------------------------
+
+    def get_topic(self) -> str | None:
+        return self.topic
+
+    def get_unsubscribe_address(self) -> str:
+        """Return the address an unsubscribe stops: the first To address."""
+        recipients = self.get_recipients()
+        if not recipients:
+            raise MessageConfigurationError(
+                f"{type(self).__name__} has no To address to unsubscribe: give it one "
+                "(to=[...]) or implement 'get_unsubscribe_address()'."
+            )
+        return bare(recipients[0])
+
+    def get_unsubscribe_url(self) -> str:
+        """Return the signed one-click URL for this recipient and topic (absolute)."""
+        token = make_token(self.get_unsubscribe_address(), self.get_topic() or "")
+        try:
+            path = reverse(URL_NAME, kwargs={"token": token})
+        except NoReverseMatch:
+            raise MessageConfigurationError(
+                f"{type(self).__name__} needs the unsubscribe endpoint: add "
+                "path('email/', include('txmail.bulk.urls')) to your URLconf."
+            ) from None
+        return absolute(path)
+
+    def get_unsubscribe_mailto(self) -> str | None:
+        """Return the mailto: address for List-Unsubscribe, or None for none."""
+        return self.unsubscribe_mailto or txmail_settings.UNSUBSCRIBE_MAILTO
+
+    def get_headers(self) -> dict[str, str]:
+        """Add RFC 8058's one-click unsubscribe headers (RFC 2369 List-Unsubscribe)."""
+        url = self.get_unsubscribe_url()
+        targets = [f"<{url}>"]
+        mailto = self.get_unsubscribe_mailto()
+        if mailto:
+            subject = quote(f"unsubscribe {url.rstrip('/').rsplit('/', 1)[-1]}")
+            targets.append(f"<mailto:{mailto}?subject={subject}>")
+        return {
+            **super().get_headers(),
+            "List-Unsubscribe": ", ".join(targets),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("unsubscribe_url", self.get_unsubscribe_url())
+        kwargs.setdefault("recipient", self.recipient)
+        return super().get_context_data(**kwargs)

@@ -1,0 +1,64 @@
+"""The unsubscribe endpoint: one-click POST (RFC 8058), and a page for people.
+
+``POST`` with the body ``List-Unsubscribe=One-Click`` records the opt-out:
+mailbox providers send exactly that when the user clicks their "Unsubscribe"
+button, with no cookies, login or CSRF token (RFC 8058 section 3.2), so the
+signed token in the URL is the only credential. ``GET`` shows a confirmation
+page and changes nothing: link scanners and prefetchers follow every link in
+a message, and must not unsubscribe anyone. The page's button sends the same
+POST. A token that doesn't verify gets the same 400 page whatever the address,
+so the endpoint can't be used to learn which addresses exist.
+"""
+
+from typing import Any
+
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import TemplateView
+
+from ..suppression.check import suppress
+from ..suppression.models import Reason
+from .tokens import read_token
+
+ONE_CLICK = "One-Click"  # the value RFC 8058 section 3.1 requires
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class UnsubscribeView(TemplateView):
+    """Confirm (GET) and record (POST) an unsubscribe from one topic."""
+
+    http_method_names = ["get", "post", "head", "options"]
+    template_name = "txmail/bulk/unsubscribe.html"
+    done_template_name = "txmail/bulk/unsubscribed.html"
+    invalid_template_name = "txmail/bulk/invalid.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            address, topic = read_token(kwargs["token"])
+        except signing.BadSignature:
+            return self.invalid()
+        return self.render_to_response(self.get_context_data(address=address, topic=topic))
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            address, topic = read_token(kwargs["token"])
+        except signing.BadSignature:
+            return self.invalid()
+        if request.POST.get("List-Unsubscribe") != ONE_CLICK:
+            return HttpResponse("Expected the body List-Unsubscribe=One-Click (RFC 8058).",
+                                status=400, content_type="text/plain")
+        self.unsubscribe(address, topic)
+        context = self.get_context_data(address=address, topic=topic)
+        return self.response_class(request=request, template=[self.done_template_name],
+                                   context=context, using=self.template_engine)
+
+    def unsubscribe(self, address: str, topic: str) -> None:
+        """Record the opt-out: a suppression entry for ``topic`` (idempotent)."""
+        suppress(address, Reason.UNSUBSCRIBED, topic=topic, source="unsubscribe link",
+                 description="Unsubscribed through the List-Unsubscribe link.")
+
+    def invalid(self) -> HttpResponse:
+        return self.response_class(request=self.request, template=[self.invalid_template_name],
+                                   context={}, using=self.template_engine, status=400)

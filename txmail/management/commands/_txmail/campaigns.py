@@ -1,0 +1,112 @@
+"""``manage.py txmail campaign ...``: start, follow, list and cancel bulk campaigns.
+
+    manage.py txmail campaign start shop.Newsletter [--kwargs JSON] [--follow]
+    manage.py txmail campaign follow ID     a progress bar until it is done
+    manage.py txmail campaign list          campaigns with their counts
+    manage.py txmail campaign cancel ID     send nothing more
+
+``start`` sends to the class's ``get_bulk_queryset()`` with its
+``get_bulk_kwargs()`` (``--kwargs`` overrides them). The progress bar is tqdm's
+(``pip install "txmail[bulk]"``); without it, a line per update.
+"""
+
+import json
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ....bulk.models import Campaign
+from ....bulk.progress import Progress, format_eta
+from ....registry import get_message_class
+
+
+def add_arguments(sub: Any) -> None:
+    parser = sub.add_parser("campaign", help="Start, follow, list or cancel bulk campaigns.")
+    actions = parser.add_subparsers(dest="campaign_action", required=True, metavar="ACTION")
+    start = actions.add_parser("start", help="Send a bulk class to its default recipients.")
+    start.add_argument("name", metavar="NAME", help="A registered bulk class: app.ClassName.")
+    start.add_argument("--kwargs", default=None, metavar="JSON",
+                       help="send_bulk() arguments, a JSON object (default: the "
+                       "class's get_bulk_kwargs()).")
+    start.add_argument("--follow", action="store_true", help="Then show its progress.")
+    follow = actions.add_parser("follow", help="Show a campaign's progress until it is done.")
+    follow.add_argument("id", type=int, metavar="ID")
+    follow.add_argument("--interval", type=float, default=0.5, metavar="SECONDS")
+    actions.add_parser("list", help="Campaigns and their counts.")
+    cancel = actions.add_parser("cancel", help="Stop a campaign: send nothing more.")
+    cancel.add_argument("id", type=int, metavar="ID")
+
+
+def handle(command: BaseCommand, *, campaign_action: str, **options: Any) -> None:
+    if campaign_action == "start":
+        campaign = start(options["name"], options["kwargs"])
+        command.stdout.write(f"Campaign {campaign.pk}: {campaign.total} recipients in "
+                             f"{campaign.chunks.count()} chunks.")
+        if options["follow"]:
+            follow(command, campaign)
+    elif campaign_action == "follow":
+        follow(command, get(options["id"]), interval=options["interval"])
+    elif campaign_action == "list":
+        for campaign in Campaign.objects.all()[:50]:
+            command.stdout.write(f"{campaign.pk:>6} {campaign.message_class:<30} "
+                                 f"{campaign.status:<10} {campaign.progress().describe()}")
+    elif campaign_action == "cancel":
+        count = get(options["id"]).cancel()
+        command.stdout.write(f"Cancelled: {count} messages not sent.")
+
+
+def get(pk: int) -> Campaign:
+    try:
+        return Campaign.objects.get(pk=pk)
+    except Campaign.DoesNotExist:
+        raise CommandError(f"No campaign {pk}: see `manage.py txmail campaign list`.") from None
+
+
+def start(name: str, kwargs_json: str | None) -> Campaign:
+    from ....bulk.message import BulkMessage
+
+    try:
+        cls = get_message_class(name)
+    except LookupError as exc:
+        raise CommandError(str(exc)) from None
+    if not issubclass(cls, BulkMessage):
+        raise CommandError(f"{name} is not a bulk class: subclass "
+                           "txmail.bulk.message.BulkMessage to send it in bulk.")
+    kwargs = dict(cls.get_bulk_kwargs())
+    if kwargs_json:
+        try:
+            kwargs.update(json.loads(kwargs_json))
+        except (ValueError, TypeError) as exc:
+            raise CommandError(f"--kwargs must be a JSON object: {exc}.") from None
+    return cls.send_bulk(cls.get_bulk_queryset(), **kwargs)
+
+
+def follow(command: BaseCommand, campaign: Campaign, *, interval: float = 0.5) -> Progress:
+    """Show ``campaign``'s progress until nothing more will happen; return the last."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the bar is optional: txmail[bulk]
+        tqdm = None
+    progress = campaign.progress()
+    bar = tqdm(total=progress.total, unit="msg", file=command.stderr._out,
+               desc=f"campaign {campaign.pk}") if tqdm is not None else None
+    try:
+        while True:
+            if bar is not None:
+                bar.update(progress.finished - bar.n)
+                bar.set_postfix(sent=progress.sent, failed=progress.failed,
+                                suppressed=progress.suppressed, refresh=False)
+            else:
+                command.stderr.write(progress.describe())
+            if progress.done:
+                break
+            time.sleep(interval)
+            progress = campaign.progress()
+    finally:
+        if bar is not None:
+            bar.close()
+    eta = f" (ETA was {format_eta(progress.eta)})" if progress.eta else ""
+    command.stdout.write(f"Campaign {campaign.pk} {progress.status}: "
+                         f"{progress.describe()}{eta}")
+    return progress
