@@ -13,6 +13,10 @@ class TxmailConfig(AppConfig):
 
         autodiscover()
         connect_anymail()
+        # The task modules, so a worker knows the tasks from its start: Celery
+        # discards a task whose module no import has registered yet.
+        from .bulk import chunks  # noqa: F401
+        from .delivery import queue  # noqa: F401
 
 
 def connect_anymail() -> None:
