@@ -84,6 +84,9 @@ class Delivery(models.Model):
     resent_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="resends", verbose_name=_("sent again from"))
 
+    # Not a field: the queue's per-batch suppression look-up (queue._claimed).
+    may_be_suppressed = True
+
     class Meta:
         app_label = "txmail"
         ordering = ["-created_at", "-id"]

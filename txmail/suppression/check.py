@@ -1,5 +1,6 @@
 """Drop suppressed recipients from a built email, per recipient, before it goes out."""
 
+from collections.abc import Iterable
 from email.utils import getaddresses
 from typing import Any
 
@@ -12,6 +13,14 @@ def bare(address: str) -> str:
     """The lowercased addr-spec of ``"Name <addr>"`` (or of a bare address)."""
     parsed = getaddresses([address])
     return (parsed[0][1] if parsed and parsed[0][1] else address).strip().lower()
+
+
+def suppressed_among(addresses: Iterable[str]) -> set[str]:
+    """The bare addresses among ``addresses`` with any suppression entry (one query)."""
+    wanted = {bare(a) for a in addresses}
+    if not wanted:
+        return set()
+    return set(Suppression.objects.filter(address__in=wanted).values_list("address", flat=True))
 
 
 def filter_recipients(email: Any, topic: str = "") -> dict[str, str]:
