@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,12 +176,13 @@ def _when(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def throughput(db: Path) -> tuple[int, float]:
-    """(messages sent, messages/s from the first claim to the last send)."""
+def throughput(db: Path, until: datetime) -> tuple[int, float]:
+    """(messages sent by ``until``, messages/s from the first claim to the last of them)."""
     with sqlite3.connect(db) as conn:
         first = conn.execute("SELECT MIN(claimed_at) FROM txmail_delivery").fetchone()[0]
         sent, last = conn.execute(
-            "SELECT COUNT(*), MAX(sent_at) FROM txmail_delivery WHERE status = 'sent'"
+            "SELECT COUNT(*), MAX(sent_at) FROM txmail_delivery WHERE status = 'sent' "
+            "AND sent_at <= ?", (until.strftime("%Y-%m-%d %H:%M:%S.%f"),)
         ).fetchone()
     if not sent:
         return 0, 0.0
@@ -211,12 +212,17 @@ def worker_phase(filled: Path, work: Path, relay: subprocess.Popen, smtp_port: i
         deadline = time.monotonic() + PHASE_SECONDS
         while sent_count(db) < messages and time.monotonic() < deadline:
             time.sleep(0.2)
+        # Measured up to now: the workers still send while they stop, one after
+        # the other, and a lone worker's tail would count against two.
+        cutoff = datetime.now(UTC)
         worker_cpu = sum(cpu_seconds(proc.pid) for proc in procs)
         relay_cpu = cpu_seconds(relay.pid) - relay_cpu
     finally:
         for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
             stop(proc)
-    sent, rate = throughput(db)
+    sent, rate = throughput(db, until=cutoff)
     return {"sent": sent, "rate": rate, "worker_cpu": worker_cpu / max(sent, 1) * 1000,
             "relay_cpu": relay_cpu / max(sent, 1) * 1000}
 
