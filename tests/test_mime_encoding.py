@@ -9,6 +9,7 @@ import email.policy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.testapp.emails import Hello
 from txmail.mime import fast_policy
 
 POLICIES = [email.policy.default, email.policy.SMTP, email.policy.SMTPUTF8]
@@ -107,3 +108,20 @@ def test_header_types_mapped_later_still_count():
     header = policy.header_factory("X-Reviewers", "Ann <ann@example.com>")
     assert isinstance(header, email.headerregistry.AddressHeader)
     assert header.addresses[0].username == "ann"
+
+
+def test_list_unsubscribe_keeps_long_urls_whole_and_unencoded():
+    # A signed one-click link is longer than a line; the stdlib would fold it
+    # into RFC 2047 encoded-words, which no client decodes in a URL list.
+    url = "https://shop.example.com/email/unsubscribe/" + "WyJhZGFAZXhhbXBsZS5jb20i" * 5 + "/"
+    value = f"<{url}>, <mailto:unsubscribe@shop.example.com?subject=u>"
+    built = Hello(headers={"List-Unsubscribe": value,
+                           "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}).message()
+    raw = built.message(policy=email.policy.SMTP).as_bytes()
+    assert (f"\r\nList-Unsubscribe: <{url}>,\r\n <mailto:unsubscribe@shop.example.com"
+            "?subject=u>\r\n").encode() in raw
+    assert b"=?utf-8?" not in raw.split(b"\r\n\r\n")[0]
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert [p.strip() for p in str(parsed["List-Unsubscribe"]).split(",")] == [
+        f"<{url}>", "<mailto:unsubscribe@shop.example.com?subject=u>"]
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

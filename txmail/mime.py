@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from email import quoprimime
 from email.contentmanager import ContentManager, raw_data_manager
-from email.headerregistry import HeaderRegistry
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +164,29 @@ _fast_content_manager = copy.deepcopy(raw_data_manager)
 _fast_content_manager.add_set_handler(str, set_text_fast)
 
 
+# RFC 2369's List-* headers hold "<url>, <url>" lists.
+URL_LIST_HEADERS = frozenset({"list-unsubscribe", "list-subscribe", "list-help", "list-post",
+                              "list-owner", "list-archive"})
+
+
+class URLListHeader(UnstructuredHeader):
+    """A List-* header, folded between its URLs and never encoded.
+
+    The stdlib folds a word longer than a line into RFC 2047 encoded-words, and
+    no client decodes those in a URL list: RFC 8058's one-click unsubscribe
+    link, a signed URL of some 120 characters, would break. A URL stays whole
+    on its line (RFC 5322 allows 998 octets).
+    """
+
+    def fold(self, *, policy: Any) -> str:
+        value = str(self)
+        if not value.isascii():
+            return str(super().fold(policy=policy))  # type: ignore[misc]  # BaseHeader's
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        name = self.name  # type: ignore[attr-defined]  # BaseHeader's, mixed in
+        return f"{name}: " + ("," + policy.linesep + " ").join(items) + policy.linesep
+
+
 class HeaderClasses:
     """A policy's header registry that builds each header class once.
 
@@ -180,9 +203,15 @@ class HeaderClasses:
 
     def __getitem__(self, name: str) -> type:
         mapped = self.base.registry.get(name.lower(), self.base.default_class)
+        if mapped is self.base.default_class and name.lower() in URL_LIST_HEADERS:
+            mapped = URLListHeader  # unless the project mapped it to its own class
         cls = self._classes.get(mapped)
         if cls is None:
-            cls = self._classes[mapped] = self.base[name]
+            if mapped is URLListHeader:
+                cls = type("_URLListHeader", (URLListHeader, self.base.base_class), {})
+            else:
+                cls = self.base[name]
+            self._classes[mapped] = cls
         return cls
 
     def __call__(self, name: str, value: Any) -> Any:
