@@ -55,40 +55,31 @@ txmail_venv() {
   export PATH="$venv/bin:$PATH"
 }
 
-# Browser tests drive Debian's chromium (Playwright's own download can't work here).
-txmail_chromium() {
-  if command -v chromium >/dev/null 2>&1 || [ -n "${TXMAIL_CHROMIUM:-}" ]; then
-    return 0
-  fi
+# Install Debian package $1 (for command $2, needed by $3) with apt-get when the
+# command is missing; fail with what to install otherwise.
+txmail_apt() {
+  local package="$1" command="$2" why="$3"
+  command -v "$command" >/dev/null 2>&1 && return 0
   local sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo -n"
   if command -v apt-get >/dev/null 2>&1; then
-    echo "Installing chromium for the browser tests (apt-get)..."
+    echo "Installing $package for $why (apt-get)..."
     $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-      $sudo apt-get install -y -qq chromium >/dev/null
+      $sudo apt-get install -y -qq "$package" >/dev/null
   fi
-  command -v chromium >/dev/null 2>&1 || {
-    echo "The browser tests need Chromium: install Debian's 'chromium' package" \
-         "or set TXMAIL_CHROMIUM=/path/to/chromium." >&2
+  command -v "$command" >/dev/null 2>&1 || {
+    echo "$why needs $command: install Debian's '$package' package." >&2
     return 1
   }
 }
 
+# Browser tests drive Debian's chromium (Playwright's own download can't work
+# here); TXMAIL_CHROMIUM=/path/to/chromium uses another.
+txmail_chromium() {
+  [ -n "${TXMAIL_CHROMIUM:-}" ] || txmail_apt chromium chromium "the browser tests"
+}
+
 # The distributed-worker test runs Celery on Debian's redis-server as its broker.
 txmail_redis() {
-  if command -v redis-server >/dev/null 2>&1; then
-    return 0
-  fi
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo -n"
-  if command -v apt-get >/dev/null 2>&1; then
-    echo "Installing redis-server for the distributed-worker test (apt-get)..."
-    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-      $sudo apt-get install -y -qq redis-server >/dev/null
-  fi
-  command -v redis-server >/dev/null 2>&1 || {
-    echo "The distributed-worker test needs redis-server: install Debian's" \
-         "'redis-server' package." >&2
-    return 1
-  }
+  txmail_apt redis-server redis-server "the distributed-worker test"
 }
