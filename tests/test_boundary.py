@@ -439,3 +439,11 @@ def test_non_ascii_local_part_raises_instead_of_failing_in_the_smtp_backend():
         "Hello: to address 'jösé@example.com' is not a valid email address. Give it "
         "as 'name@example.com' or 'Name <name@example.com>'."
     )
+
+
+def test_a_filename_with_white_space_at_its_edges_is_refused():
+    with pytest.raises(InvalidHeader) as caught:
+        Attachment(" " + "x" * 70, b"%PDF", "application/pdf")
+    assert str(caught.value) == (
+        f"Attachment: filename {' ' + 'x' * 70!r} starts or ends with white space, which "
+        "the email's header folding drops. Remove it (filename.strip()).")

@@ -247,6 +247,12 @@ def check_filename(owner: str, filename: object) -> str:
             "sees (e.g. 'receipt.pdf')."
         )
     check_one_line(owner, "filename", filename)
+    if filename != filename.strip():
+        # Folding drops it (RFC 2231 continuations): the name would change.
+        raise InvalidHeader(
+            f"{owner}: filename {filename!r} starts or ends with white space, which "
+            "the email's header folding drops. Remove it (filename.strip())."
+        )
     if _ENCODED_WORD.search(filename):
         # The email package decodes it when setting the parameter and writes
         # what it decodes to, line breaks included.
