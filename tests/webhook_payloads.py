@@ -1,6 +1,6 @@
-"""Real provider webhook payloads: the examples in django-anymail's tests, which
-quote Amazon SES's and SendGrid's documentation. Only the ids are parameters,
-so that an event points at a row of the test's delivery log.
+"""Provider webhook payloads in the shapes Amazon SES (through SNS) and SendGrid's
+Event Webhook document, with values of our own. Only the ids are parameters, so
+that an event points at a row of the test's delivery log.
 """
 
 import json
@@ -8,31 +8,28 @@ import json
 
 def sendgrid(kind: str, email: str, anymail_id: str, **fields) -> dict:
     base = {
-        "bounce": {"ip": "167.89.17.173", "status": "5.1.1",
-                   "smtp-id": "<wrfRRvF7Q0GgwUo2CvDmEA@ismtpd0006p1sjc2.sendgrid.net>",
-                   "sg_event_id": "lC0Rc-FuQmKbnxCWxX1jRQ",
-                   "reason": "550 5.1.1 The email account that you tried to reach does "
-                             "not exist.",
-                   "sg_message_id": "Lli-03HcQ5-JLybO9fXsJg.filter0077p1las1.21536.5717FC482.0",
-                   "tls": 1, "event": "bounce", "timestamp": 1461095250, "type": "bounce"},
-        "delivered": {"ip": "167.89.17.173",
-                      "response": "250 2.0.0 OK 1461095248 m143si2210036ioe.159 - gsmtp ",
-                      "smtp-id": "<wrfRRvF7Q0GgwUo2CvDmEA@ismtpd0006p1sjc2.sendgrid.net>",
-                      "sg_event_id": "nOSv8m0eTQ-vxvwNwt3fZQ",
-                      "sg_message_id": "wrfRRvF7Q0GgwUo2CvDmEA.filter0425p1mdw1.13037."
-                                       "57168B4A1D.0",
-                      "tls": 1, "event": "delivered", "timestamp": 1461095250},
-        "deferred": {"response": "Email was deferred due to the following reason(s): "
-                                 "[IPs were throttled by recipient server]",
-                     "smtp-id": "<wrfRRvF7Q0GgwUo2CvDmEA@ismtpd0006p1sjc2.sendgrid.net>",
-                     "sg_event_id": "b_syL5UiTvWC_Ky5L6Bs5Q",
-                     "sg_message_id": "u9Gvi3mzT6iC2poAb58_qQ.filter0465p1mdw1.8054."
-                                      "5718271B40.0",
-                     "event": "deferred", "attempt": "1", "timestamp": 1461200990},
-        "spamreport": {"sg_event_id": "ZxQpvk5SRvWbhq1WSK2Xcg",
-                       "sg_message_id": "wrfRRvF7Q0GgwUo2CvDmEA.filter0425p1mdw1.13037."
-                                        "57168B4A1D.0",
-                       "event": "spamreport", "timestamp": 1461095250},
+        "bounce": {"ip": "192.0.2.41", "status": "5.1.1",
+                   "smtp-id": "<b7Qx2mLw@mta1.shop.example>",
+                   "sg_event_id": "ev-bounce-0001",
+                   "reason": "550 5.1.1 <ada@shop.example>: Recipient address "
+                             "rejected: User unknown",
+                   "sg_message_id": "sgm-bounce-1.filter01.1.0",
+                   "tls": 1, "event": "bounce", "timestamp": 1764700000, "type": "bounce"},
+        "delivered": {"ip": "192.0.2.41",
+                      "response": "250 2.0.0 OK 1764700000 queued",
+                      "smtp-id": "<b7Qx2mLw@mta1.shop.example>",
+                      "sg_event_id": "ev-delivered-0001",
+                      "sg_message_id": "sgm-delivered-1.filter01.2.0",
+                      "tls": 1, "event": "delivered", "timestamp": 1764700000},
+        "deferred": {"response": "421 4.7.0 Too many connections from "
+                                 "your address, try again later",
+                     "smtp-id": "<b7Qx2mLw@mta1.shop.example>",
+                     "sg_event_id": "ev-deferred-0001",
+                     "sg_message_id": "sgm-deferred-1.filter01.3.0",
+                     "event": "deferred", "attempt": "1", "timestamp": 1764700300},
+        "spamreport": {"sg_event_id": "ev-spam-0001",
+                       "sg_message_id": "sgm-spam-1.filter01.4.0",
+                       "event": "spamreport", "timestamp": 1764700000},
     }[kind]
     return {**base, "email": email, "anymail_id": anymail_id, **fields}
 
@@ -41,16 +38,16 @@ def ses_notification(ses_event: dict, sns_message_id: str) -> dict:
     return {
         "Type": "Notification",
         "MessageId": sns_message_id,
-        "TopicArn": "arn:aws:sns:us-east-1:1234567890:SES_Events",
+        "TopicArn": "arn:aws:sns:eu-west-1:111122223333:txmail-ses-events",
         "Subject": "Amazon SES Email Event Notification",
         "Message": json.dumps(ses_event) + "\n",
-        "Timestamp": "2018-03-26T17:58:59.675Z",
+        "Timestamp": "2026-12-01T09:30:05.120Z",
         "SignatureVersion": "1",
-        "Signature": "EXAMPLE-SIGNATURE==",
-        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/"
-                          "SimpleNotificationService-12345abcde.pem",
-        "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/"
-                          "?Action=Unsubscribe&SubscriptionArn=arn...",
+        "Signature": "dGVzdC1zaWduYXR1cmU=",
+        "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/"
+                          "SimpleNotificationService-test.pem",
+        "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/"
+                          "?Action=Unsubscribe&SubscriptionArn=test",
     }
 
 
@@ -59,28 +56,28 @@ def ses_bounce(message_id: str, metadata: dict, bounce_type: str = "Permanent") 
         "notificationType": "Bounce",
         "bounce": {
             "bounceType": bounce_type,
-            "reportingMTA": "dns; email.example.com",
+            "reportingMTA": "dns; mx.shop.example",
             "bouncedRecipients": [{
-                "emailAddress": "jane@example.com", "status": "5.1.1", "action": "failed",
-                "diagnosticCode": "smtp; 550 5.1.1 <jane@example.com>... User unknown"}],
+                "emailAddress": "ada@shop.example", "status": "5.1.1", "action": "failed",
+                "diagnosticCode": "smtp; 550 5.1.1 <ada@shop.example>: User unknown"}],
             "bounceSubType": "General",
-            "timestamp": "2016-01-27T14:59:44.101Z",
-            "feedbackId": "00000138111222aa-44455566-cccc-cccc-cccc-ddddaaaa068a-000000",
-            "remoteMtaIp": "127.0.2.0",
+            "timestamp": "2026-12-01T09:30:04.210Z",
+            "feedbackId": "0100018c-test-feedback-0001",
+            "remoteMtaIp": "198.51.100.7",
         },
         "mail": {
-            "timestamp": "2016-01-27T14:59:38.237Z",
-            "source": "john@example.com",
-            "sourceArn": "arn:aws:ses:us-west-2:888888888888:identity/example.com",
-            "sourceIp": "127.0.3.0",
-            "sendingAccountId": "123456789012",
+            "timestamp": "2026-12-01T09:30:01.000Z",
+            "source": "news@shop.example",
+            "sourceArn": "arn:aws:ses:eu-west-1:111122223333:identity/shop.example",
+            "sourceIp": "198.51.100.9",
+            "sendingAccountId": "111122223333",
             "messageId": message_id,
-            "destination": ["jane@example.com", "mary@example.com"],
+            "destination": ["ada@shop.example", "grace@shop.example"],
             "headersTruncated": False,
             "headers": [
-                {"name": "From", "value": '"John Doe" <john@example.com>'},
-                {"name": "To", "value": '"Jane Doe" <jane@example.com>, '
-                                        '"Mary Doe" <mary@example.com>'},
+                {"name": "From", "value": '"Acme Shop" <news@shop.example>'},
+                {"name": "To", "value": 'Ada <ada@shop.example>, '
+                                        'Grace <grace@shop.example>'},
                 {"name": "Subject", "value": "Hello"},
                 {"name": "X-Tag", "value": "testapp.Hello"},
                 {"name": "X-Metadata", "value": json.dumps(metadata)},
@@ -92,22 +89,22 @@ def ses_bounce(message_id: str, metadata: dict, bounce_type: str = "Permanent") 
 def ses_complaint(message_id: str) -> dict:
     return {
         "notificationType": "Complaint",
-        "complaint": {"userAgent": "AnyCompany Feedback Loop (V0.01)",
-                      "complainedRecipients": [{"emailAddress": "mary@example.com"}],
+        "complaint": {"userAgent": "Example Mail Feedback Loop 2.1",
+                      "complainedRecipients": [{"emailAddress": "grace@shop.example"}],
                       "complaintFeedbackType": "abuse"},
         "mail": {"messageId": message_id,
-                 "destination": ["jane@example.com", "mary@example.com"]},
+                 "destination": ["ada@shop.example", "grace@shop.example"]},
     }
 
 
 def ses_delivery(message_id: str) -> dict:
     return {
         "notificationType": "Delivery",
-        "mail": {"timestamp": "2016-01-27T14:59:38.237Z", "messageId": message_id,
-                 "destination": ["jane@example.com", "mary@example.com"]},
-        "delivery": {"timestamp": "2016-01-27T14:59:38.237Z",
-                     "recipients": ["jane@example.com"], "processingTimeMillis": 546,
-                     "reportingMTA": "a8-70.smtp-out.amazonses.com",
-                     "smtpResponse": "250 ok:  Message 64111812 accepted",
-                     "remoteMtaIp": "127.0.2.0"},
+        "mail": {"timestamp": "2026-12-01T09:30:01.000Z", "messageId": message_id,
+                 "destination": ["ada@shop.example", "grace@shop.example"]},
+        "delivery": {"timestamp": "2026-12-01T09:30:01.000Z",
+                     "recipients": ["ada@shop.example"], "processingTimeMillis": 812,
+                     "reportingMTA": "b1-2.smtp-out.eu-west-1.amazonses.com",
+                     "smtpResponse": "250 2.0.0 OK queued as 4XKb2T1xYz",
+                     "remoteMtaIp": "198.51.100.7"},
     }
