@@ -415,3 +415,72 @@ def test_a_backend_without_defer_gets_retries_from_the_sweep(server,
         assert queue.sweep()["handed_off"] == 1
     row.refresh_from_db()
     assert row.status == Status.SENT and arrived(server) == ["Hello Ann"]
+
+
+class SilentBackend:
+    """A mailer that, like one with fail_silently, sends nothing and says so by 0."""
+
+    def __init__(self, **kwargs):
+        pass
+
+    def open(self):
+        return True
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        return 0
+
+
+@override_settings(MAILERS={"transactional": {"BACKEND": "tests.test_delivery.SilentBackend"}})
+def test_a_mailer_that_sent_nothing_is_a_failure_not_a_send():
+    with pytest.raises(TransientDeliveryError) as caught:
+        Hello().send()
+    assert str(caught.value) == (
+        "mailer 'transactional' sent nothing and reported no error (is it configured "
+        "with fail_silently?). Remove fail_silently from its OPTIONS: txmail needs the "
+        "error to retry or record it.")
+    assert Delivery.objects.get().status == Status.FAILED
+
+
+def test_a_failing_signal_receiver_stops_nothing(server, django_capture_on_commit_callbacks):
+    from txmail.delivery.signals import message_sent
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("a receiver's bug")
+
+    message_sent.connect(broken)
+    try:
+        with django_capture_on_commit_callbacks(execute=False):
+            rows = [Hello(name=f"s{i}").enqueue() for i in range(3)]
+        assert queue.run(rows[0].pk) == {"sent": 3}
+    finally:
+        message_sent.disconnect(broken)
+    assert sorted(arrived(server)) == ["Hello s0", "Hello s1", "Hello s2"]
+
+
+def test_an_attempt_counts_when_the_mailer_gets_the_message(
+        server, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        row = Hello().enqueue()
+    long_ago = timezone.now() - timedelta(hours=1)
+    # Claimed by a worker that died before sending: the sweep requeues it, and
+    # the one real attempt is the only one counted.
+    Delivery.objects.filter(pk=row.pk).update(
+        status=Status.SENDING, claim_token="dead", claimed_at=long_ago)
+    queue.sweep()  # hands it off again: the immediate backend sends it now
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.SENT, 1)
+
+
+def test_the_sweep_leaves_a_message_the_mailer_just_got(server):
+    Hello().send()
+    row = Delivery.objects.get()
+    # Claimed long ago (it waited in a worker's line), handed over just now.
+    Delivery.objects.filter(pk=row.pk).update(
+        status=Status.SENDING, claim_token="live", handed_over_at=timezone.now(),
+        claimed_at=timezone.now() - timedelta(hours=1))
+    queue.sweep()
+    row.refresh_from_db()
+    assert row.status == Status.SENDING

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from ..conf import txmail_settings
@@ -27,13 +27,12 @@ def retry_now(rows: "QuerySet[Delivery]") -> int:
     """Queue failed (and waiting) rows again for an attempt now."""
     now = timezone.now()
     ids = list(rows.filter(status__in=RETRYABLE, raw__isnull=False).values_list("pk", flat=True))
+    # One UPDATE, with a fresh budget of attempts counted from the row's own.
     changed = Delivery.objects.filter(pk__in=ids, status__in=RETRYABLE).update(
         status=Status.RETRYING, next_attempt_at=now, claim_token="", queued=True,
+        max_attempts=F("attempts") + txmail_settings.MAX_ATTEMPTS,
     )
-    # Give each retried row a fresh budget of attempts.
     for row in Delivery.objects.filter(pk__in=ids, status=Status.RETRYING):
-        Delivery.objects.filter(pk=row.pk).update(
-            max_attempts=row.attempts + txmail_settings.MAX_ATTEMPTS)
         transaction.on_commit(partial(hand_off, row))
     return changed
 

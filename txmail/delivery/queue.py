@@ -144,6 +144,7 @@ def deliver_queued(delivery_id: int) -> dict[str, int]:
 # connections open and its lanes busy meanwhile; the bound lets other tasks of
 # the worker's queues run, and a deploy's stopping worker finish soon.
 DRAIN_SECONDS = 60.0
+CLOCK_MARGIN = timedelta(seconds=5)
 
 
 def run(delivery_id: int) -> dict[str, int]:
@@ -156,7 +157,9 @@ def run(delivery_id: int) -> dict[str, int]:
             f"Delivery {delivery_id} does not exist: it was deleted before its task "
             "ran, so nothing was sent. Send the message again if it is still wanted."
         )
-    _claim(Delivery.objects.filter(pk=delivery_id), token, now)
+    # Its own row with a margin: the enqueuing host's clock may run a little
+    # ahead of this one's, and a deferred retry may fire a moment early.
+    _claim(Delivery.objects.filter(pk=delivery_id), token, now, due=now + CLOCK_MARGIN)
     # Drain: other ready rows of the same task backend and queue, so one task
     # fills the worker's connections (their own tasks then find nothing to do).
     limit = max(txmail_settings.BATCH_SIZE - 1, 0)
@@ -195,11 +198,11 @@ def _ready_ids(row: Delivery, now: datetime, limit: int, exclude: int | None = N
     return list(ready.values_list("pk", flat=True)[:limit])
 
 
-def _claim(rows: Any, token: str, now: datetime) -> int:
-    """Claim the ready ``rows`` for ``token``; a conditional UPDATE, safe under races."""
-    return rows.filter(status__in=READY, next_attempt_at__lte=now).update(
+def _claim(rows: Any, token: str, now: datetime, due: datetime | None = None) -> int:
+    """Claim the ``rows`` ready by ``due`` (default: now) for ``token``; a conditional
+    UPDATE, safe under races."""
+    return rows.filter(status__in=READY, next_attempt_at__lte=due or now).update(
         status=Status.SENDING, claim_token=token, claimed_at=now, handed_over_at=None,
-        attempts=F("attempts") + 1,
     )
 
 
@@ -256,14 +259,21 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
                 connection = connections.get(row.mailer)
                 if connection is None:
                     connection = connections[row.mailer] = Connection(row.mailer)
-                status = send_row(connection, row, row.claim_token, emails.get(row.pk))
+                try:
+                    status = send_row(connection, row, row.claim_token, emails.get(row.pk))
+                except Exception:
+                    # One row's bookkeeping failing (the database) must not stop
+                    # the lane: the sweep recovers that row from its claim.
+                    logger.exception("txmail: delivery %s could not be recorded", row.pk)
+                    status = "error"
                 with lock:
                     counts[status] += 1
         finally:
             for connection in connections.values():
                 connection.close()
 
-    lanes = min(width, len(line))
+    # Every connection, when more will be claimed: the line grows as it goes.
+    lanes = width if claim_more is not None else min(width, len(line))
     if lanes == 1:
         lane()
     else:
@@ -283,8 +293,11 @@ def send_row(connection: Connection, row: Delivery, token: str, built: Any = Non
     """Send one claimed row (``built``: the email its bytes came from); return its status."""
     now = timezone.now()
     mine = Delivery.objects.filter(pk=row.pk, claim_token=token, status=Status.SENDING)
-    if not mine.update(handed_over_at=now):
+    # The claim is renewed as the mailer gets the message (a row may wait in
+    # the line a while), and the attempt counts now, not when it was claimed.
+    if not mine.update(handed_over_at=now, claimed_at=now, attempts=F("attempts") + 1):
         return "lost"  # the sweep took the claim back (this worker was too slow)
+    row.attempts += 1
     try:
         email = built if built is not None else FrozenEmail(
             bytes(row.raw or b""), row.from_email, row.recipients)
@@ -344,7 +357,9 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
         status=Status.RETRYING, claim_token="", next_attempt_at=now,
         last_error="The worker stopped before sending it; requeued.",
     )
-    unknown = claims.filter(handed_over_at__isnull=False).update(
+    # handed_over_at renews the claim (send_row): older than the timeout means
+    # the worker stopped while the mailer had it, not that it waited in a line.
+    unknown = Delivery.objects.filter(status=Status.SENDING, handed_over_at__lt=stale).update(
         status=Status.UNKNOWN, claim_token="",
         last_error="The worker stopped while the mailer had the message: it may or may "
         "not have been sent. Not retried, to avoid a duplicate.",

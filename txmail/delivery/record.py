@@ -6,9 +6,11 @@
 update only while the row is still claimed by the caller's token.
 """
 
+import logging
 from dataclasses import replace
 from typing import Any
 
+from django.dispatch import Signal
 from django.utils import timezone
 
 from ..conf import txmail_settings
@@ -19,6 +21,8 @@ from .models import Delivery, Status
 from .signals import message_failed, message_sent, message_suppressed
 from .stored import freeze
 from .transport import SentMessage, deliver
+
+logger = logging.getLogger("txmail.delivery")
 
 
 def send_now(email: Any, alias: str, *, message_class: str = "",
@@ -49,7 +53,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
         if row is not None:
             mark_suppressed(row, suppressed, email=email)
         else:
-            message_suppressed.send(alias, email=email, suppressed=suppressed, delivery=None)
+            notify(message_suppressed, alias, email=email, suppressed=suppressed, delivery=None)
         return SentMessage(
             message_id=str(email.extra_headers.get("Message-ID", "")), mailer=alias,
             recipients=[], email=email, delivery_id=row.pk if row else None,
@@ -61,14 +65,25 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
         if row is not None:
             mark_failed(row, exc, email=email, status=status)
         else:
-            message_failed.send(alias, email=email, error=exc, delivery=None, will_retry=False)
+            notify(message_failed, alias, email=email, error=exc, delivery=None, will_retry=False)
         raise
     if row is not None:
         mark_sent(row, sent, email=email)
         sent = replace(sent, delivery_id=row.pk)
     else:
-        message_sent.send(alias, email=email, result=sent, delivery=None)
+        notify(message_sent, alias, email=email, result=sent, delivery=None)
     return sent
+
+
+def notify(signal: Signal, sender: str, **kwargs: Any) -> None:
+    """Send a delivery signal; a receiver's error is logged, never raised.
+
+    The message's fate is already recorded: a failing receiver must not stop a
+    worker's lane or hide the outcome from the caller.
+    """
+    for receiver, result in signal.send_robust(sender, **kwargs):
+        if isinstance(result, Exception):
+            logger.error("txmail: %r failed in %r", receiver, signal, exc_info=result)
 
 
 def _mine(row: Delivery, token: str | None) -> Any:
@@ -89,10 +104,11 @@ def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
             f"{a}: {c} {r}" for a, (c, r) in sent.refused.items())
     if not txmail_settings.KEEP_BODIES:
         fields["raw"] = None
-    _mine(row, token).update(**fields)
+    if not _mine(row, token).update(**fields) and token:
+        return  # the sweep took the claim back meanwhile: the row says what it knows
     for name, value in fields.items():
         setattr(row, name, value)
-    message_sent.send(sent.mailer, email=email or sent.email, result=sent, delivery=row)
+    notify(message_sent, sent.mailer, email=email or sent.email, result=sent, delivery=row)
 
 
 def mark_suppressed(row: Delivery, suppressed: dict[str, str], *, email: Any,
@@ -104,10 +120,11 @@ def mark_suppressed(row: Delivery, suppressed: dict[str, str], *, email: Any,
     }
     if not txmail_settings.KEEP_BODIES:
         fields["raw"] = None
-    _mine(row, token).update(**fields)
+    if not _mine(row, token).update(**fields) and token:
+        return
     for name, value in fields.items():
         setattr(row, name, value)
-    message_suppressed.send(row.mailer, email=email, suppressed=suppressed, delivery=row)
+    notify(message_suppressed, row.mailer, email=email, suppressed=suppressed, delivery=row)
 
 
 def mark_failed(row: Delivery, error: BaseException, *, email: Any, status: str,
@@ -123,11 +140,12 @@ def mark_failed(row: Delivery, error: BaseException, *, email: Any, status: str,
     refused = getattr(error, "refused", None)
     if refused:
         fields["refused"] = {a: list(r) for a, r in refused.items()}
-    _mine(row, token).update(**fields)
+    if not _mine(row, token).update(**fields) and token:
+        return
     for name, value in fields.items():
         setattr(row, name, value)
     if isinstance(error, DeliveryError):
-        message_failed.send(
+        notify(message_failed,
             error.alias or row.mailer, email=email, error=error, delivery=row,
             will_retry=status == Status.RETRYING and isinstance(error, TransientDeliveryError),
         )

@@ -15,7 +15,7 @@ from django.core.mail import mailers
 from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
 
 from ..backends.smtp import EmailBackend as TxSMTPBackend
-from ..exceptions import DeliveryError, PermanentDeliveryError
+from ..exceptions import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from .errors import wrap
 
 
@@ -106,10 +106,16 @@ class Connection:
             if backend is None:
                 backend = self.backend = open_mailer(self.alias)
                 backend.open()
-            backend.send_messages([email])
+            count = backend.send_messages([email])
         except Exception as exc:
             self.close()  # the connection may be half-dead: reconnect next time
             raise wrap(exc, self.alias, backend) from exc
+        if count == 0:  # fail_silently swallowed an error: nothing went out
+            self.close()
+            raise TransientDeliveryError(
+                f"mailer {self.alias!r} sent nothing and reported no error (is it "
+                "configured with fail_silently?). Remove fail_silently from its OPTIONS: "
+                "txmail needs the error to retry or record it.", alias=self.alias)
         refused = dict(getattr(email, "refused_recipients", None) or {})
         refused_addrs = {_addr(a) for a in refused}
         accepted = [r for r in email.recipients() if _addr(r) not in refused_addrs]
