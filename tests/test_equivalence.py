@@ -158,3 +158,13 @@ def test_typical_contexts_take_the_compiled_path(name):
         assert reason is None, reason
         assert_same(expected, got)
 
+
+
+@pytest.mark.parametrize("title", ["", " ", "Ann"])
+def test_a_link_without_href_reads_as_its_text_even_when_empty(title):
+    # Found by the property above: an empty, unlinked cell at the start of a
+    # row left the compiled text with the space html2text drops there.
+    context = {"name": "Ann", "items": [{"title": title, "url": "", "price": "9", "qty": 1}]}
+    expected, got, _reason = both_paths("corpus/plain_loop", context)
+    assert expected[1].endswith(f"\n{title.strip() + ' ' if title.strip() else ''}1 9\n")
+    assert_same(expected, got)

@@ -221,7 +221,9 @@ class LinkNode(Node):
         href = unmark(self.href.render(context)).strip()
         if not href or href.startswith(("#", "javascript:")):
             # text.py unwraps such links and drops images: their alt goes too.
-            return "" if self.kind == "alt" else text
+            # What is left may be empty, and then the spaces around it merge
+            # as they do around an empty value (edges.resolve_edges).
+            return mark_edges("" if self.kind == "alt" else text, "")
         if not text and self.kind == "images":
             # text.py then reads the link as its images' alt text, which this
             # compiled link doesn't have: render the message in full.
