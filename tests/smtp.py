@@ -4,9 +4,11 @@ Messages are kept as raw bytes and parsed with the stdlib parser, exactly as a
 receiving MTA would see them.
 """
 
+import asyncio
 import email
 import email.policy
 import socket
+import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -27,11 +29,20 @@ class Received:
 @dataclass
 class _Handler:
     received: list[Received] = field(default_factory=list)
+    hold: str | None = None
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server, session, envelope):
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
         )
+        if self.hold in envelope.rcpt_tos and not self.holding.is_set():
+            # Kept, as an MTA keeps what it has, but not acknowledged yet: the
+            # moment where a client that dies can't know the outcome.
+            self.holding.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
         return "250 Message accepted for delivery"
 
 
@@ -42,10 +53,15 @@ def free_port() -> int:
 
 
 class SMTPServer:
-    """Start with ``start()``; ``received`` lists what arrived."""
+    """Start with ``start()``; ``received`` lists what arrived.
 
-    def __init__(self) -> None:
-        self.handler = _Handler()
+    ``hold``: an address whose first message is kept but not acknowledged until
+    ``release`` is set (``holding`` is set once it arrived).
+    """
+
+    def __init__(self, hold: str | None = None) -> None:
+        self.handler = _Handler(hold=hold)
+        self.holding, self.release = self.handler.holding, self.handler.release
         self.port = free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 
@@ -65,4 +81,5 @@ class SMTPServer:
         return self
 
     def stop(self) -> None:
+        self.release.set()
         self.controller.stop()

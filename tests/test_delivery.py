@@ -228,11 +228,37 @@ def test_sweep_requeues_stale_claims_and_marks_handed_over_ones_unknown(
         handed_over_at=long_ago)
     with django_capture_on_commit_callbacks(execute=True):
         found = queue.sweep()
-    assert found == {"requeued": 1, "unknown": 1, "handed_off": 1}
+    assert found == {"requeued": 1, "resent": 0, "unknown": 1, "handed_off": 1}
     claimed.refresh_from_db()
     handed.refresh_from_db()
     assert claimed.status == Status.SENT and arrived(server) == ["Hello a"]
     assert handed.status == Status.UNKNOWN and "may or may not" in handed.last_error
+
+
+class Resent(Hello):
+    resend_if_unknown = True
+
+
+def test_sweep_sends_an_ambiguous_message_again_with_the_same_message_id_if_asked(
+        server, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        row = Resent(name="a").enqueue()
+        spent = Resent(name="b").enqueue()
+    assert row.resend_if_unknown
+    long_ago = timezone.now() - timedelta(hours=1)
+    for each, attempts in ((row, 1), (spent, row.max_attempts)):
+        Delivery.objects.filter(pk=each.pk).update(
+            status=Status.SENDING, claim_token="dead", claimed_at=long_ago,
+            handed_over_at=long_ago, attempts=attempts)
+    with django_capture_on_commit_callbacks(execute=True):
+        found = queue.sweep()
+    assert found == {"requeued": 0, "resent": 1, "unknown": 1, "handed_off": 1}
+    row.refresh_from_db()
+    spent.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.SENT, 2)
+    [received] = server.received
+    assert received.message["Message-ID"] == row.message_id  # the same bytes again
+    assert spent.status == Status.UNKNOWN  # no attempts left: not sent a third time
 
 
 def test_partial_refusal_is_reported_not_raised(server):
@@ -383,7 +409,7 @@ def test_command_requeue_stuck(server, django_capture_on_commit_callbacks):
         status=Status.SENDING, claim_token="dead", claimed_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         out = command("requeue-stuck", "--older-than", "0")
-    assert out.startswith("1 requeued, 0 marked unknown")
+    assert out.startswith("1 requeued, 0 sent again and 0 marked unknown")
     row.refresh_from_db()
     assert row.status == Status.SENT
 
@@ -409,7 +435,8 @@ def test_a_backend_without_defer_gets_retries_from_the_sweep(server,
     queue.run(row.pk)  # the immediate backend can't defer: the row waits for the sweep
     row.refresh_from_db()
     assert (row.status, row.needs_handoff) == (Status.RETRYING, True)
-    assert queue.sweep() == {"requeued": 0, "unknown": 0, "handed_off": 0}  # not due yet
+    # Not due yet: nothing to do.
+    assert queue.sweep() == {"requeued": 0, "resent": 0, "unknown": 0, "handed_off": 0}
     Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         assert queue.sweep()["handed_off"] == 1

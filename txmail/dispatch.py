@@ -117,6 +117,7 @@ def enqueue_message(message: "Message", using: str | None, *,
             priority=message.get_task_priority(),
             respect_suppression=message.get_respect_suppression(),
             topic=message.get_topic() or "",
+            resend_if_unknown=message.get_resend_if_unknown(),
         )
     except CancelSend as exc:
         # enqueue() always logs: the row is the queue's state.

@@ -91,6 +91,11 @@ class Message:
     # from it is skipped, as are addresses suppressed for everything. None for
     # transactional mail (txmail.bulk.BulkMessage requires one).
     topic: str | None = None
+    # A worker killed while the server had the message leaves its outcome
+    # unknown (SMTP can't tell whether the server kept it). False: leave it
+    # `unknown`, never mailed twice. True: the sweep sends the same bytes
+    # again, same Message-ID, by which receivers recognise a copy.
+    resend_if_unknown: bool = False
     # Provider features through django-anymail (ignored by SMTP mailers). None
     # tags mean the registry name ("shop.Receipt"), so a provider's dashboard
     # groups sends by message type. The delivery id is added to the metadata.
@@ -241,6 +246,10 @@ class Message:
     def get_topic(self) -> str | None:
         """Return the list this message belongs to (see ``topic``)."""
         return self.topic
+
+    def get_resend_if_unknown(self) -> bool:
+        """Return whether an ambiguous hand-over is sent again (see ``resend_if_unknown``)."""
+        return self.resend_if_unknown
 
     # -- pipeline ------------------------------------------------------------
 

@@ -91,10 +91,11 @@ def run_chunk(chunk_id: int) -> dict[str, int]:
         # this worker dead and gave the chunk to another.
         if not mine.update(claimed_at=timezone.now()):
             return {**counts, "stopped": 1}
-        written = write_batch(campaign, cls, batch, token, mine)
-        if written is None:
+        if not write_batch(campaign, cls, batch, token, mine):
             return {**counts, "stopped": 1}
-        for status, n in queue.send_claimed(token, emails=written).items():
+        # The stored bytes are sent, not the built emails: a message sent
+        # again after a crash is then the very same, MIME boundaries included.
+        for status, n in queue.send_claimed(token).items():
             counts[status] = counts.get(status, 0) + n
     if mine.update(status=ChunkStatus.DONE, claim_token=""):
         finish_if_done(campaign)
@@ -102,11 +103,11 @@ def run_chunk(chunk_id: int) -> dict[str, int]:
 
 
 def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
-                mine: Any) -> dict[int, Any] | None:
+                mine: Any) -> bool:
     """Build and store the batch's messages, claimed by ``token``.
 
-    Return ``{delivery id: built email}`` for sending, or None if the chunk was
-    taken away (cancelled, or given to another worker).
+    Return False if the chunk was taken away (cancelled, or given to another
+    worker).
     """
     keys = [str(r.pk) for r in batch]
     done = set(Recipient.objects.filter(campaign=campaign, key__in=keys)
@@ -119,13 +120,13 @@ def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
         row, attempt = build_row(campaign, cls, recipient, token, now)
         pending.append((key, attempt, row))
     if not pending:
-        return {}
+        return True
     try:
         with transaction.atomic(using=router.db_for_write(Delivery)):
             # Inside the transaction, so a cancel that ran meanwhile (it takes
             # the chunk's claim first) leaves nothing to write.
             if not mine.exists():
-                return None
+                return False
             # bulk_create sets each row's pk (RETURNING, on SQLite and PostgreSQL).
             Delivery.objects.bulk_create([row for _k, _a, row in pending if row.pk is None])
             Recipient.objects.bulk_create([
@@ -136,13 +137,11 @@ def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
         # sweep gave the chunk away while this worker was slow): it owns them.
         logger.warning("txmail: campaign %s: another worker has this chunk; stopping.",
                        campaign.pk)
-        return None
-    built = {}
+        return False
     for _key, attempt, row in pending:
         if attempt is not None:
             attempt.sent(row)
-            built[row.pk] = attempt.email
-    return built
+    return True
 
 
 def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
@@ -183,7 +182,7 @@ def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
         attempt.email, alias=attempt.alias or "", message_class=campaign.message_class,
         task_backend=campaign.task_backend, queue_name=campaign.queue_name,
         priority=campaign.priority, respect_suppression=message.get_respect_suppression(),
-        topic=campaign.topic)
+        topic=campaign.topic, resend_if_unknown=message.get_resend_if_unknown())
     # Claimed by this task already, as queue._claim() would: the sweep
     # requeues it if this worker dies before handing it to the mailer.
     row.status, row.claim_token, row.claimed_at = Status.SENDING, token, now

@@ -49,6 +49,9 @@ class BulkMessage(Message):
     unsubscribe_mailto: str | None = None
     # Recipients per chunk (one task each); None: TXMAIL["BULK_CHUNK_SIZE"].
     chunk_size: int | None = None
+    # Nobody skipped: a message whose worker died mid hand-over goes again,
+    # under the same Message-ID (see Message.resend_if_unknown).
+    resend_if_unknown = True
 
     def __init__(self, recipient: Any = None, **kwargs: Any) -> None:
         # ``recipient`` is a row of the campaign's queryset (or None when the

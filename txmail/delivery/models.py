@@ -51,6 +51,10 @@ class Delivery(models.Model):
     respect_suppression = models.BooleanField(
         _("respect the suppression list"), default=True,
         help_text=_("False when the message class opts out (respect_suppression = False)."))
+    resend_if_unknown = models.BooleanField(
+        _("resend if unknown"), default=False,
+        help_text=_("Send the same bytes again when a worker died while the mailer had "
+                    "them (the class's resend_if_unknown)."))
     subject = models.TextField(_("subject"), blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=998, db_index=True)
     provider_message_id = models.CharField(_("provider message id"), max_length=255,

@@ -56,7 +56,8 @@ logger = logging.getLogger("txmail.delivery")
 
 def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: str | None = None,
             queue_name: str | None = None, priority: int | None = None,
-            respect_suppression: bool = True, topic: str = "") -> Delivery:
+            respect_suppression: bool = True, topic: str = "",
+            resend_if_unknown: bool = False) -> Delivery:
     """Store ``email`` as a queued delivery; hand it to the task queue on commit."""
     backend = task_backend or txmail_settings.TASK_BACKEND
     # Build the task now: a bad backend alias, queue or priority raises here,
@@ -64,7 +65,8 @@ def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: st
     task_for(backend, queue_name or "", priority or 0, owner=message_class)
     row = new_row(email, alias=alias, message_class=message_class, task_backend=backend,
                   queue_name=queue_name, priority=priority,
-                  respect_suppression=respect_suppression, topic=topic)
+                  respect_suppression=respect_suppression, topic=topic,
+                  resend_if_unknown=resend_if_unknown)
     row.save(force_insert=True)
     transaction.on_commit(partial(hand_off, row), using=router.db_for_write(Delivery))
     return row
@@ -72,7 +74,8 @@ def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: st
 
 def new_row(email: Any, *, alias: str, message_class: str, task_backend: str,
             queue_name: str | None = None, priority: int | None = None,
-            respect_suppression: bool = True, topic: str = "") -> Delivery:
+            respect_suppression: bool = True, topic: str = "",
+            resend_if_unknown: bool = False) -> Delivery:
     """Return an unsaved queued ``Delivery`` holding ``email`` frozen (bulk sends save many)."""
     raw, envelope_from, recipients = freeze(email)
     return Delivery(
@@ -92,6 +95,7 @@ def new_row(email: Any, *, alias: str, message_class: str, task_backend: str,
         raw=raw,
         respect_suppression=respect_suppression,
         topic=topic,
+        resend_if_unknown=resend_if_unknown,
         esp_options=esp.options_of(email),
     )
 
@@ -219,17 +223,14 @@ def _claimed(token: str) -> list[Delivery]:
     return rows
 
 
-def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
-                 emails: dict[int, Any] | None = None) -> dict[str, int]:
+def send_claimed(token: str,
+                 claim_more: Callable[[], str | None] | None = None) -> dict[str, int]:
     """Send every row claimed with ``token``, over up to ``CONNECTIONS`` connections.
 
     The connections are lanes that each take the next row from one line; when
     the line runs shorter than the lanes, ``claim_more()`` (if given) claims more
     rows under a new token and returns it (None when there are none).
-    ``emails`` maps row ids to the built emails their bytes were frozen from (a
-    bulk chunk that just built them): those are sent as they are.
     """
-    emails = emails or {}
     line = deque(_claimed(token))
     counts: dict[str, int] = defaultdict(int)
     if not line:
@@ -260,7 +261,7 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
                 if connection is None:
                     connection = connections[row.mailer] = Connection(row.mailer)
                 try:
-                    status = send_row(connection, row, row.claim_token, emails.get(row.pk))
+                    status = send_row(connection, row, row.claim_token)
                 except Exception:
                     # One row's bookkeeping failing (the database) must not stop
                     # the lane: the sweep recovers that row from its claim.
@@ -289,8 +290,8 @@ def _in_thread(func: Any, *args: Any) -> None:
         db_connection.close()  # each thread has its own database connection
 
 
-def send_row(connection: Connection, row: Delivery, token: str, built: Any = None) -> str:
-    """Send one claimed row (``built``: the email its bytes came from); return its status."""
+def send_row(connection: Connection, row: Delivery, token: str) -> str:
+    """Send one claimed row's stored bytes; return its status."""
     now = timezone.now()
     mine = Delivery.objects.filter(pk=row.pk, claim_token=token, status=Status.SENDING)
     # The claim is renewed as the mailer gets the message (a row may wait in
@@ -299,8 +300,7 @@ def send_row(connection: Connection, row: Delivery, token: str, built: Any = Non
         return "lost"  # the sweep took the claim back (this worker was too slow)
     row.attempts += 1
     try:
-        email = built if built is not None else FrozenEmail(
-            bytes(row.raw or b""), row.from_email, row.recipients)
+        email = FrozenEmail(bytes(row.raw or b""), row.from_email, row.recipients)
         esp.apply(email, row.esp_options, row.pk)
         # Checked now, not at enqueue(): a bounce may have come in meanwhile.
         check = (row.respect_suppression and txmail_settings.SUPPRESSION
@@ -344,7 +344,9 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
 
     - claimed longer than ``CLAIM_TIMEOUT`` ago and never handed to the mailer:
       back to the queue;
-    - claimed that long ago and handed to the mailer: ``unknown`` (not retried);
+    - claimed that long ago and handed to the mailer: ``unknown`` (not retried),
+      or, where the class sets ``resend_if_unknown``, back to the queue with the
+      same bytes while attempts are left;
     - due for longer than that and still waiting, or due and never handed off (a
       backend that can't defer, a failed hand-off): handed to the task queue again.
     """
@@ -359,13 +361,23 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
     )
     # handed_over_at renews the claim (send_row): older than the timeout means
     # the worker stopped while the mailer had it, not that it waited in a line.
-    unknown = Delivery.objects.filter(status=Status.SENDING, handed_over_at__lt=stale).update(
+    ambiguous = Delivery.objects.filter(status=Status.SENDING, handed_over_at__lt=stale)
+    # A possible copy rather than a possible loss, as the class chose: the same
+    # Message-ID lets receivers recognise the copy (RFC 5322, 3.6.4).
+    again = list(ambiguous.filter(resend_if_unknown=True, attempts__lt=F("max_attempts"))
+                 .values_list("pk", flat=True))
+    resent = ambiguous.filter(pk__in=again).update(
+        status=Status.RETRYING, claim_token="", handed_over_at=None, next_attempt_at=now,
+        last_error="The worker stopped while the mailer had the message; sent again with "
+        "the same Message-ID.",
+    )
+    unknown = ambiguous.update(
         status=Status.UNKNOWN, claim_token="",
         last_error="The worker stopped while the mailer had the message: it may or may "
         "not have been sent. Not retried, to avoid a duplicate.",
     )
     overdue = Delivery.objects.filter(
-        Q(next_attempt_at__lt=stale) | Q(pk__in=never_sent)
+        Q(next_attempt_at__lt=stale) | Q(pk__in=[*never_sent, *again])
         | Q(needs_handoff=True, next_attempt_at__lte=now),
         status__in=READY)
     rows = list(overdue.only("pk", "task_backend", "queue_name", "priority")[:1000])
@@ -373,7 +385,8 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
         next_attempt_at=now, needs_handoff=False)
     for row in one_per_batch(rows):
         hand_off(row)
-    return {"requeued": requeued, "unknown": unknown, "handed_off": len(rows)}
+    return {"requeued": requeued, "resent": resent, "unknown": unknown,
+            "handed_off": len(rows)}
 
 
 def one_per_batch(rows: list[Delivery]) -> list[Delivery]:

@@ -92,8 +92,9 @@ class Command(BaseCommand):
 
     def do_requeue_stuck(self, *, older_than: float | None, **options: Any) -> None:
         found = actions.requeue_stuck(older_than)
-        self.stdout.write(f"{found['requeued']} requeued, {found['unknown']} marked unknown "
-                          "(their worker stopped while the mailer had them).")
+        self.stdout.write(f"{found['requeued']} requeued, {found['resent']} sent again and "
+                          f"{found['unknown']} marked unknown (their worker stopped while "
+                          "the mailer had them).")
 
     def do_sweep(self, *, every: float | None, **options: Any) -> None:
         while True:
