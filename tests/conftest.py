@@ -1,8 +1,16 @@
 from importlib.metadata import entry_points
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.smtp import SMTPServer
+
+# The suite runs the same Hypothesis examples every time ("ci"), so a red run is
+# a regression anyone can reproduce. `--hypothesis-profile=explore` draws new
+# ones at random: run it to search, and keep what it finds as a named test.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile("ci")
 
 PLUGIN = "txmail.testing.pytest_plugin"
 if not any(ep.value == PLUGIN for ep in entry_points(group="pytest11")):

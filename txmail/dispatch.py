@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .message import Message
 
 
-class _Attempt:
+class Attempt:
     """What is known about one message so far: the alias, what it rendered to, the email."""
 
     def __init__(self, message: "Message", using: str | None, *, message_class: str,
@@ -84,7 +84,7 @@ class _Attempt:
 
 def send_message(message: "Message", using: str | None, *, message_class: str) -> SentMessage:
     """``Message.send()``: send now through the resolved mailer."""
-    attempt = _Attempt(message, using, message_class=message_class, queued=False)
+    attempt = Attempt(message, using, message_class=message_class, queued=False)
     try:
         attempt.prepare()
         result = send_now(attempt.email, attempt.alias or "", message_class=message_class,
@@ -108,7 +108,7 @@ def send_message(message: "Message", using: str | None, *, message_class: str) -
 def enqueue_message(message: "Message", using: str | None, *,
                     message_class: str) -> "Delivery":
     """``Message.enqueue()``: store the built email; a task sends it after commit."""
-    attempt = _Attempt(message, using, message_class=message_class, queued=True)
+    attempt = Attempt(message, using, message_class=message_class, queued=True)
     try:
         attempt.prepare()
         row = enqueue(

@@ -37,7 +37,7 @@ from django.utils import timezone
 from ..conf import txmail_settings
 from ..delivery import queue
 from ..delivery.models import Delivery, Status
-from ..dispatch import _Attempt
+from ..dispatch import Attempt
 from ..registry import get_message_class
 from ..signals import CancelSend
 from .campaign import hand_off_chunks
@@ -159,7 +159,7 @@ def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
     attempt = None
     try:
         message = cls.get_bulk_message(recipient, **campaign.kwargs)
-        attempt = _Attempt(message, campaign.mailer or None,
+        attempt = Attempt(message, campaign.mailer or None,
                            message_class=campaign.message_class, queued=True)
         attempt.prepare()
     except CancelSend as exc:
