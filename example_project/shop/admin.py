@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Order, OrderItem
+from .models import Order, OrderItem, Profile
 
 
 class OrderItemInline(admin.TabularInline):
@@ -13,3 +13,10 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "customer", "created_at", "currency"]
     search_fields = ["number", "customer__email"]
     inlines = [OrderItemInline]
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "language"]
+    list_filter = ["language"]
+    search_fields = ["user__email", "user__username"]

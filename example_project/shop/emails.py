@@ -8,6 +8,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from txmail import Attachment, InlineImage, Message
@@ -127,16 +129,19 @@ class OrderReceipt(ShopMessage):
 class Newsletter(BulkMessage, ShopMessage):
     """The monthly journal: a few articles, sent in bulk through the marketing mailer.
 
-    ``Newsletter.send_bulk(customers, edition="autumn")`` (or ``manage.py
-    send_newsletter``) sends it to every customer from the task workers. As a
-    ``BulkMessage`` it carries one-click unsubscribe headers (RFC 8058) and
-    ``{{ unsubscribe_url }}``; an unsubscribe stops the "newsletter" topic only.
+    ``Newsletter.send_bulk(Newsletter.get_bulk_queryset())`` (or ``manage.py
+    send_newsletter``) sends it to every customer from the task workers, each in
+    their profile's language. As a ``BulkMessage`` it carries one-click
+    unsubscribe headers (RFC 8058) and ``{{ unsubscribe_url }}``; an unsubscribe
+    stops the "newsletter" topic only.
     """
 
     template_name = "emails/newsletter"
     subject = "{{ title }}"
     mailer = "marketing"
     topic = "newsletter"
+    # Annotated by get_bulk_queryset() from the customer's profile.
+    recipient_language_field = "language"
 
     def __init__(self, recipient=None, *, title, intro, articles, **kwargs):
         super().__init__(recipient, **kwargs)
@@ -144,14 +149,22 @@ class Newsletter(BulkMessage, ShopMessage):
         self.articles = list(articles)
 
     @classmethod
-    def get_bulk_message(cls, recipient, *, language="en"):
-        # send_bulk() arguments are JSON: the edition's language, not its articles.
-        return cls(recipient, language=language, **samples.sample_issue(language))
+    def get_bulk_message(cls, recipient, **kwargs):
+        # The edition of the customer's language: its articles, not only the layout.
+        return cls(recipient, **samples.sample_issue(recipient.language))
 
     @classmethod
     def get_bulk_queryset(cls):
-        """Every active customer with an address (``manage.py txmail campaign start``)."""
-        return get_user_model().objects.filter(is_active=True).exclude(email="")
+        """Every active customer with an address, with their language.
+
+        ``manage.py txmail campaign start`` and ``send_newsletter`` send to these.
+        Customers without a profile (an account made with createsuperuser) get
+        the site's default language.
+        """
+        return (
+            get_user_model().objects.filter(is_active=True).exclude(email="")
+            .annotate(language=Coalesce("profile__language", Value(settings.LANGUAGE_CODE)))
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

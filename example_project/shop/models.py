@@ -7,6 +7,22 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class Profile(models.Model):
+    """What the shop knows of a customer beyond the auth user: their language."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="profile")
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES,
+                                default="en")
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
+    def __str__(self):
+        return f"{self.user} ({self.language})"
+
+
 class Order(models.Model):
     number = models.CharField(_("number"), max_length=20, unique=True)
     customer = models.ForeignKey(

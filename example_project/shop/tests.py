@@ -103,8 +103,11 @@ class FlowTests(TestCase):
         with self.captureOnCommitCallbacks(execute=True):
             response = self.client.post("/signup/", {
                 "username": "ada", "email": "ada@example.com",
-                "password1": "a-long-passphrase", "password2": "a-long-passphrase"})
+                "password1": "a-long-passphrase", "password2": "a-long-passphrase"},
+                headers={"accept-language": "fr"})
         self.assertRedirects(response, "/")
+        # Her newsletters come in the language she signed up in.
+        self.assertEqual(get_user_model().objects.get(username="ada").profile.language, "fr")
         delivery = Delivery.objects.get()
         self.assertEqual((delivery.message_class, delivery.status, delivery.recipients),
                          ("shop.Welcome", "queued", ["ada@example.com"]))
@@ -208,14 +211,15 @@ class NewsletterTests(TestCase):
         from txmail.bulk import chunks
 
         with self.captureOnCommitCallbacks(execute=False):
-            campaign = Newsletter.send_bulk(Newsletter.get_bulk_queryset(), language="fr")
+            campaign = Newsletter.send_bulk(Newsletter.get_bulk_queryset())
         for chunk in campaign.chunks.all():
             chunks.run_chunk(chunk.pk)
         return campaign
 
     def test_the_unsubscribe_link_works_and_the_next_campaign_skips_the_address(self):
         customer = get_user_model().objects.get(username="customer1")
-        message = Newsletter.get_bulk_message(customer, language="en").message()
+        customer.language = "en"  # as get_bulk_queryset() annotates it
+        message = Newsletter.get_bulk_message(customer).message()
         url = re.fullmatch(r"<(http://localhost:8000(/email/unsubscribe/[^/]+/))>",
                            message.extra_headers["List-Unsubscribe"])[2]
         self.assertEqual(message.extra_headers["List-Unsubscribe-Post"],
@@ -234,7 +238,13 @@ class NewsletterTests(TestCase):
         self.assertEqual((progress.total, progress.sent, progress.suppressed), (4, 3, 1))
         self.assertEqual(sorted(m.to[0] for m in mail.outbox), [
             "customer2@acme.example", "customer3@acme.example", "demo@acme.example"])
-        self.assertTrue(all(m.subject.startswith("L'édition") for m in mail.outbox))
+        # Each in their profile's language: customer3 reads French (seed_demo),
+        # the demo user has no profile and gets the site's language.
+        self.assertEqual({m.to[0]: m.subject.split()[0] for m in mail.outbox}, {
+            "customer2@acme.example": "The", "customer3@acme.example": "L'édition",
+            "demo@acme.example": "The"})
+        french = next(m for m in mail.outbox if m.to[0] == "customer3@acme.example")
+        self.assertIn('lang="fr"', french.alternatives[0].content)
 
     def test_send_newsletter_starts_a_campaign(self):
         out = StringIO()

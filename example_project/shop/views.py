@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from txmail.registry import message_classes
 
 from .emails import OrderReceipt, Welcome
-from .models import Order
+from .models import Order, Profile
 
 
 def home(request):
@@ -46,6 +46,8 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             user = form.save()
+            # The language the customer signed up in: their emails use it.
+            Profile.objects.create(user=user, language=request.LANGUAGE_CODE)
             # Sent only if the account is committed; the request doesn't wait
             # for the mail server.
             Welcome(user).enqueue()

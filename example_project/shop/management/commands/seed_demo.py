@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from shop.models import Order, OrderItem
+from shop.models import Order, OrderItem, Profile
 
 DEMO_EMAIL = "demo@acme.example"
 DEMO_PASSWORD = "demo"
@@ -39,7 +39,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=50, metavar="N",
                             help="Also create N demo customers for the newsletter "
-                            "(customer1@acme.example ...; default %(default)s).")
+                            "(customer1@acme.example ...; every third reads French; "
+                            "default %(default)s).")
 
     @transaction.atomic
     def handle(self, *args, customers=50, **options):
@@ -82,6 +83,11 @@ class Command(BaseCommand):
             [User(username=f"customer{i}", email=f"customer{i}@acme.example",
                   first_name=f"Customer {i}") for i in range(1, customers + 1)
              if f"customer{i}" not in existing], batch_size=500)
+        ids = dict(User.objects.filter(username__startswith="customer", profile=None)
+                   .values_list("username", "pk"))
+        Profile.objects.bulk_create(
+            [Profile(user_id=ids[f"customer{i}"], language="fr" if i % 3 == 0 else "en")
+             for i in range(1, customers + 1) if f"customer{i}" in ids], batch_size=500)
         state = "created" if created else "already there"
         self.stdout.write(
             f"Demo user {DEMO_EMAIL} / {DEMO_PASSWORD!r} ({state}); {user.orders.count()} orders."
