@@ -21,16 +21,19 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from tests.faulty_smtp import (
     CONNECTION_FAULTS,
     FAULTS,
     MESSAGE_FAULTS,
     FaultySMTPServer,
+    message_id_of,
     spread,
 )
 from tests.smtp import free_port
 from tests.testapp.emails import Hello
+from txmail.delivery import queue
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import PermanentDeliveryError, TransientDeliveryError
 
@@ -490,3 +493,28 @@ def test_the_fault_server_runs_as_its_own_process(tmp_path):
     assert [json.loads(line) for line in record.read_text().splitlines()] == [
         {"message_id": "<2@example.com>", "mail_from": "a@example.com",
          "rcpt_tos": ["ann@example.com"], "size": len(raw)}]
+
+
+class ResendingHello(Hello):
+    resend_if_unknown = True
+
+
+def test_a_drop_after_the_dot_is_sent_again_the_same_bytes_if_the_class_asks(
+        faulty_server, django_capture_on_commit_callbacks):
+    """resend_if_unknown: the ambiguous window retries the stored bytes, not a new message."""
+    server = faulty_server(rates={"drop_after_dot": 1.0})
+    plain, resending = Hello(), ResendingHello()
+    with override_settings(MAILERS={"transactional": server.mailer()}):
+        with django_capture_on_commit_callbacks(execute=False):
+            rows = [plain.enqueue(), resending.enqueue()]
+        assert queue.run(rows[0].pk) == {"unknown": 1, "retrying": 1}
+        server.plan.rates.clear()
+        Delivery.objects.filter(pk=rows[1].pk).update(next_attempt_at=timezone.now())
+        assert queue.run(rows[1].pk) == {"sent": 1}
+    for row in rows:
+        row.refresh_from_db()
+    assert [(r.status, r.attempts) for r in rows] == [(Status.UNKNOWN, 1), (Status.SENT, 2)]
+    # The server kept both copies of the resent one: byte for byte the same.
+    first, second = (r.data for r in server.received
+                     if message_id_of(r.data) == rows[1].message_id)
+    assert first == second

@@ -311,15 +311,13 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
             return Status.SUPPRESSED
         sent = replace(connection.send(email), suppressed=suppressed)
     except DeliveryOutcomeUnknown as exc:
-        mark_failed(row, exc, email=None, status=Status.UNKNOWN, token=token)
-        return Status.UNKNOWN
+        if not (row.resend_if_unknown and row.attempts < row.max_attempts):
+            mark_failed(row, exc, email=None, status=Status.UNKNOWN, token=token)
+            return Status.UNKNOWN
+        return _retry_later(row, exc, now, token)  # the same bytes (resend_if_unknown)
     except TransientDeliveryError as exc:
         if row.attempts < row.max_attempts:
-            retry_at = now + timedelta(seconds=backoff(row.attempts))
-            mark_failed(row, exc, email=None, status=Status.RETRYING, token=token,
-                        next_attempt_at=retry_at)
-            hand_off(row, run_after=retry_at)
-            return Status.RETRYING
+            return _retry_later(row, exc, now, token)
         mark_failed(row, exc, email=None, status=Status.FAILED, token=token,
                     note=f"gave up after {row.attempts} attempts")
         return Status.FAILED
@@ -331,6 +329,14 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
         return Status.FAILED
     mark_sent(row, sent, token=token)
     return Status.SENT
+
+
+def _retry_later(row: Delivery, exc: Exception, now: datetime, token: str) -> str:
+    retry_at = now + timedelta(seconds=backoff(row.attempts))
+    mark_failed(row, exc, email=None, status=Status.RETRYING, token=token,
+                next_attempt_at=retry_at)
+    hand_off(row, run_after=retry_at)
+    return Status.RETRYING
 
 
 def backoff(attempt: int) -> float:
