@@ -168,3 +168,13 @@ def test_a_link_without_href_reads_as_its_text_even_when_empty(title):
     expected, got, _reason = both_paths("corpus/plain_loop", context)
     assert expected[1].endswith(f"\n{title.strip() + ' ' if title.strip() else ''}1 9\n")
     assert_same(expected, got)
+
+
+@pytest.mark.parametrize("code", [" ", "   ", "", "A1", " A1 "])
+def test_a_value_of_spaces_in_a_node_of_its_own_merges_with_the_next_space(code):
+    # Found by the property above: "Use code <strong>{{ promo_code }}</strong> for"
+    # with a code of spaces reads "Use code  for" in html2text, not three spaces.
+    context = {"name": "Ann", "items": [], "show_promo": True, "promo_code": code}
+    expected, got, _reason = both_paths("corpus/plain_loop", context)
+    assert "Use code " in expected[1]
+    assert_same(expected, got)

@@ -284,10 +284,14 @@ def _edges(
         lead = value[0] == " " and keep_before
         trail = value[-1] == " " and keep_after
         return " " * lead + core + " " * trail, False
-    # Empty or one space: a space is kept only where both of its edges would be.
-    text = " " if value and keep_before and keep_after else ""
+    if value and keep_before and keep_after:
+        # Spaces in a text node of their own: html2text holds one space back for
+        # the next text, merged with that text's leading space, and drops it at
+        # the start or the end of a line.
+        kept = "" if line_start or after in ("\n", "") else " "
+        return kept, after == " "
     # A space after the value that html2text would merge (keep_after is False:
     # the same text node) goes when the value was all that kept it from the
     # space or line start before it.
     merges = after == " " and not keep_after and not keep_before
-    return text, bool(merges and not text and (line_start or before == " "))
+    return "", merges and (line_start or before == " ")
