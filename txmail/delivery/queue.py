@@ -48,7 +48,7 @@ from ..suppression.check import bare, filter_recipients, suppressed_among
 from . import esp
 from .models import READY, Delivery, Status
 from .record import mark_failed, mark_sent, mark_suppressed
-from .stored import FrozenEmail, freeze
+from .stored import FrozenEmail, freeze, sending_frozen
 from .transport import Connection
 
 logger = logging.getLogger("txmail.delivery")
@@ -299,8 +299,9 @@ def send_row(connection: Connection, row: Delivery, token: str, built: Any = Non
         return "lost"  # the sweep took the claim back (this worker was too slow)
     row.attempts += 1
     try:
-        email = built if built is not None else FrozenEmail(
-            bytes(row.raw or b""), row.from_email, row.recipients)
+        raw = bytes(row.raw or b"")
+        email = (FrozenEmail(raw, row.from_email, row.recipients) if built is None
+                 else sending_frozen(built, raw))
         esp.apply(email, row.esp_options, row.pk)
         # Checked now, not at enqueue(): a bounce may have come in meanwhile.
         check = (row.respect_suppression and txmail_settings.SUPPRESSION
