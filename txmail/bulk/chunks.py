@@ -25,6 +25,7 @@ import pickle
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -78,35 +79,66 @@ def run_chunk(chunk_id: int) -> dict[str, int]:
                                pk__lte=pk.to_python(chunk.last_key)).order_by("pk")
     mine = Chunk.objects.filter(pk=chunk_id, claim_token=token, status=ChunkStatus.RUNNING)
     size = max(1, int(txmail_settings.BATCH_SIZE))
+    pages = batches(queryset, size)
+    built: dict[int, Any] = {}
+    stopped = False
+
+    def write_next() -> str | None:
+        """Write the next batch with something to send; return its rows' claim token."""
+        nonlocal stopped
+        for batch in pages:
+            # Renew the claim (so the sweep leaves a long chunk alone) and stop
+            # if it was taken away: the campaign was cancelled, or the sweep
+            # thought this worker dead and gave the chunk to another.
+            if not mine.update(claimed_at=timezone.now()):
+                stopped = True
+                return None
+            # A token per batch: the sender's line selects a batch's rows by it
+            # while rows of the one before are still being sent.
+            rows_token = uuid.uuid4().hex
+            written = write_batch(campaign, cls, batch, token, mine, rows_token=rows_token)
+            if written is None:
+                stopped = True
+                return None
+            if written:
+                built.update(written)
+                return rows_token
+        return None
+
     counts: dict[str, int] = {}
-    last = None
-    while True:
-        page = queryset if last is None else queryset.filter(pk__gt=last)
-        batch = list(page[:size])
-        if not batch:
-            break
-        last = batch[-1].pk
-        # Renew the claim (so the sweep leaves a long chunk alone) and stop if
-        # it was taken away: the campaign was cancelled, or the sweep thought
-        # this worker dead and gave the chunk to another.
-        if not mine.update(claimed_at=timezone.now()):
-            return {**counts, "stopped": 1}
-        written = write_batch(campaign, cls, batch, token, mine)
-        if written is None:
-            return {**counts, "stopped": 1}
-        for status, n in queue.send_claimed(token, emails=written).items():
-            counts[status] = counts.get(status, 0) + n
+    first = write_next()
+    if first is not None:
+        # One sender for the whole chunk: its connections stay open, and the
+        # next batch is rendered (in the lane that claims it) while the other
+        # lanes send this one, instead of every lane waiting for the render.
+        counts = queue.send_claimed(first, claim_more=write_next, emails=built,
+                                    low_water=size)
+    if stopped:
+        return {**counts, "stopped": 1}
     if mine.update(status=ChunkStatus.DONE, claim_token=""):
         finish_if_done(campaign)
     return counts
 
 
-def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
-                mine: Any) -> dict[int, Any] | None:
-    """Build and store the batch's messages, claimed by ``token``.
+def batches(queryset: Any, size: int) -> Iterator[list[Any]]:
+    """Yield ``queryset``'s rows ``size`` at a time, in primary key order (keyset)."""
+    last = None
+    while True:
+        page = queryset if last is None else queryset.filter(pk__gt=last)
+        batch = list(page[:size])
+        if not batch:
+            return
+        last = batch[-1].pk
+        yield batch
 
-    Return ``{delivery id: built email}`` for sending, or None if the chunk was
-    taken away (cancelled, or given to another worker).
+
+def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
+                mine: Any, *, rows_token: str | None = None) -> dict[int, Any] | None:
+    """Build and store the batch's messages, claimed by ``rows_token`` (default ``token``).
+
+    ``token`` is the chunk's claim. Return ``{delivery id: built email}`` for
+    sending, or None if the chunk was taken away (cancelled, or given to
+    another worker).
     """
     keys = [str(r.pk) for r in batch]
     done = set(Recipient.objects.filter(campaign=campaign, key__in=keys)
@@ -116,7 +148,7 @@ def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
     for recipient, key in zip(batch, keys, strict=True):
         if key in done:
             continue
-        row, attempt = build_row(campaign, cls, recipient, token, now)
+        row, attempt = build_row(campaign, cls, recipient, rows_token or token, now)
         pending.append((key, attempt, row))
     if not pending:
         return {}

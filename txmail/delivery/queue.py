@@ -21,7 +21,7 @@ import random
 import threading
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -46,6 +46,7 @@ from ..exceptions import (
 )
 from ..suppression.check import bare, filter_recipients, suppressed_among
 from . import esp
+from .line import Line
 from .models import READY, Delivery, Status
 from .record import mark_failed, mark_sent, mark_suppressed
 from .stored import FrozenEmail, freeze, sending_frozen
@@ -220,47 +221,47 @@ def _claimed(token: str) -> list[Delivery]:
 
 
 def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
-                 emails: dict[int, Any] | None = None) -> dict[str, int]:
+                 emails: dict[int, Any] | None = None,
+                 low_water: int | None = None) -> dict[str, int]:
     """Send every row claimed with ``token``, over up to ``CONNECTIONS`` connections.
 
     The connections are lanes that each take the next row from one line; when
-    the line runs shorter than the lanes, ``claim_more()`` (if given) claims more
-    rows under a new token and returns it (None when there are none).
+    fewer than ``low_water`` rows (default: the lanes) wait in it, a lane calls
+    ``claim_more()`` (if given), which claims more rows under a new token and
+    returns it (None when there are none), while the other lanes go on sending.
     ``emails`` maps row ids to the built emails their bytes were frozen from (a
-    bulk chunk that just built them): those are sent as they are.
+    bulk chunk that just built them; ``claim_more()`` may add more): those are
+    sent as they are.
     """
-    emails = emails or {}
-    line = deque(_claimed(token))
+    emails = {} if emails is None else emails
+    first = _claimed(token)
     counts: dict[str, int] = defaultdict(int)
-    if not line:
+    if not first:
         return dict(counts)
     width = max(1, int(txmail_settings.CONNECTIONS))
     if db_connection.vendor == "sqlite" and db_connection.is_in_memory_db():  # type: ignore[attr-defined]
         # Threads would share one in-memory database through SQLite's shared
         # cache, which fails writers at once with "table is locked" (tests).
         width = 1
-    lock = threading.Lock()
-    more = [claim_more]  # cleared once nothing more is ready
 
-    def next_row() -> Delivery | None:
-        with lock:  # one lane claims at a time; the others wait for its rows
-            if more[0] is not None and len(line) < width:
-                fresh = more[0]()
-                if fresh is None:
-                    more[0] = None
-                else:
-                    line.extend(_claimed(fresh))
-            return line.popleft() if line else None
+    def fetch() -> list[Delivery] | None:
+        fresh = claim_more() if claim_more is not None else None
+        return None if fresh is None else _claimed(fresh)
+
+    line = Line(first, fetch if claim_more is not None else None,
+                width if low_water is None else max(low_water, 1))
+    lock = threading.Lock()
 
     def lane() -> None:
         connections: dict[str, Connection] = {}  # one per mailer, kept open
         try:
-            while (row := next_row()) is not None:
+            while (row := line.next()) is not None:
                 connection = connections.get(row.mailer)
                 if connection is None:
                     connection = connections[row.mailer] = Connection(row.mailer)
                 try:
-                    status = send_row(connection, row, row.claim_token, emails.get(row.pk))
+                    status = send_row(connection, row, row.claim_token,
+                                      emails.pop(row.pk, None))
                 except Exception:
                     # One row's bookkeeping failing (the database) must not stop
                     # the lane: the sweep recovers that row from its claim.
