@@ -120,6 +120,15 @@ def test_the_queryset_filter_is_applied_in_the_worker(server, django_capture_on_
         Subscriber.objects.filter(opted_in=True).values_list("email", flat=True))
 
 
+def test_the_server_gets_the_bytes_the_chunk_stored(server, django_capture_on_commit_callbacks):
+    subscribers(3)
+    with override_settings(TXMAIL={"SITE_URL": SITE, "KEEP_BODIES": True}):
+        with django_capture_on_commit_callbacks(execute=True):
+            Bulletin.send_bulk(Subscriber.objects.all(), title="June")
+    stored = {d.recipients[0]: bytes(d.raw) for d in Delivery.objects.all()}
+    assert {r.rcpt_tos[0]: r.data for r in server.received} == stored
+
+
 def test_a_chunk_run_again_mails_nobody_twice(server, django_capture_on_commit_callbacks):
     subscribers(6)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

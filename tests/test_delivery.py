@@ -19,7 +19,7 @@ from django.utils import timezone
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Hello
 from txmail import PermanentDeliveryError, TransientDeliveryError
-from txmail.delivery import queue
+from txmail.delivery import queue, recovery
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import DeliveryNotFound, MessageConfigurationError
 
@@ -227,7 +227,7 @@ def test_sweep_requeues_stale_claims_and_marks_handed_over_ones_unknown(
         status=Status.SENDING, claim_token="dead", claimed_at=long_ago,
         handed_over_at=long_ago)
     with django_capture_on_commit_callbacks(execute=True):
-        found = queue.sweep()
+        found = recovery.sweep()
     assert found == {"requeued": 1, "resent": 0, "unknown": 1, "handed_off": 1}
     claimed.refresh_from_db()
     handed.refresh_from_db()
@@ -251,7 +251,7 @@ def test_sweep_sends_an_ambiguous_message_again_with_the_same_message_id_if_aske
             status=Status.SENDING, claim_token="dead", claimed_at=long_ago,
             handed_over_at=long_ago, attempts=attempts)
     with django_capture_on_commit_callbacks(execute=True):
-        found = queue.sweep()
+        found = recovery.sweep()
     assert found == {"requeued": 0, "resent": 1, "unknown": 1, "handed_off": 1}
     row.refresh_from_db()
     spent.refresh_from_db()
@@ -436,10 +436,10 @@ def test_a_backend_without_defer_gets_retries_from_the_sweep(server,
     row.refresh_from_db()
     assert (row.status, row.needs_handoff) == (Status.RETRYING, True)
     # Not due yet: nothing to do.
-    assert queue.sweep() == {"requeued": 0, "resent": 0, "unknown": 0, "handed_off": 0}
+    assert recovery.sweep() == {"requeued": 0, "resent": 0, "unknown": 0, "handed_off": 0}
     Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        assert queue.sweep()["handed_off"] == 1
+        assert recovery.sweep()["handed_off"] == 1
     row.refresh_from_db()
     assert row.status == Status.SENT and arrived(server) == ["Hello Ann"]
 
@@ -496,7 +496,7 @@ def test_an_attempt_counts_when_the_mailer_gets_the_message(
     # the one real attempt is the only one counted.
     Delivery.objects.filter(pk=row.pk).update(
         status=Status.SENDING, claim_token="dead", claimed_at=long_ago)
-    queue.sweep()  # hands it off again: the immediate backend sends it now
+    recovery.sweep()  # hands it off again: the immediate backend sends it now
     row.refresh_from_db()
     assert (row.status, row.attempts) == (Status.SENT, 1)
 
@@ -508,6 +508,6 @@ def test_the_sweep_leaves_a_message_the_mailer_just_got(server):
     Delivery.objects.filter(pk=row.pk).update(
         status=Status.SENDING, claim_token="live", handed_over_at=timezone.now(),
         claimed_at=timezone.now() - timedelta(hours=1))
-    queue.sweep()
+    recovery.sweep()
     row.refresh_from_db()
     assert row.status == Status.SENDING

@@ -25,6 +25,7 @@ import pickle
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -35,7 +36,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from ..conf import txmail_settings
-from ..delivery import queue
+from ..delivery import queue, recovery
 from ..delivery.models import Delivery, Status
 from ..dispatch import Attempt
 from ..registry import get_message_class
@@ -78,36 +79,64 @@ def run_chunk(chunk_id: int) -> dict[str, int]:
                                pk__lte=pk.to_python(chunk.last_key)).order_by("pk")
     mine = Chunk.objects.filter(pk=chunk_id, claim_token=token, status=ChunkStatus.RUNNING)
     size = max(1, int(txmail_settings.BATCH_SIZE))
+    pages = batches(queryset, size)
+    stopped = False
+
+    def write_next() -> str | None:
+        """Write the next batch with something to send; return its rows' claim token."""
+        nonlocal stopped
+        for batch in pages:
+            # Renew the claim (so the sweep leaves a long chunk alone) and stop
+            # if it was taken away: the campaign was cancelled, or the sweep
+            # thought this worker dead and gave the chunk to another.
+            if not mine.update(claimed_at=timezone.now()):
+                stopped = True
+                return None
+            # A token per batch: the sender's line selects a batch's rows by it
+            # while rows of the one before are still being sent.
+            rows_token = uuid.uuid4().hex
+            written = write_batch(campaign, cls, batch, token, mine, rows_token=rows_token)
+            if written is None:
+                stopped = True
+                return None
+            if written:
+                return rows_token
+        return None
+
     counts: dict[str, int] = {}
-    last = None
-    while True:
-        page = queryset if last is None else queryset.filter(pk__gt=last)
-        batch = list(page[:size])
-        if not batch:
-            break
-        last = batch[-1].pk
-        # Renew the claim (so the sweep leaves a long chunk alone) and stop if
-        # it was taken away: the campaign was cancelled, or the sweep thought
-        # this worker dead and gave the chunk to another.
-        if not mine.update(claimed_at=timezone.now()):
-            return {**counts, "stopped": 1}
-        if not write_batch(campaign, cls, batch, token, mine):
-            return {**counts, "stopped": 1}
-        # The stored bytes are sent, not the built emails: a message sent
-        # again after a crash is then the very same, MIME boundaries included.
-        for status, n in queue.send_claimed(token).items():
-            counts[status] = counts.get(status, 0) + n
+    first = write_next()
+    if first is not None:
+        # One sender for the whole chunk: its connections stay open, and the
+        # next batch is rendered (in the lane that claims it) while the other
+        # lanes send this one, instead of every lane waiting for the render.
+        # It sends the stored bytes, not the built emails: a message sent again
+        # after a crash is then the very same, MIME boundaries included.
+        counts = queue.send_claimed(first, claim_more=write_next, low_water=size)
+    if stopped:
+        return {**counts, "stopped": 1}
     if mine.update(status=ChunkStatus.DONE, claim_token=""):
         finish_if_done(campaign)
     return counts
 
 
-def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
-                mine: Any) -> bool:
-    """Build and store the batch's messages, claimed by ``token``.
+def batches(queryset: Any, size: int) -> Iterator[list[Any]]:
+    """Yield ``queryset``'s rows ``size`` at a time, in primary key order (keyset)."""
+    last = None
+    while True:
+        page = queryset if last is None else queryset.filter(pk__gt=last)
+        batch = list(page[:size])
+        if not batch:
+            return
+        last = batch[-1].pk
+        yield batch
 
-    Return False if the chunk was taken away (cancelled, or given to another
-    worker).
+
+def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
+                mine: Any, *, rows_token: str | None = None) -> int | None:
+    """Build and store the batch's messages, claimed by ``rows_token`` (default ``token``).
+
+    ``token`` is the chunk's claim. Return how many rows were written, or None
+    if the chunk was taken away (cancelled, or given to another worker).
     """
     keys = [str(r.pk) for r in batch]
     done = set(Recipient.objects.filter(campaign=campaign, key__in=keys)
@@ -117,16 +146,16 @@ def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
     for recipient, key in zip(batch, keys, strict=True):
         if key in done:
             continue
-        row, attempt = build_row(campaign, cls, recipient, token, now)
+        row, attempt = build_row(campaign, cls, recipient, rows_token or token, now)
         pending.append((key, attempt, row))
     if not pending:
-        return True
+        return 0
     try:
         with transaction.atomic(using=router.db_for_write(Delivery)):
             # Inside the transaction, so a cancel that ran meanwhile (it takes
             # the chunk's claim first) leaves nothing to write.
             if not mine.exists():
-                return False
+                return None
             # bulk_create sets each row's pk (RETURNING, on SQLite and PostgreSQL).
             Delivery.objects.bulk_create([row for _k, _a, row in pending if row.pk is None])
             Recipient.objects.bulk_create([
@@ -137,11 +166,11 @@ def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
         # sweep gave the chunk away while this worker was slow): it owns them.
         logger.warning("txmail: campaign %s: another worker has this chunk; stopping.",
                        campaign.pk)
-        return False
-    for _key, attempt, row in pending:
-        if attempt is not None:
-            attempt.sent(row)
-    return True
+        return None
+    sending = [(attempt, row) for _key, attempt, row in pending if attempt is not None]
+    for attempt, row in sending:
+        attempt.sent(row)
+    return len(sending)
 
 
 def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
@@ -245,4 +274,4 @@ def maybe_sweep() -> None:
         sweep()
     except Exception:
         logger.exception("txmail: the campaign sweep failed")
-    queue.maybe_sweep()
+    recovery.maybe_sweep()

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from ..conf import txmail_settings
 from .models import READY, Delivery, Status
-from .queue import hand_off, sweep
+from .queue import hand_off
+from .recovery import sweep
 
 RETRYABLE = (Status.FAILED, Status.RETRYING)
 
@@ -73,5 +74,5 @@ def _new_message_id(raw: bytes, old: str) -> tuple[bytes, str]:
 
 
 def requeue_stuck(older_than: float | None = None) -> dict[str, int]:
-    """Recover rows claimed by workers that died (see ``queue.sweep``)."""
+    """Recover rows claimed by workers that died (see ``recovery.sweep``)."""
     return sweep(older_than=older_than)

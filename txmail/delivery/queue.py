@@ -1,10 +1,10 @@
-"""Queued delivery on ``django.tasks``: outbox rows, claims, retries, the sweep.
+"""Queued delivery on ``django.tasks``: outbox rows, claims, retries.
 
 ``enqueue()`` writes a ``Delivery`` row holding the frozen email in the caller's
 transaction and hands a task to the queue only when that transaction commits.
 A rollback leaves nothing to send. If the process dies between the commit and
 the hand-off, the row is still there and ``sweep()`` hands it off later: the row
-is a transactional outbox.
+is a transactional outbox (``recovery``).
 
 A task claims its row with a conditional UPDATE (``status`` ready → sending,
 with a fresh token), so a task that runs twice, or two workers racing, send it
@@ -12,8 +12,8 @@ once. While it's there, the task also claims other ready rows of its queue (up
 to ``BATCH_SIZE`` at a time, more as it goes, for up to ``DRAIN_SECONDS``) and
 sends them over ``CONNECTIONS`` concurrent connections.
 Before handing a message to the mailer the worker stamps ``handed_over_at``; a
-claim that goes stale (its worker was killed) is requeued if it wasn't handed
-over yet, and ends ``unknown`` if it was: the server may have it.
+claim that goes stale (its worker was killed) is requeued by ``recovery.sweep()``
+if it wasn't handed over yet, and ends ``unknown`` if it was: the server may have it.
 """
 
 import logging
@@ -21,7 +21,7 @@ import random
 import threading
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -31,7 +31,7 @@ from typing import Any
 
 from django.db import connection as db_connection
 from django.db import router, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.tasks import task, task_backends
 from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
 from django.utils import timezone
@@ -46,6 +46,7 @@ from ..exceptions import (
 )
 from ..suppression.check import bare, filter_recipients, suppressed_among
 from . import esp
+from .line import Line
 from .models import READY, Delivery, Status
 from .record import mark_failed, mark_sent, mark_suppressed
 from .stored import FrozenEmail, freeze
@@ -184,6 +185,8 @@ def run(delivery_id: int) -> dict[str, int]:
         return None
 
     counts = send_claimed(token, claim_more=claim_more if limit else None)
+    from .recovery import maybe_sweep  # recovery hands rows off through this module
+
     maybe_sweep()
     return counts
 
@@ -223,40 +226,37 @@ def _claimed(token: str) -> list[Delivery]:
     return rows
 
 
-def send_claimed(token: str,
-                 claim_more: Callable[[], str | None] | None = None) -> dict[str, int]:
+def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
+                 low_water: int | None = None) -> dict[str, int]:
     """Send every row claimed with ``token``, over up to ``CONNECTIONS`` connections.
 
     The connections are lanes that each take the next row from one line; when
-    the line runs shorter than the lanes, ``claim_more()`` (if given) claims more
-    rows under a new token and returns it (None when there are none).
+    fewer than ``low_water`` rows (default: the lanes) wait in it, a lane calls
+    ``claim_more()`` (if given), which claims more rows under a new token and
+    returns it (None when there are none), while the other lanes go on sending.
     """
-    line = deque(_claimed(token))
+    first = _claimed(token)
     counts: dict[str, int] = defaultdict(int)
-    if not line:
+    if not first:
         return dict(counts)
     width = max(1, int(txmail_settings.CONNECTIONS))
     if db_connection.vendor == "sqlite" and db_connection.is_in_memory_db():  # type: ignore[attr-defined]
         # Threads would share one in-memory database through SQLite's shared
         # cache, which fails writers at once with "table is locked" (tests).
         width = 1
-    lock = threading.Lock()
-    more = [claim_more]  # cleared once nothing more is ready
 
-    def next_row() -> Delivery | None:
-        with lock:  # one lane claims at a time; the others wait for its rows
-            if more[0] is not None and len(line) < width:
-                fresh = more[0]()
-                if fresh is None:
-                    more[0] = None
-                else:
-                    line.extend(_claimed(fresh))
-            return line.popleft() if line else None
+    def fetch() -> list[Delivery] | None:
+        fresh = claim_more() if claim_more is not None else None
+        return None if fresh is None else _claimed(fresh)
+
+    line = Line(first, fetch if claim_more is not None else None,
+                width if low_water is None else max(low_water, 1))
+    lock = threading.Lock()
 
     def lane() -> None:
         connections: dict[str, Connection] = {}  # one per mailer, kept open
         try:
-            while (row := next_row()) is not None:
+            while (row := line.next()) is not None:
                 connection = connections.get(row.mailer)
                 if connection is None:
                     connection = connections[row.mailer] = Connection(row.mailer)
@@ -343,89 +343,3 @@ def backoff(attempt: int) -> float:
     """Seconds before attempt ``attempt + 1``: exponential, ±50 % jitter, capped."""
     base = float(txmail_settings.RETRY_DELAY) * 2 ** max(attempt - 1, 0)
     return min(float(txmail_settings.RETRY_MAX_DELAY), base) * random.uniform(0.5, 1.5)
-
-
-def sweep(*, older_than: float | None = None) -> dict[str, int]:
-    """Recover what crashed workers and lost hand-offs left behind.
-
-    - claimed longer than ``CLAIM_TIMEOUT`` ago and never handed to the mailer:
-      back to the queue;
-    - claimed that long ago and handed to the mailer: ``unknown`` (not retried),
-      or, where the class sets ``resend_if_unknown``, back to the queue with the
-      same bytes while attempts are left;
-    - due for longer than that and still waiting, or due and never handed off (a
-      backend that can't defer, a failed hand-off): handed to the task queue again.
-    """
-    timeout = float(txmail_settings.CLAIM_TIMEOUT if older_than is None else older_than)
-    now = timezone.now()
-    stale = now - timedelta(seconds=timeout)
-    claims = Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=stale)
-    never_sent = list(claims.filter(handed_over_at__isnull=True).values_list("pk", flat=True))
-    requeued = claims.filter(pk__in=never_sent, handed_over_at__isnull=True).update(
-        status=Status.RETRYING, claim_token="", next_attempt_at=now,
-        last_error="The worker stopped before sending it; requeued.",
-    )
-    # handed_over_at renews the claim (send_row): older than the timeout means
-    # the worker stopped while the mailer had it, not that it waited in a line.
-    ambiguous = Delivery.objects.filter(status=Status.SENDING, handed_over_at__lt=stale)
-    # A possible copy rather than a possible loss, as the class chose: the same
-    # Message-ID lets receivers recognise the copy (RFC 5322, 3.6.4).
-    again = list(ambiguous.filter(resend_if_unknown=True, attempts__lt=F("max_attempts"))
-                 .values_list("pk", flat=True))
-    resent = ambiguous.filter(pk__in=again).update(
-        status=Status.RETRYING, claim_token="", handed_over_at=None, next_attempt_at=now,
-        last_error="The worker stopped while the mailer had the message; sent again with "
-        "the same Message-ID.",
-    )
-    unknown = ambiguous.update(
-        status=Status.UNKNOWN, claim_token="",
-        last_error="The worker stopped while the mailer had the message: it may or may "
-        "not have been sent. Not retried, to avoid a duplicate.",
-    )
-    overdue = Delivery.objects.filter(
-        Q(next_attempt_at__lt=stale) | Q(pk__in=[*never_sent, *again])
-        | Q(needs_handoff=True, next_attempt_at__lte=now),
-        status__in=READY)
-    rows = list(overdue.only("pk", "task_backend", "queue_name", "priority")[:1000])
-    Delivery.objects.filter(pk__in=[r.pk for r in rows], status__in=READY).update(
-        next_attempt_at=now, needs_handoff=False)
-    for row in one_per_batch(rows):
-        hand_off(row)
-    return {"requeued": requeued, "resent": resent, "unknown": unknown,
-            "handed_off": len(rows)}
-
-
-def one_per_batch(rows: list[Delivery]) -> list[Delivery]:
-    """One row in ``BATCH_SIZE`` of each task backend and queue, to hand off again.
-
-    A task sends its own row and drains the other ready rows of its queue
-    (``run()``), so one task per batch recovers them all; a task per row would
-    add thousands of empty tasks while a backlog waits.
-    """
-    batch = max(int(txmail_settings.BATCH_SIZE), 1)
-    seen: dict[tuple[str, str], int] = defaultdict(int)
-    chosen = []
-    for row in sorted(rows, key=lambda r: -r.priority):
-        key = (row.task_backend, row.queue_name)
-        if seen[key] % batch == 0:
-            chosen.append(row)
-        seen[key] += 1
-    return chosen
-
-
-_last_sweep = 0.0
-_sweep_lock = threading.Lock()
-
-
-def maybe_sweep() -> None:
-    """Sweep from inside a worker at most once per ``CLAIM_TIMEOUT / 2`` per process."""
-    global _last_sweep
-    interval = float(txmail_settings.CLAIM_TIMEOUT) / 2
-    with _sweep_lock:
-        if time.monotonic() - _last_sweep < interval:
-            return
-        _last_sweep = time.monotonic()
-    try:
-        sweep()
-    except Exception:
-        logger.exception("txmail: the delivery sweep failed")

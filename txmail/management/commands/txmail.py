@@ -29,7 +29,7 @@ from django.db.models import Count, Min
 from ...bulk import chunks
 from ...delivery import actions
 from ...delivery.models import READY, Delivery, Status
-from ...delivery.queue import sweep
+from ...delivery.recovery import sweep
 from ._txmail import campaigns, messages
 
 

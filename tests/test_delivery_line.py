@@ -1,0 +1,70 @@
+"""The line of claimed rows that a worker's lanes share (txmail.delivery.line)."""
+
+import threading
+
+import pytest
+
+from txmail.delivery.line import Line
+
+
+def test_rows_come_out_in_order_then_none():
+    line = Line([1, 2], None, low_water=1)
+    assert [line.next(), line.next(), line.next()] == [1, 2, None]
+
+
+def test_more_is_fetched_when_fewer_than_low_water_rows_wait():
+    waiting = []
+
+    def fetch():
+        waiting.append(len(line))
+        return [3, 4] if len(waiting) == 1 else None
+
+    line = Line([1, 2], fetch, low_water=2)
+    assert [line.next() for _ in range(5)] == [1, 2, 3, 4, None]
+    assert waiting == [1, 1]  # then None: not asked again
+
+
+def test_other_lanes_take_rows_while_one_lane_fetches():
+    fetching, done = threading.Event(), threading.Event()
+
+    def fetch():
+        fetching.set()
+        assert done.wait(5)
+        return None
+
+    line = Line([1, 2], fetch, low_water=2)
+    assert line.next() == 1  # one row left: below low water
+    fetcher = threading.Thread(target=line.next)
+    fetcher.start()
+    assert fetching.wait(5)
+    assert line.next() == 2  # taken while the other lane fetches
+    done.set()
+    fetcher.join(5)
+    assert line.next() is None
+
+
+def test_a_lane_waits_for_the_fetch_when_the_line_is_empty():
+    calls = []
+
+    def fetch():
+        calls.append(1)
+        return [7] if len(calls) == 1 else None
+
+    line = Line([], fetch, low_water=1)
+    got = []
+    lanes = [threading.Thread(target=lambda: got.append(line.next())) for _ in range(2)]
+    for lane in lanes:
+        lane.start()
+    for lane in lanes:
+        lane.join(5)
+    assert sorted(got, key=str) == [7, None]
+
+
+def test_a_failed_fetch_ends_the_line_for_every_lane():
+    def fetch():
+        raise RuntimeError("database is locked")
+
+    line = Line([], fetch, low_water=1)
+    with pytest.raises(RuntimeError):
+        line.next()
+    assert line.next() is None  # not fetched again

@@ -1,0 +1,108 @@
+"""Recovery: what crashed workers and lost hand-offs left behind goes on its way.
+
+``manage.py txmail sweep`` runs ``sweep()`` (every minute, or from cron), and
+workers run it in passing (``maybe_sweep()``). It relies on the claims
+``queue`` writes: ``claimed_at`` and ``handed_over_at``, renewed as a worker
+goes, say whether a worker that stopped had given a message to the mailer.
+"""
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..conf import txmail_settings
+from .models import READY, Delivery, Status
+from .queue import hand_off
+
+logger = logging.getLogger("txmail.delivery")
+
+
+def sweep(*, older_than: float | None = None) -> dict[str, int]:
+    """Recover what crashed workers and lost hand-offs left behind.
+
+    - claimed longer than ``CLAIM_TIMEOUT`` ago and never handed to the mailer:
+      back to the queue;
+    - claimed that long ago and handed to the mailer: ``unknown`` (not retried),
+      or, where the class sets ``resend_if_unknown``, back to the queue with the
+      same bytes while attempts are left;
+    - due for longer than that and still waiting, or due and never handed off (a
+      backend that can't defer, a failed hand-off): handed to the task queue again.
+    """
+    timeout = float(txmail_settings.CLAIM_TIMEOUT if older_than is None else older_than)
+    now = timezone.now()
+    stale = now - timedelta(seconds=timeout)
+    claims = Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=stale)
+    never_sent = list(claims.filter(handed_over_at__isnull=True).values_list("pk", flat=True))
+    requeued = claims.filter(pk__in=never_sent, handed_over_at__isnull=True).update(
+        status=Status.RETRYING, claim_token="", next_attempt_at=now,
+        last_error="The worker stopped before sending it; requeued.",
+    )
+    # handed_over_at renews the claim (send_row): older than the timeout means
+    # the worker stopped while the mailer had it, not that it waited in a line.
+    ambiguous = Delivery.objects.filter(status=Status.SENDING, handed_over_at__lt=stale)
+    # A possible copy rather than a possible loss, as the class chose: the same
+    # Message-ID lets receivers recognise the copy (RFC 5322, 3.6.4).
+    again = list(ambiguous.filter(resend_if_unknown=True, attempts__lt=F("max_attempts"))
+                 .values_list("pk", flat=True))
+    resent = ambiguous.filter(pk__in=again).update(
+        status=Status.RETRYING, claim_token="", handed_over_at=None, next_attempt_at=now,
+        last_error="The worker stopped while the mailer had the message; sent again with "
+        "the same Message-ID.",
+    )
+    unknown = ambiguous.update(
+        status=Status.UNKNOWN, claim_token="",
+        last_error="The worker stopped while the mailer had the message: it may or may "
+        "not have been sent. Not retried, to avoid a duplicate.",
+    )
+    overdue = Delivery.objects.filter(
+        Q(next_attempt_at__lt=stale) | Q(pk__in=[*never_sent, *again])
+        | Q(needs_handoff=True, next_attempt_at__lte=now),
+        status__in=READY)
+    rows = list(overdue.only("pk", "task_backend", "queue_name", "priority")[:1000])
+    Delivery.objects.filter(pk__in=[r.pk for r in rows], status__in=READY).update(
+        next_attempt_at=now, needs_handoff=False)
+    for row in one_per_batch(rows):
+        hand_off(row)
+    return {"requeued": requeued, "resent": resent, "unknown": unknown,
+            "handed_off": len(rows)}
+
+
+def one_per_batch(rows: list[Delivery]) -> list[Delivery]:
+    """One row in ``BATCH_SIZE`` of each task backend and queue, to hand off again.
+
+    A task sends its own row and drains the other ready rows of its queue
+    (``run()``), so one task per batch recovers them all; a task per row would
+    add thousands of empty tasks while a backlog waits.
+    """
+    batch = max(int(txmail_settings.BATCH_SIZE), 1)
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    chosen = []
+    for row in sorted(rows, key=lambda r: -r.priority):
+        key = (row.task_backend, row.queue_name)
+        if seen[key] % batch == 0:
+            chosen.append(row)
+        seen[key] += 1
+    return chosen
+
+
+_last_sweep = 0.0
+_sweep_lock = threading.Lock()
+
+
+def maybe_sweep() -> None:
+    """Sweep from inside a worker at most once per ``CLAIM_TIMEOUT / 2`` per process."""
+    global _last_sweep
+    interval = float(txmail_settings.CLAIM_TIMEOUT) / 2
+    with _sweep_lock:
+        if time.monotonic() - _last_sweep < interval:
+            return
+        _last_sweep = time.monotonic()
+    try:
+        sweep()
+    except Exception:
+        logger.exception("txmail: the delivery sweep failed")
