@@ -178,3 +178,18 @@ def test_a_value_of_spaces_in_a_node_of_its_own_merges_with_the_next_space(code)
     expected, got, _reason = both_paths("corpus/plain_loop", context)
     assert "Use code " in expected[1]
     assert_same(expected, got)
+
+
+@pytest.mark.parametrize(("name", "context"), [
+    # Found by explore runs: html2text collapses the spaces inside a link's
+    # "text (url)" that an href brings...
+    ("corpus/conditional_href", {"name": "Ann", "unsubscribe_url": "0  0", "url": "/x"}),
+    ("corpus/loop_background", {"url": "/x", "items": [
+        {"title": "T", "url": "0  0", "price": "1", "qty": 1}]}),
+    # ...and reads the spaces after an entity (&lt;) as a node of their own.
+    ("corpus/plain_loop", {"items": [], "show_promo": True, "promo_code": "< "}),
+    ("corpus/plain_loop", {"items": [], "show_promo": True, "promo_code": "a & "}),
+])
+def test_whitespace_next_to_links_and_entities(name, context):
+    expected, got, _reason = both_paths(name, context)
+    assert_same(expected, got)

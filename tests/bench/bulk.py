@@ -206,7 +206,7 @@ def shares(count: int) -> dict[str, float]:
             from tests.testapp.models import Subscriber
             from txmail.bulk.chunks import run_chunk
             from txmail.bulk.models import Chunk
-            from txmail.delivery.stored import freeze, sending_frozen
+            from txmail.delivery.stored import FrozenEmail, freeze
             from txmail.delivery.transport import Connection
             from txmail.render import render_activated
 
@@ -221,9 +221,10 @@ def shares(count: int) -> dict[str, float]:
                         rendered = render_activated(message)
                         t1 = time.perf_counter()
                         email = message.build(rendered)
-                        raw, _sender, _recipients = freeze(email)  # the bytes a chunk stores
+                        raw, sender, recipients = freeze(email)  # the bytes a chunk stores
                     t2 = time.perf_counter()
-                    connection.send(sending_frozen(email, raw))  # those bytes, as a chunk does
+                    # Those bytes, as a chunk's sender sends them.
+                    connection.send(FrozenEmail(raw, sender, recipients))
                     t3 = time.perf_counter()
                     times["render"] += t1 - t0
                     times["mime"] += t2 - t1

@@ -164,6 +164,8 @@ def _spaces_after(text: str, match: re.Match[str]) -> int:
 EDGE_END = "\x01"
 _EDGE_START = {"": "\x00", "nn": "\x10", "ny": "\x11", "yn": "\x12", "yy": "\x13"}
 _FLAGS = {mark: flags for flags, mark in _EDGE_START.items()}
+# Characters the HTML holds as entities (and html2text reads as their own node).
+_ENTITIES = frozenset("&<>\"'")
 _MARKED = re.compile("([\x00\x10-\x13])([^\x00\x01\x10-\x13]*)\x01")
 _EDGE_REASON = (
     "a value in the text part starts or ends with whitespace, or is empty, next to a "
@@ -266,6 +268,10 @@ def _edges(
     """
     line_start = before in ("", "\n")
     core = value.strip(" ")
+    if core and value[-1] == " " and core[-1] in _ENTITIES:
+        # html2text reads the spaces after an entity (&lt;) as a text node of
+        # their own, held back for the next text: not what the flags measured.
+        raise NeedsFallback(_EDGE_REASON)
     if not flags or not before_static or after == "\x00":
         # Unknown: only what holds in any text node.
         if core:

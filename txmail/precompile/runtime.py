@@ -228,7 +228,9 @@ class LinkNode(Node):
             # text.py then reads the link as its images' alt text, which this
             # compiled link doesn't have: render the message in full.
             raise NeedsFallback("a link's text is empty for this message; rendered in full.")
-        return link_text(text, href)
+        # html2text collapses the whitespace runs of what text.py put in place
+        # of the link (an href may hold some).
+        return " ".join(link_text(text, href).split())
 
 
 @register.tag("txmail_link")
