@@ -1,9 +1,11 @@
 """The address and header boundary: every value either raises a TxmailError
 from ``message()`` (before any connection) or goes out as well-formed bytes."""
 
+import base64
 import email
 import email.policy
 from datetime import UTC, datetime
+from email.headerregistry import Address
 
 import pytest
 from django.core import mail
@@ -15,6 +17,7 @@ from txmail import (
     HeaderInjection,
     InlineImage,
     InvalidAddress,
+    InvalidAttachment,
     InvalidHeader,
     MessageConfigurationError,
     TxmailError,
@@ -447,3 +450,101 @@ def test_a_filename_with_white_space_at_its_edges_is_refused():
     assert str(caught.value) == (
         f"Attachment: filename {' ' + 'x' * 70!r} starts or ends with white space, which "
         "the email's header folding drops. Remove it (filename.strip()).")
+
+
+# -- 5. address headers given in 'headers', and what else reaches a header ----
+
+
+@pytest.mark.parametrize("name", ["Sender", "Resent-From", "Resent-To", "resent-cc"])
+def test_a_group_label_in_an_address_header_raises_instead_of_injecting(name):
+    with pytest.raises(InvalidAddress) as info:
+        Hello(headers={name: HOSTILE}).message()
+    assert str(info.value).startswith(f"Hello: header {name!r} address ")
+    assert "uses group syntax" in str(info.value)
+
+
+def test_a_quoted_hostile_sender_goes_out_folded_as_one_header():
+    name = HOSTILE.partition(" <")[0]
+    data = smtp_bytes(Hello(headers={"Sender": f'"{name}" <a@example.com>',
+                                     "Resent-To": ["b@example.com", "Bo <c@example.com>"]}))
+    assert [line for line in header_lines(data) if line.startswith(b"Subject:")] == [
+        b"Subject: Hello Ann"]
+    assert display_names(data, "Sender") == [(name, "a@example.com")]
+    assert display_names(data, "Resent-To") == [("", "b@example.com"), ("Bo", "c@example.com")]
+    assert max(len(line) for line in data.split(b"\r\n")) <= 78
+
+
+def test_sender_takes_one_address():
+    with pytest.raises(InvalidAddress) as info:
+        Hello(headers={"Sender": "a@example.com, b@example.com"}).message()
+    assert str(info.value) == (
+        "Hello: header 'Sender' is 'a@example.com, b@example.com'; it takes one address.")
+
+
+def test_an_address_object_is_accepted_and_a_comma_gets_quoting_advice():
+    email_message = Hello(to=[Address("Smith, John", addr_spec="john@example.com")]).message()
+    assert email_message.to == ['"Smith, John" <john@example.com>']
+    with pytest.raises(InvalidAddress) as info:
+        Hello(to=["Smith, John <john@example.com>"]).message()
+    assert str(info.value) == (
+        "Hello: to address 'Smith, John <john@example.com>' is not one email address. "
+        "Give each address as its own list item, or quote a display name that contains "
+        "a comma: '\"Smith, John\" <john@example.com>'.")
+
+
+def test_a_display_name_that_decodes_to_an_encoded_line_break_raises():
+    # Decoded once it is the text "=?utf-8?q?a=0Ab?=": rebuilt, or copied into an
+    # unstructured header (staging's X-Txmail-Original-To), it is a line break.
+    inner = base64.b64encode(b"=?utf-8?q?a=0Ab?=").decode()
+    with pytest.raises(HeaderInjection) as info:
+        Hello(to=[f"=?utf-8?b?{inner}?= <a@example.com>"]).message()
+    assert str(info.value).startswith("Hello: to display name (decoded) contains a line break")
+
+
+def test_a_header_given_in_lower_case_replaces_the_default_auto_submitted():
+    data = smtp_bytes(Hello(headers={"auto-submitted": "no"}))
+    lines = [line.lower() for line in header_lines(data)]
+    assert [line for line in lines if line.startswith(b"auto-submitted:")] == [
+        b"auto-submitted: no"]
+
+
+def test_a_header_name_too_long_for_a_line_is_refused():
+    with pytest.raises(InvalidHeader) as info:
+        Hello(headers={"X-" + "a" * 998: "1"}).message()
+    assert "header names can be at most 76" in str(info.value)
+
+
+# -- 6. attachment contents ---------------------------------------------------
+
+
+def attached(data: bytes) -> email.message.EmailMessage:
+    [part] = [p for p in reparse(data).walk() if p.get_content_disposition() == "attachment"]
+    return part  # type: ignore[return-value]
+
+
+def test_text_bytes_that_are_not_utf8_go_out_byte_for_byte():
+    content = "naïve,café\r\n".encode("latin-1")
+    part = attached(smtp_bytes(Hello(attachments=[Attachment("list.csv", content)])))
+    assert part.get_content_type() == "text/csv"
+    assert part.get_payload(decode=True) == content
+
+
+def test_an_attached_email_is_a_message_part_readers_can_open():
+    raw = b"From: a@example.com\r\nSubject: The original\r\n\r\nHi.\r\n"
+    part = attached(smtp_bytes(Hello(attachments=[Attachment("fwd.eml", raw)])))
+    assert part.get_content_type() == "message/rfc822"
+    assert part["Content-Transfer-Encoding"] != "base64"
+    inner = part.get_content()
+    assert inner["Subject"] == "The original" and inner.get_content().strip() == "Hi."
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (("a.txt", "caf\udce9"), "Attachment 'a.txt': content contains a lone surrogate"),
+    (("a", b"x", "multipart/mixed"), "Attachment 'a': multipart/mixed can't be attached"),
+    (("a", b"x", "message/partial"), "Attachment 'a': message/partial can't be attached"),
+    (("a", 5), "Attachment 'a': content must be bytes or str, not int."),
+])
+def test_attachments_that_cannot_be_written_are_refused_when_made(args, error):
+    with pytest.raises(InvalidAttachment) as info:
+        Attachment(*args)
+    assert str(info.value).startswith(error)

@@ -124,3 +124,14 @@ def test_rendered_in_french_with_djangos_translations(user):
     rendered = PasswordReset(user, language="fr").render()
     assert rendered.subject == "Réinitialisation du mot de passe sur shop.example.com"
     assert rendered.fallback_reason is None
+
+
+@override_settings(TXMAIL=SITE)
+def test_a_preview_for_a_real_user_never_carries_a_working_reset_link():
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-123456")
+    text = PasswordReset.preview(user=str(admin.pk)).render().text
+    [path] = LINK.findall(text)
+    assert path.endswith("/preview-token-not-valid/")
+    assert Client().get(path).context["validlink"] is False
+    admin.refresh_from_db()
+    assert admin.check_password("pw-123456")

@@ -235,3 +235,57 @@ def test_a_wrong_interceptors_setting_is_a_clear_error(setting, message):
             Hello().send()
     assert str(caught.value) == message
     assert mail.outbox == []
+
+
+HOSTILE = "éééééééééé:Subject: URGENT wire money é <a@example.com>"
+
+
+def hostile_reply_to(email, message):
+    email.reply_to = [HOSTILE]
+    return email
+
+
+def header_with_a_line_break(email, message):
+    email.extra_headers["X-Note"] = "=?utf-8?q?a=0ABcc:_victim@example.net?="
+    return email
+
+
+def drop_everyone(email, message):
+    email.to, email.cc, email.bcc = [], [], []
+    return email
+
+
+@pytest.mark.parametrize(("interceptor", "error"), [
+    ("hostile_reply_to", "Hello: reply_to address "),
+    ("header_with_a_line_break", "Hello: header 'X-Note' (decoded) contains a line break"),
+    ("drop_everyone", "Hello: an interceptor removed every recipient. Return None"),
+])
+def test_what_an_interceptor_returns_is_checked_like_a_built_message(interceptor, error):
+    with override_settings(TXMAIL={"INTERCEPTORS": [f"tests.test_signals.{interceptor}"]}):
+        with pytest.raises(TxmailError) as caught:
+            Hello().send()
+        with pytest.raises(TxmailError):
+            Hello().enqueue()
+    assert str(caught.value).startswith(error)
+    assert mail.outbox == [] and not Delivery.objects.exists()
+
+
+@pytest.mark.parametrize("signal", [post_send, send_failed])
+def test_an_error_in_an_after_the_fact_receiver_is_logged_not_raised(signal, caplog):
+    def broken(sender, **kwargs):
+        raise RuntimeError("receiver bug")
+
+    signal.connect(broken)
+    try:
+        if signal is post_send:
+            sent = Hello().send()  # sent once, and send() says so
+            assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [sent.message_id]
+        else:
+            with override_settings(MAILERS={"transactional": CLOSED}), \
+                    pytest.raises(TransientDeliveryError):  # the real error, not the bug
+                Hello().send()
+    finally:
+        signal.disconnect(broken)
+    [record] = [r for r in caplog.records if r.name == "txmail.delivery"]
+    assert record.levelname == "ERROR" and "broken" in record.getMessage()
+    assert str(record.exc_info[1]) == "receiver bug"

@@ -8,6 +8,7 @@ from tests.testapp.emails import Hello, Promo
 from txmail import TransientDeliveryError
 from txmail.delivery.models import Status
 from txmail.signals import CancelSend, pre_send
+from txmail.suppression.check import suppress
 from txmail.testing import MailRecorder, MailTestMixin
 
 CLOSED = {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -182,3 +183,24 @@ class MixinTests(MailTestMixin, TestCase):
 
     def test_each_test_has_its_own_recorder(self):
         self.assertEqual(len(self.sent_mail), 0)
+
+
+def test_a_send_to_suppressed_recipients_only_is_recorded_as_suppressed(sent_mail):
+    suppress("ann@example.com", "bounced")
+    Hello().send()
+    assert mail.outbox == []
+    assert [r.status for r in sent_mail] == ["suppressed"]
+    sent_mail.assert_not_sent(Hello)
+    sent_mail.assert_nothing_sent()
+    assert sent_mail.suppressed[0].result.suppressed == {"ann@example.com": "bounced"}
+
+
+def test_a_queued_message_sent_on_commit_is_recorded_as_sent(
+        sent_mail, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        Hello(name="Ada").enqueue()
+    assert [m.subject for m in mail.outbox] == ["Hello Ada"]
+    record = sent_mail.assert_sent(Hello)
+    assert (record.status, record.queued, record.delivery.status) == (
+        "sent", True, Status.SENT)
+    assert sent_mail.run_queued() == []  # nothing left to run

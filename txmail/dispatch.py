@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .conf import txmail_settings
 from .delivery.queue import enqueue
-from .delivery.record import record_cancelled, send_now
+from .delivery.record import notify, record_cancelled, send_now
 from .delivery.transport import SentMessage
-from .interceptors import run_interceptors
+from .interceptors import get_interceptors, run_interceptors
 from .render import Rendered, render_activated
-from .send import resolve_mailer
+from .send import check_intercepted, resolve_mailer
 from .signals import CancelSend, post_send, pre_send, send_cancelled, send_failed
 
 if TYPE_CHECKING:
@@ -39,6 +39,12 @@ class Attempt:
     def _signal(self, signal: Any, **kwargs: Any) -> None:
         signal.send(type(self.message), message=self.message, queued=self.queued, **kwargs)
 
+    def _notify(self, signal: Any, **kwargs: Any) -> None:
+        # The message is sent (or stored, cancelled, failed) by now: a receiver's
+        # error must not make the caller send it again, or hide the real error.
+        notify(signal, type(self.message), message=self.message, queued=self.queued,
+               **kwargs)
+
     def prepare(self) -> None:
         """Run ``pre_send``, pick the mailer, render, build, run the interceptors."""
         self._signal(pre_send, mailer=self.using)
@@ -48,14 +54,16 @@ class Attempt:
         with message.activated():
             self.rendered = render_activated(message)
             self.email = message.build(self.rendered)
-        self.email = run_interceptors(self.email, message)
+        if get_interceptors():
+            owner = type(message).__name__
+            self.email = check_intercepted(owner, run_interceptors(self.email, message))
 
     def sent(self, result: Any) -> None:
-        self._signal(post_send, mailer=self.alias, result=result, email=self.email,
+        self._notify(post_send, mailer=self.alias, result=result, email=self.email,
                      rendered=self.rendered)
 
     def failed(self, error: BaseException) -> None:
-        self._signal(send_failed, mailer=self.alias, error=error)
+        self._notify(send_failed, mailer=self.alias, error=error)
 
     def cancel(self, exc: CancelSend) -> "Delivery | None":
         """Log the cancellation, send ``send_cancelled``; return the log row."""
@@ -78,7 +86,7 @@ class Attempt:
             }
         row = record_cancelled(message_class=self.message_class, alias=alias, reason=reason,
                                queued=self.queued, **fields)
-        self._signal(send_cancelled, mailer=alias, reason=reason, email=email, delivery=row)
+        self._notify(send_cancelled, mailer=alias, reason=reason, email=email, delivery=row)
         return row
 
 

@@ -44,6 +44,10 @@ class HeaderInjection(InvalidHeader):
     """A value contains a line break, or ``headers`` sets a header txmail owns."""
 
 
+class InvalidAttachment(TxmailError, ValueError):
+    """An attachment's content or type can't go in an email as given."""
+
+
 class NoRecipients(TxmailError, ValueError):
     """A message was sent with nobody to send it to."""
 

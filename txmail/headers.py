@@ -1,4 +1,4 @@
-"""Write address headers (From, To, Cc, Reply-To) txmail's way, folded safely.
+"""Write address headers (From, To, Cc, Reply-To, Sender, Resent-*) txmail's way, folded safely.
 
 The email package re-folds every address header it writes. When a quoted
 display name does not fit on one line, Python 3.13.0's folder splits it and
@@ -21,7 +21,12 @@ from collections.abc import Sequence
 from email.headerregistry import Address
 from typing import Any
 
-_ADDRESS_KEYS = {"from", "to", "cc", "reply-to"}
+# Every header the email package parses as addresses (validation.py rebuilds
+# Sender and the Resent-* ones given in ``headers``).
+_ADDRESS_KEYS = {
+    "from", "to", "cc", "reply-to", "sender",
+    "resent-from", "resent-sender", "resent-to", "resent-cc", "resent-bcc",
+}
 
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")  # RFC 5322 atext
 _QUOTABLE = re.compile(r"[ -~]*")  # printable ASCII and space

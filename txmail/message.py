@@ -193,10 +193,10 @@ class Message:
 
     def get_headers(self) -> dict[str, str]:
         """Return extra headers; Message-ID and Date are added when building."""
-        headers = {}
-        if self.auto_submitted:
-            headers["Auto-Submitted"] = self.auto_submitted
-        headers.update(self.headers)
+        headers = dict(self.headers)
+        # A header given in any case overrides the default ("auto-submitted": "no").
+        if self.auto_submitted and "auto-submitted" not in {n.lower() for n in headers}:
+            headers = {"Auto-Submitted": self.auto_submitted, **headers}
         return headers
 
     def get_attachments(self) -> list[Attachment | InlineImage]:

@@ -14,6 +14,7 @@ alternative show the HTML:
 
 import binascii
 import copy
+import email
 import email.message
 import email.policy
 import functools
@@ -28,11 +29,12 @@ from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
 
-from .exceptions import InvalidHeader
+from .exceptions import InvalidAttachment, InvalidHeader
 from .headers import rewrite_address_headers
 from .validation import check_cid, check_filename
 
 DEFAULT_MIMETYPE = "application/octet-stream"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 _MIMETYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
@@ -69,23 +71,45 @@ class Attachment:
         return cls(path.name, path.read_bytes(), mimetype)
 
     def __post_init__(self) -> None:
+        owner = f"Attachment {self.filename!r}"
         check_filename("Attachment", self.filename)
-        _check_mimetype(f"Attachment {self.filename!r}", self.mimetype)
+        _check_mimetype(owner, self.mimetype)
+        if not isinstance(self.content, str | bytes | bytearray):
+            raise InvalidAttachment(f"{owner}: content must be bytes or str, not "
+                                    f"{type(self.content).__name__}.")
+        if isinstance(self.content, str) and _SURROGATE.search(self.content):
+            raise InvalidAttachment(
+                f"{owner}: content contains a lone surrogate, which no encoding can "
+                "write. Decode the bytes it came from correctly (or with "
+                "errors='replace'), or attach the bytes themselves."
+            )
+        maintype, subtype = _split_mimetype(self.filename, self.mimetype)
+        if maintype == "multipart" or (maintype == "message" and subtype != "rfc822"):
+            raise InvalidAttachment(
+                f"{owner}: {maintype}/{subtype} can't be attached as a file (txmail "
+                "builds the multipart structure itself). Attach it as "
+                "'application/octet-stream', or an email as 'message/rfc822'."
+            )
 
     def as_mime_part(self) -> email.message.MIMEPart:
         part = email.message.MIMEPart(policy=email.policy.default)
         maintype, subtype = _split_mimetype(self.filename, self.mimetype)
-        if isinstance(self.content, str):
-            if maintype == "text":
-                part.set_content(self.content, subtype=subtype)
+        content = self.content
+        if maintype == "message":
+            # An attached email is a message part (RFC 2046 5.2.1: never base64),
+            # which readers open as an email.
+            raw = content.encode() if isinstance(content, str) else bytes(content)
+            part.set_content(email.message_from_bytes(raw, policy=email.policy.default))
+        elif maintype == "text":
+            try:
+                text = content if isinstance(content, str) else bytes(content).decode()
+            except UnicodeDecodeError:  # not UTF-8: the bytes go as they are (base64)
+                part.set_content(bytes(content), maintype, subtype)
             else:
-                part.set_content(self.content.encode(), maintype, subtype)
+                part.set_content(text, subtype=subtype)
         else:
-            if maintype == "text":
-                # The stdlib content manager only takes str for text/*.
-                part.set_content(self.content.decode(), subtype=subtype)
-            else:
-                part.set_content(self.content, maintype, subtype)
+            raw = content.encode() if isinstance(content, str) else bytes(content)
+            part.set_content(raw, maintype, subtype)
         part.add_header("Content-Disposition", "attachment", filename=self.filename)
         return part
 

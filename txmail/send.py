@@ -6,7 +6,7 @@ so a bad message raises without anything leaving.
 """
 
 from email.utils import getaddresses, make_msgid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.mail import mailers
 from django.core.mail.utils import DNS_NAME
@@ -103,4 +103,25 @@ def build_email(message: "Message", rendered: "Rendered") -> TxEmailMessage:
     # The MIME tree itself is built once, by the mailer, before anything for this
     # message goes on the wire; every field that could make that fail was checked
     # above (attachments became MIME parts when they were collected).
+    return email
+
+
+def check_intercepted(owner: str, email: Any) -> Any:
+    """Check the email an interceptor returned as ``build_email()`` checks its own.
+
+    An interceptor can change any field (or return another email); nothing it
+    wrote reaches a header unchecked.
+    """
+    email.to = check_address_list(owner, "to", email.to)
+    email.cc = check_address_list(owner, "cc", email.cc)
+    email.bcc = check_address_list(owner, "bcc", email.bcc)
+    email.reply_to = check_address_list(owner, "reply_to", email.reply_to)
+    email.from_email = check_address(owner, "from_email", email.from_email)
+    email.subject = check_header_text(owner, "subject", str(email.subject))
+    email.extra_headers = check_headers(owner, email.extra_headers)
+    if not (email.to or email.cc or email.bcc):
+        raise NoRecipients(
+            f"{owner}: an interceptor removed every recipient. Return None from it "
+            "to cancel the message instead."
+        )
     return email

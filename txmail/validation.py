@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from email import errors
-from email.headerregistry import Address, AddressHeader
+from email.headerregistry import Address, AddressHeader, SingleAddressHeader
 from email.utils import format_datetime, parsedate_to_datetime
 
 from django.core.exceptions import ValidationError
@@ -22,6 +22,7 @@ from django.core.validators import validate_email
 from .exceptions import HeaderInjection, InvalidAddress, InvalidHeader
 
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII except ':' (RFC 5322)
+_MAX_NAME = 76
 # Set by txmail from the message's own fields; a header of the same name would
 # silently disagree with them.
 _RESERVED_HEADERS = {"to", "cc", "bcc", "from", "reply-to", "subject"}
@@ -42,6 +43,14 @@ _CONTROL_NAMES = {
     "\r": "CARRIAGE RETURN", "\x1b": "ESCAPE", "\x1c": "FILE SEPARATOR",
     "\x1d": "GROUP SEPARATOR", "\x1e": "RECORD SEPARATOR", "\x7f": "DELETE",
     "\x85": "NEXT LINE",
+}
+# Headers the email package parses as addresses (Sender, Resent-To, ...) other
+# than the reserved ones: rebuilt address by address like To, since folding a
+# display name written as given can write a header of the caller's choosing.
+_ADDRESS_HEADERS = {
+    key: issubclass(cls, SingleAddressHeader)
+    for key, cls in email.policy.default.header_factory.registry.items()  # type: ignore[attr-defined]
+    if issubclass(cls, AddressHeader) and key not in _RESERVED_HEADERS
 }
 _ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?")  # RFC 2047: =?charset?q?text?=
 _MSG_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")  # printable ASCII, no '<' '>' or space
@@ -96,8 +105,19 @@ def check_header_text(owner: str, what: str, value: str) -> str:
     return value
 
 
+def _quoted(value: str) -> str:
+    name, _, rest = value.partition("<")
+    escaped = name.strip().replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}" <{rest}'
+
+
 def check_address(owner: str, field: str, value: object) -> str:
-    """Return ``value`` rebuilt as one valid address: "a@b.c" or '"Name" <a@b.c>'."""
+    """Return ``value`` rebuilt as one valid address: "a@b.c" or '"Name" <a@b.c>'.
+
+    ``value`` is a string or an ``email.headerregistry.Address``.
+    """
+    if isinstance(value, Address):
+        value = str(value)
     if not isinstance(value, str):
         raise InvalidAddress(
             f"{owner}: {field} must contain address strings, not {value!r}."
@@ -117,9 +137,12 @@ def _rebuild_address(owner: str, field: str, value: str) -> str:
     except (errors.HeaderParseError, IndexError, ValueError):
         raise _not_valid(owner, field, value) from None
     if len(parsed.addresses) > 1:
+        hint = "Give each address as its own list item"
+        if "<" in value and not value.lstrip().startswith('"'):
+            # "Smith, John <j@x>": a comma in an unquoted display name.
+            hint += f", or quote a display name that contains a comma: {_quoted(value)!r}"
         raise InvalidAddress(
-            f"{owner}: {field} address {value!r} is not one email address. "
-            "Give each address as its own list item."
+            f"{owner}: {field} address {value!r} is not one email address. {hint}."
         )
     if parsed.addresses and parsed.addresses[0][0].token_type == "group":
         raise InvalidAddress(
@@ -130,8 +153,11 @@ def _rebuild_address(owner: str, field: str, value: str) -> str:
     if len(parsed.mailboxes) != 1 or not parsed.mailboxes[0].addr_spec:
         raise _not_valid(owner, field, value)
     mailboxes = parsed.mailboxes
-    # Encoded-words are decoded by now: "=?utf-8?q?a=0Ab?=" is a line break.
-    display_name = check_one_line(
+    # Encoded-words are decoded by now: "=?utf-8?q?a=0Ab?=" is a line break. A
+    # name that decodes to another encoded-word is decoded again: rebuilt, it
+    # would be read as that word (and unstructured headers such as staging's
+    # X-Txmail-Original-To would carry it).
+    display_name = check_header_text(
         owner, f"{field} display name", mailboxes[0].display_name or ""
     )
     # Obsolete syntax (an unquoted '.' as in "Dr. Joe Smith") is re-quoted below;
@@ -179,6 +205,12 @@ def check_headers(owner: str, headers: Mapping[str, object]) -> dict[str, str]:
                 f"{owner}: {name!r} is not a valid header name. Use printable ASCII "
                 "without spaces or ':' (e.g. 'X-Campaign')."
             )
+        if len(name) > _MAX_NAME:
+            # A name cannot be folded: "Name: " must fit a 78-character line.
+            raise InvalidHeader(
+                f"{owner}: header name {name[:40]!r}... is {len(name)} characters long; "
+                f"header names can be at most {_MAX_NAME}. Use a shorter name."
+            )
         key = name.lower()
         if key in _RESERVED_HEADERS:
             raise HeaderInjection(
@@ -204,6 +236,8 @@ def _check_value(owner: str, name: str, value: object) -> str:
     key = name.lower()
     if key == "date" and isinstance(value, datetime):
         return format_datetime(value)
+    if key in _ADDRESS_HEADERS:
+        return _check_address_header(owner, name, value, single=_ADDRESS_HEADERS[key])
     text = check_header_text(owner, f"header {name!r}", str(value))
     if key == "message-id" and not _MSG_ID.fullmatch(text):
         raise InvalidHeader(
@@ -220,6 +254,27 @@ def _check_value(owner: str, name: str, value: object) -> str:
                 "datetime (or leave it out and the mailer adds the current time)."
             ) from None
     return text
+
+
+def _check_address_header(owner: str, name: str, value: object, *, single: bool) -> str:
+    """Return an address header's value rebuilt from checked addresses."""
+    field = f"header {name!r}"
+    if isinstance(value, (str, Address)):
+        text = check_one_line(owner, field, str(value))
+        try:
+            parsed = AddressHeader.value_parser(text).addresses
+            items: list[object] = [str(address).strip() for address in parsed]
+        except (errors.HeaderParseError, IndexError, ValueError):
+            raise _not_valid(owner, field, text) from None
+    elif isinstance(value, Iterable):
+        items = list(value)
+    else:
+        raise InvalidAddress(f"{owner}: {field} must be an address or a list of addresses.")
+    addresses = [check_address(owner, field, item) for item in items]
+    if not addresses or (single and len(addresses) > 1):
+        count = "one address" if single else "at least one address"
+        raise InvalidAddress(f"{owner}: {field} is {value!r}; it takes {count}.")
+    return ", ".join(addresses)
 
 
 # Dot-atom text and '@'; no "=?", as a cid is also the default filename.

@@ -75,7 +75,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
     return sent
 
 
-def notify(signal: Signal, sender: str, **kwargs: Any) -> None:
+def notify(signal: Signal, sender: Any, **kwargs: Any) -> None:
     """Send a delivery signal; a receiver's error is logged, never raised.
 
     The message's fate is already recorded: a failing receiver must not stop a

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import Any
 
+from ..delivery.signals import message_failed, message_sent, message_suppressed
 from ..signals import post_send, send_cancelled, send_failed
 
 SENT = "sent"
 QUEUED = "queued"
 FAILED = "failed"
 CANCELLED = "cancelled"
+SUPPRESSED = "suppressed"  # every recipient was on the suppression list: nothing went out
 
 
 def _bare(addresses: Any) -> list[str]:
@@ -37,7 +39,7 @@ class SentRecord:
     """One message that went through ``send()`` or ``enqueue()`` while recording.
 
     ``status`` is ``"sent"``, ``"queued"`` (``enqueue()``, not yet run),
-    ``"failed"`` or ``"cancelled"``; ``subject``/``html``/``text`` and the
+    ``"failed"``, ``"cancelled"`` or ``"suppressed"``; ``subject``/``html``/``text`` and the
     recipients are what went out (after interceptors), ``rendered`` what the
     templates produced, ``context`` what they rendered with.
     """
@@ -184,10 +186,15 @@ class MailRecorder:
         post_send.connect(self._on_sent, weak=False, dispatch_uid=self._uid)
         send_failed.connect(self._on_failed, weak=False, dispatch_uid=self._uid)
         send_cancelled.connect(self._on_cancelled, weak=False, dispatch_uid=self._uid)
+        # A queued message's outcome, however its task ran (a worker, the
+        # immediate backend on commit, run_queued()).
+        for signal in (message_sent, message_failed, message_suppressed):
+            signal.connect(self._on_delivered, weak=False, dispatch_uid=self._uid)
         return self
 
     def stop(self) -> None:
-        for signal in (post_send, send_failed, send_cancelled):
+        for signal in (post_send, send_failed, send_cancelled, message_sent, message_failed,
+                       message_suppressed):
             signal.disconnect(dispatch_uid=self._uid)
 
     def __enter__(self) -> "MailRecorder":
@@ -202,11 +209,37 @@ class MailRecorder:
 
     def _on_sent(self, sender: type, *, message: Any, mailer: str, result: Any, email: Any,
                  rendered: Any, queued: bool, **kwargs: Any) -> None:
+        status = QUEUED if queued else SENT
+        if not queued and result.suppressed and not result.recipients:
+            status = SUPPRESSED
         self.records.append(SentRecord(
-            message=message, mailer=mailer, status=QUEUED if queued else SENT, queued=queued,
+            message=message, mailer=mailer, status=status, queued=queued,
             email=email, rendered=rendered, result=result,
             delivery=result if queued else None,
         ))
+
+    def _on_delivered(self, sender: str, *, delivery: Any = None, **kwargs: Any) -> None:
+        if delivery is None or kwargs.get("will_retry"):
+            return
+        for record in self.records:
+            if record.status == QUEUED and record.delivery.pk == delivery.pk:
+                record.delivery = delivery
+                self._settle(record)
+
+    @staticmethod
+    def _settle(record: SentRecord) -> None:
+        """Give a queued record its delivery row's outcome, once it has one."""
+        from ..delivery.models import Status
+
+        status = record.delivery.status
+        if status == Status.SENT:
+            record.status = SENT
+        elif status in (Status.FAILED, Status.UNKNOWN):
+            record.status, record.reason = FAILED, record.delivery.last_error
+        elif status == Status.CANCELLED:
+            record.status, record.reason = CANCELLED, record.delivery.last_error
+        elif status == Status.SUPPRESSED:
+            record.status, record.reason = SUPPRESSED, record.delivery.last_error
 
     def _on_failed(self, sender: type, *, message: Any, mailer: str | None,
                    error: BaseException, queued: bool, **kwargs: Any) -> None:
@@ -243,6 +276,10 @@ class MailRecorder:
         return [r for r in self.records if r.status == CANCELLED]
 
     @property
+    def suppressed(self) -> list[SentRecord]:
+        return [r for r in self.records if r.status == SUPPRESSED]
+
+    @property
     def failed(self) -> list[SentRecord]:
         return [r for r in self.records if r.status == FAILED]
 
@@ -273,7 +310,7 @@ class MailRecorder:
         queue's claims and outcomes. Records of messages the mailer accepted
         become ``"sent"``.
         """
-        from ..delivery.models import READY, Status
+        from ..delivery.models import READY
         from ..delivery.queue import run
 
         ran = []
@@ -284,13 +321,7 @@ class MailRecorder:
             if record.delivery.status in READY:
                 run(record.delivery.pk)
                 record.delivery.refresh_from_db()
-            status = record.delivery.status
-            if status == Status.SENT:
-                record.status = SENT
-            elif status in (Status.FAILED, Status.UNKNOWN):
-                record.status, record.reason = FAILED, record.delivery.last_error
-            elif status == Status.CANCELLED:
-                record.status, record.reason = CANCELLED, record.delivery.last_error
+            self._settle(record)
             ran.append(record)
         return ran
 

@@ -15,6 +15,8 @@ from django.utils.http import urlsafe_base64_encode
 from ...message import Message
 from ...sites import absolute, get_site_url
 
+PREVIEW_TOKEN = "preview-token-not-valid"
+
 
 class PasswordReset(Message):
     """A link to choose a new password, valid once and for PASSWORD_RESET_TIMEOUT.
@@ -102,10 +104,14 @@ class PasswordReset(Message):
 
     @classmethod
     def preview(cls, user: str | None = None, **params: Any) -> "PasswordReset":
-        """A reset link for user ``?user=<pk>``, or for an unsaved sample user."""
-        if user:
-            return cls(get_user_model()._default_manager.get(pk=user))
-        return cls(_sample_user(), token="preview-token-not-valid")
+        """A reset link for user ``?user=<pk>``, or for an unsaved sample user.
+
+        The token is always a dummy: a real one would let whoever sees the
+        preview (or the preview send) set that user's password, a superuser's
+        included.
+        """
+        target = get_user_model()._default_manager.get(pk=user) if user else _sample_user()
+        return cls(target, token=PREVIEW_TOKEN)
 
 
 def _sample_user() -> Any:
