@@ -95,20 +95,19 @@ class Attachment:
         part = email.message.MIMEPart(policy=email.policy.default)
         maintype, subtype = _split_mimetype(self.filename, self.mimetype)
         content = self.content
+        raw = content.encode() if isinstance(content, str) else bytes(content)
         if maintype == "message":
             # An attached email is a message part (RFC 2046 5.2.1: never base64),
             # which readers open as an email.
-            raw = content.encode() if isinstance(content, str) else bytes(content)
             part.set_content(email.message_from_bytes(raw, policy=email.policy.default))
         elif maintype == "text":
             try:
-                text = content if isinstance(content, str) else bytes(content).decode()
+                text = content if isinstance(content, str) else raw.decode()
             except UnicodeDecodeError:  # not UTF-8: the bytes go as they are (base64)
-                part.set_content(bytes(content), maintype, subtype)
+                part.set_content(raw, maintype, subtype)
             else:
                 part.set_content(text, subtype=subtype)
         else:
-            raw = content.encode() if isinstance(content, str) else bytes(content)
             part.set_content(raw, maintype, subtype)
         part.add_header("Content-Disposition", "attachment", filename=self.filename)
         return part
