@@ -7,13 +7,15 @@ worker-process tests are in tests/test_bulk_workers.py.
 import re
 
 import pytest
+from django.contrib.admin.sites import site as admin_site
+from django.contrib.auth.models import Permission, User
 from django.core import signing
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
 from tests.smtp import SMTPServer
-from tests.testapp.emails import Bulletin, Hello
-from tests.testapp.models import Subscriber
+from tests.testapp.emails import Bulletin, BulletinByLanguage, Hello
+from tests.testapp.models import Interest, Subscriber
 from txmail.bulk import chunks
 from txmail.bulk.message import BulkMessage
 from txmail.bulk.models import Campaign, CampaignStatus, Chunk, ChunkStatus, Recipient
@@ -92,7 +94,11 @@ def test_a_bulk_class_without_topic_fails_when_defined():
         type("NoTopic", (BulkMessage,), {"__module__": __name__, "template_name": "x"})
     assert str(caught.value) == (
         "NoTopic requires either a definition of 'topic' (the list recipients "
-        "unsubscribe from, e.g. topic = 'newsletter') or an implementation of 'get_topic()'.")
+        "unsubscribe from, e.g. topic = 'newsletter'; not empty) or an implementation of "
+        "'get_topic()'.")
+    with pytest.raises(MessageConfigurationError):  # "" would unsubscribe from everything
+        type("EmptyTopic", (BulkMessage,), {"__module__": __name__, "template_name": "x",
+                                            "topic": ""})
 
 
 def test_arguments_must_be_json(server):
@@ -286,3 +292,90 @@ def test_the_command_follows_and_cancels_a_campaign(server, django_capture_on_co
     out = StringIO()
     call_command("txmail", "campaign", "cancel", str(campaign.pk), stdout=out)
     assert out.getvalue() == "Cancelled: 0 messages not sent.\n"
+
+
+def test_a_recipient_repeated_by_a_join_gets_one_message(
+        server, django_capture_on_commit_callbacks):
+    ann, _bob, cy = subscribers(3)
+    Interest.objects.bulk_create([Interest(subscriber=ann, name="a"),
+                                  Interest(subscriber=ann, name="b"),
+                                  Interest(subscriber=ann, name="c"),
+                                  Interest(subscriber=cy, name="a")])
+    queryset = Subscriber.objects.filter(interests__name__in=["a", "b", "c"])
+    assert queryset.count() == 4  # ann three times
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = Bulletin.send_bulk(queryset, chunk_size=2, title="June")
+    assert campaign.total == 2
+    assert sorted(r.rcpt_tos[0] for r in server.received) == [ann.email, cy.email]
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DONE
+    assert set(campaign.chunks.values_list("status", flat=True)) == {ChunkStatus.DONE}
+
+
+def test_a_per_recipient_topic_goes_in_each_row_and_its_unsubscribe_link(
+        server, django_capture_on_commit_callbacks):
+    Subscriber.objects.create(name="Ann", email="ann@example.com", language="en")
+    Subscriber.objects.create(name="Bea", email="bea@example.com", language="fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        BulletinByLanguage.send_bulk(Subscriber.objects.all(), title="June")
+    for received in server.received:
+        [(_url, token)] = LINK.findall(received.message["List-Unsubscribe"])
+        address, topic = read_token(token)
+        row = Delivery.objects.get(recipients_text=address)
+        language = Subscriber.objects.get(email=address).language
+        assert row.topic == topic == f"bulletin-{language}"
+    assert len(server.received) == 2
+
+
+def test_a_token_for_the_empty_topic_is_refused(client):
+    response = client.post(unsubscribe_url("ann@example.com", topic=""),
+                           "List-Unsubscribe=One-Click",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert not Suppression.objects.exists()
+
+
+def test_unsubscribing_needs_no_login_under_login_required_middleware(client, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE,
+                           "django.contrib.auth.middleware.LoginRequiredMiddleware"]
+    assert client.get(unsubscribe_url("ann@example.com")).status_code == 200
+    response = client.post(unsubscribe_url("ann@example.com"), "List-Unsubscribe=One-Click",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert Suppression.objects.get().address == "ann@example.com"
+
+
+@pytest.mark.parametrize(("site", "one_click"), [
+    ("https://shop.example.com", True), ("http://shop.example.com", False),
+    ("http://localhost:8000", True), ("http://127.0.0.1:8000", True),
+])
+def test_one_click_is_offered_only_over_https_or_on_a_development_host(site, one_click):
+    with override_settings(TXMAIL={"SITE_URL": site}):
+        headers = Bulletin(Subscriber(name="Ann", email="ann@example.com")).message().extra_headers
+    assert headers["List-Unsubscribe"].startswith(f"<{site}/mail/unsubscribe/")
+    assert ("List-Unsubscribe-Post" in headers) is one_click
+
+
+def test_a_finished_campaign_has_nothing_pending_when_recipients_left_the_queryset(
+        server, django_capture_on_commit_callbacks):
+    bob = subscribers(3)[1]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        campaign = Bulletin.send_bulk(Subscriber.objects.filter(opted_in=True), title="June")
+    Subscriber.objects.filter(pk=bob.pk).update(opted_in=False)  # before the chunk runs
+    for callback in callbacks:
+        callback()
+    progress = campaign.progress()
+    assert (progress.status, progress.total, progress.sent) == (CampaignStatus.DONE, 3, 2)
+    assert (progress.pending, progress.eta, progress.done) == (0, None, True)
+
+
+def test_only_users_who_may_change_campaigns_get_the_cancel_action():
+    viewer = User.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_campaign"))
+    editor = User.objects.create_user("editor", is_staff=True)
+    editor.user_permissions.add(Permission.objects.get(codename="change_campaign"))
+    campaign_admin = admin_site._registry[Campaign]
+    for user, allowed in ((viewer, False), (editor, True)):
+        request = RequestFactory().get("/admin/txmail/campaign/")
+        request.user = User.objects.get(pk=user.pk)  # fresh permission cache
+        assert ("cancel_campaigns" in campaign_admin.get_actions(request)) is allowed

@@ -61,3 +61,12 @@ class Bulletin(BulkMessage):
 
         return cls(Subscriber(name="Ann", email="ann@example.com"),
                    context={"title": "June"})
+
+
+class BulletinByLanguage(Bulletin):
+    """A topic per recipient: get_topic() reads the instance (tests/test_bulk.py)."""
+
+    topic = None
+
+    def get_topic(self):
+        return f"bulletin-{self.recipient.language}"

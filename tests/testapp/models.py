@@ -14,3 +14,16 @@ class Subscriber(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Interest(models.Model):
+    """A many-valued relation: filtering across it repeats a subscriber per match."""
+
+    subscriber = models.ForeignKey(Subscriber, models.CASCADE, related_name="interests")
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        app_label = "testapp"
+
+    def __str__(self):
+        return self.name

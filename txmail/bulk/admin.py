@@ -61,7 +61,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def progress_summary(self, obj: Campaign) -> str:
         return self._progress(obj).describe()
 
-    @admin.action(description=_("Cancel: send nothing more"))
+    @admin.action(description=_("Cancel: send nothing more"), permissions=["change"])
     def cancel_campaigns(self, request: Any, queryset: Any) -> None:
         cancelled = sum(campaign.cancel() for campaign in queryset)
         self.message_user(request, f"{cancelled} messages cancelled.", messages.SUCCESS)

@@ -86,7 +86,9 @@ def start(cls: type["BulkMessage"], queryset: QuerySet[Any], *, using: str | Non
             f"({exc}). Filter on plain values.") from exc
     with transaction.atomic(using=router.db_for_write(Campaign)):
         campaign = Campaign.objects.create(
-            message_class=name, topic=probe.get_topic() or "", kwargs=kwargs,
+            # The class's topic; a get_topic() override may vary it per recipient
+            # (each row has its message's), and needs an instance to run.
+            message_class=name, topic=cls.topic or "", kwargs=kwargs,
             model=queryset.model._meta.label, query=query, mailer=using or "",
             task_backend=backend, queue_name=queue_name, priority=priority,
             chunk_size=size,
@@ -113,8 +115,10 @@ def key_ranges(queryset: QuerySet[Any], size: int) -> Any:
         page = list((keys if last is None else keys.filter(pk__gt=last))[:size])
         if not page:
             return
-        yield page
         last = page[-1]
+        # A filter across a many-valued relation repeats a row once per match;
+        # each recipient counts (and gets a message) once.
+        yield list(dict.fromkeys(page))
 
 
 def chunk_task_for(backend: str, queue_name: str, priority: int, *, owner: str = "") -> Any:

@@ -128,7 +128,9 @@ def batches(queryset: Any, size: int) -> Iterator[list[Any]]:
         if not batch:
             return
         last = batch[-1].pk
-        yield batch
+        # A filter across a many-valued relation repeats a row once per match
+        # (adjacent, in pk order): one message per recipient.
+        yield list({row.pk: row for row in batch}.values())
 
 
 def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
@@ -154,7 +156,9 @@ def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
         with transaction.atomic(using=router.db_for_write(Delivery)):
             # Inside the transaction, so a cancel that ran meanwhile (it takes
             # the chunk's claim first) leaves nothing to write.
-            if not mine.exists():
+            # Locked (where the database locks rows): a cancel waits for these
+            # rows to be written, then cancels them too.
+            if not mine.select_for_update().exists():
                 return None
             # bulk_create sets each row's pk (RETURNING, on SQLite and PostgreSQL).
             Delivery.objects.bulk_create([row for _k, _a, row in pending if row.pk is None])
@@ -162,6 +166,10 @@ def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
                 Recipient(campaign=campaign, key=key, delivery=row)
                 for key, _a, row in pending])
     except IntegrityError:
+        if mine.exists():  # still ours: not a race, a bug; the sweep runs it again
+            logger.exception("txmail: campaign %s: could not write a batch; stopping.",
+                             campaign.pk)
+            return None
         # Another run of this chunk wrote some of these recipients first (the
         # sweep gave the chunk away while this worker was slow): it owns them.
         logger.warning("txmail: campaign %s: another worker has this chunk; stopping.",
@@ -211,7 +219,7 @@ def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
         attempt.email, alias=attempt.alias or "", message_class=campaign.message_class,
         task_backend=campaign.task_backend, queue_name=campaign.queue_name,
         priority=campaign.priority, respect_suppression=message.get_respect_suppression(),
-        topic=campaign.topic, resend_if_unknown=message.get_resend_if_unknown())
+        topic=message.get_topic() or "", resend_if_unknown=message.get_resend_if_unknown())
     # Claimed by this task already, as queue._claim() would: the sweep
     # requeues it if this worker dies before handing it to the mailer.
     row.status, row.claim_token, row.claimed_at = Status.SENDING, token, now

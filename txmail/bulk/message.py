@@ -17,7 +17,7 @@ Transactional classes (plain ``Message``) get none of this.
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
@@ -33,6 +33,18 @@ if TYPE_CHECKING:
     from .models import Campaign
 
 URL_NAME = "txmail_bulk:unsubscribe"
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def _one_click_capable(url: str) -> bool:
+    """Whether ``url`` may be offered for one-click unsubscribe (RFC 8058 section 3.1).
+
+    One-click needs an https URL. Loopback hosts, which no mailbox provider can
+    reach, keep the header so development shows what production sends.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return parts.scheme == "https" or host in _LOOPBACK or host.endswith(".localhost")
 
 
 class BulkMessage(Message):
@@ -67,11 +79,11 @@ class BulkMessage(Message):
         super().__init_subclass__(**kwargs)
         # Validate early: a concrete bulk class without a topic would record
         # unsubscribes that stop nothing (or everything).
-        if not cls.abstract and cls.topic is None and cls.get_topic is BulkMessage.get_topic:
+        if not cls.abstract and not cls.topic and cls.get_topic is BulkMessage.get_topic:
             raise MessageConfigurationError(
                 f"{cls.__name__} requires either a definition of 'topic' (the list "
-                "recipients unsubscribe from, e.g. topic = 'newsletter') or an "
-                "implementation of 'get_topic()'."
+                "recipients unsubscribe from, e.g. topic = 'newsletter'; not empty) or "
+                "an implementation of 'get_topic()'."
             )
 
     # -- bulk ---------------------------------------------------------------
@@ -130,7 +142,14 @@ class BulkMessage(Message):
 
     def get_unsubscribe_url(self) -> str:
         """Return the signed one-click URL for this recipient and topic (absolute)."""
-        token = make_token(self.get_unsubscribe_address(), self.get_topic() or "")
+        topic = self.get_topic()
+        if not topic:
+            # An unsubscribe from the empty topic would suppress every message.
+            raise MessageConfigurationError(
+                f"{type(self).__name__}.get_topic() returned {topic!r}: a bulk message "
+                "needs the name of the list recipients unsubscribe from."
+            )
+        token = make_token(self.get_unsubscribe_address(), topic)
         try:
             path = reverse(URL_NAME, kwargs={"token": token})
         except NoReverseMatch:
@@ -152,11 +171,10 @@ class BulkMessage(Message):
         if mailto:
             subject = quote(f"unsubscribe {url.rstrip('/').rsplit('/', 1)[-1]}")
             targets.append(f"<mailto:{mailto}?subject={subject}>")
-        return {
-            **super().get_headers(),
-            "List-Unsubscribe": ", ".join(targets),
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
+        headers = {**super().get_headers(), "List-Unsubscribe": ", ".join(targets)}
+        if _one_click_capable(url):
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        return headers
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("unsubscribe_url", self.get_unsubscribe_url())

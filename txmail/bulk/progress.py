@@ -60,7 +60,9 @@ def progress_of(campaign: Campaign) -> Progress:
                          sent_at__gte=now - timedelta(seconds=window)).count()
     in_progress = sum(counts.get(s, 0) for s in (*READY, Status.SENDING))
     written = sum(counts.values())
-    pending = 0 if campaign.status == CampaignStatus.CANCELLED else max(
+    # Once no chunk is left to run, nobody is pending: recipients counted at the
+    # start may have left the queryset since (unsubscribed, deleted).
+    pending = 0 if campaign.status != CampaignStatus.RUNNING else max(
         campaign.total - written, 0)
     rate = recent / window
     left = pending + in_progress

@@ -12,6 +12,7 @@ so the endpoint can't be used to learn which addresses exist.
 
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
@@ -25,6 +26,9 @@ from .tokens import read_token
 ONE_CLICK = "One-Click"  # the value RFC 8058 section 3.1 requires
 
 
+# No session or CSRF token comes with a mail provider's POST, and the person
+# clicking is not logged in (LoginRequiredMiddleware would redirect them).
+@method_decorator(login_not_required, name="dispatch")
 @method_decorator(csrf_exempt, name="dispatch")
 class UnsubscribeView(TemplateView):
     """Confirm (GET) and record (POST) an unsubscribe from one topic."""
@@ -39,12 +43,16 @@ class UnsubscribeView(TemplateView):
             address, topic = read_token(kwargs["token"])
         except signing.BadSignature:
             return self.invalid()
+        if not topic:  # would suppress every message to the address
+            return self.invalid()
         return self.render_to_response(self.get_context_data(address=address, topic=topic))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             address, topic = read_token(kwargs["token"])
         except signing.BadSignature:
+            return self.invalid()
+        if not topic:  # would suppress every message to the address
             return self.invalid()
         if request.POST.get("List-Unsubscribe") != ONE_CLICK:
             return HttpResponse("Expected the body List-Unsubscribe=One-Click (RFC 8058).",
