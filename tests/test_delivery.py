@@ -511,3 +511,66 @@ def test_the_sweep_leaves_a_message_the_mailer_just_got(server):
     recovery.sweep()
     row.refresh_from_db()
     assert row.status == Status.SENDING
+
+
+# -- recipients refused for now, copies, the backoff cap ---------------------------
+
+
+def test_a_recipient_refused_for_now_gets_the_message_on_a_later_attempt(
+        server, django_capture_on_commit_callbacks):
+    greylisted = {"bob@example.com"}
+
+    async def handle_rcpt(srv, session, envelope, address, rcpt_options):
+        if address in greylisted:
+            greylisted.discard(address)  # accepted next time
+            return "450 4.2.0 Greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    server.handler.handle_RCPT = handle_rcpt
+    with django_capture_on_commit_callbacks(execute=False):
+        row = Hello(to=["ann@example.com", "bob@example.com"]).enqueue()
+    assert queue.run(row.pk) == {"sent": 1}
+    row.refresh_from_db()
+    assert row.refused == {"bob@example.com": [450, "4.2.0 Greylisted, try again later"]}
+    follow_up = Delivery.objects.get(resent_from=row)
+    assert (follow_up.status, follow_up.recipients, follow_up.message_id, follow_up.attempts) == (
+        Status.RETRYING, ["bob@example.com"], row.message_id, 1)
+    Delivery.objects.filter(pk=follow_up.pk).update(next_attempt_at=timezone.now())
+    assert queue.run(follow_up.pk) == {"sent": 1}
+    assert [r.rcpt_tos for r in server.received] == [["ann@example.com"], ["bob@example.com"]]
+    assert server.received[0].data == server.received[1].data  # the same message
+
+
+@override_settings(TXMAIL={"KEEP_BODIES": True})
+def test_send_again_keeps_every_sending_option(server):
+    Hello().send()
+    original = Delivery.objects.get()
+    Delivery.objects.filter(pk=original.pk).update(
+        topic="offers", respect_suppression=False, resend_if_unknown=True,
+        esp_options={"tags": ["x"]})
+    original.refresh_from_db()
+    from txmail.delivery import actions
+
+    with transaction.atomic():
+        [copy] = actions.send_again(Delivery.objects.filter(pk=original.pk))
+    copy.refresh_from_db()
+    assert (copy.topic, copy.respect_suppression, copy.resend_if_unknown, copy.esp_options) == (
+        "offers", False, True, {"tags": ["x"]})
+    assert copy.message_id != original.message_id
+
+
+@override_settings(TXMAIL={"RETRY_DELAY": 10, "RETRY_MAX_DELAY": 60})
+def test_the_backoff_never_exceeds_the_maximum_delay():
+    delays = [queue.backoff(attempt) for attempt in range(1, 12) for _ in range(50)]
+    assert max(delays) <= 60
+    assert min(queue.backoff(1) for _ in range(50)) >= 5  # 10 s, -50 %
+    assert max(delays) > 50  # capped, not shrunk
+
+
+def test_admin_retry_now_says_why_a_row_was_not_retried(server, admin_client, admin_urls):
+    Hello().send()  # sent: nothing to retry
+    response = action(admin_client, "retry_now", [Delivery.objects.get()])
+    text = response.content.decode()
+    assert "0 messages queued for another attempt." in text
+    assert "1 message was not retried: only failed or retrying messages" in text

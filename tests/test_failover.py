@@ -4,6 +4,7 @@ The cooldown is shared through the "shared" cache (a FileBasedCache every
 process of the run sees), and checked from two worker subprocesses.
 """
 
+import errno
 import json
 import os
 import socket
@@ -23,6 +24,7 @@ from tests.smtp import SMTPServer, free_port
 from tests.testapp.emails import Hello
 from txmail import PermanentDeliveryError, TransientDeliveryError
 from txmail.delivery import deliver, deliver_many
+from txmail.delivery.errors import is_message_error, is_transient
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import DeliveryOutcomeUnknown
 
@@ -338,3 +340,47 @@ def test_round_robin_with_one_server_down_delivers_everything(three_servers):
     assert sorted(subjects) == sorted(f"Message {n}" for n in range(300))
     for server in three_servers[:2]:
         assert abs(len(server.received) - 150) <= 150 * 0.05
+
+
+# -- what counts as the message's fault, and what as the mailer's --------------------
+
+
+@pytest.mark.parametrize("reply", ["552 5.3.4 Message size exceeds fixed limit",
+                                   "550 5.6.0 Content refused"])
+def test_a_message_too_big_at_mail_from_does_not_mark_the_mailer_down(backup, reply):
+    first = ReplyingServer(mail_reply=reply).start()
+    try:
+        with override_settings(MAILERS={"primary": first.mailer(), "backup": backup.mailer(),
+                                        "fo": failover("primary", "backup")}):
+            for n in range(2):
+                with pytest.raises(PermanentDeliveryError) as caught:
+                    deliver(email(n), "fo")
+                assert caught.value.alias == "primary"
+                assert str(caught.value).endswith("fix the address or the message.")
+    finally:
+        first.stop()
+    assert first.mail_attempts == 2  # tried again: not marked down
+    assert backup.received == []  # another server would refuse it too
+
+
+def test_a_refused_sender_is_the_mailers_problem_and_says_so(backup):
+    first = ReplyingServer(mail_reply="550 5.7.1 Sender not allowed to relay").start()
+    try:
+        with override_settings(MAILERS={"primary": first.mailer(), "backup": backup.mailer(),
+                                        "fo": failover("primary", "backup")}):
+            with pytest.raises(PermanentDeliveryError) as caught:
+                deliver(email(1), "primary")
+            assert deliver(email(2), "fo").sent_via == "backup"
+    finally:
+        first.stop()
+    assert str(caught.value).endswith(
+        "Sending it again won't help; check the mailer's settings and account (credentials, "
+        "sender domain, sending limits).")
+    assert [r.message["Subject"] for r in backup.received] == ["Message 2"]
+
+
+@pytest.mark.parametrize("code", [errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN])
+def test_an_unreachable_network_is_worth_retrying(code):
+    # What socket.connect() raises when a route is missing (not reproducible on loopback).
+    assert is_transient(OSError(code, os.strerror(code)))
+    assert not is_message_error(OSError(code, os.strerror(code)))

@@ -10,6 +10,7 @@ checked against the services themselves.
 import base64
 import json
 import threading
+import time
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -25,6 +26,7 @@ from tests.smtp import free_port
 from tests.testapp.emails import Hello
 from txmail import PermanentDeliveryError, TransientDeliveryError
 from txmail.delivery.models import Delivery, Status
+from txmail.exceptions import DeliveryOutcomeUnknown
 from txmail.mime import Attachment
 
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "testing",
@@ -119,6 +121,11 @@ class V3Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.requests.append((self.path, dict(self.headers), json.loads(body)))
         status = self.server.statuses.pop(0) if self.server.statuses else 202
+        if status == "hang up":  # the whole request arrived; no answer is sent
+            self.close_connection = True
+            return
+        if status == "stall":  # longer than the client's read timeout
+            time.sleep(2)
         self.send_response(status)
         self.send_header("X-Message-Id", "sg-queue-id-1")
         self.send_header("Content-Type", "application/json")
@@ -215,3 +222,114 @@ def test_a_provider_400_does_not_cascade_or_mark_it_down(sendgrid):
         assert caught.value.alias == "sendgrid"  # the backup (closed port) was not tried
         assert Hello().send().sent_via == "sendgrid"  # and SendGrid is not marked down
     assert len(sendgrid.requests) == 2
+
+
+# -- an HTTP request that went out, and an account that can't send ------------------
+
+
+def failover_to_a_second_sendgrid(first_options, second):
+    from django.conf import settings
+
+    second_mailer = {"BACKEND": "txmail.backends.sendgrid.EmailBackend",
+                     "OPTIONS": {"api_key": "SG.test-key",
+                                 "api_url": f"http://127.0.0.1:{second.server_address[1]}/v3/"}}
+    first = dict(settings.MAILERS["transactional"])
+    first["OPTIONS"] = {**first["OPTIONS"], **first_options}
+    return {"first": first, "second": second_mailer,
+            "transactional": {"BACKEND": "txmail.backends.failover.EmailBackend",
+                              "OPTIONS": {"mailers": ["first", "second"], "cache": "shared"}}}
+
+
+@pytest.fixture
+def second_sendgrid():
+    from django.core.cache import caches
+
+    caches["shared"].clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), V3Handler)
+    server.requests, server.statuses = [], []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    caches["shared"].clear()
+
+
+@pytest.mark.parametrize("fault", ["hang up", "stall"])
+def test_an_answer_lost_after_the_request_is_not_sent_again_elsewhere(
+        sendgrid, second_sendgrid, fault):
+    sendgrid.statuses = [fault]
+    with override_settings(MAILERS=failover_to_a_second_sendgrid({"timeout": 0.5},
+                                                                 second_sendgrid)):
+        with pytest.raises(DeliveryOutcomeUnknown) as caught:
+            Hello().send()
+    assert caught.value.alias == "first"
+    assert "The provider may have accepted it" in str(caught.value)
+    assert len(sendgrid.requests) == 1 and second_sendgrid.requests == []
+    assert Delivery.objects.get().status == Status.UNKNOWN
+
+
+def test_a_queued_message_whose_answer_was_lost_is_not_sent_twice(
+        sendgrid, django_capture_on_commit_callbacks):
+    from django.conf import settings
+
+    from txmail.delivery import queue
+
+    sendgrid.statuses = ["hang up"]
+    mailer = settings.MAILERS["transactional"]
+    with override_settings(MAILERS={"transactional": {**mailer, "OPTIONS": {
+            **mailer["OPTIONS"], "timeout": 0.5}}}):
+        with django_capture_on_commit_callbacks(execute=False):
+            row = Hello().enqueue()
+        assert queue.run(row.pk) == {"unknown": 1}
+        assert queue.run(row.pk) == {}
+    assert len(sendgrid.requests) == 1
+
+
+class PausedSES(BaseHTTPRequestHandler):
+    """Amazon SES v2 answering every send with its account-level error (REST-JSON)."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.posts += 1
+        body = json.dumps({"message": "Sending is paused for this account."}).encode()
+        self.send_response(400)
+        self.send_header("x-amzn-ErrorType", f"{self.server.code}:http://internal.amazon.com/")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("code", ["SendingPausedException", "AccountSuspendedException",
+                                  "LimitExceededException"])
+def test_an_ses_account_that_cannot_send_fails_over_and_is_retried(sendgrid, code):
+    from django.conf import settings
+    from django.core.cache import caches
+
+    caches["shared"].clear()
+    paused = ThreadingHTTPServer(("127.0.0.1", 0), PausedSES)
+    paused.posts, paused.code = 0, code
+    threading.Thread(target=paused.serve_forever, daemon=True).start()
+    ses = {"BACKEND": "anymail.backends.amazon_ses.EmailBackend",
+           "OPTIONS": {"client_params": {
+               "endpoint_url": f"http://127.0.0.1:{paused.server_address[1]}", **CREDENTIALS}}}
+    try:
+        with override_settings(MAILERS={"ses": ses}):
+            with pytest.raises(TransientDeliveryError) as caught:  # queued: retried later
+                Hello().send(using="ses")
+        assert code in str(caught.value)
+        with override_settings(MAILERS={
+                "ses": ses, "sendgrid": settings.MAILERS["transactional"],
+                "transactional": {"BACKEND": "txmail.backends.failover.EmailBackend",
+                                  "OPTIONS": {"mailers": ["ses", "sendgrid"],
+                                              "cache": "shared"}}}):
+            assert Hello().send().sent_via == "sendgrid"
+    finally:
+        paused.shutdown()
+        paused.server_close()
+        caches["shared"].clear()
+    # botocore itself retries a throttling code (LimitExceeded) before giving up.
+    assert paused.posts >= 2 and len(sendgrid.requests) == 1

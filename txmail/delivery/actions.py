@@ -49,13 +49,8 @@ def send_again(rows: "QuerySet[Delivery]") -> list[Delivery]:
     copies = []
     for row in rows.exclude(raw__isnull=True).exclude(status__in=[*READY, Status.SENDING]):
         raw, message_id = _new_message_id(bytes(row.raw or b""), row.message_id)
-        copy = Delivery.objects.create(
-            message_class=row.message_class, mailer=row.mailer, from_email=row.from_email,
-            recipients=row.recipients, subject=row.subject, message_id=message_id,
-            status=Status.QUEUED, queued=True, max_attempts=txmail_settings.MAX_ATTEMPTS,
-            next_attempt_at=timezone.now(), task_backend=row.task_backend,
-            queue_name=row.queue_name, priority=row.priority, raw=raw, resent_from=row,
-        )
+        copy = row.copy(raw=raw, message_id=message_id, max_attempts=txmail_settings.MAX_ATTEMPTS)
+        copy.save()
         transaction.on_commit(partial(hand_off, copy))
         copies.append(copy)
     return copies

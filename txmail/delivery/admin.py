@@ -40,6 +40,16 @@ class DeliveryAdmin(admin.ModelAdmin):
         self.message_user(request, ngettext(
             "%d message queued for another attempt.",
             "%d messages queued for another attempt.", count) % count, messages.SUCCESS)
+        skipped = queryset.count() - count
+        if skipped:
+            self.message_user(request, ngettext(
+                "%d message was not retried: only failed or retrying messages whose body "
+                "is stored can be (send() stores bodies only when TXMAIL['KEEP_BODIES'] = "
+                "True). Use 'Send again' for sent messages.",
+                "%d messages were not retried: only failed or retrying messages whose body "
+                "is stored can be (send() stores bodies only when TXMAIL['KEEP_BODIES'] = "
+                "True). Use 'Send again' for sent messages.",
+                skipped) % skipped, messages.WARNING)
 
     @admin.action(permissions=["operate"], description=_("Cancel the selected queued messages"))
     def cancel(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:

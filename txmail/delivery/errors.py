@@ -1,14 +1,20 @@
 """Sort what a mailer raised into transient, permanent or unknown, naming the mailer.
 
-Transient (worth retrying): connection refused, reset or timed out; SMTP 4xx;
-an HTTP provider's 429 or 5xx. Permanent: SMTP 5xx, every recipient refused, an
-invalid address, an HTTP 4xx. Unknown: the connection was lost after the whole
-message was handed over (``txmail.backends.smtp``). Anything else a backend
-raises is treated as permanent: retrying a programming error only repeats it.
+Transient (worth retrying): connection refused, reset, unreachable or timed
+out before the message went; SMTP 4xx; an HTTP provider's 429 or 5xx, or an
+account paused or over its limits. Permanent: SMTP 5xx, every recipient
+refused, an invalid address, an HTTP 4xx. Unknown: the connection was lost or
+timed out after the whole message was handed over, before the answer
+(``txmail.backends.smtp`` for SMTP; a read timeout or a dropped response for
+HTTP APIs). Anything else a backend raises is treated as permanent: retrying a
+programming error only repeats it.
 """
 
+import errno
+import re
 import smtplib
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 from ..exceptions import (
@@ -18,10 +24,25 @@ from ..exceptions import (
     TransientDeliveryError,
 )
 
-# requests' and botocore's connection failures, as anymail passes them on.
+# requests' and botocore's failures to connect, as anymail passes them on.
 _TRANSIENT_NAMES = {"AnymailRequestsAPIError", "ConnectionError", "Timeout",
-                    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
-                    "ConnectionClosedError"}
+                    "EndpointConnectionError", "ConnectTimeoutError"}
+# Failures after the request went out, before the answer came (requests' and
+# urllib3's read timeouts and dropped responses; botocore's): the provider may
+# have accepted the message, and sending it again may send it twice.
+_UNKNOWN_NAMES = {"ReadTimeout", "ReadTimeoutError", "ChunkedEncodingError",
+                  "RemoteDisconnected", "IncompleteRead", "ConnectionClosedError"}
+# Network errors that say nothing about the message: the route may come back.
+_TRANSIENT_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN,
+                     errno.ETIMEDOUT, errno.ECONNABORTED}
+# Amazon SES error codes about the account, not the message: paused, suspended
+# or over its sending limits. Another provider (or later) may send it.
+_SES_ACCOUNT_CODES = {"AccountSuspendedException", "SendingPausedException",
+                      "MailFromDomainNotVerifiedException", "LimitExceededException",
+                      "TooManyRequestsException", "Throttling", "ThrottlingException"}
+# RFC 3463 status codes about the message at MAIL FROM: too big (5.3.4, and 552
+# for SIZE), or its content (5.6.x). Another server would refuse it too.
+_MESSAGE_STATUS = re.compile(rb"^5\.(3\.4|6\.\d+)\b")
 # HTTP statuses a provider answers for "later": rate limited, or its own outage.
 _TRANSIENT_HTTP = {408, 425, 429, 500, 502, 503, 504}
 
@@ -55,6 +76,35 @@ def _http_status(exc: BaseException) -> int | None:
     return int(status) if isinstance(status, int) else None
 
 
+def _related(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, what it was raised from, and exceptions in its args (requests nests them)."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 16:
+        current = todo.pop(0)
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        yield current
+        todo += [e for e in (current.__cause__, current.__context__, *current.args)
+                 if isinstance(e, BaseException)]
+
+
+def is_outcome_unknown(exc: BaseException) -> bool:
+    """Whether an HTTP provider's request failed after it went out, before the answer."""
+    if isinstance(exc, smtplib.SMTPException):
+        return False  # txmail.backends.smtp tells where an SMTP exchange stopped
+    return any(cls.__name__ in _UNKNOWN_NAMES
+               for related in _related(exc) for cls in type(related).__mro__)
+
+
+def _ses_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether sending again later may succeed."""
     code = _smtp_code(exc)
@@ -63,6 +113,10 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
         return True
     if isinstance(exc, ConnectionError | TimeoutError | socket.timeout | socket.gaierror):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS:
+        return True
+    if _ses_code(exc) in _SES_ACCOUNT_CODES:
         return True
     status = _http_status(exc)
     if status is not None:
@@ -93,6 +147,11 @@ def is_message_error(exc: BaseException) -> bool:
         return all(code >= 500 for code, _reply in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPDataError):
         return exc.smtp_code >= 500
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        reply = exc.smtp_error if isinstance(exc.smtp_error, bytes) else b""
+        return exc.smtp_code == 552 or bool(_MESSAGE_STATUS.match(reply))
+    if _ses_code(exc) in _SES_ACCOUNT_CODES:
+        return False
     if isinstance(exc, PermanentDeliveryError) and exc.refused and exc.__cause__ is None:
         return all(code >= 500 for code, _reply in exc.refused.values())  # every RCPT 5xx
     if any(c.__name__ in _MESSAGE_ERRORS for c in type(exc).__mro__):
@@ -124,17 +183,25 @@ def wrap(exc: BaseException, alias: str, backend: Any) -> DeliveryError:
             for addr, (code, reply) in exc.recipients.items()
         }
     detail = describe(exc)
+    if is_outcome_unknown(exc):
+        return DeliveryOutcomeUnknown(
+            f"{where} lost the connection after the message was sent, before the "
+            f"answer ({detail}). The provider may have accepted it; check its log "
+            "before sending it again.", alias=alias, host=host)
     if is_transient(exc):
         return TransientDeliveryError(
             f"{where} could not send the message for now ({detail}). txmail retries "
             "queued messages; check that the server is up and reachable.",
             alias=alias, host=host, refused=refused,
         )
+    advice = ("fix the address or the message" if is_message_error(exc) else
+              "check the mailer's settings and account (credentials, sender domain, "
+              "sending limits)")
     return PermanentDeliveryError(
         f"{where} refused the message ({detail}). Sending it again won't help; "
-        "fix the address or the message.",
-        alias=alias, host=host, refused=refused,
+        f"{advice}.", alias=alias, host=host, refused=refused,
     )
 
 
-__all__ = ["DeliveryOutcomeUnknown", "is_message_error", "is_transient", "mailer_host", "wrap"]
+__all__ = ["DeliveryOutcomeUnknown", "is_message_error", "is_outcome_unknown", "is_transient",
+           "mailer_host", "wrap"]

@@ -5,7 +5,10 @@ outbox): it is written in the caller's transaction, claimed by a worker with a
 conditional UPDATE, and its status says what happened.
 """
 
+from typing import Any
+
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -104,6 +107,19 @@ class Delivery(models.Model):
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.recipients_text = " ".join(self.recipients).lower()
         super().save(*args, **kwargs)
+
+    # What a copy of the row keeps: the message and every option it is sent with.
+    COPIED = ("message_class", "mailer", "from_email", "recipients", "subject", "message_id",
+              "task_backend", "queue_name", "priority", "raw", "topic", "respect_suppression",
+              "resend_if_unknown", "esp_options", "max_attempts")
+
+    def copy(self, **changes: Any) -> "Delivery":
+        """Return an unsaved queued row sending this row's message again (``changes`` apply)."""
+        fields = {name: getattr(self, name) for name in self.COPIED}
+        fields.update(status=Status.QUEUED, queued=True, next_attempt_at=timezone.now(),
+                      resent_from=self)
+        fields.update(changes)
+        return Delivery(**fields)
 
     @property
     def is_final(self) -> bool:

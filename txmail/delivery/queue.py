@@ -327,8 +327,25 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
     except Exception as exc:  # e.g. stored bytes that no longer parse: fail, don't loop
         mark_failed(row, exc, email=None, status=Status.FAILED, token=token)
         return Status.FAILED
+    _retry_refused(row, sent, now)
     mark_sent(row, sent, token=token)
     return Status.SENT
+
+
+def _retry_refused(row: Delivery, sent: Any, now: datetime) -> None:
+    """Queue the recipients the server refused for now (RCPT 4xx) as a row of their own.
+
+    The others have the message: this row is sent. The new row sends the same
+    bytes to the refused recipients only, counting this row's attempts.
+    """
+    later = [address for address, (code, _reply) in sent.refused.items() if 400 <= code < 500]
+    if not later or row.attempts >= row.max_attempts:
+        return  # out of attempts: the row's refused field and last_error say who
+    retry_at = now + timedelta(seconds=backoff(row.attempts))
+    follow_up = row.copy(recipients=later, status=Status.RETRYING, attempts=row.attempts,
+                         next_attempt_at=retry_at)
+    follow_up.save()
+    hand_off(follow_up, run_after=retry_at)
 
 
 def _retry_later(row: Delivery, exc: Exception, now: datetime, token: str) -> str:
@@ -341,5 +358,6 @@ def _retry_later(row: Delivery, exc: Exception, now: datetime, token: str) -> st
 
 def backoff(attempt: int) -> float:
     """Seconds before attempt ``attempt + 1``: exponential, ±50 % jitter, capped."""
-    base = float(txmail_settings.RETRY_DELAY) * 2 ** max(attempt - 1, 0)
-    return min(float(txmail_settings.RETRY_MAX_DELAY), base) * random.uniform(0.5, 1.5)
+    base = float(txmail_settings.RETRY_DELAY) * 2 ** min(max(attempt - 1, 0), 32)
+    # The cap applies to the jittered delay: RETRY_MAX_DELAY is never exceeded.
+    return min(float(txmail_settings.RETRY_MAX_DELAY), base * random.uniform(0.5, 1.5))
