@@ -5,7 +5,9 @@ backend (tasks run in-process when the transaction commits). Worker processes
 and injected faults are in test_delivery_faults.py.
 """
 
+import asyncio
 import smtplib
+import threading
 from datetime import timedelta
 from io import StringIO
 
@@ -574,3 +576,24 @@ def test_admin_retry_now_says_why_a_row_was_not_retried(server, admin_client, ad
     text = response.content.decode()
     assert "0 messages queued for another attempt." in text
     assert "1 message was not retried: only failed or retrying messages" in text
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TXMAIL={"CLAIM_TIMEOUT": 1.5})
+def test_a_send_slower_than_the_claim_timeout_is_not_taken_for_a_dead_worker(server):
+    accept = server.handler.handle_DATA
+
+    async def slow_data(srv, session, envelope):
+        await asyncio.sleep(4)  # the mailer has the message longer than CLAIM_TIMEOUT
+        return await accept(srv, session, envelope)
+
+    server.handler.handle_DATA = slow_data
+    swept = []
+    sweeper = threading.Timer(2.5, lambda: swept.append(recovery.sweep()))
+    sweeper.start()
+    row = Hello().enqueue()  # autocommit: the immediate backend sends it now
+    sweeper.join()
+    assert swept == [{"requeued": 0, "resent": 0, "unknown": 0, "handed_off": 0}]
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.SENT, 1)
+    assert arrived(server) == ["Hello Ann"]

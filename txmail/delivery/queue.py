@@ -45,7 +45,7 @@ from ..exceptions import (
     TransientDeliveryError,
 )
 from ..suppression.check import bare, filter_recipients, suppressed_among
-from . import esp
+from . import esp, heartbeat
 from .line import Line
 from .models import READY, Delivery, Status
 from .record import mark_failed, mark_sent, mark_suppressed
@@ -309,7 +309,8 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
         if suppressed and not email.recipients():
             mark_suppressed(row, suppressed, email=email, token=token)
             return Status.SUPPRESSED
-        sent = replace(connection.send(email), suppressed=suppressed)
+        with heartbeat.with_mailer(row.pk, token):  # a slow send is not a dead worker
+            sent = replace(connection.send(email), suppressed=suppressed)
     except DeliveryOutcomeUnknown as exc:
         if not (row.resend_if_unknown and row.attempts < row.max_attempts):
             mark_failed(row, exc, email=None, status=Status.UNKNOWN, token=token)

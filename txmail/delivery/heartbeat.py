@@ -1,0 +1,78 @@
+"""Keep a slow send's claim fresh, so the sweep never takes it for a dead worker.
+
+``send_row()`` stamps ``handed_over_at`` as the mailer gets a message; the sweep
+reads a stamp older than ``CLAIM_TIMEOUT`` as "the worker died while the mailer
+had it" and ends the row ``unknown`` (or sends it again). A send that is merely
+slow (a large attachment on a slow link, a server that takes its time) must not
+look like that, so while a message is with the mailer it is listed here, and
+one thread per process renews the stamps of sends older than a third of the
+timeout. Fast sends (nearly all) never touch the database from here.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection as db_connection
+from django.utils import timezone
+
+from ..conf import txmail_settings
+from .models import Delivery, Status
+
+logger = logging.getLogger("txmail.delivery")
+
+_sending: dict[tuple[int, str], float] = {}  # (row id, claim token) → monotonic start
+_lock = threading.Lock()
+_wake = threading.Event()
+_thread: threading.Thread | None = None
+
+
+@contextmanager
+def with_mailer(pk: int, token: str) -> Iterator[None]:
+    """While the block runs (the mailer has row ``pk``), keep its claim renewed."""
+    key = (pk, token)
+    with _lock:
+        _sending[key] = time.monotonic()
+        _start()
+    try:
+        yield
+    finally:
+        with _lock:
+            _sending.pop(key, None)
+
+
+def _start() -> None:
+    global _thread
+    if _thread is None or not _thread.is_alive():
+        _thread = threading.Thread(target=_renew_forever, name="txmail-heartbeat", daemon=True)
+        _thread.start()
+
+
+def _renew_forever() -> None:
+    while True:
+        interval = float(txmail_settings.CLAIM_TIMEOUT) / 3
+        _wake.wait(min(interval, 1.0))
+        _wake.clear()
+        now = time.monotonic()
+        with _lock:
+            slow = [key for key, started in _sending.items() if now - started >= interval]
+        if slow:
+            try:
+                renew(slow)
+            except Exception:  # the next round tries again; the send goes on regardless
+                logger.exception("txmail: could not renew the claims of slow sends")
+            finally:
+                db_connection.close()  # this thread's own connection
+
+
+def renew(keys: list[tuple[int, str]]) -> int:
+    """Stamp ``handed_over_at`` (and ``claimed_at``) of the claims ``keys`` with now."""
+    now = timezone.now()
+    renewed = 0
+    for pk, token in keys:
+        renewed += Delivery.objects.filter(
+            pk=pk, claim_token=token, status=Status.SENDING,
+        ).update(handed_over_at=now, claimed_at=now)
+    return renewed
