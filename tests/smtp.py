@@ -78,8 +78,12 @@ class SMTPServer:
 
     def start(self) -> "SMTPServer":
         self.controller.start()
+        self.running = True
         return self
 
     def stop(self) -> None:
+        """Stop the server (again is fine: a test may take it down midway)."""
         self.release.set()
-        self.controller.stop()
+        if getattr(self, "running", False):
+            self.running = False
+            self.controller.stop()

@@ -14,7 +14,7 @@ from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
 from tests.smtp import SMTPServer
-from tests.testapp.emails import Bulletin, BulletinByLanguage, Hello
+from tests.testapp.emails import Bulletin, BulletinByLanguage, BulletinWithArchive, Hello
 from tests.testapp.models import Interest, Subscriber
 from txmail.bulk import chunks
 from txmail.bulk.message import BulkMessage
@@ -379,3 +379,55 @@ def test_only_users_who_may_change_campaigns_get_the_cancel_action():
         request = RequestFactory().get("/admin/txmail/campaign/")
         request.user = User.objects.get(pk=user.pk)  # fresh permission cache
         assert ("cancel_campaigns" in campaign_admin.get_actions(request)) is allowed
+
+
+@pytest.fixture
+def greylisting_ann():
+    server = SMTPServer().start()
+
+    async def handle_rcpt(srv, session, envelope, address, rcpt_options):
+        if address == "ann@example.com" and server.greylist:
+            return "450 4.2.0 Greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    server.greylist = True
+    server.handler.handle_RCPT = handle_rcpt
+    with override_settings(MAILERS={a: server.mailer() for a in ("default", "transactional")},
+                           TXMAIL={"SITE_URL": SITE}):
+        yield server
+    server.stop()
+
+
+def start_archived_campaign(capture):
+    Subscriber.objects.create(name="Ann", email="ann@example.com")
+    with capture(execute=True):
+        campaign = BulletinWithArchive.send_bulk(Subscriber.objects.all(), title="June")
+    row = Delivery.objects.get(campaign_recipient__campaign=campaign)
+    follow_up = Delivery.objects.get(resent_from=row)
+    assert (row.status, follow_up.status, follow_up.recipients) == (
+        Status.SENT, Status.RETRYING, ["ann@example.com"])
+    return campaign, follow_up
+
+
+def test_a_campaign_waits_for_recipients_refused_for_now(
+        greylisting_ann, django_capture_on_commit_callbacks):
+    campaign, follow_up = start_archived_campaign(django_capture_on_commit_callbacks)
+    progress = campaign.progress()
+    assert (progress.in_progress, progress.done) == (1, False)  # Ann hasn't got it yet
+    greylisting_ann.greylist = False
+    Delivery.objects.filter(pk=follow_up.pk).update(next_attempt_at=timezone.now())
+    from txmail.delivery import queue
+
+    assert queue.run(follow_up.pk) == {"sent": 1}
+    assert [r.rcpt_tos for r in greylisting_ann.received] == [
+        ["archive@example.com"], ["ann@example.com"]]
+    assert campaign.progress().done
+
+
+def test_cancelling_a_campaign_cancels_its_retries_for_refused_recipients(
+        greylisting_ann, django_capture_on_commit_callbacks):
+    campaign, follow_up = start_archived_campaign(django_capture_on_commit_callbacks)
+    campaign.cancel()
+    follow_up.refresh_from_db()
+    assert follow_up.status == Status.CANCELLED  # else it goes out after the cancel

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import requests
 from django.core.cache import caches
 from django.core.mail import EmailMessage, InvalidMailer, mailers
 from django.test import override_settings
@@ -384,3 +385,36 @@ def test_an_unreachable_network_is_worth_retrying(code):
     # What socket.connect() raises when a route is missing (not reproducible on loopback).
     assert is_transient(OSError(code, os.strerror(code)))
     assert not is_message_error(OSError(code, os.strerror(code)))
+
+
+def a_real_read_timeout() -> requests.exceptions.ReadTimeout:
+    """What an unrelated HTTP API (a payment gateway, say) raises when it stalls."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        requests.post(f"http://127.0.0.1:{listener.getsockname()[1]}/charge", data=b"{}",
+                      timeout=0.2)
+    except requests.exceptions.ReadTimeout as exc:
+        return exc
+    finally:
+        listener.close()
+    raise AssertionError("no timeout")
+
+
+def test_an_exception_being_handled_when_sending_does_not_decide_the_outcome(
+        backup, django_capture_on_commit_callbacks):
+    """An app emails the customer from the except block of its payment API's timeout."""
+    with override_settings(MAILERS={"primary": closed_mailer(), "backup": backup.mailer(),
+                                    "fo": failover("primary", "backup"),
+                                    "transactional": closed_mailer()}):
+        try:
+            raise a_real_read_timeout()
+        except requests.exceptions.ReadTimeout:
+            with pytest.raises(TransientDeliveryError):  # nothing reached any server
+                Hello().send()
+            assert deliver(email(1), "fo").sent_via == "backup"
+            with django_capture_on_commit_callbacks(execute=True):
+                row = Hello().enqueue()
+    assert Delivery.objects.get(queued=False).status == Status.FAILED  # not "unknown"
+    row.refresh_from_db()
+    assert row.status == Status.RETRYING  # retried, not given up as "unknown"
+    assert [r.message["Subject"] for r in backup.received] == ["Message 1"]

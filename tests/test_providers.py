@@ -9,6 +9,8 @@ checked against the services themselves.
 
 import base64
 import json
+import socket
+import struct
 import threading
 import time
 from email import message_from_bytes, policy
@@ -18,13 +20,15 @@ import boto3
 import pytest
 import requests
 from django.test import override_settings
+from django.utils import timezone
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.ses.models import ses_backends
 
-from tests.smtp import free_port
+from tests.smtp import SMTPServer, free_port
 from tests.testapp.emails import Hello
 from txmail import PermanentDeliveryError, TransientDeliveryError
+from txmail.delivery import queue
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import DeliveryOutcomeUnknown
 from txmail.mime import Attachment
@@ -321,6 +325,8 @@ def test_an_ses_account_that_cannot_send_fails_over_and_is_retried(sendgrid, cod
             with pytest.raises(TransientDeliveryError) as caught:  # queued: retried later
                 Hello().send(using="ses")
         assert code in str(caught.value)
+        assert str(caught.value).endswith(
+            "check the provider account: paused, suspended or over its sending limits.")
         with override_settings(MAILERS={
                 "ses": ses, "sendgrid": settings.MAILERS["transactional"],
                 "transactional": {"BACKEND": "txmail.backends.failover.EmailBackend",
@@ -333,3 +339,73 @@ def test_an_ses_account_that_cannot_send_fails_over_and_is_retried(sendgrid, cod
         caches["shared"].clear()
     # botocore itself retries a throttling code (LimitExceeded) before giving up.
     assert paused.posts >= 2 and len(sendgrid.requests) == 1
+
+
+class ResettingV3(V3Handler):
+    """Reads the whole request, records it, then resets the connection (a crashed proxy)."""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.requests.append((self.path, dict(self.headers), json.loads(body)))
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()  # RST, no FIN: nothing comes back
+        self.close_connection = True
+
+
+def v3_mailer(server) -> dict:
+    return {"BACKEND": "txmail.backends.sendgrid.EmailBackend",
+            "OPTIONS": {"api_key": "SG.test-key",
+                        "api_url": f"http://127.0.0.1:{server.server_address[1]}/v3/"}}
+
+
+def test_a_reset_after_the_whole_request_is_not_sent_again_elsewhere(
+        sendgrid, second_sendgrid):
+    resetting = second_sendgrid
+    resetting.RequestHandlerClass = ResettingV3
+    with override_settings(MAILERS={
+            "first": v3_mailer(resetting), "second": v3_mailer(sendgrid),
+            "transactional": {"BACKEND": "txmail.backends.failover.EmailBackend",
+                              "OPTIONS": {"mailers": ["first", "second"], "cache": "shared"}}}):
+        with pytest.raises(DeliveryOutcomeUnknown) as caught:
+            Hello().send()
+    assert caught.value.alias == "first" and len(resetting.requests) == 1
+    assert sendgrid.requests == []  # the first provider may have it: not sent again
+
+
+def test_a_retry_for_recipients_refused_for_now_mails_only_them_through_an_api(
+        sendgrid, django_capture_on_commit_callbacks):
+    from django.core.cache import caches
+
+    caches["shared"].clear()
+    smtp = SMTPServer().start()
+
+    async def greylist_bob(srv, session, envelope, address, rcpt_options):
+        if address == "bob@example.com":
+            return "450 4.2.0 Greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    smtp.handler.handle_RCPT = greylist_bob
+    from django.conf import settings
+
+    mailers = {"smtp": smtp.mailer(), "sendgrid": settings.MAILERS["transactional"],
+               "transactional": {"BACKEND": "txmail.backends.failover.EmailBackend",
+                                 "OPTIONS": {"mailers": ["smtp", "sendgrid"],
+                                             "cache": "shared"}}}
+    try:
+        with override_settings(MAILERS=mailers):
+            with django_capture_on_commit_callbacks(execute=False):
+                row = Hello(to=["ann@example.com", "bob@example.com"]).enqueue()
+            assert queue.run(row.pk) == {"sent": 1}
+            follow_up = Delivery.objects.get(resent_from=row)
+            smtp.stop()  # the relay is down when the retry is due: SendGrid sends it
+            Delivery.objects.filter(pk=follow_up.pk).update(next_attempt_at=timezone.now())
+            assert queue.run(follow_up.pk) == {"sent": 1}
+    finally:
+        smtp.stop()
+        caches["shared"].clear()
+    assert [r.rcpt_tos for r in smtp.received] == [["ann@example.com"]]
+    ((_path, _headers, payload),) = sendgrid.requests
+    mailed = [to["email"] for p in payload["personalizations"]
+              for to in p.get("to", []) + p.get("cc", []) + p.get("bcc", [])]
+    assert mailed == ["bob@example.com"]  # ann has it already

@@ -70,3 +70,11 @@ class BulletinByLanguage(Bulletin):
 
     def get_topic(self):
         return f"bulletin-{self.recipient.language}"
+
+
+class BulletinWithArchive(Bulletin):
+    """Each bulletin also goes to an archive address (cc): two recipients a row."""
+
+    @classmethod
+    def get_bulk_message(cls, recipient, **kwargs):
+        return cls(recipient, context=kwargs, cc=["archive@example.com"])

@@ -173,7 +173,9 @@ def cancel(campaign: Campaign) -> int:
         status=ChunkStatus.CANCELLED, claim_token="")
     # Queued, retrying, or claimed but not handed over: send_row() finds the
     # claim gone (its conditional UPDATE matches nothing) and skips the row.
-    rows = Delivery.objects.filter(campaign_recipient__campaign=campaign).filter(
+    # With the rows that retry some of a row's recipients (resent_from it).
+    rows = Delivery.objects.filter(Q(campaign_recipient__campaign=campaign)
+                                   | Q(resent_from__campaign_recipient__campaign=campaign)).filter(
         Q(status__in=READY) | Q(status=Status.SENDING, handed_over_at__isnull=True))
     count = rows.update(status=Status.CANCELLED, claim_token="",
                         last_error="Cancelled with its campaign.")

@@ -58,7 +58,11 @@ def progress_of(campaign: Campaign) -> Progress:
     window = min(RATE_WINDOW, max((now - campaign.created_at).total_seconds(), 1.0))
     recent = rows.filter(status=Status.SENT,
                          sent_at__gte=now - timedelta(seconds=window)).count()
-    in_progress = sum(counts.get(s, 0) for s in (*READY, Status.SENDING))
+    # Rows that retry some of a message's recipients (RCPT 4xx) or send it again
+    # point at the campaign's row: the campaign isn't finished while they wait.
+    again = Delivery.objects.filter(resent_from__campaign_recipient__campaign=campaign,
+                                    status__in=[*READY, Status.SENDING]).count()
+    in_progress = sum(counts.get(s, 0) for s in (*READY, Status.SENDING)) + again
     written = sum(counts.values())
     # Once no chunk is left to run, nobody is pending: recipients counted at the
     # start may have left the queryset since (unsubscribed, deleted).

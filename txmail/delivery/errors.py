@@ -30,16 +30,20 @@ _TRANSIENT_NAMES = {"AnymailRequestsAPIError", "ConnectionError", "Timeout",
 # Failures after the request went out, before the answer came (requests' and
 # urllib3's read timeouts and dropped responses; botocore's): the provider may
 # have accepted the message, and sending it again may send it twice.
-_UNKNOWN_NAMES = {"ReadTimeout", "ReadTimeoutError", "ChunkedEncodingError",
+# urllib3's ProtocolError is a connection lost once the request was under way
+# ("Connection aborted."); a refused connection is a NewConnectionError instead.
+_UNKNOWN_NAMES = {"ReadTimeout", "ReadTimeoutError", "ChunkedEncodingError", "ProtocolError",
                   "RemoteDisconnected", "IncompleteRead", "ConnectionClosedError"}
 # Network errors that say nothing about the message: the route may come back.
 _TRANSIENT_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN,
                      errno.ETIMEDOUT, errno.ECONNABORTED}
-# Amazon SES error codes about the account, not the message: paused, suspended
-# or over its sending limits. Another provider (or later) may send it.
+# Amazon SES error codes about the account, not the message: another provider
+# may send it. Paused, suspended or over its limits may pass (retried); an
+# unverified MAIL FROM domain needs the settings fixed.
 _SES_ACCOUNT_CODES = {"AccountSuspendedException", "SendingPausedException",
-                      "MailFromDomainNotVerifiedException", "LimitExceededException",
-                      "TooManyRequestsException", "Throttling", "ThrottlingException"}
+                      "LimitExceededException", "TooManyRequestsException", "Throttling",
+                      "ThrottlingException"}
+_SES_SETTINGS_CODES = {"MailFromDomainNotVerifiedException"}
 # RFC 3463 status codes about the message at MAIL FROM: too big (5.3.4, and 552
 # for SIZE), or its content (5.6.x). Another server would refuse it too.
 _MESSAGE_STATUS = re.compile(rb"^5\.(3\.4|6\.\d+)\b")
@@ -86,8 +90,9 @@ def _related(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.append(current)
         yield current
-        todo += [e for e in (current.__cause__, current.__context__, *current.args)
-                 if isinstance(e, BaseException)]
+        # Not __context__: an exception the caller was handling when it sent
+        # (a timeout from another API) says nothing about this send.
+        todo += [e for e in (current.__cause__, *current.args) if isinstance(e, BaseException)]
 
 
 def is_outcome_unknown(exc: BaseException) -> bool:
@@ -150,7 +155,7 @@ def is_message_error(exc: BaseException) -> bool:
     if isinstance(exc, smtplib.SMTPSenderRefused):
         reply = exc.smtp_error if isinstance(exc.smtp_error, bytes) else b""
         return exc.smtp_code == 552 or bool(_MESSAGE_STATUS.match(reply))
-    if _ses_code(exc) in _SES_ACCOUNT_CODES:
+    if _ses_code(exc) in _SES_ACCOUNT_CODES | _SES_SETTINGS_CODES:
         return False
     if isinstance(exc, PermanentDeliveryError) and exc.refused and exc.__cause__ is None:
         return all(code >= 500 for code, _reply in exc.refused.values())  # every RCPT 5xx
@@ -189,10 +194,12 @@ def wrap(exc: BaseException, alias: str, backend: Any) -> DeliveryError:
             f"answer ({detail}). The provider may have accepted it; check its log "
             "before sending it again.", alias=alias, host=host)
     if is_transient(exc):
+        check = ("check the provider account: paused, suspended or over its sending "
+                 "limits" if _ses_code(exc) in _SES_ACCOUNT_CODES else
+                 "check that the server is up and reachable")
         return TransientDeliveryError(
             f"{where} could not send the message for now ({detail}). txmail retries "
-            "queued messages; check that the server is up and reachable.",
-            alias=alias, host=host, refused=refused,
+            f"queued messages; {check}.", alias=alias, host=host, refused=refused,
         )
     advice = ("fix the address or the message" if is_message_error(exc) else
               "check the mailer's settings and account (credentials, sender domain, "

@@ -328,24 +328,33 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
     except Exception as exc:  # e.g. stored bytes that no longer parse: fail, don't loop
         mark_failed(row, exc, email=None, status=Status.FAILED, token=token)
         return Status.FAILED
-    _retry_refused(row, sent, now)
-    mark_sent(row, sent, token=token)
+    raw = row.raw  # mark_sent() drops it (KEEP_BODIES); a follow-up row needs it
+    if mark_sent(row, sent, token=token):
+        _retry_refused(row, sent, now, raw)
     return Status.SENT
 
 
-def _retry_refused(row: Delivery, sent: Any, now: datetime) -> None:
+def _retry_refused(row: Delivery, sent: Any, now: datetime, raw: Any) -> None:
     """Queue the recipients the server refused for now (RCPT 4xx) as a row of their own.
 
     The others have the message: this row is sent. The new row sends the same
-    bytes to the refused recipients only, counting this row's attempts.
+    bytes to the refused recipients only, counting this row's attempts. It
+    points at the first row of the message (``resent_from``), so a campaign
+    counts and cancels it with its own.
     """
     later = [address for address, (code, _reply) in sent.refused.items() if 400 <= code < 500]
     if not later or row.attempts >= row.max_attempts:
         return  # out of attempts: the row's refused field and last_error say who
     retry_at = now + timedelta(seconds=backoff(row.attempts))
+    first = row.resent_from if row.resent_from_id else row
     follow_up = row.copy(recipients=later, status=Status.RETRYING, attempts=row.attempts,
-                         next_attempt_at=retry_at)
-    follow_up.save()
+                         next_attempt_at=retry_at, raw=raw, resent_from=first)
+    try:
+        follow_up.save()
+    except Exception:  # the row is sent; its refused field still names them
+        logger.exception("txmail: could not queue delivery %s's refused recipients %s "
+                         "for another attempt", row.pk, later)
+        return
     hand_off(follow_up, run_after=retry_at)
 
 

@@ -92,7 +92,8 @@ def _mine(row: Delivery, token: str | None) -> Any:
 
 
 def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
-              email: Any = None) -> None:
+              email: Any = None) -> bool:
+    """Record the send; return False if the row's claim was taken back meanwhile."""
     fields: dict[str, Any] = {
         "status": Status.SENT, "sent_at": timezone.now(), "sent_via": sent.sent_via or sent.mailer,
         "refused": {a: list(r) for a, r in sent.refused.items()},
@@ -105,10 +106,11 @@ def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
     if not txmail_settings.KEEP_BODIES:
         fields["raw"] = None
     if not _mine(row, token).update(**fields) and token:
-        return  # the sweep took the claim back meanwhile: the row says what it knows
+        return False  # the sweep took the claim back meanwhile: the row says what it knows
     for name, value in fields.items():
         setattr(row, name, value)
     notify(message_sent, sent.mailer, email=email or sent.email, result=sent, delivery=row)
+    return True
 
 
 def mark_suppressed(row: Delivery, suppressed: dict[str, str], *, email: Any,

@@ -122,8 +122,14 @@ class FrozenEmail(EmailMultiAlternatives):
             for part in parsed.iter_attachments() if id(part) not in body_parts
         ]
 
+        envelope = {getaddresses([r])[0][1].lower() for r in self.envelope_recipients}
+
         def addresses(name: str) -> list[str]:
-            return [str(a) for a in getattr(parsed.get(name), "addresses", ())]
+            # Only those the envelope names: a row may send to some of its
+            # header's recipients (a retry of those refused for now, the
+            # unsuppressed), and API backends send to to/cc, not the envelope.
+            return [str(a) for a in getattr(parsed.get(name), "addresses", ())
+                    if a.addr_spec.lower() in envelope]
 
         headers = {k: str(v) for k, v in parsed.items() if k.lower() not in _HEADER_FIELDS}
         shown_from = str(parsed.get("From", self.envelope_from))
