@@ -525,7 +525,9 @@ def attached(data: bytes) -> email.message.EmailMessage:
 def test_text_bytes_that_are_not_utf8_go_out_byte_for_byte():
     content = "naïve,café\r\n".encode("latin-1")
     part = attached(smtp_bytes(Hello(attachments=[Attachment("list.csv", content)])))
-    assert part.get_content_type() == "text/csv"
+    # No charset is known: a file (as Django does); text/csv would be read as ASCII.
+    assert part.get_content_type() == "application/octet-stream"
+    assert part.get_filename() == "list.csv"
     assert part.get_payload(decode=True) == content
 
 
@@ -548,3 +550,26 @@ def test_attachments_that_cannot_be_written_are_refused_when_made(args, error):
     with pytest.raises(InvalidAttachment) as info:
         Attachment(*args)
     assert str(info.value).startswith(error)
+
+
+def test_resent_date_is_checked_and_written_like_date():
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    data = smtp_bytes(Hello(headers={"Resent-From": "a@example.com", "Resent-Date": when}))
+    assert reparse(data)["Resent-Date"].datetime == when
+    with pytest.raises(InvalidHeader) as info:
+        Hello(headers={"Resent-Date": "tomorrow"}).message()
+    assert "not an RFC 5322 date" in str(info.value)
+
+
+def test_an_address_header_given_as_bytes_is_refused_by_name():
+    with pytest.raises(InvalidAddress) as info:
+        Hello(headers={"Sender": b"a@example.com"}).message()
+    assert str(info.value) == (
+        "Hello: header 'Sender' must be a str, not bytes (b'a@example.com'); decode it first.")
+
+
+def test_sender_with_an_unquoted_comma_gets_the_quoting_hint():
+    with pytest.raises(InvalidAddress) as info:
+        Hello(headers={"Sender": "Smith, John <j@example.com>"}).message()
+    assert "quote a display name that contains a comma: '\"Smith, John\" <j@example.com>'" in (
+        str(info.value))

@@ -348,6 +348,8 @@ def test_unsubscribing_needs_no_login_under_login_required_middleware(client, se
 @pytest.mark.parametrize(("site", "one_click"), [
     ("https://shop.example.com", True), ("http://shop.example.com", False),
     ("http://localhost:8000", True), ("http://127.0.0.1:8000", True),
+    ("http://127.0.0.2:8000", True), ("http://[::1]:8000", True),
+    ("http://localhost.example.com", False),
 ])
 def test_one_click_is_offered_only_over_https_or_on_a_development_host(site, one_click):
     with override_settings(TXMAIL={"SITE_URL": site}):
@@ -431,3 +433,13 @@ def test_cancelling_a_campaign_cancels_its_retries_for_refused_recipients(
     campaign.cancel()
     follow_up.refresh_from_db()
     assert follow_up.status == Status.CANCELLED  # else it goes out after the cancel
+
+
+def test_a_list_unsubscribe_header_the_class_gives_wins_in_any_case():
+    ann = Subscriber(name="Ann", email="ann@example.com")
+    given = "<mailto:unsub@example.com>"
+    with override_settings(TXMAIL={"SITE_URL": SITE}):
+        for name in ("list-unsubscribe", "List-Unsubscribe"):
+            built = Bulletin(ann, context={"title": "June"}, headers={name: given}).message()
+            assert [(k, v) for k, v in built.extra_headers.items()
+                    if k.lower() == "list-unsubscribe"] == [(name, given)]

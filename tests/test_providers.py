@@ -409,3 +409,25 @@ def test_a_retry_for_recipients_refused_for_now_mails_only_them_through_an_api(
     mailed = [to["email"] for p in payload["personalizations"]
               for to in p.get("to", []) + p.get("cc", []) + p.get("bcc", [])]
     assert mailed == ["bob@example.com"]  # ann has it already
+
+
+LATIN1 = "caf\xe9 cr\xe8me\n".encode("latin-1")
+ATTACHED_EMAIL = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+
+
+@pytest.mark.parametrize("queued", [False, True])
+def test_attachments_reach_an_api_provider_byte_for_byte(
+        sendgrid, django_capture_on_commit_callbacks, queued):
+    message = Hello(attachments=[Attachment("menu.txt", LATIN1, "text/plain"),
+                                 Attachment("fwd.eml", ATTACHED_EMAIL, "message/rfc822")])
+    if queued:
+        with django_capture_on_commit_callbacks(execute=True):
+            message.enqueue()
+    else:
+        message.send()
+    ((_path, _headers, payload),) = sendgrid.requests
+    menu, forwarded = payload["attachments"]
+    assert (menu["filename"], base64.b64decode(menu["content"])) == ("menu.txt", LATIN1)
+    assert (forwarded["filename"], forwarded["type"]) == ("fwd.eml", "message/rfc822")
+    inner = message_from_bytes(base64.b64decode(forwarded["content"]), policy=policy.default)
+    assert inner["Subject"] == "hi" and inner.get_content().strip() == "hello"

@@ -1,7 +1,11 @@
 """Message-level signals (txmail.signals) and TXMAIL["INTERCEPTORS"]."""
 
+import email
+import email.policy
+
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.test import override_settings
 
 from tests.testapp.emails import Hello, Promo
@@ -289,3 +293,34 @@ def test_an_error_in_an_after_the_fact_receiver_is_logged_not_raised(signal, cap
     [record] = [r for r in caplog.records if r.name == "txmail.delivery"]
     assert record.levelname == "ERROR" and "broken" in record.getMessage()
     assert str(record.exc_info[1]) == "receiver bug"
+
+
+LONG_TO = ('"Lovelace-Byron, Augusta Ada, Countess of Lovelace, Analyst of the Engine, '
+           'Poet" <ada@example.com>')
+
+
+def plain_copy(built, message):
+    """An interceptor returning another email (allowed: "or another one")."""
+    return EmailMultiAlternatives(
+        subject=built.subject, body=built.body, from_email=built.from_email, to=built.to,
+        cc=built.cc, bcc=built.bcc, reply_to=built.reply_to,
+        headers=dict(built.extra_headers), alternatives=built.alternatives)
+
+
+def not_an_email(built, message):
+    return "nope"
+
+
+def test_another_email_from_an_interceptor_gets_txmails_address_headers():
+    with override_settings(TXMAIL={"INTERCEPTORS": ["tests.test_signals.plain_copy"]}):
+        Hello(to=[LONG_TO]).send()
+    data = mail.outbox[0].message().as_bytes(policy=email.policy.SMTP)
+    addresses = email.message_from_bytes(data, policy=email.policy.default)["To"].addresses
+    # The stdlib's folder would split the quoted name into five addresses.
+    assert [(a.display_name, a.addr_spec) for a in addresses] == [
+        ("Lovelace-Byron, Augusta Ada, Countess of Lovelace, Analyst of the Engine, Poet",
+         "ada@example.com")]
+    with override_settings(TXMAIL={"INTERCEPTORS": ["tests.test_signals.not_an_email"]}):
+        with pytest.raises(TxmailError) as caught:
+            Hello().send()
+    assert str(caught.value).startswith("Hello: an interceptor returned 'nope', not an email.")

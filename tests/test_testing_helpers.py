@@ -204,3 +204,12 @@ def test_a_queued_message_sent_on_commit_is_recorded_as_sent(
     assert (record.status, record.queued, record.delivery.status) == (
         "sent", True, Status.SENT)
     assert sent_mail.run_queued() == []  # nothing left to run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_message_sent_inside_enqueue_is_recorded_as_sent(sent_mail):
+    # No transaction: on_commit runs the immediate task inside enqueue(), before
+    # post_send makes the record.
+    Hello(name="Ada").enqueue()
+    assert [m.subject for m in mail.outbox] == ["Hello Ada"]
+    assert sent_mail.assert_sent(Hello).status == "sent"

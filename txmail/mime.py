@@ -91,6 +91,19 @@ class Attachment:
                 "'application/octet-stream', or an email as 'message/rfc822'."
             )
 
+    def as_django_attachment(self) -> email.message.MIMEPart | tuple[str, bytes, str]:
+        """What ``EmailMessage(attachments=...)`` takes; an email is given as a tuple.
+
+        Django and anymail both handle ``(filename, bytes, "message/rfc822")``
+        (anymail can't read a ``message/rfc822`` MIMEPart's content as bytes).
+        """
+        maintype, subtype = _split_mimetype(self.filename, self.mimetype)
+        if maintype == "message":
+            content = self.content
+            raw = content.encode() if isinstance(content, str) else bytes(content)
+            return (self.filename, raw, f"{maintype}/{subtype}")
+        return self.as_mime_part()
+
     def as_mime_part(self) -> email.message.MIMEPart:
         part = email.message.MIMEPart(policy=email.policy.default)
         maintype, subtype = _split_mimetype(self.filename, self.mimetype)
@@ -103,8 +116,10 @@ class Attachment:
         elif maintype == "text":
             try:
                 text = content if isinstance(content, str) else raw.decode()
-            except UnicodeDecodeError:  # not UTF-8: the bytes go as they are (base64)
-                part.set_content(raw, maintype, subtype)
+            except UnicodeDecodeError:
+                # Not UTF-8 and no charset known: the bytes as a file, as Django
+                # does (text/* without a charset is read as ASCII, and mangled).
+                part.set_content(raw, *DEFAULT_MIMETYPE.split("/"))
             else:
                 part.set_content(text, subtype=subtype)
         else:

@@ -8,6 +8,7 @@ so a bad message raises without anything leaving.
 from email.utils import getaddresses, make_msgid
 from typing import TYPE_CHECKING, Any
 
+from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.core.mail import mailers
 from django.core.mail.utils import DNS_NAME
 from django.utils.encoding import punycode
@@ -83,9 +84,9 @@ def build_email(message: "Message", rendered: "Rendered") -> TxEmailMessage:
         if isinstance(item, InlineImage):
             inline.append(item)
         elif isinstance(item, Attachment):
-            files.append(item.as_mime_part())
+            files.append(item.as_django_attachment())
         else:
-            files.append(Attachment(*item).as_mime_part())
+            files.append(Attachment(*item).as_django_attachment())
 
     email = TxEmailMessage(
         subject=subject,
@@ -110,8 +111,21 @@ def check_intercepted(owner: str, email: Any) -> Any:
     """Check the email an interceptor returned as ``build_email()`` checks its own.
 
     An interceptor can change any field (or return another email); nothing it
-    wrote reaches a header unchecked.
+    wrote reaches a header unchecked. Another email is made a ``TxEmailMessage``,
+    so its address headers are written txmail's way too.
     """
+    if not isinstance(email, TxEmailMessage):
+        if not isinstance(email, DjangoEmailMessage):
+            raise MessageConfigurationError(
+                f"{owner}: an interceptor returned {email!r}, not an email. Return the "
+                "email it was given (changed), another EmailMessage, or None to cancel."
+            )
+        email = TxEmailMessage(
+            subject=email.subject, body=email.body, from_email=email.from_email,
+            to=email.to, cc=email.cc, bcc=email.bcc, reply_to=email.reply_to,
+            headers=dict(email.extra_headers), attachments=list(email.attachments),
+            alternatives=list(getattr(email, "alternatives", [])),
+        )
     email.to = check_address_list(owner, "to", email.to)
     email.cc = check_address_list(owner, "cc", email.cc)
     email.bcc = check_address_list(owner, "bcc", email.bcc)

@@ -23,6 +23,7 @@ from .exceptions import HeaderInjection, InvalidAddress, InvalidHeader
 
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII except ':' (RFC 5322)
 _MAX_NAME = 76
+_DATE_HEADERS = {"date", "resent-date"}  # written empty by the email package if not dates
 # Set by txmail from the message's own fields; a header of the same name would
 # silently disagree with them.
 _RESERVED_HEADERS = {"to", "cc", "bcc", "from", "reply-to", "subject"}
@@ -105,10 +106,14 @@ def check_header_text(owner: str, what: str, value: str) -> str:
     return value
 
 
-def _quoted(value: str) -> str:
+def _comma_hint(value: str) -> str:
+    """For "Smith, John <j@x>" (a comma in an unquoted display name): how to quote it."""
+    if "<" not in value or value.lstrip().startswith('"'):
+        return ""
     name, _, rest = value.partition("<")
     escaped = name.strip().replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}" <{rest}'
+    quoted = '"' + escaped + '" <' + rest
+    return f", or quote a display name that contains a comma: {quoted!r}"
 
 
 def check_address(owner: str, field: str, value: object) -> str:
@@ -137,12 +142,9 @@ def _rebuild_address(owner: str, field: str, value: str) -> str:
     except (errors.HeaderParseError, IndexError, ValueError):
         raise _not_valid(owner, field, value) from None
     if len(parsed.addresses) > 1:
-        hint = "Give each address as its own list item"
-        if "<" in value and not value.lstrip().startswith('"'):
-            # "Smith, John <j@x>": a comma in an unquoted display name.
-            hint += f", or quote a display name that contains a comma: {_quoted(value)!r}"
         raise InvalidAddress(
-            f"{owner}: {field} address {value!r} is not one email address. {hint}."
+            f"{owner}: {field} address {value!r} is not one email address. Give each "
+            f"address as its own list item{_comma_hint(value)}."
         )
     if parsed.addresses and parsed.addresses[0][0].token_type == "group":
         raise InvalidAddress(
@@ -234,7 +236,7 @@ def check_headers(owner: str, headers: Mapping[str, object]) -> dict[str, str]:
 
 def _check_value(owner: str, name: str, value: object) -> str:
     key = name.lower()
-    if key == "date" and isinstance(value, datetime):
+    if key in _DATE_HEADERS and isinstance(value, datetime):
         return format_datetime(value)
     if key in _ADDRESS_HEADERS:
         return _check_address_header(owner, name, value, single=_ADDRESS_HEADERS[key])
@@ -244,7 +246,7 @@ def _check_value(owner: str, name: str, value: object) -> str:
             f"{owner}: header {name!r} is {text!r}, not a message ID. Give one like "
             "'<order-17@example.com>', or leave it out and txmail makes one."
         )
-    if key == "date":
+    if key in _DATE_HEADERS:
         try:
             parsedate_to_datetime(text)
         except (TypeError, ValueError):
@@ -266,6 +268,12 @@ def _check_address_header(owner: str, name: str, value: object, *, single: bool)
             items: list[object] = [str(address).strip() for address in parsed]
         except (errors.HeaderParseError, IndexError, ValueError):
             raise _not_valid(owner, field, text) from None
+        if single and len(items) > 1:
+            raise InvalidAddress(f"{owner}: {field} is {text!r}; it takes one address"
+                                 f"{_comma_hint(text)}.")
+    elif isinstance(value, bytes | bytearray):
+        raise InvalidAddress(f"{owner}: {field} must be a str, not bytes ({value!r}); "
+                             "decode it first.")
     elif isinstance(value, Iterable):
         items = list(value)
     else:

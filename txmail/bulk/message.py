@@ -15,6 +15,7 @@ suppression list for the class's ``topic``, so it stops this list only.
 Transactional classes (plain ``Message``) get none of this.
 """
 
+import ipaddress
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from .models import Campaign
 
 URL_NAME = "txmail_bulk:unsubscribe"
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 def _one_click_capable(url: str) -> bool:
@@ -43,8 +43,13 @@ def _one_click_capable(url: str) -> bool:
     reach, keep the header so development shows what production sends.
     """
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    return parts.scheme == "https" or host in _LOOPBACK or host.endswith(".localhost")
+    host = (parts.hostname or "").rstrip(".")
+    if parts.scheme == "https" or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class BulkMessage(Message):
@@ -171,10 +176,12 @@ class BulkMessage(Message):
         if mailto:
             subject = quote(f"unsubscribe {url.rstrip('/').rsplit('/', 1)[-1]}")
             targets.append(f"<mailto:{mailto}?subject={subject}>")
-        headers = {**super().get_headers(), "List-Unsubscribe": ", ".join(targets)}
+        headers = super().get_headers()
+        ours = {"List-Unsubscribe": ", ".join(targets)}
         if _one_click_capable(url):
-            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        return headers
+            ours["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        given = {name.lower() for name in headers}  # a class's own, in any case, wins
+        return {**{k: v for k, v in ours.items() if k.lower() not in given}, **headers}
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("unsubscribe_url", self.get_unsubscribe_url())

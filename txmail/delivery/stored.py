@@ -124,12 +124,12 @@ class FrozenEmail(EmailMultiAlternatives):
 
         envelope = {getaddresses([r])[0][1].lower() for r in self.envelope_recipients}
 
-        def addresses(name: str) -> list[str]:
-            # Only those the envelope names: a row may send to some of its
-            # header's recipients (a retry of those refused for now, the
+        def addresses(name: str, *, sent_to: bool = False) -> list[str]:
+            # Recipients only as the envelope names them: a row may send to some
+            # of its header's (a retry of those refused for now, the
             # unsuppressed), and API backends send to to/cc, not the envelope.
             return [str(a) for a in getattr(parsed.get(name), "addresses", ())
-                    if a.addr_spec.lower() in envelope]
+                    if not sent_to or a.addr_spec.lower() in envelope]
 
         headers = {k: str(v) for k, v in parsed.items() if k.lower() not in _HEADER_FIELDS}
         shown_from = str(parsed.get("From", self.envelope_from))
@@ -139,8 +139,8 @@ class FrozenEmail(EmailMultiAlternatives):
             subject=str(parsed.get("Subject", "")),
             body=text.get_content() if text is not None else "",
             from_email=self.envelope_from,
-            to=addresses("To"),
-            cc=addresses("Cc"),
+            to=addresses("To", sent_to=True),
+            cc=addresses("Cc", sent_to=True),
             reply_to=addresses("Reply-To"),
             headers=headers,
             alternatives=[(html.get_content(), "text/html")] if html is not None else [],

@@ -212,17 +212,25 @@ class MailRecorder:
         status = QUEUED if queued else SENT
         if not queued and result.suppressed and not result.recipients:
             status = SUPPRESSED
-        self.records.append(SentRecord(
+        record = SentRecord(
             message=message, mailer=mailer, status=status, queued=queued,
             email=email, rendered=rendered, result=result,
             delivery=result if queued else None,
-        ))
+        )
+        self.records.append(record)
+        if queued:
+            # Outside a transaction the task may have run inside enqueue(),
+            # before this signal: its outcome is in the row already.
+            record.delivery.refresh_from_db(fields=["status", "last_error"])
+            self._settle(record)
 
     def _on_delivered(self, sender: str, *, delivery: Any = None, **kwargs: Any) -> None:
         if delivery is None or kwargs.get("will_retry"):
             return
         for record in self.records:
-            if record.status == QUEUED and record.delivery.pk == delivery.pk:
+            # Not only "queued": a row the sweep sends again after an unknown
+            # outcome reports again.
+            if record.queued and record.delivery is not None and record.delivery.pk == delivery.pk:
                 record.delivery = delivery
                 self._settle(record)
 
