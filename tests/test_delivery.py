@@ -8,6 +8,7 @@ and injected faults are in test_delivery_faults.py.
 import asyncio
 import smtplib
 import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -597,3 +598,27 @@ def test_a_send_slower_than_the_claim_timeout_is_not_taken_for_a_dead_worker(ser
     row.refresh_from_db()
     assert (row.status, row.attempts) == (Status.SENT, 1)
     assert arrived(server) == ["Hello Ann"]
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TXMAIL={"CLAIM_TIMEOUT": 1})
+def test_a_send_that_hangs_is_still_ended_by_the_sweep():
+    hung = SMTPServer(hold="ann@example.com").start()  # DATA kept, never answered
+    swept = []
+
+    def sweep_then_release():
+        time.sleep(4.5)  # renewed for RENEW_FOR (3) claim timeouts, then left alone
+        swept.append(recovery.sweep())
+        hung.release.set()
+
+    sweeper = threading.Thread(target=sweep_then_release)
+    sweeper.start()
+    try:
+        with override_settings(MAILERS={"transactional": hung.mailer()}):
+            row = Hello().enqueue()  # autocommit: the immediate backend sends it now
+    finally:
+        sweeper.join()
+        hung.stop()
+    assert swept[0]["unknown"] == 1
+    row.refresh_from_db()
+    assert row.status == Status.UNKNOWN  # the late reply doesn't take the row back

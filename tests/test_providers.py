@@ -431,3 +431,15 @@ def test_attachments_reach_an_api_provider_byte_for_byte(
     assert (forwarded["filename"], forwarded["type"]) == ("fwd.eml", "message/rfc822")
     inner = message_from_bytes(base64.b64decode(forwarded["content"]), policy=policy.default)
     assert inner["Subject"] == "hi" and inner.get_content().strip() == "hello"
+
+
+def test_a_queued_message_to_an_idn_address_keeps_its_to(
+        sendgrid, django_capture_on_commit_callbacks):
+    # The stored header has the domain in IDNA form; the envelope may not.
+    with django_capture_on_commit_callbacks(execute=True):
+        Hello(to=["Ann <ann@bücher.example>", "bob@example.com"]).enqueue()
+    ((_path, _headers, payload),) = sendgrid.requests
+    (personalization,) = payload["personalizations"]
+    assert [t["email"] for t in personalization["to"]] == [
+        "ann@xn--bcher-kva.example", "bob@example.com"]
+    assert "bcc" not in personalization

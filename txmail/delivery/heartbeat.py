@@ -7,15 +7,20 @@ slow (a large attachment on a slow link, a server that takes its time) must not
 look like that, so while a message is with the mailer it is listed here, and
 one thread per process renews the stamps of sends older than a third of the
 timeout. Fast sends (nearly all) never touch the database from here.
+
+A send is renewed for at most ``RENEW_FOR`` claim timeouts (15 minutes by
+default), and the sweep ends it a claim timeout later: a mailer with no timeout
+can wait forever on a dead connection, and that row must still end.
 """
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection as db_connection
+from django.db import connections
 from django.utils import timezone
 
 from ..conf import txmail_settings
@@ -23,10 +28,23 @@ from .models import Delivery, Status
 
 logger = logging.getLogger("txmail.delivery")
 
+RENEW_FOR = 3  # claim timeouts a send is kept claimed for, at most
+
 _sending: dict[tuple[int, str], float] = {}  # (row id, claim token) → monotonic start
 _lock = threading.Lock()
 _wake = threading.Event()
 _thread: threading.Thread | None = None
+
+
+def _forget_after_fork() -> None:
+    """A forked child has none of its parent's sends, nor its thread."""
+    global _lock, _thread
+    _sending.clear()
+    _lock = threading.Lock()
+    _thread = None
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 @contextmanager
@@ -57,14 +75,15 @@ def _renew_forever() -> None:
         _wake.clear()
         now = time.monotonic()
         with _lock:
-            slow = [key for key, started in _sending.items() if now - started >= interval]
+            slow = [key for key, started in _sending.items()
+                    if interval <= now - started < interval * 3 * RENEW_FOR]
         if slow:
             try:
                 renew(slow)
             except Exception:  # the next round tries again; the send goes on regardless
                 logger.exception("txmail: could not renew the claims of slow sends")
             finally:
-                db_connection.close()  # this thread's own connection
+                connections.close_all()  # this thread's own connections
 
 
 def renew(keys: list[tuple[int, str]]) -> int:

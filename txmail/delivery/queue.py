@@ -30,6 +30,7 @@ from functools import partial
 from typing import Any
 
 from django.db import connection as db_connection
+from django.db import connections
 from django.db import router, transaction
 from django.db.models import F
 from django.tasks import task, task_backends
@@ -287,7 +288,7 @@ def _in_thread(func: Any, *args: Any) -> None:
     try:
         func(*args)
     finally:
-        db_connection.close()  # each thread has its own database connection
+        connections.close_all()  # each thread has its own database connections
 
 
 def send_row(connection: Connection, row: Delivery, token: str) -> str:
