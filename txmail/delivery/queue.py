@@ -30,8 +30,7 @@ from functools import partial
 from typing import Any
 
 from django.db import connection as db_connection
-from django.db import connections
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.tasks import task, task_backends
 from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
