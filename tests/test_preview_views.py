@@ -381,3 +381,17 @@ def test_download_filename_fallback_is_never_empty():
                            ("a\r\nb.txt", "a__b.txt"), ("C:\\x\\y.txt", "C:_x_y.txt")]:
         header = content_disposition(name)
         assert header.startswith(f'attachment; filename="{expected}"; '), (name, header)
+
+
+def test_an_attached_email_is_one_downloadable_file():
+    from tests.testapp.emails import Hello
+    from txmail import Attachment
+    from txmail.preview.display import describe_parts, part_download
+
+    inner = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+    msg = Hello(attachments=[Attachment("fwd.eml", inner, "message/rfc822")]).message().message()
+    # walk() would go into it and list the attached email's body instead.
+    assert [(p.filename, p.content_type) for p in describe_parts(msg)] == [
+        ("fwd.eml", "message/rfc822")]
+    filename, _type, content = part_download(msg, 0)
+    assert filename == "fwd.eml" and b"Subject: hi" in content

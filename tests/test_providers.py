@@ -443,3 +443,26 @@ def test_a_queued_message_to_an_idn_address_keeps_its_to(
     assert [t["email"] for t in personalization["to"]] == [
         "ann@xn--bcher-kva.example", "bob@example.com"]
     assert "bcc" not in personalization
+
+
+def anymail_copy(built, message):
+    """An interceptor returning another email: anymail's, with its own features."""
+    from anymail.message import AnymailMessage
+
+    return AnymailMessage(
+        subject=built.subject, body=built.body, from_email=built.from_email, to=built.to,
+        headers=dict(built.extra_headers), alternatives=built.alternatives,
+        tags=["rerouted"], metadata={"order": "1042"}, esp_extra={"asm": {"group_id": 7}},
+    )
+
+
+@pytest.mark.parametrize("queued", [False, True])
+def test_an_interceptors_anymail_message_keeps_its_provider_options(
+        sendgrid, django_capture_on_commit_callbacks, queued):
+    with override_settings(TXMAIL={"INTERCEPTORS": ["tests.test_providers.anymail_copy"]}):
+        with django_capture_on_commit_callbacks(execute=True):
+            Hello().enqueue() if queued else Hello().send()
+    ((_path, _headers, payload),) = sendgrid.requests
+    assert payload["categories"] == ["rerouted"]
+    assert payload["custom_args"]["order"] == "1042"
+    assert payload["asm"] == {"group_id": 7}

@@ -5,7 +5,7 @@ import email.policy
 
 import pytest
 from django.core import mail
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.test import override_settings
 
 from tests.testapp.emails import Hello, Promo
@@ -324,3 +324,20 @@ def test_another_email_from_an_interceptor_gets_txmails_address_headers():
         with pytest.raises(TxmailError) as caught:
             Hello().send()
     assert str(caught.value).startswith("Hello: an interceptor returned 'nope', not an email.")
+
+
+def html_only(built, message):
+    replacement = EmailMessage(subject=built.subject, body="<p>Redirected</p>",
+                               from_email=built.from_email, to=built.to,
+                               headers=dict(built.extra_headers))
+    replacement.content_subtype = "html"  # Django's documented way to send HTML only
+    return replacement
+
+
+def test_another_email_from_an_interceptor_keeps_its_content_type():
+    with override_settings(TXMAIL={"INTERCEPTORS": ["tests.test_signals.html_only"]}):
+        Hello().send()
+    data = mail.outbox[0].message().as_bytes(policy=email.policy.SMTP)
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert (parsed.get_content_type(), parsed.get_content().strip()) == (
+        "text/html", "<p>Redirected</p>")

@@ -120,12 +120,13 @@ def check_intercepted(owner: str, email: Any) -> Any:
                 f"{owner}: an interceptor returned {email!r}, not an email. Return the "
                 "email it was given (changed), another EmailMessage, or None to cancel."
             )
-        email = TxEmailMessage(
-            subject=email.subject, body=email.body, from_email=email.from_email,
-            to=email.to, cc=email.cc, bcc=email.bcc, reply_to=email.reply_to,
-            headers=dict(email.extra_headers), attachments=list(email.attachments),
-            alternatives=list(getattr(email, "alternatives", [])),
-        )
+        # Every attribute carries over: anymail's tags, metadata and esp_extra,
+        # content_subtype, encoding, alternatives.
+        converted = TxEmailMessage.__new__(TxEmailMessage)
+        converted.__dict__.update(email.__dict__)
+        converted.__dict__.setdefault("alternatives", [])
+        converted.__dict__.setdefault("inline_images", [])
+        email = converted
     email.to = check_address_list(owner, "to", email.to)
     email.cc = check_address_list(owner, "cc", email.cc)
     email.bcc = check_address_list(owner, "bcc", email.bcc)

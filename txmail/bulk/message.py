@@ -180,8 +180,11 @@ class BulkMessage(Message):
         ours = {"List-Unsubscribe": ", ".join(targets)}
         if _one_click_capable(url):
             ours["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        given = {name.lower() for name in headers}  # a class's own, in any case, wins
-        return {**{k: v for k, v in ours.items() if k.lower() not in given}, **headers}
+        # A class's own List-Unsubscribe (in any case) replaces both of txmail's:
+        # One-Click must name txmail's https URL, not whatever the class gave.
+        if "list-unsubscribe" in {name.lower() for name in headers}:
+            return headers
+        return {**ours, **headers}
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("unsubscribe_url", self.get_unsubscribe_url())

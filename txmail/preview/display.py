@@ -7,9 +7,11 @@ links in a new tab and forcing dark styles never touch the message that is sent.
 import base64
 import email.policy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
+from typing import Any
 
 # Gmail clips messages whose HTML is larger than this and hides the rest
 # behind "[Message clipped] View entire message".
@@ -76,16 +78,30 @@ class Display:
         return [p for p in self.parts if p.inline]
 
 
+def _walk(part: Any) -> Iterator[Any]:
+    """``part`` and its descendants, but not the insides of an attached email."""
+    yield part
+    if part.get_content_maintype() == "multipart" and part.is_multipart():
+        for sub in part.iter_parts():
+            yield from _walk(sub)
+
+
 def leaf_parts(msg: EmailMessage) -> list[MIMEPart]:
-    """Return every non-multipart part other than the text and HTML bodies."""
+    """Return every non-multipart part other than the text and HTML bodies.
+
+    An attached email (message/rfc822) is one part: the file a reader saves.
+    """
     bodies = {id(msg.get_body(("plain",))), id(msg.get_body(("html",)))}
     return [
-        part for part in msg.walk()
-        if not part.is_multipart() and id(part) not in bodies
+        part for part in _walk(msg)
+        if part.get_content_maintype() != "multipart" and id(part) not in bodies
     ]
 
 
 def part_payload(part: MIMEPart) -> bytes:
+    if part.get_content_maintype() == "message" and part.is_multipart():
+        attached: Any = part.get_payload(0)  # the attached email itself
+        return bytes(attached.as_bytes())
     payload = part.get_payload(decode=True)
     return payload if isinstance(payload, bytes) else b""
 
