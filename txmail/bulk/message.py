@@ -177,13 +177,13 @@ class BulkMessage(Message):
             subject = quote(f"unsubscribe {url.rstrip('/').rsplit('/', 1)[-1]}")
             targets.append(f"<mailto:{mailto}?subject={subject}>")
         headers = super().get_headers()
-        ours = {"List-Unsubscribe": ", ".join(targets)}
-        if _one_click_capable(url):
-            ours["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         # A class's own List-Unsubscribe (in any case) replaces both of txmail's:
         # One-Click must name txmail's https URL, not whatever the class gave.
         if "list-unsubscribe" in {name.lower() for name in headers}:
             return headers
+        ours = {"List-Unsubscribe": ", ".join(targets)}
+        if _one_click_capable(url):
+            ours["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return {**ours, **headers}
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

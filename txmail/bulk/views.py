@@ -39,21 +39,17 @@ class UnsubscribeView(TemplateView):
     invalid_template_name = "txmail/bulk/invalid.html"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            address, topic = read_token(kwargs["token"])
-        except signing.BadSignature:
+        read = self.read(kwargs["token"])
+        if read is None:
             return self.invalid()
-        if not topic:  # would suppress every message to the address
-            return self.invalid()
+        address, topic = read
         return self.render_to_response(self.get_context_data(address=address, topic=topic))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            address, topic = read_token(kwargs["token"])
-        except signing.BadSignature:
+        read = self.read(kwargs["token"])
+        if read is None:
             return self.invalid()
-        if not topic:  # would suppress every message to the address
-            return self.invalid()
+        address, topic = read
         if request.POST.get("List-Unsubscribe") != ONE_CLICK:
             return HttpResponse("Expected the body List-Unsubscribe=One-Click (RFC 8058).",
                                 status=400, content_type="text/plain")
@@ -61,6 +57,16 @@ class UnsubscribeView(TemplateView):
         context = self.get_context_data(address=address, topic=topic)
         return self.response_class(request=request, template=[self.done_template_name],
                                    context=context, using=self.template_engine)
+
+    @staticmethod
+    def read(token: str) -> tuple[str, str] | None:
+        """``(address, topic)`` from a valid token, else None."""
+        try:
+            address, topic = read_token(token)
+        except signing.BadSignature:
+            return None
+        # An empty topic would suppress every message to the address.
+        return (address, topic) if topic else None
 
     def unsubscribe(self, address: str, topic: str) -> None:
         """Record the opt-out: a suppression entry for ``topic`` (idempotent)."""

@@ -70,13 +70,14 @@ def _start() -> None:
 
 def _renew_forever() -> None:
     while True:
-        interval = float(txmail_settings.CLAIM_TIMEOUT) / 3
+        timeout = float(txmail_settings.CLAIM_TIMEOUT)
+        interval = timeout / 3
         _wake.wait(min(interval, 1.0))
         _wake.clear()
         now = time.monotonic()
         with _lock:
             slow = [key for key, started in _sending.items()
-                    if interval <= now - started < interval * 3 * RENEW_FOR]
+                    if interval <= now - started < timeout * RENEW_FOR]
         if slow:
             try:
                 renew(slow)
