@@ -208,6 +208,36 @@ def test_every_error_shares_one_root():
         assert issubclass(exc, TxmailError)
 
 
+def test_an_unknown_mailer_is_djangos_invalid_mailer():
+    from django.core.mail import InvalidMailer
+
+    class Lost(Hello):
+        mailer = "nowhere"
+
+    with pytest.raises(InvalidMailer, match="Lost: mailer 'nowhere' is not configured"):
+        Lost().send()
+
+
+def test_an_unknown_outcome_is_not_caught_as_a_retryable_connection_error():
+    from txmail import DeliveryOutcomeUnknown, TransientDeliveryError
+
+    # A caller's ``except ConnectionError: retry`` must not resend it.
+    assert not issubclass(DeliveryOutcomeUnknown, ConnectionError)
+    assert not issubclass(DeliveryOutcomeUnknown, TransientDeliveryError)
+
+
+def test_the_public_names_are_exported_from_txmail():
+    import txmail
+    from txmail.bulk.message import BulkMessage
+    from txmail.exceptions import CancelSend
+    from txmail.precompile import warm_up
+
+    assert (txmail.BulkMessage, txmail.CancelSend, txmail.warm_up) == (
+        BulkMessage, CancelSend, warm_up)
+    assert {"BulkMessage", "CancelSend", "warm_up"} <= set(txmail.__all__)
+    assert all(hasattr(txmail, name) for name in txmail.__all__)
+
+
 def test_inline_image_must_be_an_image():
     from txmail import InlineImage
 

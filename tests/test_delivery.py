@@ -475,7 +475,7 @@ def test_a_mailer_that_sent_nothing_is_a_failure_not_a_send():
 
 
 def test_a_failing_signal_receiver_stops_nothing(server, django_capture_on_commit_callbacks):
-    from txmail.delivery.signals import message_sent
+    from txmail.signals import message_sent
 
     def broken(sender, **kwargs):
         raise RuntimeError("a receiver's bug")

@@ -11,8 +11,8 @@ from django.test import override_settings
 from tests.testapp.emails import Hello, Promo
 from txmail import TransientDeliveryError, TxmailError
 from txmail.delivery.models import Delivery, Status
-from txmail.exceptions import InterceptorConfigurationError, TemplateNotFound
-from txmail.signals import CancelSend, post_send, pre_send, send_cancelled, send_failed
+from txmail.exceptions import CancelSend, InterceptorConfigurationError, TemplateNotFound
+from txmail.signals import post_send, pre_send, send_cancelled, send_failed
 
 CLOSED = {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
           "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 2}}

@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Hello
-from txmail.delivery import signals
+from txmail import signals
 from txmail.delivery.models import Delivery, Status
 from txmail.suppression.check import suppress
 from txmail.suppression.models import Suppression

@@ -7,7 +7,8 @@ from django.test import TestCase, override_settings
 from tests.testapp.emails import Hello, Promo
 from txmail import TransientDeliveryError
 from txmail.delivery.models import Status
-from txmail.signals import CancelSend, pre_send
+from txmail.exceptions import CancelSend
+from txmail.signals import pre_send
 from txmail.suppression.check import suppress
 from txmail.testing import MailRecorder, MailTestMixin
 

@@ -7,8 +7,11 @@
         subject = "Welcome, {{ user.first_name }}"
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .delivery import SentMessage
 from .exceptions import (
+    CancelSend,
     DeliveryError,
     DeliveryOutcomeUnknown,
     HeaderInjection,
@@ -27,10 +30,29 @@ from .exceptions import (
 )
 from .message import Message
 from .mime import Attachment, InlineImage
+from .precompile import warm_up
 from .render import Rendered
+
+if TYPE_CHECKING:
+    from .bulk.message import BulkMessage
+
+# Names whose modules need the app registry (they import models): imported
+# on first use, so ``import txmail`` works while INSTALLED_APPS is loading.
+_LAZY = {"BulkMessage": "txmail.bulk.message"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'txmail' has no attribute {name!r}")
+
 
 __all__ = [
     "Attachment",
+    "BulkMessage",
+    "CancelSend",
     "DeliveryError",
     "DeliveryOutcomeUnknown",
     "HeaderInjection",
@@ -50,4 +72,5 @@ __all__ = [
     "TransientDeliveryError",
     "TxmailError",
     "UnknownMailer",
+    "warm_up",
 ]

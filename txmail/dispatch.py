@@ -12,10 +12,11 @@ from .conf import txmail_settings
 from .delivery.queue import enqueue
 from .delivery.record import notify, record_cancelled, send_now
 from .delivery.transport import SentMessage
+from .exceptions import CancelSend
 from .interceptors import get_interceptors, run_interceptors
 from .render import Rendered, render_activated
 from .send import check_intercepted, resolve_mailer
-from .signals import CancelSend, post_send, pre_send, send_cancelled, send_failed
+from .signals import post_send, pre_send, send_cancelled, send_failed
 
 if TYPE_CHECKING:
     from .delivery.models import Delivery

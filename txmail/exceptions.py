@@ -1,6 +1,7 @@
 """txmail's exceptions: one root, each mixed with the stdlib type callers expect."""
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.mail import InvalidMailer
 from django.template import TemplateDoesNotExist
 
 
@@ -52,7 +53,7 @@ class NoRecipients(TxmailError, ValueError):
     """A message was sent with nobody to send it to."""
 
 
-class UnknownMailer(TxmailError, ImproperlyConfigured):
+class UnknownMailer(TxmailError, InvalidMailer):
     """A message names a mailer alias that settings.MAILERS lacks."""
 
 
@@ -83,11 +84,12 @@ class PermanentDeliveryError(DeliveryError, ValueError):
     """The server refused the message for good (SMTP 5xx, every recipient rejected)."""
 
 
-class DeliveryOutcomeUnknown(DeliveryError, ConnectionError):
+class DeliveryOutcomeUnknown(DeliveryError):
     """The connection failed after the whole message was handed over, before the reply.
 
     The server may have accepted it; sending it again risks a duplicate, so
-    txmail doesn't retry it.
+    txmail doesn't retry it. Deliberately not a ``ConnectionError``: a caller's
+    ``except ConnectionError: retry`` must not resend what txmail refuses to.
     """
 
 
@@ -101,3 +103,12 @@ class InterceptorConfigurationError(TxmailError, ImproperlyConfigured):
 
 class CampaignArgumentError(TxmailError, TypeError):
     """A ``send_bulk()`` argument a worker can't be given (not JSON, not re-runnable)."""
+
+
+class CancelSend(TxmailError):
+    """Raise in a ``pre_send`` receiver or an interceptor to cancel the message.
+
+    The text says why. Not an error for the caller: ``send()`` returns a
+    ``SentMessage`` whose ``cancelled`` holds the reason, ``enqueue()`` the
+    ``cancelled`` row. (django-anymail's ``AnymailCancelSend`` works the same way.)
+    """

@@ -24,8 +24,7 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from .conf import txmail_settings
-from .exceptions import InterceptorConfigurationError, InvalidAddress
-from .signals import CancelSend
+from .exceptions import CancelSend, InterceptorConfigurationError, InvalidAddress
 from .validation import check_address
 
 Interceptor = Callable[[Any, Any], Any]

@@ -1,43 +1,65 @@
-"""Message-level signals, sent by ``Message.send()`` and ``Message.enqueue()``.
+"""Every signal txmail sends, in one table.
 
-The sender is the message class; every signal has ``message`` (the instance)
-and ``queued`` (True for ``enqueue()``).
+================== ================ ==========================================
+signal             sender           arguments
+================== ================ ==========================================
+pre_send           message class    message, mailer, queued
+post_send          message class    message, mailer, result, email, rendered,
+                                    queued
+send_failed        message class    message, mailer, error, queued
+send_cancelled     message class    message, mailer, reason, email, delivery,
+                                    queued
+message_sent       mailer alias     email, result, delivery
+message_failed     mailer alias     email, error, delivery, will_retry
+message_suppressed mailer alias     email, suppressed, delivery
+================== ================ ==========================================
 
-``pre_send(message, mailer, queued)``
+The first four are the message's: ``Message.send()`` and ``Message.enqueue()``
+send them in the caller's process; ``message`` is the instance and ``queued``
+is True for ``enqueue()``.
+
+``pre_send``
     Before rendering. ``mailer`` is the alias passed to ``send(using=...)`` or
-    None. Receivers may change the message (its recipients, context, mailer...)
-    or cancel it by raising ``CancelSend("why")``: nothing is rendered or sent,
-    and the cancellation is recorded (a delivery-log row with status
-    ``cancelled``).
-``post_send(message, mailer, result, email, rendered, queued)``
+    None. Receivers may change the message (its recipients, context,
+    mailer...) or cancel it by raising ``txmail.CancelSend("why")``: nothing is
+    rendered or sent, and the cancellation is recorded (a delivery-log row with
+    status ``cancelled``).
+``post_send``
     After ``send()``'s mailer accepted the message (``result`` is the
     ``SentMessage``), or after ``enqueue()`` stored it (``result`` is the queued
     ``Delivery`` row; the worker's outcome comes later through
-    ``txmail.delivery.signals.message_sent`` / ``message_failed``).
-``send_failed(message, mailer, error, queued)``
+    ``message_sent`` / ``message_failed``).
+``send_failed``
     ``send()`` or ``enqueue()`` raised ``error`` after ``pre_send`` (rendering,
     building, an interceptor or the mailer); it is raised again once the
     receivers ran. ``mailer`` is None if the alias itself was the problem.
-``send_cancelled(message, mailer, reason, email, delivery, queued)``
+``send_cancelled``
     A ``pre_send`` receiver or an interceptor cancelled the message. ``email``
     is None when it was cancelled before it was built; ``delivery`` is the
     ``cancelled`` log row (None for ``send()`` with ``TXMAIL["LOG_SENDS"]`` off).
+
+The last three are the delivery layer's, sent after each attempt wherever it
+runs (the caller's process for ``send()``, a worker for queued messages):
+
+``message_sent``
+    A mailer accepted the message; ``result`` is the ``SentMessage``.
+``message_failed``
+    A send failed; ``error`` is a ``DeliveryError``, and ``will_retry`` is True
+    for a queued message that will be tried again.
+``message_suppressed``
+    Every recipient was on the suppression list and nothing was sent
+    (``suppressed``: ``{address: reason}``).
+
+``delivery`` is the delivery-log row, or None when ``send()`` logging is off.
 """
 
 from django.dispatch import Signal
-
-from .exceptions import TxmailError
 
 pre_send = Signal()
 post_send = Signal()
 send_failed = Signal()
 send_cancelled = Signal()
 
-
-class CancelSend(TxmailError):
-    """Raise in a ``pre_send`` receiver to cancel the message; the text says why.
-
-    Not an error for the caller: ``send()`` returns a ``SentMessage`` whose
-    ``cancelled`` holds the reason, ``enqueue()`` the ``cancelled`` row.
-    (django-anymail's ``AnymailCancelSend`` works the same way.)
-    """
+message_sent = Signal()
+message_failed = Signal()
+message_suppressed = Signal()

@@ -39,8 +39,8 @@ from ..conf import txmail_settings
 from ..delivery import queue, recovery
 from ..delivery.models import Delivery, Status
 from ..dispatch import Attempt
+from ..exceptions import CancelSend
 from ..registry import get_message_class
-from ..signals import CancelSend
 from .campaign import hand_off_chunks
 from .models import Campaign, CampaignStatus, Chunk, ChunkStatus, Recipient
 

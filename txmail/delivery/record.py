@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from ..conf import txmail_settings
 from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
+from ..signals import message_failed, message_sent, message_suppressed
 from ..suppression import check as suppression
 from . import esp
 from .models import Delivery, Status
-from .signals import message_failed, message_sent, message_suppressed
 from .stored import freeze
 from .transport import SentMessage, deliver
 

@@ -13,8 +13,14 @@ from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import Any
 
-from ..delivery.signals import message_failed, message_sent, message_suppressed
-from ..signals import post_send, send_cancelled, send_failed
+from ..signals import (
+    message_failed,
+    message_sent,
+    message_suppressed,
+    post_send,
+    send_cancelled,
+    send_failed,
+)
 
 SENT = "sent"
 QUEUED = "queued"

@@ -10,7 +10,7 @@ The same as ``manage.py txmail campaign start shop.Newsletter --follow``.
 from django.core.management.base import BaseCommand
 
 from shop.emails import Newsletter
-from txmail.management.commands._txmail.campaigns import follow
+from txmail.bulk.progress import follow
 
 
 class Command(BaseCommand):
@@ -25,4 +25,4 @@ class Command(BaseCommand):
         campaign = Newsletter.send_bulk(Newsletter.get_bulk_queryset())
         self.stdout.write(f"Campaign {campaign.pk}: {campaign.total} customers.")
         if not no_follow:
-            follow(self, campaign)
+            follow(campaign, stdout=self.stdout, stderr=self.stderr)

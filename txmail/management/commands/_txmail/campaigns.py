@@ -11,13 +11,12 @@
 """
 
 import json
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ....bulk import progress
 from ....bulk.models import Campaign
-from ....bulk.progress import Progress, format_eta
 from ....registry import get_message_class
 
 
@@ -82,31 +81,5 @@ def start(name: str, kwargs_json: str | None) -> Campaign:
     return cls.send_bulk(cls.get_bulk_queryset(), **kwargs)
 
 
-def follow(command: BaseCommand, campaign: Campaign, *, interval: float = 0.5) -> Progress:
-    """Show ``campaign``'s progress until nothing more will happen; return the last."""
-    try:
-        from tqdm import tqdm
-    except ImportError:  # the bar is optional: txmail[bulk]
-        tqdm = None
-    progress = campaign.progress()
-    bar = tqdm(total=progress.total, unit="msg", file=command.stderr._out,
-               desc=f"campaign {campaign.pk}") if tqdm is not None else None
-    try:
-        while True:
-            if bar is not None:
-                bar.update(progress.finished - bar.n)
-                bar.set_postfix(sent=progress.sent, failed=progress.failed,
-                                suppressed=progress.suppressed, refresh=False)
-            else:
-                command.stderr.write(progress.describe())
-            if progress.done:
-                break
-            time.sleep(interval)
-            progress = campaign.progress()
-    finally:
-        if bar is not None:
-            bar.close()
-    eta = f" (ETA was {format_eta(progress.eta)})" if progress.eta else ""
-    command.stdout.write(f"Campaign {campaign.pk} {progress.status}: "
-                         f"{progress.describe()}{eta}")
-    return progress
+def follow(command: BaseCommand, campaign: Campaign, *, interval: float = 0.5) -> None:
+    progress.follow(campaign, stdout=command.stdout, stderr=command.stderr, interval=interval)
