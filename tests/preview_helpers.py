@@ -28,7 +28,7 @@ def mailbox_path(settings, tmp_path):
     """Every mailer stores into a mailbox in tmp_path."""
     path = tmp_path / "mailbox"
     settings.TXMAIL = {"MAILBOX_PATH": str(path)}
-    settings.MAILERS = {a: {"BACKEND": "txmail.mailbox.MailboxBackend"} for a in ALIASES}
+    settings.MAILERS = {a: {"BACKEND": "txmail.backends.mailbox.MailboxBackend"} for a in ALIASES}
     return path
 
 

@@ -22,7 +22,7 @@ from txmail import (
     MessageConfigurationError,
     TxmailError,
 )
-from txmail.send import message_id_domain
+from txmail.mail.build import message_id_domain
 
 HOSTILE = "éééééééééé:Subject: URGENT wire money é <a@example.com>"
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -16,8 +16,8 @@ from django.utils import timezone
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Bulletin, BulletinByLanguage, BulletinWithArchive, Hello
 from tests.testapp.models import Interest, Subscriber
-from txmail.bulk import chunks
-from txmail.bulk.message import BulkMessage
+from txmail.bulk import tasks as chunks
+from txmail.bulk.bulk_message import BulkMessage
 from txmail.bulk.models import Campaign, CampaignStatus, Chunk, ChunkStatus, Recipient
 from txmail.bulk.tokens import make_token, read_token
 from txmail.delivery.models import Delivery, Status

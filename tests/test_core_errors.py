@@ -228,9 +228,9 @@ def test_an_unknown_outcome_is_not_caught_as_a_retryable_connection_error():
 
 def test_the_public_names_are_exported_from_txmail():
     import txmail
-    from txmail.bulk.message import BulkMessage
+    from txmail.bulk.bulk_message import BulkMessage
     from txmail.exceptions import CancelSend
-    from txmail.precompile import warm_up
+    from txmail.rendering.compiled import warm_up
 
     assert (txmail.BulkMessage, txmail.CancelSend, txmail.warm_up) == (
         BulkMessage, CancelSend, warm_up)

@@ -5,7 +5,7 @@ import re
 
 from tests.testapp.emails import Hello, Promo
 from txmail import Message
-from txmail.text import html_to_text
+from txmail.rendering.text import html_to_text
 
 ITEMS = [{"name": "Socks", "price": "5 €"}, {"name": "Hat & Scarf", "price": "9 €"}]
 
@@ -34,7 +34,7 @@ def test_mjml_compiles_with_django_first_and_includes_through_loaders():
 def test_mjml_attribute_values_arrive_as_written_not_rust_escaped():
     # MRML writes attributes as Rust debug strings ("\\u{a0}", '\\"'); an
     # <mj-title> also becomes the body's aria-label, read out by screen readers.
-    from txmail.compile import mjml_to_html
+    from txmail.rendering.markup import mjml_to_html
 
     source = (
         "<mjml><mj-head><mj-title>L'édition\u00a0: \"x\" C:\\new</mj-title>"

@@ -6,8 +6,8 @@ import pytest
 from django.core.mail import EmailMultiAlternatives
 from django.test import override_settings
 
-from txmail.delivery.stored import FrozenEmail, freeze
 from txmail.delivery.transport import deliver
+from txmail.mail.frozen import FrozenEmail, freeze
 
 
 def original(**headers) -> EmailMultiAlternatives:

@@ -1,10 +1,10 @@
-"""The line of claimed rows that a worker's lanes share (txmail.delivery.line)."""
+"""The line of claimed rows that a worker's lanes share (txmail.delivery.lanes)."""
 
 import threading
 
 import pytest
 
-from txmail.delivery.line import Line
+from txmail.delivery.lanes import Line
 
 
 def test_rows_come_out_in_order_then_none():

@@ -3,7 +3,7 @@
 For every corpus template, Hypothesis generates contexts (unicode, ``<>&"'``,
 empty and long lists, very long strings, missing variables, several languages)
 and both paths must give the same text part, exactly, and the same HTML after
-normalising insignificant whitespace between tags (``txmail.precompile.normalize``).
+normalising insignificant whitespace between tags (``txmail.rendering.compiled.normalize``).
 """
 
 import datetime
@@ -17,9 +17,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.corpus import CORPUS, TEMPLATES_DIR, typical_context
-from txmail import precompile
-from txmail.render import compile_body, render_body, render_text
-from txmail.templates import find_templates
+from txmail.rendering import compiled as precompile
+from txmail.rendering.find import find_templates
+from txmail.rendering.pipeline import compile_body, render_body, render_text
 
 OWNER = "Corpus"
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.testapp.emails import Hello
-from txmail.mime import fast_policy
+from txmail.mail.mime import fast_policy
 
 POLICIES = [email.policy.default, email.policy.SMTP, email.policy.SMTPUTF8]
 # Long lines force the quoted-printable branch; short ones the 7bit/8bit ones.

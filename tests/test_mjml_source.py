@@ -1,14 +1,15 @@
-"""MJML the official compiler accepts renders as it renders it (txmail.mjml_source)."""
+"""MJML the official compiler accepts renders as it renders it (txmail.rendering.mjml_source)."""
 
 import pytest
 from django.conf import settings
 from django.test import override_settings
 
 from tests.test_precompile import COLUMN, MJML, compiled_for, pipeline
-from txmail import MJMLError, precompile
-from txmail.compile import mjml_to_html
-from txmail.render import compile_body, render_body
-from txmail.templates import find_templates
+from txmail import MJMLError
+from txmail.rendering import compiled as precompile
+from txmail.rendering.find import find_templates
+from txmail.rendering.markup import mjml_to_html
+from txmail.rendering.pipeline import compile_body, render_body
 
 
 def html_of(files, context=None, name="t"):

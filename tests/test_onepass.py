@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.test_precompile import HTML, MJML, compiled_for, locmem, pipeline
-from txmail import precompile
-from txmail.compile import drop_xml_invalid
-from txmail.precompile.runtime import CompiledTemplate, render_both
-from txmail.precompile.values import CONTROL, text_of, transform, url_of
+from txmail.rendering import compiled as precompile
+from txmail.rendering.compiled.runtime import CompiledTemplate, render_both
+from txmail.rendering.compiled.values import CONTROL, text_of, transform, url_of
+from txmail.rendering.markup import drop_xml_invalid
 
 
 class Ticket:

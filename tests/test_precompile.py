@@ -6,9 +6,10 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from txmail import Message, precompile
-from txmail.precompile import cache as precompile_cache
-from txmail.templates import find_templates
+from txmail import Message
+from txmail.rendering import compiled as precompile
+from txmail.rendering.compiled import cache as precompile_cache
+from txmail.rendering.find import find_templates
 
 MJML = "<mjml><mj-body>{}</mj-body></mjml>"
 COLUMN = "<mj-section><mj-column>{}</mj-column></mj-section>"
@@ -24,7 +25,7 @@ def locmem(templates):
 
 def pipeline(files, context, name="t"):
     """(HTML, text) of the per-message pipeline for template ``name`` of ``files``."""
-    from txmail.render import compile_body, render_body, render_text
+    from txmail.rendering.pipeline import compile_body, render_body, render_text
 
     with locmem(files):
         templates = find_templates("T", [name])
@@ -236,11 +237,11 @@ def _safe(text):
 
 def test_fallback_is_logged_once_per_template(caplog):
     files = {"t.html": HTML.format('<p class="{{ c }}">x</p>')}
-    with locmem(files), caplog.at_level(logging.WARNING, logger="txmail.precompile"):
+    with locmem(files), caplog.at_level(logging.WARNING, logger="txmail.rendering.compiled"):
         precompile.clear()
         Greeting("Ann").render()
         Greeting("Bob").render()
-    warnings = [r for r in caplog.records if r.name == "txmail.precompile"]
+    warnings = [r for r in caplog.records if r.name == "txmail.rendering.compiled"]
     assert len(warnings) == 1
     assert "'class' attribute" in warnings[0].getMessage()
 
@@ -295,7 +296,7 @@ def test_without_debug_a_cached_set_is_reused(tmp_path):
 
 
 def test_engine_without_autoescape_renders_like_the_pipeline():
-    from txmail.render import compile_body, render_body, render_text
+    from txmail.rendering.pipeline import compile_body, render_body, render_text
 
     files = {"t.html": HTML.format('<p title="{{ name }}">Hi {{ name }}</p><p>{{ n }}</p>')}
     base = settings.TEMPLATES[0]

@@ -4,7 +4,7 @@
 import pytest
 
 from tests.test_precompile import COLUMN, MJML, compiled_for, locmem, pipeline
-from txmail import precompile
+from txmail.rendering import compiled as precompile
 
 WIDTH_35 = MJML.format(
     COLUMN.format("<mj-text>Hi</mj-text>") + "{% for i in items %}<mj-section>"

@@ -76,7 +76,7 @@ def page(browser):
 def preview_settings(settings, tmp_path):
     settings.DEBUG = True
     settings.TXMAIL = {"MAILBOX_PATH": str(tmp_path / "mailbox")}
-    settings.MAILERS = {a: {"BACKEND": "txmail.mailbox.MailboxBackend"} for a in ALIASES}
+    settings.MAILERS = {a: {"BACKEND": "txmail.backends.mailbox.MailboxBackend"} for a in ALIASES}
     with registered():
         yield
 

@@ -1,4 +1,4 @@
-"""The dev mailbox (txmail.mailbox) and the preview UI's Sent pages."""
+"""The dev mailbox (txmail.backends.mailbox) and the preview UI's Sent pages."""
 
 import os
 import re
@@ -16,7 +16,7 @@ from django.test import Client
 from tests.preview_helpers import csrf_token, debug, mailbox_path, preview_classes, srcdoc
 from tests.testapp import emails
 from tests.testapp.preview_emails import Rich
-from txmail.mailbox import Mailbox, MailboxBackend
+from txmail.backends.mailbox import Mailbox, MailboxBackend
 from txmail.preview.display import parse
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_messages_sent_by_another_process_show_up(client, debug, mailbox_path):
         # No database in this process: no delivery-log row, no suppression check.
         f"settings.TXMAIL = {{'MAILBOX_PATH': {str(mailbox_path)!r}, 'LOG_SENDS': False, "
         "'SUPPRESSION': False}",
-        "settings.MAILERS = {'default': {'BACKEND': 'txmail.mailbox.MailboxBackend'}}",
+        "settings.MAILERS = {'default': {'BACKEND': 'txmail.backends.mailbox.MailboxBackend'}}",
         "from tests.testapp.emails import Promo",
         "Promo(name='worker').send(using='default')",
     ])
@@ -66,7 +66,7 @@ def test_messages_sent_by_another_process_show_up(client, debug, mailbox_path):
 
 
 def test_mailbox_keeps_only_the_newest(tmp_path, settings):
-    settings.MAILERS = {"default": {"BACKEND": "txmail.mailbox.MailboxBackend",
+    settings.MAILERS = {"default": {"BACKEND": "txmail.backends.mailbox.MailboxBackend",
                                     "OPTIONS": {"path": str(tmp_path), "size": 3}}}
     for number in range(5):
         emails.Promo(name=f"n{number}").send(using="default")
@@ -77,8 +77,8 @@ def test_mailbox_keeps_only_the_newest(tmp_path, settings):
 
 def test_mailbox_backend_rejects_unknown_and_bad_options(tmp_path, settings):
     settings.MAILERS = {
-        "typo": {"BACKEND": "txmail.mailbox.MailboxBackend", "OPTIONS": {"pth": "x"}},
-        "bad": {"BACKEND": "txmail.mailbox.MailboxBackend", "OPTIONS": {"size": 0}},
+        "typo": {"BACKEND": "txmail.backends.mailbox.MailboxBackend", "OPTIONS": {"pth": "x"}},
+        "bad": {"BACKEND": "txmail.backends.mailbox.MailboxBackend", "OPTIONS": {"size": 0}},
     }
     with pytest.raises(InvalidMailer, match="Unknown options 'pth'"):
         mailers["typo"]
@@ -123,7 +123,7 @@ def test_clear_empties_the_mailbox(debug, mailbox_path):
 
 def test_sent_view_explains_how_to_enable_the_mailbox(client, debug):
     page = client.get("/emails/sent/").content.decode()
-    assert "txmail.mailbox.MailboxBackend" in page and "No mailer stores" in page
+    assert "txmail.backends.mailbox.MailboxBackend" in page and "No mailer stores" in page
 
 
 def test_unknown_sent_entry_is_404(client, debug, mailbox_path):

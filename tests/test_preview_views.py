@@ -10,7 +10,7 @@ from django.test import Client
 
 from tests.preview_helpers import csrf_token, debug, mailbox_path, preview_classes, srcdoc
 from tests.testapp.preview_emails import PDF, PNG, Rich
-from txmail.mailbox import Mailbox
+from txmail.backends.mailbox import Mailbox
 from txmail.preview.display import parse
 from txmail.preview.lint import MARKER
 from txmail.preview.pages import content_disposition

@@ -31,7 +31,7 @@ from txmail import PermanentDeliveryError, TransientDeliveryError
 from txmail.delivery import queue
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import DeliveryOutcomeUnknown
-from txmail.mime import Attachment
+from txmail.mail.mime import Attachment
 
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "testing",
                "aws_secret_access_key": "testing"}

@@ -8,9 +8,9 @@ from django.core.management.base import SystemCheckError
 from django.test import Client
 
 from txmail import InvalidSetting, TxmailError
+from txmail.backends.mailbox import Mailbox
 from txmail.checks import check_settings
 from txmail.conf import DEFAULTS, SCHEMA, txmail_settings
-from txmail.mailbox import Mailbox
 
 KNOWN = ", ".join(sorted(SCHEMA))
 ENV_HINT = (

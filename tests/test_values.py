@@ -8,9 +8,9 @@ import pytest
 
 from tests.test_precompile import COLUMN, HTML, MJML, compiled_for, locmem, pipeline
 from txmail import MJMLError
-from txmail.compile import XML_INVALID, mjml_to_html
-from txmail.precompile import NeedsFallback
-from txmail.precompile.edges import mark_edges, resolve_edges
+from txmail.rendering.compiled import NeedsFallback
+from txmail.rendering.compiled.edges import mark_edges, resolve_edges
+from txmail.rendering.markup import XML_INVALID, mjml_to_html
 
 SPOTS_HTML = HTML.format(
     '<p>Name: {{ v }}!</p><p><img src="a.png" alt="{{ v }}"></p>'

@@ -28,17 +28,17 @@ from .exceptions import (
     TxmailError,
     UnknownMailer,
 )
+from .mail.mime import Attachment, InlineImage
 from .message import Message
-from .mime import Attachment, InlineImage
-from .precompile import warm_up
-from .render import Rendered
+from .rendering.compiled import warm_up
+from .rendering.pipeline import Rendered
 
 if TYPE_CHECKING:
-    from .bulk.message import BulkMessage
+    from .bulk.bulk_message import BulkMessage
 
 # Names whose modules need the app registry (they import models): imported
 # on first use, so ``import txmail`` works while INSTALLED_APPS is loading.
-_LAZY = {"BulkMessage": "txmail.bulk.message"}
+_LAZY = {"BulkMessage": "txmail.bulk.bulk_message"}
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,6 @@ class TxmailConfig(AppConfig):
         connect_anymail()
         # The task modules, so a worker knows the tasks from its start: Celery
         # discards a task whose module no import has registered yet.
-        from .bulk import chunks  # noqa: F401
         from .delivery import queue  # noqa: F401
 
 

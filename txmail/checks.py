@@ -59,12 +59,12 @@ def check_precompiled_templates(
 
     Only in DEBUG (runserver on a developer's machine): compiling every template
     costs a second or so, which production management commands shouldn't pay.
-    Production workers call ``txmail.precompile.warm_up()`` instead.
+    Production workers call ``txmail.rendering.compiled.warm_up()`` instead.
     """
     from django.conf import settings
 
-    from . import templates as tpl
-    from .precompile import get_compiled
+    from .rendering import find as tpl
+    from .rendering.compiled import get_compiled
 
     try:
         if not (settings.DEBUG and txmail_settings.PRECOMPILE):
@@ -106,7 +106,7 @@ def _template_problem(name: str, cls: type, template_names: list[str]) -> str | 
     """
     from django.template import TemplateDoesNotExist, TemplateSyntaxError
 
-    from . import templates as tpl
+    from .rendering import find as tpl
 
     try:
         found = tpl.find_templates(cls.__name__, template_names)

@@ -76,12 +76,12 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # are made absolute with ("https://shop.example.com"). None: the current
     # Site of django.contrib.sites when installed (https://<domain>).
     "SITE_URL": (None, OPTIONAL_NAME),
-    # Dev mailbox (txmail.mailbox.MailboxBackend): where sent messages are kept
+    # Dev mailbox (txmail.backends.mailbox.MailboxBackend): where sent messages are kept
     # (None: <BASE_DIR or tempdir>/txmail-mailbox) and how many are kept.
     "MAILBOX_PATH": (None, OPTIONAL_PATH),
     "MAILBOX_SIZE": (200, POSITIVE_INT),
     # Compile each template once and render messages from the compiled HTML and
-    # text (txmail.precompile); False runs the whole pipeline for every message.
+    # text (txmail.rendering.compiled); False runs the whole pipeline for every message.
     "PRECOMPILE": (True, BOOLEAN),
     # Delivery (txmail.delivery). Write a delivery-log row for every send(), not
     # only for enqueue() (which always has one: it is the queue's state).

@@ -25,7 +25,7 @@ from django.utils.module_loading import import_string
 
 from .conf import txmail_settings
 from .exceptions import CancelSend, InterceptorConfigurationError, InvalidAddress
-from .validation import check_address
+from .mail.validation import check_address
 
 Interceptor = Callable[[Any, Any], Any]
 

@@ -22,12 +22,13 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from .delivery import SentMessage, esp
+from .delivery import SentMessage
 from .exceptions import MessageConfigurationError
-from .mime import Attachment, InlineImage, TxEmailMessage
-from .render import Rendered, render_activated, render_message, render_string
-from .send import build_email
-from .validation import check_address_list
+from .mail import esp
+from .mail.build import build_email
+from .mail.mime import Attachment, InlineImage, TxEmailMessage
+from .mail.validation import check_address_list
+from .rendering.pipeline import Rendered, render_activated, render_message, render_string
 
 if TYPE_CHECKING:
     from .delivery.models import Delivery
@@ -295,7 +296,7 @@ class Message:
         refused while accepting others are in ``SentMessage.refused`` (and the
         delivery log), not raised.
         """
-        from .dispatch import send_message  # models: loaded once apps are ready
+        from .outbox import send_message
 
         return send_message(self, using, message_class=name_of(type(self)))
 
@@ -313,7 +314,7 @@ class Message:
         sends nothing. Signals and interceptors run as for ``send()``; a
         cancelled message returns a row whose status is ``cancelled``.
         """
-        from .dispatch import enqueue_message  # models: loaded once apps are ready
+        from .outbox import enqueue_message
 
         return enqueue_message(self, using, message_class=name_of(type(self)))
 

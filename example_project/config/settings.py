@@ -100,7 +100,8 @@ DEFAULT_FROM_EMAIL = "Acme Shop <hello@acme.example>"
 # /emails/sent/). Set the variable to
 # "django.core.mail.backends.filebased.EmailBackend" to write logs to var/mail/
 # instead, or to any other backend that needs no OPTIONS.
-MAILBOX_BACKEND = os.environ.get("TXMAIL_EXAMPLE_MAILBOX_BACKEND", "txmail.mailbox.MailboxBackend")
+MAILBOX_BACKEND = os.environ.get("TXMAIL_EXAMPLE_MAILBOX_BACKEND",
+                                 "txmail.backends.mailbox.MailboxBackend")
 _MAILBOX_OPTIONS = (
     {"file_path": str(VAR_DIR / "mail")}
     if MAILBOX_BACKEND.endswith("filebased.EmailBackend")

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from txmail import Attachment, InlineImage, Message
-from txmail.bulk.message import BulkMessage
+from txmail.bulk.bulk_message import BulkMessage
 from txmail.contrib import auth
 from txmail.sites import get_site_url
 

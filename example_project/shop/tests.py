@@ -208,7 +208,7 @@ class NewsletterTests(TestCase):
         call_command("seed_demo", customers=3, stdout=StringIO())
 
     def run_campaign(self):
-        from txmail.bulk import chunks
+        from txmail.bulk import tasks as chunks
 
         with self.captureOnCommitCallbacks(execute=False):
             campaign = Newsletter.send_bulk(Newsletter.get_bulk_queryset())

@@ -86,7 +86,7 @@ _WRAPPER = re.compile(r"\{% txmail_out \S+ %\}|\{% endtxmail_out %\}")
 
 def _plain(template):
     """The compiled template with its tags unwrapped: a plain Django template."""
-    from txmail.precompile.runtime import CompiledTemplate
+    from txmail.rendering.compiled.runtime import CompiledTemplate
 
     return CompiledTemplate(_WRAPPER.sub("", template.source), engine=template.engine)
 
@@ -106,8 +106,8 @@ def _measure_template(name: str, budget: float) -> dict:
     from django.template import Context
     from django.test import override_settings
 
-    from txmail import precompile
-    from txmail.templates import find_templates
+    from txmail.rendering import compiled as precompile
+    from txmail.rendering.find import find_templates
 
     messages = [corpus_message(name, i) for i in range(50)]
     contexts = [m.get_context_data() for m in messages]

@@ -204,11 +204,11 @@ def shares(count: int) -> dict[str, float]:
             call_command("migrate", run_syncdb=True, verbosity=0)
             from tests.testapp.emails import Bulletin
             from tests.testapp.models import Subscriber
-            from txmail.bulk.chunks import run_chunk
             from txmail.bulk.models import Chunk
-            from txmail.delivery.stored import FrozenEmail, freeze
+            from txmail.bulk.tasks import run_chunk
             from txmail.delivery.transport import Connection
-            from txmail.render import render_activated
+            from txmail.mail.frozen import FrozenEmail, freeze
+            from txmail.rendering.pipeline import render_activated
 
             people = [Subscriber(pk=i, name=f"Name {i}", email=f"user{i}@example.com")
                       for i in range(count)]

@@ -1,7 +1,7 @@
 """Message classes the test suite sends; discovered like any app's emails.py."""
 
 from txmail import Message
-from txmail.bulk.message import BulkMessage
+from txmail.bulk.bulk_message import BulkMessage
 
 
 class BaseTestMessage(Message):

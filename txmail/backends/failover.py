@@ -33,7 +33,7 @@ from django.core.cache import caches
 from django.core.mail import InvalidMailer
 from django.core.mail.backends.base import BaseEmailBackend
 
-from ..delivery.errors import describe, is_message_error
+from ..delivery.classify import describe, is_message_error
 from ..delivery.transport import Connection
 from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
 

@@ -7,5 +7,5 @@ recipient (``models.Recipient``). Bulk classes carry RFC 8058 one-click
 unsubscribe headers; the endpoint (``urls.py``) stores the opt-out on the
 suppression list for the class's topic.
 
-Import ``BulkMessage`` from ``txmail.bulk.message`` in emails.py modules.
+Import ``BulkMessage`` from ``txmail.bulk.bulk_message`` in emails.py modules.
 """

@@ -21,13 +21,13 @@ from django.utils import timezone
 from ..conf import txmail_settings
 from ..delivery.models import READY, Delivery, Status
 from ..exceptions import CampaignArgumentError, MessageConfigurationError
+from ..mail.build import resolve_mailer
 from ..message import name_of
 from ..registry import get_message_class
-from ..send import resolve_mailer
 from .models import Campaign, CampaignStatus, Chunk, ChunkStatus
 
 if TYPE_CHECKING:
-    from .message import BulkMessage
+    from .bulk_message import BulkMessage
 
 logger = logging.getLogger("txmail.bulk")
 
@@ -123,7 +123,7 @@ def key_ranges(queryset: QuerySet[Any], size: int) -> Any:
 
 def chunk_task_for(backend: str, queue_name: str, priority: int, *, owner: str = "") -> Any:
     """Return the ``send_chunk`` task configured for a backend, queue and priority."""
-    from .chunks import send_chunk
+    from .tasks import send_chunk
 
     options: dict[str, Any] = {"backend": backend}
     if queue_name:

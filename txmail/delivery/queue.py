@@ -44,12 +44,13 @@ from ..exceptions import (
     MessageConfigurationError,
     TransientDeliveryError,
 )
+from ..mail import esp
+from ..mail.frozen import FrozenEmail, freeze
 from ..suppression.check import bare, filter_recipients, suppressed_among
-from . import esp, heartbeat
-from .line import Line
+from . import heartbeat
+from .lanes import Line
+from .log import mark_failed, mark_sent, mark_suppressed
 from .models import READY, Delivery, Status
-from .record import mark_failed, mark_sent, mark_suppressed
-from .stored import FrozenEmail, freeze
 from .transport import Connection
 
 logger = logging.getLogger("txmail.delivery")

@@ -16,7 +16,7 @@ from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
 
 from ..backends.smtp import EmailBackend as TxSMTPBackend
 from ..exceptions import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from .errors import wrap
+from .classify import wrap
 
 
 @dataclass(frozen=True)

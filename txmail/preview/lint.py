@@ -14,9 +14,9 @@ from typing import Any
 from django.template import Context, Engine
 from django.utils import translation
 
-from .. import templates as tpl
 from ..message import Message
-from ..render import Rendered
+from ..rendering import find as tpl
+from ..rendering.pipeline import Rendered
 
 MARKER = "@@TXMAIL_MISSING[%s]@@"
 _FOUND = re.compile(r"@@TXMAIL_MISSING\[(.*?)\]@@")

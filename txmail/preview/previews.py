@@ -10,10 +10,10 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import translation
 
+from ..mail.build import resolve_mailer
+from ..mail.mime import TxEmailMessage
 from ..message import Message
-from ..mime import TxEmailMessage
-from ..render import Rendered
-from ..send import resolve_mailer
+from ..rendering.pipeline import Rendered
 
 DEFAULT_VARIANT = "default"
 # Query parameters the UI uses itself; never passed to preview methods.

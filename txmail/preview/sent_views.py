@@ -1,4 +1,4 @@
-"""The Sent pages: messages stored by ``txmail.mailbox.MailboxBackend``."""
+"""The Sent pages: messages stored by ``txmail.backends.mailbox.MailboxBackend``."""
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
-from ..mailbox import Entry, configured_mailboxes, uses_mailbox
+from ..backends.mailbox import Entry, configured_mailboxes, uses_mailbox
 from .display import display, human_size, parse, part_download
 from .lint import cid_issues, lint_html
 from .pages import download, message_context, page

@@ -19,8 +19,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
 from ..backends.describe import describe_mailer
-from ..delivery.record import send_now
-from ..mailbox import uses_mailbox
+from ..backends.mailbox import uses_mailbox
+from ..delivery.log import send_now
 from ..message import Message
 from . import previews
 from .display import display, part_download

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from ..delivery.esp import DELIVERY_ID
 from ..delivery.models import Delivery
+from ..mail.esp import DELIVERY_ID
 from ..suppression.check import suppress
 from ..suppression.models import Reason
 from .models import DeliveryEvent, EventType

@@ -11,6 +11,6 @@ uidb64 and the ``password_reset_confirm`` URL made absolute with
 plugs it into Django's ``PasswordResetView``.
 """
 
-from .messages import PasswordReset
+from .emails import PasswordReset
 
 __all__ = ["PasswordReset"]

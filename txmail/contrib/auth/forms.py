@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth import forms
 
 from ...conf import txmail_settings
-from .messages import PasswordReset
+from .emails import PasswordReset
 
 logger = logging.getLogger("txmail.contrib.auth")
 

@@ -26,11 +26,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count, Min
 
-from ...bulk import chunks
+from ...bulk import tasks as chunks
 from ...delivery import actions
 from ...delivery.models import READY, Delivery, Status
 from ...delivery.recovery import sweep
-from ._txmail import campaigns, messages
+from ._txmail import campaigns
+from ._txmail import classes as messages
 
 
 class Command(BaseCommand):

@@ -63,7 +63,7 @@ def get(pk: int) -> Campaign:
 
 
 def start(name: str, kwargs_json: str | None) -> Campaign:
-    from ....bulk.message import BulkMessage
+    from ....bulk.bulk_message import BulkMessage
 
     try:
         cls = get_message_class(name)
@@ -71,7 +71,7 @@ def start(name: str, kwargs_json: str | None) -> Campaign:
         raise CommandError(str(exc)) from None
     if not issubclass(cls, BulkMessage):
         raise CommandError(f"{name} is not a bulk class: subclass "
-                           "txmail.bulk.message.BulkMessage to send it in bulk.")
+                           "txmail.bulk.bulk_message.BulkMessage to send it in bulk.")
     kwargs = dict(cls.get_bulk_kwargs())
     if kwargs_json:
         try:

@@ -24,7 +24,7 @@ import html
 import re
 from collections.abc import Callable
 
-from ..compile import XML_INVALID, drop_xml_invalid
+from ..markup import XML_INVALID, drop_xml_invalid
 
 
 class NeedsFallback(Exception):

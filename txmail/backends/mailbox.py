@@ -2,7 +2,7 @@
 
     MAILERS = {
         "default": {
-            "BACKEND": "txmail.mailbox.MailboxBackend",
+            "BACKEND": "txmail.backends.mailbox.MailboxBackend",
             "OPTIONS": {"path": BASE_DIR / "var" / "mailbox", "size": 200},
         },
     }
@@ -31,10 +31,10 @@ from django.core.mail import InvalidMailer
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
-from .conf import POSITIVE_INT, txmail_settings
-from .exceptions import InvalidSetting
+from ..conf import POSITIVE_INT, txmail_settings
+from ..exceptions import InvalidSetting
 
-BACKEND_PATH = "txmail.mailbox.MailboxBackend"
+BACKEND_PATH = "txmail.backends.mailbox.MailboxBackend"
 # <20-digit ns timestamp>-<hex>: sorts chronologically and is safe in URLs/paths.
 ENTRY_ID = re.compile(r"^\d{20}-[0-9a-f]{12}$")
 

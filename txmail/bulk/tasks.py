@@ -38,8 +38,8 @@ from django.utils import timezone
 from ..conf import txmail_settings
 from ..delivery import queue, recovery
 from ..delivery.models import Delivery, Status
-from ..dispatch import Attempt
 from ..exceptions import CancelSend
+from ..outbox import Attempt
 from ..registry import get_message_class
 from .campaign import hand_off_chunks
 from .models import Campaign, CampaignStatus, Chunk, ChunkStatus, Recipient

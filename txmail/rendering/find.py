@@ -8,7 +8,7 @@ from django.template import Context, TemplateDoesNotExist, engines
 from django.template.backends.django import Template as DjangoBackendTemplate
 from django.template.loader_tags import ExtendsNode, IncludeNode
 
-from .exceptions import TemplateNotFound
+from ..exceptions import TemplateNotFound
 
 # Tried in this order for each template name; the first that exists wins.
 BODY_EXTENSIONS = (".mjml", ".html")

@@ -16,8 +16,8 @@ from django.template import Context, Template
 from lxml import etree
 from lxml import html as lxml_html
 
-from .. import templates as tpl
-from ..compile import has_inline_styles, inline_styles, mjml_prepared_to_html
+from .. import find as tpl
+from ..markup import has_inline_styles, inline_styles, mjml_prepared_to_html
 from ..mjml_source import Prepared, prepare, relative_name
 from ..text import finish_text, html_to_text, link_text
 from . import branches, edges
@@ -27,14 +27,7 @@ from .heads import build as build_heads
 from .onepass import Piece, html_only, join, one_pass
 from .protect import Protector
 from .runtime import CompiledTemplate, render_both
-from .verify import (
-    Spot,
-    check_css,
-    check_variants,
-    line_break_units,
-    locate_html,
-    locate_text,
-)
+from .verify import Spot, check_css, check_variants, line_break_units, locate_html, locate_text
 
 # A "{" the restored template would read as the start of a tag.
 _OPEN_BRACE = re.compile(r"\{(?=[{%#]|$)")

@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from ..conf import txmail_settings
 from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
+from ..mail import esp
+from ..mail.frozen import freeze
 from ..signals import message_failed, message_sent, message_suppressed
 from ..suppression import check as suppression
-from . import esp
 from .models import Delivery, Status
-from .stored import freeze
 from .transport import SentMessage, deliver
 
 logger = logging.getLogger("txmail.delivery")

@@ -29,7 +29,7 @@ from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
 
-from .exceptions import InvalidAttachment, InvalidHeader
+from ..exceptions import InvalidAttachment, InvalidHeader
 from .headers import rewrite_address_headers
 from .validation import check_cid, check_filename
 

@@ -5,7 +5,7 @@
 derived text part, merged into the one template a message renders (``runtime``),
 plus ``fallback_reason`` — ``None`` when compiled, else the
 reason the template renders through the per-message pipeline (shown by the
-preview, logged once on the ``txmail.precompile`` logger).
+preview, logged once on the ``txmail.rendering.compiled`` logger).
 
 Per message, ``Rendered.fallback_reason`` is None when the compiled templates
 rendered it, else the template's reason or, for one message, why its values

@@ -13,14 +13,14 @@ from django.core.mail import mailers
 from django.core.mail.utils import DNS_NAME
 from django.utils.encoding import punycode
 
-from .conf import txmail_settings
-from .exceptions import MessageConfigurationError, NoRecipients, UnknownMailer
+from ..conf import txmail_settings
+from ..exceptions import MessageConfigurationError, NoRecipients, UnknownMailer
 from .mime import Attachment, InlineImage, TxEmailMessage
 from .validation import check_address, check_address_list, check_header_text, check_headers
 
 if TYPE_CHECKING:
-    from .message import Message
-    from .render import Rendered
+    from ..message import Message
+    from ..rendering.pipeline import Rendered
 
 
 def message_id_domain(from_email: str) -> str:

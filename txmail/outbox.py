@@ -9,13 +9,13 @@ once apps are ready (the delivery log's models).
 from typing import TYPE_CHECKING, Any, cast
 
 from .conf import txmail_settings
+from .delivery.log import notify, record_cancelled, send_now
 from .delivery.queue import enqueue
-from .delivery.record import notify, record_cancelled, send_now
 from .delivery.transport import SentMessage
 from .exceptions import CancelSend
 from .interceptors import get_interceptors, run_interceptors
-from .render import Rendered, render_activated
-from .send import check_intercepted, resolve_mailer
+from .mail.build import check_intercepted, resolve_mailer
+from .rendering.pipeline import Rendered, render_activated
 from .signals import post_send, pre_send, send_cancelled, send_failed
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .exceptions import MJMLError
+from ..exceptions import MJMLError
 
 IncludeLoader = Callable[[str], str]
 MAX_DEPTH = 20

@@ -19,7 +19,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from .exceptions import HeaderInjection, InvalidAddress, InvalidHeader
+from ..exceptions import HeaderInjection, InvalidAddress, InvalidHeader
 
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII except ':' (RFC 5322)
 _MAX_NAME = 76

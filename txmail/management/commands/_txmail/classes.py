@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
 from ....conf import txmail_settings
-from ....delivery.record import send_now
+from ....delivery.log import send_now
 from ....exceptions import TxmailError
 from ....message import Message
 from ....preview import previews
@@ -71,8 +71,8 @@ def do_list(command: BaseCommand, **options: Any) -> None:
 
 def _template_state(cls: type[Message]) -> tuple[str, str]:
     """Return the template file and "compiled", "fallback: …" or "error: …"."""
-    from .... import templates as tpl
-    from ....precompile import get_compiled
+    from ....rendering import find as tpl
+    from ....rendering.compiled import get_compiled
 
     if not cls.template_name:
         return "(get_template_names())", "compiled on first use"

@@ -20,10 +20,10 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template.autoreload import reset_loaders
 
-from .. import templates as tpl
+from .. import find as tpl
 from .compiler import Compiled, compile_templates
 
-logger = logging.getLogger("txmail.precompile")
+logger = logging.getLogger("txmail.rendering.compiled")
 
 _cache: dict[tuple, Compiled] = {}
 _lock = threading.Lock()
@@ -100,8 +100,8 @@ def warm_up() -> dict[str, str | None]:
     reason (None: compiled). Classes without a ``template_name`` attribute
     (names from ``get_template_names()``) compile on first use.
     """
-    from ..exceptions import TemplateNotFound
-    from ..registry import message_classes
+    from ...exceptions import TemplateNotFound
+    from ...registry import message_classes
 
     results: dict[str, str | None] = {}
     for name, cls in message_classes().items():

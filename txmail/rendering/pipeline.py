@@ -3,7 +3,7 @@
     find_templates → get compiled templates (cached) → render them → subject
 
 Compiling runs the recipient-independent steps once per template
-(``txmail.precompile``); a message then only renders the compiled HTML and text
+(``txmail.rendering.compiled``); a message then only renders the compiled HTML and text
 with its context. The per-message pipeline is the fallback, for templates the
 precompiler can't prove exact (``Rendered.fallback_reason`` says why) and for
 single messages whose values need it:
@@ -27,17 +27,17 @@ from django.dispatch import receiver
 from django.template import Context, Template, engines
 from django.utils import translation
 
-from . import precompile
-from . import templates as tpl
-from .compile import drop_xml_invalid, inline_styles, mjml_to_html
-from .conf import txmail_settings
-from .exceptions import TemplateNotFound
-from .precompile.runtime import render_once
+from ..conf import txmail_settings
+from ..exceptions import TemplateNotFound
+from ..mail.validation import check_one_line
+from . import compiled as precompile
+from . import find as tpl
+from .compiled.runtime import render_once
+from .markup import drop_xml_invalid, inline_styles, mjml_to_html
 from .text import html_to_text
-from .validation import check_one_line
 
 if TYPE_CHECKING:
-    from .message import Message
+    from ..message import Message
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.template.base import DebugLexer, Token, TokenType
 
-from .. import templates as tpl
+from .. import find as tpl
 
 MAX_DEPTH = 20
 
