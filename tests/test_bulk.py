@@ -16,6 +16,7 @@ from django.utils import timezone
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Bulletin, BulletinByLanguage, BulletinWithArchive, Hello
 from tests.testapp.models import Interest, Subscriber
+from txmail import DeliveryOptions
 from txmail.bulk import tasks as chunks
 from txmail.bulk.bulk_message import BulkMessage
 from txmail.bulk.models import Campaign, CampaignStatus, Chunk, ChunkStatus, Recipient
@@ -93,12 +94,12 @@ def test_a_bulk_class_without_topic_fails_when_defined():
     with pytest.raises(MessageConfigurationError) as caught:
         type("NoTopic", (BulkMessage,), {"__module__": __name__, "template_name": "x"})
     assert str(caught.value) == (
-        "NoTopic requires either a definition of 'topic' (the list recipients "
-        "unsubscribe from, e.g. topic = 'newsletter'; not empty) or an implementation of "
-        "'get_topic()'.")
+        "NoTopic requires either a topic in 'delivery_options' (the list recipients "
+        "unsubscribe from, e.g. delivery_options = DeliveryOptions(topic='newsletter')) or "
+        "an implementation of 'get_delivery_options()'.")
     with pytest.raises(MessageConfigurationError):  # "" would unsubscribe from everything
         type("EmptyTopic", (BulkMessage,), {"__module__": __name__, "template_name": "x",
-                                            "topic": ""})
+                                            "delivery_options": DeliveryOptions(topic="")})
 
 
 def test_arguments_must_be_json(server):

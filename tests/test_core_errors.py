@@ -165,7 +165,7 @@ def test_no_recipients_raises_instead_of_silently_sending_nothing():
         Hello(to=[]).send()
     assert str(info.value) == (
         "Hello: the message has no recipients. Pass to=[...] (or cc/bcc) when "
-        "creating it, or return addresses from get_recipients()."
+        "creating it, or return addresses from get_to()."
     )
     assert mail.outbox == []
 

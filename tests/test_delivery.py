@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Hello
-from txmail import PermanentDeliveryError, TransientDeliveryError
+from txmail import DeliveryOptions, PermanentDeliveryError, TransientDeliveryError
 from txmail.delivery import queue, recovery
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import DeliveryNotFound, MessageConfigurationError
@@ -103,7 +103,7 @@ def test_permanent_refusal_raises_and_is_logged(server):
 @pytest.mark.django_db(transaction=True)
 def test_enqueue_sends_once_when_the_transaction_commits(server):
     with transaction.atomic():
-        row = Hello(name="Queued").enqueue()
+        row = Hello(name="Queued").enqueue().delivery
         assert arrived(server) == []  # not before the commit
     row.refresh_from_db()
     assert arrived(server) == ["Hello Queued"]
@@ -124,7 +124,7 @@ def test_enqueue_in_a_rolled_back_transaction_sends_nothing(server):
 @pytest.mark.django_db(transaction=True)
 @override_settings(TXMAIL={"KEEP_BODIES": True})
 def test_keep_bodies_keeps_the_sent_bytes(server):
-    row = Hello().enqueue()
+    row = Hello().enqueue().delivery
     row.refresh_from_db()
     assert bytes(row.raw) == server.received[0].data.replace(b"\n", b"\r\n") or \
         bytes(row.raw).replace(b"\r\n", b"\n") == server.received[0].data.replace(b"\r\n", b"\n")
@@ -134,7 +134,7 @@ def test_keep_bodies_keeps_the_sent_bytes(server):
 def test_a_rendered_message_survives_its_model_instance(server):
     user = get_user_model().objects.create(username="ada", email="ada@example.com")
     with transaction.atomic():
-        row = Hello(name=user.username, to=[user.email]).enqueue()
+        row = Hello(name=user.username, to=[user.email]).enqueue().delivery
         user.delete()  # the queue carries the built email, not the instance
     row.refresh_from_db()
     assert row.status == Status.SENT and arrived(server) == ["Hello ada"]
@@ -143,14 +143,14 @@ def test_a_rendered_message_survives_its_model_instance(server):
 def queued_row(**fields):
     """A queued row whose task hasn't run (the hand-off is captured, not executed)."""
     with transaction.atomic():
-        row = Hello(**fields).enqueue()
+        row = Hello(**fields).enqueue().delivery
         transaction.set_rollback(False)
     return row
 
 
 def test_running_the_same_task_twice_sends_once(server, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello(name="Twice").enqueue()
+        row = Hello(name="Twice").enqueue().delivery
     queue.run(row.pk)
     queue.run(row.pk)
     assert arrived(server) == ["Hello Twice"]
@@ -160,7 +160,7 @@ def test_running_the_same_task_twice_sends_once(server, django_capture_on_commit
 
 def test_one_task_drains_other_ready_rows(server, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        rows = [Hello(name=f"n{i}").enqueue() for i in range(5)]
+        rows = [Hello(name=f"n{i}").enqueue().delivery for i in range(5)]
     counts = queue.run(rows[0].pk)
     assert counts == {"sent": 5}
     assert sorted(arrived(server)) == [f"Hello n{i}" for i in range(5)]
@@ -170,7 +170,7 @@ def test_one_task_drains_other_ready_rows(server, django_capture_on_commit_callb
 def test_transient_failure_is_retried_with_backoff(server, django_capture_on_commit_callbacks):
     server.replies = ["451 4.3.0 Try again later"]
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello(name="Later").enqueue()
+        row = Hello(name="Later").enqueue().delivery
     before = timezone.now()
     assert queue.run(row.pk) == {"retrying": 1}
     row.refresh_from_db()
@@ -191,7 +191,7 @@ def test_transient_failures_give_up_after_max_attempts(server,
                                                        django_capture_on_commit_callbacks):
     server.replies = ["421 4.7.0 Busy", "421 4.7.0 Busy"]
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello().enqueue()
+        row = Hello().enqueue().delivery
     queue.run(row.pk)
     Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
     assert queue.run(row.pk) == {"failed": 1}
@@ -204,7 +204,7 @@ def test_transient_failures_give_up_after_max_attempts(server,
 def test_permanent_failure_fails_at_once(server, django_capture_on_commit_callbacks):
     server.replies = ["550 5.1.1 No such user"]
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello().enqueue()
+        row = Hello().enqueue().delivery
     assert queue.run(row.pk) == {"failed": 1}
     row.refresh_from_db()
     assert row.status == Status.FAILED and row.attempts == 1
@@ -213,7 +213,7 @@ def test_permanent_failure_fails_at_once(server, django_capture_on_commit_callba
 
 def test_a_deleted_row_fails_its_task_clearly(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello().enqueue()
+        row = Hello().enqueue().delivery
     Delivery.objects.filter(pk=row.pk).delete()
     with pytest.raises(DeliveryNotFound, match=f"Delivery {row.pk} does not exist"):
         queue.run(row.pk)
@@ -222,7 +222,7 @@ def test_a_deleted_row_fails_its_task_clearly(django_capture_on_commit_callbacks
 def test_sweep_requeues_stale_claims_and_marks_handed_over_ones_unknown(
         server, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        claimed, handed = Hello(name="a").enqueue(), Hello(name="b").enqueue()
+        claimed, handed = Hello(name="a").enqueue().delivery, Hello(name="b").enqueue().delivery
     long_ago = timezone.now() - timedelta(hours=1)
     Delivery.objects.filter(pk=claimed.pk).update(
         status=Status.SENDING, claim_token="dead", claimed_at=long_ago)
@@ -239,14 +239,14 @@ def test_sweep_requeues_stale_claims_and_marks_handed_over_ones_unknown(
 
 
 class Resent(Hello):
-    resend_if_unknown = True
+    delivery_options = DeliveryOptions(resend_if_unknown=True)
 
 
 def test_sweep_sends_an_ambiguous_message_again_with_the_same_message_id_if_asked(
         server, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        row = Resent(name="a").enqueue()
-        spent = Resent(name="b").enqueue()
+        row = Resent(name="a").enqueue().delivery
+        spent = Resent(name="b").enqueue().delivery
     assert row.resend_if_unknown
     long_ago = timezone.now() - timedelta(hours=1)
     for each, attempts in ((row, 1), (spent, row.max_attempts)):
@@ -326,7 +326,7 @@ def action(client, name, rows):
 def test_admin_retry_now(server, admin_client, admin_urls, django_capture_on_commit_callbacks):
     server.replies = ["550 5.7.1 Blocked for now"]
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello().enqueue()
+        row = Hello().enqueue().delivery
     queue.run(row.pk)
     with django_capture_on_commit_callbacks(execute=True):
         response = action(admin_client, "retry_now", [row])
@@ -339,7 +339,7 @@ def test_admin_retry_now(server, admin_client, admin_urls, django_capture_on_com
 def test_admin_cancel_stops_a_queued_message(server, admin_client, admin_urls,
                                              django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello().enqueue()
+        row = Hello().enqueue().delivery
     assert "1 message cancelled." in action(admin_client, "cancel", [row]).content.decode()
     assert queue.run(row.pk) == {}
     row.refresh_from_db()
@@ -391,7 +391,7 @@ def test_command_status_counts(server, django_capture_on_commit_callbacks):
 def test_command_retry_failed_and_cancel(server, django_capture_on_commit_callbacks):
     server.replies = ["550 5.7.1 Blocked for now"]
     with django_capture_on_commit_callbacks(execute=False):
-        failed, waiting = Hello(name="f").enqueue(), Hello(name="w").enqueue()
+        failed, waiting = Hello(name="f").enqueue().delivery, Hello(name="w").enqueue().delivery
     queue.run(failed.pk)  # drains both: f fails (550), w is sent
     failed.refresh_from_db()
     waiting.refresh_from_db()
@@ -401,13 +401,13 @@ def test_command_retry_failed_and_cancel(server, django_capture_on_commit_callba
     failed.refresh_from_db()
     assert failed.status == Status.SENT
     with django_capture_on_commit_callbacks(execute=False):
-        later = Hello().enqueue()
+        later = Hello().enqueue().delivery
     assert command("cancel", str(later.pk)) == "1 cancelled.\n"
 
 
 def test_command_requeue_stuck(server, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello().enqueue()
+        row = Hello().enqueue().delivery
     Delivery.objects.filter(pk=row.pk).update(
         status=Status.SENDING, claim_token="dead", claimed_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
@@ -419,7 +419,7 @@ def test_command_requeue_stuck(server, django_capture_on_commit_callbacks):
 
 def test_a_class_naming_an_unknown_task_backend_fails_at_enqueue(server):
     class Elsewhere(Hello):
-        task_backend = "nowhere"
+        delivery_options = DeliveryOptions(task_backend="nowhere")
 
     with pytest.raises(MessageConfigurationError) as caught:
         Elsewhere().enqueue()
@@ -434,7 +434,7 @@ def test_a_backend_without_defer_gets_retries_from_the_sweep(server,
                                                              django_capture_on_commit_callbacks):
     server.replies = ["451 4.3.0 Try again later"]
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello().enqueue()
+        row = Hello().enqueue().delivery
     queue.run(row.pk)  # the immediate backend can't defer: the row waits for the sweep
     row.refresh_from_db()
     assert (row.status, row.needs_handoff) == (Status.RETRYING, True)
@@ -483,7 +483,7 @@ def test_a_failing_signal_receiver_stops_nothing(server, django_capture_on_commi
     message_sent.connect(broken)
     try:
         with django_capture_on_commit_callbacks(execute=False):
-            rows = [Hello(name=f"s{i}").enqueue() for i in range(3)]
+            rows = [Hello(name=f"s{i}").enqueue().delivery for i in range(3)]
         assert queue.run(rows[0].pk) == {"sent": 3}
     finally:
         message_sent.disconnect(broken)
@@ -493,7 +493,7 @@ def test_a_failing_signal_receiver_stops_nothing(server, django_capture_on_commi
 def test_an_attempt_counts_when_the_mailer_gets_the_message(
         server, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello().enqueue()
+        row = Hello().enqueue().delivery
     long_ago = timezone.now() - timedelta(hours=1)
     # Claimed by a worker that died before sending: the sweep requeues it, and
     # the one real attempt is the only one counted.
@@ -532,7 +532,7 @@ def test_a_recipient_refused_for_now_gets_the_message_on_a_later_attempt(
 
     server.handler.handle_RCPT = handle_rcpt
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello(to=["ann@example.com", "bob@example.com"]).enqueue()
+        row = Hello(to=["ann@example.com", "bob@example.com"]).enqueue().delivery
     assert queue.run(row.pk) == {"sent": 1}
     row.refresh_from_db()
     assert row.refused == {"bob@example.com": [450, "4.2.0 Greylisted, try again later"]}
@@ -592,7 +592,7 @@ def test_a_send_slower_than_the_claim_timeout_is_not_taken_for_a_dead_worker(ser
     swept = []
     sweeper = threading.Timer(2.5, lambda: swept.append(recovery.sweep()))
     sweeper.start()
-    row = Hello().enqueue()  # autocommit: the immediate backend sends it now
+    row = Hello().enqueue().delivery  # autocommit: the immediate backend sends it now
     sweeper.join()
     assert swept == [{"requeued": 0, "resent": 0, "unknown": 0, "handed_off": 0}]
     row.refresh_from_db()
@@ -615,7 +615,7 @@ def test_a_send_that_hangs_is_still_ended_by_the_sweep():
     sweeper.start()
     try:
         with override_settings(MAILERS={"transactional": hung.mailer()}):
-            row = Hello().enqueue()  # autocommit: the immediate backend sends it now
+            row = Hello().enqueue().delivery  # autocommit: the immediate backend sends it now
     finally:
         sweeper.join()
         hung.stop()

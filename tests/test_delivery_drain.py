@@ -15,7 +15,7 @@ def test_one_task_sends_every_ready_row_of_its_queue_once_over_few_batches(smtp_
     # "db": tasks are stored, not run, so the rows wait for the one task run below.
     with override_settings(MAILERS=mailers, TXMAIL={"TASK_BACKEND": "db", "BATCH_SIZE": 3,
                                                     "CONNECTIONS": 1}):
-        rows = [Hello(name=f"R{i}", to=[f"r{i}@example.com"]).enqueue() for i in range(8)]
+        rows = [Hello(name=f"R{i}", to=[f"r{i}@example.com"]).enqueue().delivery for i in range(8)]
         counts = queue.run(rows[0].pk)
     assert counts == {"sent": 8}
     assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == sorted(
@@ -28,7 +28,7 @@ def test_a_task_stops_claiming_after_drain_seconds(smtp_server, monkeypatch):
     mailers = {"transactional": smtp_server.mailer(), "default": smtp_server.mailer()}
     with override_settings(MAILERS=mailers, TXMAIL={"TASK_BACKEND": "db", "BATCH_SIZE": 3,
                                                     "CONNECTIONS": 1}):
-        rows = [Hello(name=f"R{i}", to=[f"r{i}@example.com"]).enqueue() for i in range(8)]
+        rows = [Hello(name=f"R{i}", to=[f"r{i}@example.com"]).enqueue().delivery for i in range(8)]
         counts = queue.run(rows[0].pk)
     assert counts == {"sent": 3}  # its first batch; the other tasks send the rest
     assert Delivery.objects.filter(status="queued").count() == 5

@@ -33,6 +33,7 @@ from tests.faulty_smtp import (
 )
 from tests.smtp import free_port
 from tests.testapp.emails import Hello
+from txmail import DeliveryOptions
 from txmail.delivery import queue
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import PermanentDeliveryError, TransientDeliveryError
@@ -324,10 +325,10 @@ def test_rollback_sends_nothing_commit_sends_once(faulty_server, cluster_factory
         "from django.db import transaction\n"
         "from tests.testapp.emails import Hello\n"
         "with transaction.atomic():\n"
-        "    Hello(name='rolled back', to=['gone@example.com']).enqueue()\n"
+        "    Hello(name='rolled back', to=['gone@example.com']).enqueue().delivery\n"
         "    transaction.set_rollback(True)\n"
         "with transaction.atomic():\n"
-        "    Hello(name='committed', to=['kept@example.com']).enqueue()\n"
+        "    Hello(name='committed', to=['kept@example.com']).enqueue().delivery\n"
     )
     cluster.start_worker()
     cluster.wait_until_final(1, timeout=60)
@@ -345,7 +346,7 @@ def test_row_deleted_before_its_task_ran_fails_the_task_once(faulty_server, clus
     cluster.python(
         "from tests.testapp.emails import Hello\n"
         "from txmail.delivery.models import Delivery\n"
-        "Hello(name='deleted').enqueue()\n"
+        "Hello(name='deleted').enqueue().delivery\n"
         "Delivery.objects.all().delete()\n"
     )
     [(delivery_id,)] = cluster.query(
@@ -496,7 +497,7 @@ def test_the_fault_server_runs_as_its_own_process(tmp_path):
 
 
 class ResendingHello(Hello):
-    resend_if_unknown = True
+    delivery_options = DeliveryOptions(resend_if_unknown=True)
 
 
 def test_a_drop_after_the_dot_is_sent_again_the_same_bytes_if_the_class_asks(
@@ -506,7 +507,7 @@ def test_a_drop_after_the_dot_is_sent_again_the_same_bytes_if_the_class_asks(
     plain, resending = Hello(), ResendingHello()
     with override_settings(MAILERS={"transactional": server.mailer()}):
         with django_capture_on_commit_callbacks(execute=False):
-            rows = [plain.enqueue(), resending.enqueue()]
+            rows = [plain.enqueue().delivery, resending.enqueue().delivery]
         assert queue.run(rows[0].pk) == {"unknown": 1, "retrying": 1}
         server.plan.rates.clear()
         Delivery.objects.filter(pk=rows[1].pk).update(next_attempt_at=timezone.now())

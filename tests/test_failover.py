@@ -155,7 +155,7 @@ def test_queued_messages_log_the_alias_used(backup, django_capture_on_commit_cal
     with override_settings(MAILERS={"primary": closed_mailer(), "backup": backup.mailer(),
                                     "transactional": failover("primary", "backup")}):
         with django_capture_on_commit_callbacks(execute=True):
-            row = Hello().enqueue()
+            row = Hello().enqueue().delivery
     row.refresh_from_db()
     assert (row.status, row.mailer, row.sent_via) == (Status.SENT, "transactional", "backup")
     assert len(backup.received) == 1
@@ -413,7 +413,7 @@ def test_an_exception_being_handled_when_sending_does_not_decide_the_outcome(
                 Hello().send()
             assert deliver(email(1), "fo").sent_via == "backup"
             with django_capture_on_commit_callbacks(execute=True):
-                row = Hello().enqueue()
+                row = Hello().enqueue().delivery
     assert Delivery.objects.get(queued=False).status == Status.FAILED  # not "unknown"
     row.refresh_from_db()
     assert row.status == Status.RETRYING  # retried, not given up as "unknown"

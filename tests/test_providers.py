@@ -27,7 +27,7 @@ from moto.ses.models import ses_backends
 
 from tests.smtp import SMTPServer, free_port
 from tests.testapp.emails import Hello
-from txmail import PermanentDeliveryError, TransientDeliveryError
+from txmail import DeliveryOptions, PermanentDeliveryError, TransientDeliveryError
 from txmail.delivery import queue
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import DeliveryOutcomeUnknown
@@ -59,7 +59,7 @@ def ses(moto_url):
 
 class WithAttachment(Hello):
     attachments = [Attachment("terms.txt", b"Be nice.\n", "text/plain")]
-    metadata = {"order": "1042"}
+    delivery_options = DeliveryOptions(metadata={"order": "1042"})
 
 
 TAG = "tests.test_providers.WithAttachment"  # its registry name: the default tag
@@ -88,7 +88,7 @@ def test_ses_receives_the_message_with_tags_and_metadata(ses):
 
 def test_ses_queued_message_keeps_tags_and_metadata(ses, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        row = WithAttachment(name="Bo").enqueue(using="ses")
+        row = WithAttachment(name="Bo").enqueue(using="ses").delivery
     row.refresh_from_db()
     assert row.esp_options == {"tags": [TAG], "metadata": {"order": "1042"}}
     (raw,) = ses.sent_messages
@@ -283,7 +283,7 @@ def test_a_queued_message_whose_answer_was_lost_is_not_sent_twice(
     with override_settings(MAILERS={"transactional": {**mailer, "OPTIONS": {
             **mailer["OPTIONS"], "timeout": 0.5}}}):
         with django_capture_on_commit_callbacks(execute=False):
-            row = Hello().enqueue()
+            row = Hello().enqueue().delivery
         assert queue.run(row.pk) == {"unknown": 1}
         assert queue.run(row.pk) == {}
     assert len(sendgrid.requests) == 1
@@ -395,7 +395,7 @@ def test_a_retry_for_recipients_refused_for_now_mails_only_them_through_an_api(
     try:
         with override_settings(MAILERS=mailers):
             with django_capture_on_commit_callbacks(execute=False):
-                row = Hello(to=["ann@example.com", "bob@example.com"]).enqueue()
+                row = Hello(to=["ann@example.com", "bob@example.com"]).enqueue().delivery
             assert queue.run(row.pk) == {"sent": 1}
             follow_up = Delivery.objects.get(resent_from=row)
             smtp.stop()  # the relay is down when the retry is due: SendGrid sends it
@@ -461,7 +461,7 @@ def test_an_interceptors_anymail_message_keeps_its_provider_options(
         sendgrid, django_capture_on_commit_callbacks, queued):
     with override_settings(TXMAIL={"INTERCEPTORS": ["tests.test_providers.anymail_copy"]}):
         with django_capture_on_commit_callbacks(execute=True):
-            Hello().enqueue() if queued else Hello().send()
+            Hello().enqueue().delivery if queued else Hello().send()
     ((_path, _headers, payload),) = sendgrid.requests
     assert payload["categories"] == ["rerouted"]
     assert payload["custom_args"]["order"] == "1042"

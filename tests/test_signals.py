@@ -125,7 +125,7 @@ def test_a_cancelled_send_without_logging_has_no_row(on_pre_send):
 @pytest.mark.django_db(transaction=True)
 def test_a_cancelled_enqueue_returns_its_cancelled_row_and_queues_nothing(on_pre_send, heard):
     on_pre_send(lambda sender, **kwargs: (_ for _ in ()).throw(CancelSend("quiet hours")))
-    row = Hello().enqueue()
+    row = Hello().enqueue().delivery
     assert (row.status, row.queued, row.last_error) == (
         Status.CANCELLED, True, "Cancelled: quiet hours")
     assert mail.outbox == []
@@ -135,7 +135,7 @@ def test_a_cancelled_enqueue_returns_its_cancelled_row_and_queues_nothing(on_pre
 
 @pytest.mark.django_db(transaction=True)
 def test_enqueue_sends_post_send_with_the_queued_row(heard):
-    row = Hello(name="Queued").enqueue()
+    row = Hello(name="Queued").enqueue().delivery
     after = heard[-1][2]
     assert heard[-1][0] == "post_send"
     assert (after["result"], after["queued"], after["mailer"]) == (row, True, "transactional")

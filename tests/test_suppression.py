@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Hello
-from txmail import signals
+from txmail import DeliveryOptions, signals
 from txmail.delivery.models import Delivery, Status
 from txmail.suppression.check import suppress
 from txmail.suppression.models import Suppression
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.smtp
 class AlwaysTry(Hello):
     """A class that sends even to suppressed addresses."""
 
-    respect_suppression = False
+    delivery_options = DeliveryOptions(respect_suppression=False)
 
 
 @pytest.fixture
@@ -79,8 +79,8 @@ def test_a_mixed_message_goes_only_to_the_unsuppressed(server):
 def test_a_queued_message_is_checked_when_it_goes_out(server,
                                                       django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        mixed = Hello(to=["ann@example.com", "bob@example.com"]).enqueue()
-        only_bob = Hello(name="Bob", to=["bob@example.com"]).enqueue()
+        mixed = Hello(to=["ann@example.com", "bob@example.com"]).enqueue().delivery
+        only_bob = Hello(name="Bob", to=["bob@example.com"]).enqueue().delivery
     suppress("bob@example.com", "bounced")  # the bounce arrives before the worker runs
     for callback in callbacks:
         callback()
@@ -96,7 +96,7 @@ def test_a_queued_message_is_checked_when_it_goes_out(server,
 def test_a_queued_class_that_opts_out_still_sends(server, django_capture_on_commit_callbacks):
     suppress("ann@example.com", "bounced")
     with django_capture_on_commit_callbacks(execute=True):
-        row = AlwaysTry().enqueue()
+        row = AlwaysTry().enqueue().delivery
     row.refresh_from_db()
     assert row.status == Status.SENT
     assert [r.rcpt_tos for r in server.received] == [["ann@example.com"]]

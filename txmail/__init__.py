@@ -10,6 +10,7 @@
 from typing import TYPE_CHECKING, Any
 
 from .delivery import SentMessage
+from .draft import DeliveryOptions, Draft, Rendered
 from .exceptions import (
     CancelSend,
     DeliveryError,
@@ -31,14 +32,14 @@ from .exceptions import (
 from .mail.mime import Attachment, InlineImage
 from .message import Message
 from .rendering.compiled import warm_up
-from .rendering.pipeline import Rendered
 
 if TYPE_CHECKING:
     from .bulk.bulk_message import BulkMessage
+    from .delivery.handle import Queued
 
 # Names whose modules need the app registry (they import models): imported
 # on first use, so ``import txmail`` works while INSTALLED_APPS is loading.
-_LAZY = {"BulkMessage": "txmail.bulk.bulk_message"}
+_LAZY = {"BulkMessage": "txmail.bulk.bulk_message", "Queued": "txmail.delivery.handle"}
 
 
 def __getattr__(name: str) -> Any:
@@ -54,7 +55,9 @@ __all__ = [
     "BulkMessage",
     "CancelSend",
     "DeliveryError",
+    "DeliveryOptions",
     "DeliveryOutcomeUnknown",
+    "Draft",
     "HeaderInjection",
     "InlineImage",
     "InvalidAddress",
@@ -66,6 +69,7 @@ __all__ = [
     "MessageConfigurationError",
     "NoRecipients",
     "PermanentDeliveryError",
+    "Queued",
     "Rendered",
     "SentMessage",
     "TemplateNotFound",

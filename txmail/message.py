@@ -7,31 +7,39 @@
 
     PasswordReset(to=["ann@example.com"]).send()
 
-Every attribute has a hook of the same name (``subject`` → ``get_subject()``):
-set the attribute for the simple case, override the hook when it depends on
-the instance. An instance is one message to one set of recipients.
+Each attribute has a hook named after it (``subject`` → ``get_subject()``,
+``delivery_options`` → ``get_delivery_options()``; ``template_name`` →
+``get_template_names()`` and ``extra_context`` → ``get_context_data()`` as in
+Django's views): set the attribute for the simple case, override the hook when
+it depends on the instance. An instance is one message to one set of recipients.
+
+``resolve()`` is the one place that reads them: it returns a frozen ``Draft``
+that the way out (``txmail.outbox``) renders, builds and delivers without
+coming back here.
 """
 
 import html as html_lib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
 from django.conf import settings
+from django.core.mail import mailers
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from .delivery import SentMessage
-from .exceptions import MessageConfigurationError
-from .mail import esp
-from .mail.build import build_email
+from .conf import txmail_settings
+from .draft import DeliveryOptions, Draft, Rendered
+from .exceptions import MessageConfigurationError, UnknownMailer
 from .mail.mime import Attachment, InlineImage, TxEmailMessage
 from .mail.validation import check_address_list
-from .rendering.pipeline import Rendered, render_activated, render_message, render_string
+from .rendering.pipeline import render_string
 
 if TYPE_CHECKING:
-    from .delivery.models import Delivery
+    from .delivery.transport import SentMessage
+    from .outbox import Queued
 
 
 def _as_list(message: "Message", field: str, value: Any, default: Any) -> list[str]:
@@ -50,6 +58,18 @@ def name_of(cls: type["Message"]) -> str:
     return f"{prefix}.{cls.__name__}"
 
 
+def check_mailer(owner: str, alias: str | None) -> str:
+    """Return ``alias`` (None: the default) if ``MAILERS`` has it; else raise naming what does."""
+    alias = alias or txmail_settings.DEFAULT_MAILER
+    if alias not in mailers:
+        configured = ", ".join(repr(a) for a in mailers) or "nothing"
+        raise UnknownMailer(
+            f"{owner}: mailer {alias!r} is not configured; settings.MAILERS has "
+            f"{configured}. Add {alias!r} to MAILERS or use one of those aliases."
+        )
+    return alias
+
+
 def missing_template_name(owner: str) -> MessageConfigurationError:
     return MessageConfigurationError(
         f"{owner} requires either a definition of 'template_name' or an "
@@ -64,45 +84,37 @@ class Message:
     # messages: not registered, not previewed.
     abstract: ClassVar[bool] = True
 
+    #: The template, without its .mjml/.html extension (hook: ``get_template_names()``).
     template_name: str | None = None
+    #: A template string rendered with the body's context (hook: ``get_subject()``).
     subject: str | None = None
+    #: A template file for the subject instead (hook: ``get_subject()``).
     subject_template_name: str | None = None
+    #: The ``MAILERS`` alias; None: ``TXMAIL["DEFAULT_MAILER"]`` (hook: ``get_mailer()``).
     mailer: str | None = None
+    #: None: ``DEFAULT_FROM_EMAIL`` (hook: ``get_from_email()``).
     from_email: str | None = None
+    #: Addresses (hooks: ``get_to()``, ``get_cc()``, ``get_bcc()``, ``get_reply_to()``).
     to: Sequence[str] = ()
     cc: Sequence[str] = ()
     bcc: Sequence[str] = ()
     reply_to: Sequence[str] = ()
+    #: Extra headers; Message-ID and Date are added when building (hook: ``get_headers()``).
     headers: Mapping[str, str] = {}
+    #: ``Attachment`` and ``InlineImage`` values (hook: ``get_attachments()``).
     attachments: Sequence[Attachment | InlineImage] = ()
+    #: Added to the template context (hook: ``get_context_data()``).
     extra_context: Mapping[str, Any] | None = None
+    #: The recipient's language and time zone; None keeps the active ones
+    #: (hooks: ``get_language()``, ``get_time_zone()``).
     language: str | None = None
     time_zone: Any = None
-    # RFC 3834: tells auto-responders not to answer. None leaves it out.
+    #: RFC 3834: tells auto-responders not to answer; None leaves the header out
+    #: (part of ``get_headers()``).
     auto_submitted: str | None = "auto-generated"
-    # enqueue(): the django.tasks backend alias (settings.TASKS; None means
-    # TXMAIL["TASK_BACKEND"]), its queue and the priority (-100..100).
-    task_backend: str | None = None
-    task_queue_name: str | None = None
-    task_priority: int | None = None
-    # Skip recipients on the suppression list (hard bounces, complaints). False
-    # still sends to them: a password reset to a once-bounced address may work.
-    respect_suppression: bool = True
-    # The list this message belongs to ("newsletter"): an address unsubscribed
-    # from it is skipped, as are addresses suppressed for everything. None for
-    # transactional mail (txmail.bulk.BulkMessage requires one).
-    topic: str | None = None
-    # A worker killed while the server had the message leaves its outcome
-    # unknown (SMTP can't tell whether the server kept it). False: leave it
-    # `unknown`, never mailed twice. True: the sweep sends the same bytes
-    # again, same Message-ID, by which receivers recognise a copy.
-    resend_if_unknown: bool = False
-    # Provider features through django-anymail (ignored by SMTP mailers). None
-    # tags mean the registry name ("shop.Receipt"), so a provider's dashboard
-    # groups sends by message type. The delivery id is added to the metadata.
-    tags: Sequence[str] | None = None
-    metadata: Mapping[str, Any] = {}
-    esp_extra: Mapping[str, Any] | None = None
+    #: How it is delivered: task queue, suppression, topic, provider options
+    #: (``txmail.DeliveryOptions``; hook: ``get_delivery_options()``).
+    delivery_options: DeliveryOptions = DeliveryOptions()
 
     def __init__(
         self,
@@ -139,6 +151,11 @@ class Message:
         # ``abstract`` is not inherited: only a class that says so is abstract.
         if "abstract" not in cls.__dict__:
             cls.abstract = False
+        if not isinstance(cls.delivery_options, DeliveryOptions):
+            raise MessageConfigurationError(
+                f"{cls.__name__}.delivery_options must be a txmail.DeliveryOptions, not "
+                f"{cls.delivery_options!r}: e.g. delivery_options = DeliveryOptions("
+                "queue_name='email').")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} to={self.to!r}>"
@@ -176,7 +193,7 @@ class Message:
             "'subject_template_name' or an implementation of 'get_subject()'."
         )
 
-    def get_recipients(self) -> list[str]:
+    def get_to(self) -> list[str]:
         """Return the To addresses."""
         return list(self.to)
 
@@ -216,50 +233,19 @@ class Message:
         """Return the MAILERS alias to send through; None means the default."""
         return self.mailer
 
-    def get_task_backend(self) -> str | None:
-        """Return the ``TASKS`` alias ``enqueue()`` uses; None means the default."""
-        return self.task_backend
+    def get_delivery_options(self) -> DeliveryOptions:
+        """Return how this message is delivered (see ``DeliveryOptions``).
 
-    def get_task_queue_name(self) -> str | None:
-        """Return the task queue ``enqueue()`` uses; None means the backend's default."""
-        return self.task_queue_name
+        Override to vary them per instance, e.g.
+        ``return dataclasses.replace(super().get_delivery_options(), topic=...)``.
+        """
+        return self.delivery_options
 
-    def get_task_priority(self) -> int | None:
-        """Return the task priority ``enqueue()`` uses; None means the default (0)."""
-        return self.task_priority
-
-    def get_tags(self) -> list[str]:
-        """Return the provider tags (anymail ``tags``); default: the registry name."""
-        return [name_of(type(self))] if self.tags is None else list(self.tags)
-
-    def get_metadata(self) -> dict[str, Any]:
-        """Return the provider metadata (anymail ``metadata``), JSON values."""
-        return dict(self.metadata)
-
-    def get_esp_extra(self) -> dict[str, Any] | None:
-        """Return provider-specific send options (anymail ``esp_extra``), JSON values."""
-        return dict(self.esp_extra) if self.esp_extra else None
-
-    def get_respect_suppression(self) -> bool:
-        """Return whether suppressed recipients are skipped (see ``respect_suppression``)."""
-        return self.respect_suppression
-
-    def get_topic(self) -> str | None:
-        """Return the list this message belongs to (see ``topic``)."""
-        return self.topic
-
-    def get_resend_if_unknown(self) -> bool:
-        """Return whether an ambiguous hand-over is sent again (see ``resend_if_unknown``)."""
-        return self.resend_if_unknown
-
-    # -- pipeline ------------------------------------------------------------
+    # -- resolving -----------------------------------------------------------
 
     @contextmanager
     def activated(self) -> Iterator[None]:
-        """Activate the recipient's language and time zone for rendering and building.
-
-        Headers and attachments (a localized PDF) are built inside it too.
-        """
+        """Activate the recipient's language and time zone (see ``draft_activated``)."""
         with ExitStack() as stack:
             language = self.get_language()
             if language:
@@ -269,56 +255,84 @@ class Message:
                 stack.enter_context(timezone.override(time_zone))
             yield
 
+    def resolve(self, using: str | None = None) -> Draft:
+        """Read every attribute and hook once; return the frozen ``Draft``.
+
+        ``using`` overrides the mailer alias. Hooks run in the recipient's
+        language and time zone (a localized subject, header or PDF).
+        """
+        owner = type(self).__name__
+        alias = check_mailer(owner, using or self.get_mailer())
+        with self.activated():
+            options = self.get_delivery_options()
+            if not isinstance(options, DeliveryOptions):
+                raise MessageConfigurationError(
+                    f"{owner}.get_delivery_options() returned {options!r}, not a "
+                    "txmail.DeliveryOptions.")
+            if options.resend_if_unknown is None:  # a transactional message: never twice
+                options = replace(options, resend_if_unknown=False)
+            context = self.get_context_data()
+            name = name_of(type(self))
+            return Draft(
+                owner=owner, message_class=name, mailer=alias,
+                template_names=tuple(self.get_template_names()),
+                context=context, subject=self.get_subject(context),
+                from_email=self.get_from_email(),
+                to=tuple(self.get_to()), cc=tuple(self.get_cc()), bcc=tuple(self.get_bcc()),
+                reply_to=tuple(self.get_reply_to()), headers=self.get_headers(),
+                attachments=tuple(self.get_attachments()),
+                language=translation.get_language(), time_zone=self.get_time_zone(),
+                options=options, provider_options=options.provider_options([name]),
+            )
+
+    # -- the way out ----------------------------------------------------------
+
     def render(self) -> Rendered:
         """Render subject, HTML and text without building MIME or sending."""
-        return render_message(self)
+        from .rendering.pipeline import render
 
-    def message(self, rendered: Rendered | None = None) -> TxEmailMessage:
+        return render(self.resolve())
+
+    def message(self) -> TxEmailMessage:
         """Return the Django ``EmailMultiAlternatives`` this message sends."""
-        # One activation for rendering and building (headers, a localized PDF).
-        with self.activated():
-            return self.build(rendered or render_activated(self))
+        from .outbox import build
 
-    def build(self, rendered: Rendered) -> TxEmailMessage:
-        """Return the email for an already rendered message (inside ``activated()``)."""
-        email = build_email(self, rendered)
-        esp.apply(email, {"tags": self.get_tags(), "metadata": self.get_metadata(),
-                          "esp_extra": self.get_esp_extra()}, None)
-        return email
+        return build(self.resolve())
 
-    def send(self, using: str | None = None) -> SentMessage:
+    def send(self, using: str | None = None) -> "SentMessage":
         """Render, build and send now through ``using`` (default: the class's mailer).
 
-        Returns a ``SentMessage``; raises a ``DeliveryError`` naming the mailer
-        if it fails. The signals of ``txmail.signals`` are sent around it, and
-        the ``TXMAIL["INTERCEPTORS"]`` see the built email; if one of them
-        cancels it, ``SentMessage.cancelled`` says why. Recipients the server
-        refused while accepting others are in ``SentMessage.refused`` (and the
-        delivery log), not raised.
+        Returns a ``SentMessage`` whose ``status`` says what happened: ``sent``,
+        ``suppressed`` (every recipient is on the suppression list: nothing
+        went out) or ``cancelled`` (a ``pre_send`` receiver or an interceptor
+        said no; ``cancelled`` holds why). Raises a ``DeliveryError`` naming the
+        mailer if it fails. Recipients the server refused while accepting
+        others are in ``SentMessage.refused`` (and the delivery log), not raised.
         """
-        from .outbox import send_message
+        from .outbox import send  # models: loaded once apps are ready
 
-        return send_message(self, using, message_class=name_of(type(self)))
+        return send(self, using)
 
-    async def asend(self, using: str | None = None) -> SentMessage:
+    async def asend(self, using: str | None = None) -> "SentMessage":
         """Async ``send()``: runs the pipeline and the mailer in a thread."""
         from asgiref.sync import sync_to_async
 
         return await sync_to_async(self.send)(using=using)
 
-    def enqueue(self, using: str | None = None) -> "Delivery":
+    def enqueue(self, using: str | None = None) -> "Queued":
         """Render and build now; send from a task worker once the transaction commits.
 
-        Returns the ``Delivery`` row, whose ``status`` shows what happened
-        (``refresh_from_db()``). Inside ``transaction.atomic()``, a rollback
-        sends nothing. Signals and interceptors run as for ``send()``; a
-        cancelled message returns a row whose status is ``cancelled``.
+        Returns a ``Queued`` handle (``delivery_id``, ``message_id`` and a
+        ``status`` that ``refresh()`` reads again, as a ``django.tasks``
+        ``TaskResult``). Inside ``transaction.atomic()``, a rollback sends
+        nothing. Signals and interceptors run as for ``send()``; a cancelled
+        message gives a handle whose status is ``cancelled``.
         """
-        from .outbox import enqueue_message
+        from .outbox import enqueue  # models: loaded once apps are ready
 
-        return enqueue_message(self, using, message_class=name_of(type(self)))
+        return enqueue(self, using)
 
-    async def aenqueue(self, using: str | None = None) -> "Delivery":
+    async def aenqueue(self, using: str | None = None) -> "Queued":
         """Async ``enqueue()``."""
         from asgiref.sync import sync_to_async
 

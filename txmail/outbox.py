@@ -1,41 +1,66 @@
-"""One message's way out: ``pre_send`` → render → build → interceptors → delivery.
+"""The way out: every message leaves through here, by one path.
 
-``Message.send()`` and ``Message.enqueue()`` call ``send_message()`` and
-``enqueue_message()``; the message-level signals (``txmail.signals``) are sent
-here, around the delivery layer, which only ever sees the built email. Import
-once apps are ready (the delivery log's models).
+    pre_send → resolve → render → build → interceptors → one of
+        send()       send now through the mailer (the delivery log, signals)
+        enqueue()    store the built email; a task worker sends it after commit
+        prepare()    for a campaign's claimed rows (``bulk.tasks``)
+        send_test()  a preview's "Send a test" and ``manage.py txmail send``
+
+``Message.send()`` / ``enqueue()`` call these. The message's hooks are read
+once, by ``Message.resolve()``; from then on only the ``Draft`` travels: the
+rendering and mail layers take it, the delivery layer takes the built email
+and the ``DeliveryOptions``. The message-level signals (``txmail.signals``) are
+sent here, around the delivery layer. Import once apps are ready (models).
 """
 
 from typing import TYPE_CHECKING, Any, cast
 
+from django.conf import settings
+
 from .conf import txmail_settings
+from .delivery.handle import Queued
 from .delivery.log import notify, record_cancelled, send_now
-from .delivery.queue import enqueue
+from .delivery.queue import enqueue as queue_email
 from .delivery.transport import SentMessage
+from .draft import Draft, Rendered
 from .exceptions import CancelSend
 from .interceptors import get_interceptors, run_interceptors
-from .mail.build import check_intercepted, resolve_mailer
-from .rendering.pipeline import Rendered, render_activated
+from .mail import esp
+from .mail.build import build_email, check_intercepted
+from .rendering.pipeline import activated, render_activated
 from .signals import post_send, pre_send, send_cancelled, send_failed
 
 if TYPE_CHECKING:
     from .delivery.models import Delivery
+    from .mail.mime import TxEmailMessage
     from .message import Message
 
 
-class Attempt:
-    """What is known about one message so far: the alias, what it rendered to, the email."""
+def build(draft: Draft, rendered: Rendered | None = None) -> "TxEmailMessage":
+    """Render (unless given) and build the email for ``draft``: no signals, no interceptors."""
+    # One activation for rendering and building (headers, a localized PDF).
+    with activated(draft):
+        email = build_email(draft, rendered or render_activated(draft))
+    esp.apply(email, dict(draft.provider_options), None)
+    return email
 
-    def __init__(self, message: "Message", using: str | None, *, message_class: str,
-                 queued: bool) -> None:
+
+class Attempt:
+    """What is known about one message so far: its draft, what it rendered to, the email."""
+
+    def __init__(self, message: "Message", using: str | None, *, queued: bool) -> None:
         self.message = message
         self.using = using
-        self.message_class = message_class
         self.queued = queued
-        self.alias: str | None = None
+        self.draft: Draft | None = None
         self.rendered: Rendered | None = None
         self.email: Any = None
         self.reason = ""
+        self.cancelled_via = ""
+
+    @property
+    def alias(self) -> str | None:
+        return self.draft.mailer if self.draft is not None else None
 
     def _signal(self, signal: Any, **kwargs: Any) -> None:
         signal.send(type(self.message), message=self.message, queued=self.queued, **kwargs)
@@ -46,18 +71,19 @@ class Attempt:
         notify(signal, type(self.message), message=self.message, queued=self.queued,
                **kwargs)
 
-    def prepare(self) -> None:
-        """Run ``pre_send``, pick the mailer, render, build, run the interceptors."""
+    def prepare(self) -> Draft:
+        """Run ``pre_send``, resolve, render, build, run the interceptors; return the draft."""
         self._signal(pre_send, mailer=self.using)
-        message = self.message
-        self.alias = resolve_mailer(message, self.using)
-        # One activation for rendering and building (headers, a localized PDF).
-        with message.activated():
-            self.rendered = render_activated(message)
-            self.email = message.build(self.rendered)
+        # After pre_send: its receivers may change the message.
+        draft = self.draft = self.message.resolve(self.using)
+        with activated(draft):
+            self.rendered = render_activated(draft)
+            self.email = build_email(draft, self.rendered)
+        esp.apply(self.email, dict(draft.provider_options), None)
         if get_interceptors():
-            owner = type(message).__name__
-            self.email = check_intercepted(owner, run_interceptors(self.email, message))
+            self.email = check_intercepted(draft.owner,
+                                           run_interceptors(self.email, self.message))
+        return draft
 
     def sent(self, result: Any) -> None:
         self._notify(post_send, mailer=self.alias, result=result, email=self.email,
@@ -66,12 +92,13 @@ class Attempt:
     def failed(self, error: BaseException) -> None:
         self._notify(send_failed, mailer=self.alias, error=error)
 
-    def cancel(self, exc: CancelSend) -> "Delivery | None":
+    def cancel(self, exc: CancelSend, message_class: str) -> "Delivery | None":
         """Log the cancellation, send ``send_cancelled``; return the log row."""
         message, email = self.message, self.email
         reason = str(exc) or "A pre_send receiver cancelled it."
-        alias = self.alias or self.using or message.get_mailer() or txmail_settings.DEFAULT_MAILER
-        self.alias, self.reason = alias, reason
+        self.reason = reason
+        alias = self.alias or self.using or message.mailer or txmail_settings.DEFAULT_MAILER
+        self.cancelled_via = alias
         fields: dict[str, Any]
         if email is not None:
             fields = {
@@ -79,32 +106,39 @@ class Attempt:
                 "subject": str(email.subject),
                 "message_id": str(email.extra_headers.get("Message-ID", "")),
             }
-        else:  # cancelled by pre_send: nothing was rendered or built
+        else:  # cancelled by pre_send: nothing was resolved, rendered or built
             fields = {
-                "from_email": str(message.get_from_email()), "subject": "", "message_id": "",
-                "recipients": [*message.get_recipients(), *message.get_cc(),
-                               *message.get_bcc()],
+                "from_email": str(message.from_email or settings.DEFAULT_FROM_EMAIL),
+                "subject": "", "message_id": "",
+                "recipients": [*message.to, *message.cc, *message.bcc],
             }
-        row = record_cancelled(message_class=self.message_class, alias=alias, reason=reason,
+        row = record_cancelled(message_class=message_class, alias=alias, reason=reason,
                                queued=self.queued, **fields)
         self._notify(send_cancelled, mailer=alias, reason=reason, email=email, delivery=row)
         return row
 
 
-def send_message(message: "Message", using: str | None, *, message_class: str) -> SentMessage:
+def _message_class(message: "Message") -> str:
+    from .message import name_of
+
+    return name_of(type(message))
+
+
+def send(message: "Message", using: str | None = None) -> SentMessage:
     """``Message.send()``: send now through the resolved mailer."""
-    attempt = Attempt(message, using, message_class=message_class, queued=False)
+    attempt = Attempt(message, using, queued=False)
     try:
-        attempt.prepare()
-        result = send_now(attempt.email, attempt.alias or "", message_class=message_class,
-                          respect_suppression=message.get_respect_suppression(),
-                          topic=message.get_topic() or "")
+        draft = attempt.prepare()
+        options = draft.options
+        result = send_now(attempt.email, draft.mailer, message_class=draft.message_class,
+                          respect_suppression=options.respect_suppression,
+                          topic=options.topic or "")
     except CancelSend as exc:
-        row = attempt.cancel(exc)
+        row = attempt.cancel(exc, _message_class(message))
         email = attempt.email
         return SentMessage(
             message_id=str(email.extra_headers.get("Message-ID", "")) if email else "",
-            mailer=attempt.alias or "", recipients=[], email=email,
+            mailer=attempt.cancelled_via, recipients=[], email=email,
             delivery_id=row.pk if row else None, cancelled=attempt.reason,
         )
     except Exception as exc:
@@ -114,25 +148,34 @@ def send_message(message: "Message", using: str | None, *, message_class: str) -
     return result
 
 
-def enqueue_message(message: "Message", using: str | None, *,
-                    message_class: str) -> "Delivery":
+def enqueue(message: "Message", using: str | None = None) -> Queued:
     """``Message.enqueue()``: store the built email; a task sends it after commit."""
-    attempt = Attempt(message, using, message_class=message_class, queued=True)
+    attempt = Attempt(message, using, queued=True)
     try:
-        attempt.prepare()
-        row = enqueue(
-            attempt.email, alias=attempt.alias or "", message_class=message_class,
-            task_backend=message.get_task_backend(), queue_name=message.get_task_queue_name(),
-            priority=message.get_task_priority(),
-            respect_suppression=message.get_respect_suppression(),
-            topic=message.get_topic() or "",
-            resend_if_unknown=message.get_resend_if_unknown(),
-        )
+        draft = attempt.prepare()
+        row = queue_email(attempt.email, alias=draft.mailer,
+                          message_class=draft.message_class, options=draft.options)
     except CancelSend as exc:
         # enqueue() always logs: the row is the queue's state.
-        return cast("Delivery", attempt.cancel(exc))
+        return Queued.of(cast("Delivery", attempt.cancel(exc, _message_class(message))))
     except Exception as exc:
         attempt.failed(exc)
         raise
     attempt.sent(row)
-    return row
+    return Queued.of(row)
+
+
+def send_test(draft: Draft, to: str, *, rendered: Rendered | None = None) -> SentMessage:
+    """Send ``draft`` to ``to`` alone, now, through its mailer: a test send.
+
+    For the preview's "Send a test" and ``manage.py txmail send``. It skips the
+    message-level steps: no ``pre_send`` / ``post_send`` signals and no
+    interceptors (a staging redirect would send the test elsewhere). The
+    suppression list and the delivery log apply as for ``send()``.
+    """
+    from dataclasses import replace
+
+    email = build(replace(draft, to=(to,), cc=(), bcc=()), rendered)
+    return send_now(email, draft.mailer, message_class=draft.message_class,
+                    respect_suppression=draft.options.respect_suppression,
+                    topic=draft.options.topic or "")

@@ -12,8 +12,7 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from txmail import Attachment, InlineImage, Message
-from txmail.bulk.bulk_message import BulkMessage
+from txmail import Attachment, BulkMessage, DeliveryOptions, InlineImage, Message
 from txmail.contrib import auth
 from txmail.sites import get_site_url
 
@@ -139,7 +138,7 @@ class Newsletter(BulkMessage, ShopMessage):
     template_name = "emails/newsletter"
     subject = "{{ title }}"
     mailer = "marketing"
-    topic = "newsletter"
+    delivery_options = DeliveryOptions(topic="newsletter")
     # Annotated by get_bulk_queryset() from the customer's profile.
     recipient_language_field = "language"
 

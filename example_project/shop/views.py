@@ -70,7 +70,7 @@ def place_order(request):
         )
         order.items.create(name="Enamel mug", sku="MUG-1", quantity=2,
                            unit_price=Decimal("12.50"))
-        delivery = OrderReceipt(order).enqueue()
+        queued = OrderReceipt(order).enqueue()
     messages.success(request, f"Order {number} placed; receipt queued (delivery "
-                              f"#{delivery.pk}, see the admin's Deliveries).")
+                              f"#{queued.delivery_id}, see the admin's Deliveries).")
     return redirect("home")

@@ -1,6 +1,8 @@
 """Message classes the test suite sends; discovered like any app's emails.py."""
 
-from txmail import Message
+from dataclasses import replace
+
+from txmail import DeliveryOptions, Message
 from txmail.bulk.bulk_message import BulkMessage
 
 
@@ -52,7 +54,7 @@ class Bulletin(BulkMessage):
     template_name = "testapp/emails/bulletin"
     subject = "{{ title }} for {{ recipient.name }}"
     from_email = "Example Shop <news@example.com>"
-    topic = "bulletin"
+    delivery_options = DeliveryOptions(topic="bulletin")
     recipient_language_field = "language"
 
     @classmethod
@@ -64,12 +66,13 @@ class Bulletin(BulkMessage):
 
 
 class BulletinByLanguage(Bulletin):
-    """A topic per recipient: get_topic() reads the instance (tests/test_bulk.py)."""
+    """A topic per recipient: get_delivery_options() reads the instance (tests/test_bulk.py)."""
 
-    topic = None
+    delivery_options = DeliveryOptions()
 
-    def get_topic(self):
-        return f"bulletin-{self.recipient.language}"
+    def get_delivery_options(self):
+        options = super().get_delivery_options()
+        return replace(options, topic=f"bulletin-{self.recipient.language}")
 
 
 class BulletinWithArchive(Bulletin):

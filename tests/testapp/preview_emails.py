@@ -124,12 +124,12 @@ class German(BaseTestMessage):
 
 
 class Pinned(BaseTestMessage):
-    """Its recipients come from get_recipients(), not ``to``."""
+    """Its recipients come from get_to(), not ``to``."""
 
     template_name = "testapp/emails/promo"
     subject = "Pinned"
 
-    def get_recipients(self):
+    def get_to(self):
         return ["customer@example.com"]
 
     def get_cc(self):

@@ -2,7 +2,7 @@
 
     class Newsletter(BulkMessage):
         template_name = "emails/newsletter"
-        topic = "newsletter"
+        delivery_options = DeliveryOptions(topic="newsletter")
 
     campaign = Newsletter.send_bulk(Customer.objects.filter(opted_in=True),
                                     title="June", articles=[...])
@@ -11,12 +11,13 @@ Each message carries RFC 8058's headers, ``List-Unsubscribe`` (a signed
 per-recipient https URL, plus a ``mailto:`` where configured) and
 ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``, and its template gets
 ``{{ unsubscribe_url }}`` for the visible link. An unsubscribe is stored on the
-suppression list for the class's ``topic``, so it stops this list only.
+suppression list for the message's topic, so it stops this list only.
 Transactional classes (plain ``Message``) get none of this.
 """
 
 import ipaddress
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -24,6 +25,7 @@ from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
 
 from ..conf import txmail_settings
+from ..draft import DeliveryOptions
 from ..exceptions import MessageConfigurationError
 from ..message import Message
 from ..sites import absolute
@@ -53,7 +55,7 @@ def _one_click_capable(url: str) -> bool:
 
 
 class BulkMessage(Message):
-    """Base class of messages sent in bulk; subclasses set ``topic``."""
+    """Base class of messages sent in bulk; subclasses set a topic in ``delivery_options``."""
 
     abstract: ClassVar[bool] = True
     # Bulk mail is no auto-reply risk, and is identified by its List-* headers.
@@ -66,9 +68,6 @@ class BulkMessage(Message):
     unsubscribe_mailto: str | None = None
     # Recipients per chunk (one task each); None: TXMAIL["BULK_CHUNK_SIZE"].
     chunk_size: int | None = None
-    # Nobody skipped: a message whose worker died mid hand-over goes again,
-    # under the same Message-ID (see Message.resend_if_unknown).
-    resend_if_unknown = True
 
     def __init__(self, recipient: Any = None, **kwargs: Any) -> None:
         # ``recipient`` is a row of the campaign's queryset (or None when the
@@ -84,11 +83,13 @@ class BulkMessage(Message):
         super().__init_subclass__(**kwargs)
         # Validate early: a concrete bulk class without a topic would record
         # unsubscribes that stop nothing (or everything).
-        if not cls.abstract and not cls.topic and cls.get_topic is BulkMessage.get_topic:
+        if (not cls.abstract and not cls.delivery_options.topic
+                and cls.get_delivery_options is BulkMessage.get_delivery_options):
             raise MessageConfigurationError(
-                f"{cls.__name__} requires either a definition of 'topic' (the list "
-                "recipients unsubscribe from, e.g. topic = 'newsletter'; not empty) or "
-                "an implementation of 'get_topic()'."
+                f"{cls.__name__} requires either a topic in 'delivery_options' (the list "
+                "recipients unsubscribe from, e.g. delivery_options = "
+                "DeliveryOptions(topic='newsletter')) or an implementation of "
+                "'get_delivery_options()'."
             )
 
     # -- bulk ---------------------------------------------------------------
@@ -132,12 +133,17 @@ class BulkMessage(Message):
 
     # -- unsubscribe --------------------------------------------------------
 
-    def get_topic(self) -> str | None:
-        return self.topic
+    def get_delivery_options(self) -> DeliveryOptions:
+        options = super().get_delivery_options()
+        if options.resend_if_unknown is None:
+            # Nobody skipped: a message whose worker died mid hand-over goes
+            # again, under the same Message-ID (a copy rather than a loss).
+            options = replace(options, resend_if_unknown=True)
+        return options
 
     def get_unsubscribe_address(self) -> str:
         """Return the address an unsubscribe stops: the first To address."""
-        recipients = self.get_recipients()
+        recipients = self.get_to()
         if not recipients:
             raise MessageConfigurationError(
                 f"{type(self).__name__} has no To address to unsubscribe: give it one "
@@ -147,12 +153,12 @@ class BulkMessage(Message):
 
     def get_unsubscribe_url(self) -> str:
         """Return the signed one-click URL for this recipient and topic (absolute)."""
-        topic = self.get_topic()
+        topic = self.get_delivery_options().topic
         if not topic:
             # An unsubscribe from the empty topic would suppress every message.
             raise MessageConfigurationError(
-                f"{type(self).__name__}.get_topic() returned {topic!r}: a bulk message "
-                "needs the name of the list recipients unsubscribe from."
+                f"{type(self).__name__}.get_delivery_options() has topic {topic!r}: a bulk "
+                "message needs the name of the list recipients unsubscribe from."
             )
         token = make_token(self.get_unsubscribe_address(), topic)
         try:

@@ -21,8 +21,7 @@ from django.utils import timezone
 from ..conf import txmail_settings
 from ..delivery.models import READY, Delivery, Status
 from ..exceptions import CampaignArgumentError, MessageConfigurationError
-from ..mail.build import resolve_mailer
-from ..message import name_of
+from ..message import check_mailer, name_of
 from ..registry import get_message_class
 from .models import Campaign, CampaignStatus, Chunk, ChunkStatus
 
@@ -72,12 +71,14 @@ def start(cls: type["BulkMessage"], queryset: QuerySet[Any], *, using: str | Non
     if size < 1:
         raise CampaignArgumentError(f"{owner}.send_bulk() chunk_size must be at least 1, "
                                     f"not {size}.")
-    probe = cls.__new__(cls)  # the class-level settings, without a recipient
-    backend = probe.get_task_backend() or txmail_settings.TASK_BACKEND
-    queue_name = probe.get_task_queue_name() or ""
-    priority = probe.get_task_priority() or 0
+    # The class's options: the chunk tasks are queued before any recipient's
+    # message exists (each row then gets its own message's options).
+    options = cls.delivery_options
+    backend = options.task_backend or txmail_settings.TASK_BACKEND
+    queue_name = options.queue_name or ""
+    priority = options.priority or 0
     chunk_task_for(backend, queue_name, priority, owner=owner)  # fail here, not in a worker
-    resolve_mailer(probe, using)  # an unknown alias fails here, naming those that exist
+    check_mailer(owner, using or cls.mailer)  # an unknown alias fails here, naming them
     try:
         query = pickle.dumps(queryset.query)
     except Exception as exc:
@@ -86,9 +87,9 @@ def start(cls: type["BulkMessage"], queryset: QuerySet[Any], *, using: str | Non
             f"({exc}). Filter on plain values.") from exc
     with transaction.atomic(using=router.db_for_write(Campaign)):
         campaign = Campaign.objects.create(
-            # The class's topic; a get_topic() override may vary it per recipient
-            # (each row has its message's), and needs an instance to run.
-            message_class=name, topic=cls.topic or "", kwargs=kwargs,
+            # The class's topic; a get_delivery_options() override may vary it
+            # per recipient (each row has its message's).
+            message_class=name, topic=options.topic or "", kwargs=kwargs,
             model=queryset.model._meta.label, query=query, mailer=using or "",
             task_backend=backend, queue_name=queue_name, priority=priority,
             chunk_size=size,

@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -196,12 +197,12 @@ def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
     attempt = None
     try:
         message = cls.get_bulk_message(recipient, **campaign.kwargs)
-        attempt = Attempt(message, campaign.mailer or None,
-                           message_class=campaign.message_class, queued=True)
-        attempt.prepare()
+        attempt = Attempt(message, campaign.mailer or None, queued=True)
+        draft = attempt.prepare()
     except CancelSend as exc:
         # The row cancel() logs (already saved) is this recipient's row.
-        cancelled = attempt.cancel(exc) if attempt is not None else None
+        cancelled = (attempt.cancel(exc, campaign.message_class)
+                     if attempt is not None else None)
         if cancelled is not None:
             return cancelled, None
         return Delivery(**fields, mailer=campaign.mailer, from_email="", recipients=[],
@@ -215,11 +216,11 @@ def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
         return Delivery(**fields, mailer=campaign.mailer, from_email="", recipients=[],
                         status=Status.FAILED, max_attempts=0,
                         last_error=f"Not rendered: {type(exc).__name__}: {exc}"), None
-    row = queue.new_row(
-        attempt.email, alias=attempt.alias or "", message_class=campaign.message_class,
-        task_backend=campaign.task_backend, queue_name=campaign.queue_name,
-        priority=campaign.priority, respect_suppression=message.get_respect_suppression(),
-        topic=message.get_topic() or "", resend_if_unknown=message.get_resend_if_unknown())
+    # The campaign's task queue (chosen at start) with the message's own options.
+    options = replace(draft.options, task_backend=campaign.task_backend,
+                      queue_name=campaign.queue_name or None, priority=campaign.priority)
+    row = queue.new_row(attempt.email, alias=draft.mailer,
+                        message_class=campaign.message_class, options=options)
     # Claimed by this task already, as queue._claim() would: the sweep
     # requeues it if this worker dies before handing it to the mailer.
     row.status, row.claim_token, row.claimed_at = Status.SENDING, token, now

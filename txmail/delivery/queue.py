@@ -37,6 +37,7 @@ from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
 from django.utils import timezone
 
 from ..conf import txmail_settings
+from ..draft import DeliveryOptions
 from ..exceptions import (
     DeliveryError,
     DeliveryNotFound,
@@ -54,30 +55,23 @@ from .models import READY, Delivery, Status
 from .transport import Connection
 
 logger = logging.getLogger("txmail.delivery")
+DEFAULT_OPTIONS = DeliveryOptions()
 
 
-def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: str | None = None,
-            queue_name: str | None = None, priority: int | None = None,
-            respect_suppression: bool = True, topic: str = "",
-            resend_if_unknown: bool = False) -> Delivery:
+def enqueue(email: Any, *, alias: str, message_class: str = "",
+            options: DeliveryOptions = DEFAULT_OPTIONS) -> Delivery:
     """Store ``email`` as a queued delivery; hand it to the task queue on commit."""
-    backend = task_backend or txmail_settings.TASK_BACKEND
+    row = new_row(email, alias=alias, message_class=message_class, options=options)
     # Build the task now: a bad backend alias, queue or priority raises here,
     # in the caller, instead of leaving the row stuck in the queue.
-    task_for(backend, queue_name or "", priority or 0, owner=message_class)
-    row = new_row(email, alias=alias, message_class=message_class, task_backend=backend,
-                  queue_name=queue_name, priority=priority,
-                  respect_suppression=respect_suppression, topic=topic,
-                  resend_if_unknown=resend_if_unknown)
+    task_for(row.task_backend, row.queue_name, row.priority, owner=message_class)
     row.save(force_insert=True)
     transaction.on_commit(partial(hand_off, row), using=router.db_for_write(Delivery))
     return row
 
 
-def new_row(email: Any, *, alias: str, message_class: str, task_backend: str,
-            queue_name: str | None = None, priority: int | None = None,
-            respect_suppression: bool = True, topic: str = "",
-            resend_if_unknown: bool = False) -> Delivery:
+def new_row(email: Any, *, alias: str, message_class: str,
+            options: DeliveryOptions = DEFAULT_OPTIONS) -> Delivery:
     """Return an unsaved queued ``Delivery`` holding ``email`` frozen (bulk sends save many)."""
     raw, envelope_from, recipients = freeze(email)
     return Delivery(
@@ -91,13 +85,13 @@ def new_row(email: Any, *, alias: str, message_class: str, task_backend: str,
         queued=True,
         max_attempts=txmail_settings.MAX_ATTEMPTS,
         next_attempt_at=timezone.now(),
-        task_backend=task_backend,
-        queue_name=queue_name or "",
-        priority=priority or 0,
+        task_backend=options.task_backend or txmail_settings.TASK_BACKEND,
+        queue_name=options.queue_name or "",
+        priority=options.priority or 0,
         raw=raw,
-        respect_suppression=respect_suppression,
-        topic=topic,
-        resend_if_unknown=resend_if_unknown,
+        respect_suppression=options.respect_suppression,
+        topic=options.topic or "",
+        resend_if_unknown=bool(options.resend_if_unknown),
         esp_options=esp.options_of(email),
     )
 

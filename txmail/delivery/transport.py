@@ -43,6 +43,15 @@ class SentMessage:
     # it (txmail.signals); then ``recipients`` is empty.
     cancelled: str | None = None
 
+    @property
+    def status(self) -> str:
+        """What happened: ``"sent"``, ``"cancelled"`` or ``"suppressed"`` (nothing went out)."""
+        if self.cancelled is not None:
+            return "cancelled"
+        if self.suppressed and not self.recipients:
+            return "suppressed"
+        return "sent"
+
 
 def open_mailer(alias: str) -> Any:
     """Return a new backend instance for ``alias``.

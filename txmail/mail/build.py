@@ -1,4 +1,4 @@
-"""Build the Django email for a rendered message, and pick the mailer it goes through.
+"""Build the Django email for a rendered draft.
 
 Everything that can fail on bad input — addresses, headers, recipients, the
 mailer alias — is checked here, before the delivery layer opens a connection,
@@ -6,21 +6,17 @@ so a bad message raises without anything leaving.
 """
 
 from email.utils import getaddresses, make_msgid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.mail import EmailMessage as DjangoEmailMessage
-from django.core.mail import mailers
 from django.core.mail.utils import DNS_NAME
 from django.utils.encoding import punycode
 
 from ..conf import txmail_settings
-from ..exceptions import MessageConfigurationError, NoRecipients, UnknownMailer
+from ..draft import Draft, Rendered
+from ..exceptions import MessageConfigurationError, NoRecipients
 from .mime import Attachment, InlineImage, TxEmailMessage
 from .validation import check_address, check_address_list, check_header_text, check_headers
-
-if TYPE_CHECKING:
-    from ..message import Message
-    from ..rendering.pipeline import Rendered
 
 
 def message_id_domain(from_email: str) -> str:
@@ -43,35 +39,26 @@ def message_id_domain(from_email: str) -> str:
     return punycode(address.rpartition("@")[2] or str(DNS_NAME))
 
 
-def resolve_mailer(message: "Message", using: str | None = None) -> str:
-    """Return the MAILERS alias to send through, or raise naming what exists."""
-    alias = using or message.get_mailer() or txmail_settings.DEFAULT_MAILER
-    if alias not in mailers:
-        configured = ", ".join(repr(a) for a in mailers) or "nothing"
-        raise UnknownMailer(
-            f"{type(message).__name__}: mailer {alias!r} is not configured; "
-            f"settings.MAILERS has {configured}. Add {alias!r} to MAILERS or use "
-            "one of those aliases."
-        )
-    return alias
+def build_email(draft: Draft, rendered: Rendered) -> TxEmailMessage:
+    """Return the ``TxEmailMessage`` for ``draft`` after validating every field.
 
-
-def build_email(message: "Message", rendered: "Rendered") -> TxEmailMessage:
-    """Return the ``TxEmailMessage`` for ``message`` after validating every field."""
-    owner = type(message).__name__
-    to = check_address_list(owner, "to", message.get_recipients())
-    cc = check_address_list(owner, "cc", message.get_cc())
-    bcc = check_address_list(owner, "bcc", message.get_bcc())
-    reply_to = check_address_list(owner, "reply_to", message.get_reply_to())
-    from_email = check_address(owner, "from_email", message.get_from_email())
+    Call it inside the draft's language and time zone (``rendering.activated``):
+    a localized ``Date`` or attachment is built there.
+    """
+    owner = draft.owner
+    to = check_address_list(owner, "to", list(draft.to))
+    cc = check_address_list(owner, "cc", list(draft.cc))
+    bcc = check_address_list(owner, "bcc", list(draft.bcc))
+    reply_to = check_address_list(owner, "reply_to", list(draft.reply_to))
+    from_email = check_address(owner, "from_email", draft.from_email)
     if not (to or cc or bcc):
         raise NoRecipients(
             f"{owner}: the message has no recipients. Pass to=[...] (or cc/bcc) "
-            "when creating it, or return addresses from get_recipients()."
+            "when creating it, or return addresses from get_to()."
         )
     # A Rendered can be made by hand; its subject is checked like a rendered one.
     subject = check_header_text(owner, "subject", rendered.subject)
-    headers = check_headers(owner, message.get_headers())
+    headers = check_headers(owner, dict(draft.headers))
     # One spelling of the key (check_headers refused two), so what send()
     # returns is the ID that went out.
     given = [name for name in headers if name.lower() == "message-id"]
@@ -80,7 +67,7 @@ def build_email(message: "Message", rendered: "Rendered") -> TxEmailMessage:
     )
 
     files, inline = [], []
-    for item in message.get_attachments():
+    for item in draft.attachments:
         if isinstance(item, InlineImage):
             inline.append(item)
         elif isinstance(item, Attachment):

@@ -14,9 +14,9 @@ from typing import Any
 from django.template import Context, Engine
 from django.utils import translation
 
+from ..draft import Draft, Rendered
 from ..message import Message
 from ..rendering import find as tpl
-from ..rendering.pipeline import Rendered
 
 MARKER = "@@TXMAIL_MISSING[%s]@@"
 _FOUND = re.compile(r"@@TXMAIL_MISSING\[(.*?)\]@@")
@@ -171,14 +171,14 @@ class _VariableLinter:
         return result
 
 
-def lint_variables(instance: Message, rendered: Rendered) -> list[Issue]:
-    owner = type(instance).__name__
+def lint_variables(instance: Message, draft: Draft, rendered: Rendered) -> list[Issue]:
+    owner = draft.owner
     with translation.override(rendered.language):
-        templates = tpl.find_templates(owner, instance.get_template_names())
+        templates = tpl.find_templates(owner, list(draft.template_names))
         engine = _lint_engine(templates.body)
         if engine is None:
             return []
-        linter = _VariableLinter(engine, instance.get_context_data())
+        linter = _VariableLinter(engine, dict(draft.context))
         for template, autoescape in ((templates.body, True), (templates.text, False)):
             name = _template_name(template) if template is not None else None
             if name:
@@ -191,11 +191,15 @@ def lint_variables(instance: Message, rendered: Rendered) -> list[Issue]:
         return linter.issues()
 
 
-def lint_message(instance: Message, rendered: Rendered) -> list[Issue]:
-    """Return every warning for a rendered message; lint never raises."""
+def lint_message(instance: Message, draft: Draft, rendered: Rendered) -> list[Issue]:
+    """Return every warning for a rendered message; lint never raises.
+
+    ``instance`` is read for its class's subject source only (which template
+    the subject came from); the values are the draft's.
+    """
     issues = lint_html(rendered.html)
     try:
-        issues = lint_variables(instance, rendered) + issues
+        issues = lint_variables(instance, draft, rendered) + issues
     except Exception as exc:  # a lint bug must not hide the preview itself
         issues.append(Issue(
             "lint-error", f"Could not check template variables: {exc!r}",

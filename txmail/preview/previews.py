@@ -10,10 +10,11 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import translation
 
-from ..mail.build import resolve_mailer
+from ..draft import Draft, Rendered
 from ..mail.mime import TxEmailMessage
 from ..message import Message
-from ..rendering.pipeline import Rendered
+from ..outbox import build
+from ..rendering.pipeline import render
 
 DEFAULT_VARIANT = "default"
 # Query parameters the UI uses itself; never passed to preview methods.
@@ -108,6 +109,7 @@ class Preview:
     kwargs: dict[str, str]
     language: str | None  # requested with ?lang=
     instance: Message
+    draft: Draft
     rendered: Rendered
     email: TxEmailMessage
     mime: Any  # email.message.EmailMessage: email.message(), the sent object
@@ -137,26 +139,20 @@ def build_instance(cls: type[Message], variant: str, query: Mapping[str, str]) -
 
 def make_preview(name: str, cls: type[Message], variant: str,
                  query: Mapping[str, str], language: str | None,
-                 *, lint: bool = True,
-                 prepare: Callable[[Message], None] | None = None) -> Preview:
-    """Build, render and MIME-encode one variant inside a rolled-back transaction.
-
-    ``prepare`` may change the instance before rendering (the send-test form
-    sets the recipient there).
-    """
+                 *, lint: bool = True) -> Preview:
+    """Resolve, render and MIME-encode one variant inside a rolled-back transaction."""
     from .lint import lint_message
 
     with rolled_back(), translation.override(language or translation.get_language()):
         instance, kwargs = build_instance(cls, variant, query)
         apply_language(instance, language)
-        if prepare is not None:
-            prepare(instance)
-        # The same two steps as Message.message(): render, then build the MIME.
-        rendered = instance.render()
-        email = instance.message(rendered)
+        # The steps of Message.message(), kept apart for the page: resolve,
+        # render, then build the MIME.
+        draft = instance.resolve()
+        rendered = render(draft)
+        email = build(draft, rendered)
         mime = email.message()
         raw = mime.as_bytes()
-        mailer = resolve_mailer(instance)
-        issues = lint_message(instance, rendered) if lint else []
-    return Preview(name, cls, variant, kwargs, language, instance, rendered, email,
-                   mime, raw, mailer, issues)
+        issues = lint_message(instance, draft, rendered) if lint else []
+    return Preview(name, cls, variant, kwargs, language, instance, draft, rendered, email,
+                   mime, raw, draft.mailer, issues)

@@ -18,9 +18,9 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
+from .. import outbox
 from ..backends.describe import describe_mailer
 from ..backends.mailbox import uses_mailbox
-from ..delivery.log import send_now
 from ..message import Message
 from . import previews
 from .display import display, part_download
@@ -228,31 +228,25 @@ def send_test(request: HttpRequest, name: str, variant: str) -> HttpResponse:
         return _result(request, back, messages.ERROR,
                        f"Not sent: {address!r} is not an email address.", exc)
 
-    def to_one_address(instance: Message) -> None:
-        instance.to = [address]
-        instance.cc = []
-        instance.bcc = []
-
     try:
         preview = previews.make_preview(
-            name, cls, variant, _query(request), _language(request),
-            lint=False, prepare=to_one_address,
-        )
-        # Also on the built email: a class whose get_recipients() ignores
-        # ``to`` must still reach only the tester.
-        preview.email.to, preview.email.cc, preview.email.bcc = [address], [], []
+            name, cls, variant, _query(request), _language(request), lint=False)
         # Rendered inside the rolled-back transaction, sent after it: the
         # delivery log row (and a mailer that queues in the database) must stay.
-        send_now(preview.email, preview.mailer, message_class=name)
+        sent = outbox.send_test(preview.draft, address, rendered=preview.rendered)
     except Exception as exc:
         log_exception(exc)
         return _result(request, back, messages.ERROR,
                        f"Not sent: {type(exc).__name__}: {exc}", exc)
     if hasattr(request, "session"):
         request.session["txmail_send_to"] = address
+    if sent.status == "suppressed":
+        return _result(request, back, messages.WARNING,
+                       f"Not sent: {address} is on the suppression list "
+                       f"({', '.join(sent.suppressed.values())}).")
     return _result(request, back, messages.SUCCESS,
                    f"Sent to {address} through mailer {preview.mailer!r} "
-                   f"(Message-ID {preview.email.extra_headers['Message-ID']}).")
+                   f"(Message-ID {sent.message_id}).")
 
 
 def _result(request: HttpRequest, back: str, level: int, text: str,

@@ -11,23 +11,25 @@ single messages whose values need it:
     render_body → compile_body → render_text
 
 Each step is a plain function so it can be read, tested and (for the preview)
-reused on its own. ``render_message`` runs them for one message instance inside
-its language and time zone.
+reused on its own. ``render()`` runs them for one ``Draft`` (what
+``Message.resolve()`` returned) inside its language and time zone; nothing
+here calls back into the message.
 """
 
 import html as html_lib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template import Context, Template, engines
-from django.utils import translation
+from django.utils import timezone, translation
 
 from ..conf import txmail_settings
+from ..draft import Draft, Rendered
 from ..exceptions import TemplateNotFound
 from ..mail.validation import check_one_line
 from . import compiled as precompile
@@ -35,27 +37,6 @@ from . import find as tpl
 from .compiled.runtime import render_once
 from .markup import drop_xml_invalid, inline_styles, mjml_to_html
 from .text import html_to_text
-
-if TYPE_CHECKING:
-    from ..message import Message
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """What a message renders to, before any MIME is built."""
-
-    subject: str
-    html: str
-    text: str
-    template: str  # origin of the body template, for previews and errors
-    language: str | None = None
-    # None when rendered from the compiled templates; otherwise why this message
-    # went through the per-message pipeline (template-wide reasons are the same
-    # for every message of the template; the preview shows it).
-    fallback_reason: str | None = None
-    # The context the templates rendered with: kept (a reference, no copy) so
-    # post_send receivers and the test helpers (txmail.testing) can read it.
-    context: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 def render_body(templates: tpl.TemplateSet, context: dict[str, Any]) -> str:
@@ -140,22 +121,33 @@ def clean_subject(owner: str, subject: str) -> str:
     return check_one_line(owner, "subject", subject)
 
 
-def render_message(message: "Message") -> Rendered:
-    """Run the whole pipeline for ``message`` in its language and time zone."""
-    with message.activated():
-        return render_activated(message)
+@contextmanager
+def activated(draft: Draft) -> Iterator[None]:
+    """Activate the draft's language and time zone, for rendering and building."""
+    with ExitStack() as stack:
+        if draft.language:
+            stack.enter_context(translation.override(draft.language))
+        if draft.time_zone:
+            stack.enter_context(timezone.override(draft.time_zone))
+        yield
 
 
-def render_activated(message: "Message") -> Rendered:
-    """``render_message()`` for a caller that already activated ``message``."""
-    owner = type(message).__name__
-    context = message.get_context_data()
-    templates = _find_templates(owner, message.get_template_names())
+def render(draft: Draft) -> Rendered:
+    """Run the whole pipeline for ``draft`` in its language and time zone."""
+    with activated(draft):
+        return render_activated(draft)
+
+
+def render_activated(draft: Draft) -> Rendered:
+    """``render()`` for a caller that already activated the draft's language."""
+    owner = draft.owner
+    context = draft.context
+    templates = _find_templates(owner, list(draft.template_names))
     html, text, reason, templates = _render_fast(owner, templates, context)
     if html is None or text is None:
         html = compile_body(owner, templates, render_body(templates, context), context)
         text = render_text(templates, context, html)
-    subject = clean_subject(owner, message.get_subject(context))
+    subject = clean_subject(owner, draft.subject)
     return Rendered(
         subject=subject,
         html=html,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import Any
 
+from django.conf import settings
+
 from ..signals import (
     message_failed,
     message_sent,
@@ -81,28 +83,29 @@ class SentRecord:
     def html(self) -> str:
         return _body_of(self.email, "text/html")
 
-    def _addresses(self, field_name: str, hook: str) -> list[str]:
+    def _addresses(self, field_name: str) -> list[str]:
         if self.email is not None:
             return list(getattr(self.email, field_name))
-        return list(getattr(self.message, hook)())  # cancelled before it was built
+        # Cancelled by pre_send, before it was resolved: the instance's own.
+        return list(getattr(self.message, field_name))
 
     @property
     def to(self) -> list[str]:
-        return self._addresses("to", "get_recipients")
+        return self._addresses("to")
 
     @property
     def cc(self) -> list[str]:
-        return self._addresses("cc", "get_cc")
+        return self._addresses("cc")
 
     @property
     def bcc(self) -> list[str]:
-        return self._addresses("bcc", "get_bcc")
+        return self._addresses("bcc")
 
     @property
     def from_email(self) -> str:
         if self.email is not None:
             return str(self.email.from_email)
-        return str(self.message.get_from_email())
+        return str(self.message.from_email or settings.DEFAULT_FROM_EMAIL)
 
     def describe(self) -> str:
         """One line for failure messages: class, status, recipients, subject."""

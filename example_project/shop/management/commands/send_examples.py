@@ -22,7 +22,7 @@ class Command(BaseCommand):
             if to:
                 message.to = [to]
             if enqueue:
-                delivery = message.enqueue()
+                delivery = message.enqueue().delivery
                 self.stdout.write(
                     f"{name}: {delivery.subject!r} queued as delivery #{delivery.pk} "
                     f"via {delivery.mailer!r} to {', '.join(delivery.recipients)}"

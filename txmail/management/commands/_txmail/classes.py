@@ -19,9 +19,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
 from ....conf import txmail_settings
-from ....delivery.log import send_now
 from ....exceptions import TxmailError
 from ....message import Message
+from ....outbox import send_test
 from ....preview import previews
 from ....registry import get_message_class, message_classes
 
@@ -146,20 +146,16 @@ def do_send(command: BaseCommand, *, to: str, **options: Any) -> None:
         raise CommandError(f"{to!r} is not an email address; pass one address, "
                            "e.g. --to you@example.com.") from None
 
-    def to_one_address(instance: Message) -> None:
-        instance.to, instance.cc, instance.bcc = [to], [], []
-
     name = options["name"]
-    preview = _preview(name, options["variant"], options["language"], options["param"],
-                       prepare=to_one_address)
-    # Also on the built email: a get_recipients() that ignores ``to`` must
-    # still reach only this address.
-    preview.email.to, preview.email.cc, preview.email.bcc = [to], [], []
+    preview = _preview(name, options["variant"], options["language"], options["param"])
     try:
         # Built in the rolled-back transaction, sent after it: the delivery
         # log row stays.
-        sent = send_now(preview.email, preview.mailer, message_class=name)
+        sent = send_test(preview.draft, to, rendered=preview.rendered)
     except TxmailError as exc:
         raise CommandError(f"Not sent: {exc}") from exc
+    if sent.status == "suppressed":
+        raise CommandError(f"Not sent: {to} is on the suppression list "
+                           f"({', '.join(sent.suppressed.values())}).")
     command.stdout.write(f"Sent {name} ({preview.variant}) to {to} through mailer "
                          f"{preview.mailer!r} (Message-ID {sent.message_id}).")

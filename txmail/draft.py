@@ -1,0 +1,147 @@
+"""Frozen values that travel down the pipeline: ``DeliveryOptions``, ``Draft``, ``Rendered``.
+
+``Message.resolve()`` reads the message's attributes and hooks once and
+returns a ``Draft``; everything after it (rendering, building, the outbox,
+the delivery layer) works from these values and never calls back into the
+message. They hold no behaviour beyond checking themselves.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from .exceptions import MessageConfigurationError
+
+
+def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    """How a message is delivered, as one value (``Message.delivery_options``).
+
+    ``task_backend``, ``queue_name``, ``priority``
+        Where ``enqueue()`` queues it: a ``settings.TASKS`` alias (None:
+        ``TXMAIL["TASK_BACKEND"]``), its queue (None: the backend's default)
+        and the task priority (-100..100; None: 0).
+    ``respect_suppression``
+        Skip recipients on the suppression list (hard bounces, complaints).
+        False still sends to them: a password reset to a once-bounced address
+        may work.
+    ``topic``
+        The list the message belongs to ("newsletter"): an address
+        unsubscribed from it is skipped, as are addresses suppressed for
+        everything. None for transactional mail (``BulkMessage`` needs one).
+    ``resend_if_unknown``
+        A worker killed while the server had the message leaves its outcome
+        unknown. False: leave it ``unknown``, never mailed twice. True: the
+        sweep sends the same bytes again, under the same Message-ID. None: the
+        kind's default (False for a ``Message``, True for a ``BulkMessage``).
+    ``tags``, ``metadata``, ``esp_extra``
+        Provider features through django-anymail (ignored by SMTP mailers).
+        None tags mean the registry name ("shop.Receipt"). JSON values.
+    """
+
+    task_backend: str | None = None
+    queue_name: str | None = None
+    priority: int | None = None
+    respect_suppression: bool = True
+    topic: str | None = None
+    resend_if_unknown: bool | None = None
+    tags: Sequence[str] | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    esp_extra: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        # Checked when the class is defined, not when a worker meets it.
+        for name in ("task_backend", "queue_name", "topic"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise MessageConfigurationError(
+                    f"DeliveryOptions({name}={value!r}): {name} must be a non-empty string "
+                    "or None.")
+        if self.priority is not None and (
+                not isinstance(self.priority, int) or isinstance(self.priority, bool)
+                or not -100 <= self.priority <= 100):
+            raise MessageConfigurationError(
+                f"DeliveryOptions(priority={self.priority!r}): priority must be an integer "
+                "from -100 to 100, or None.")
+        if not isinstance(self.respect_suppression, bool):
+            raise MessageConfigurationError(
+                f"DeliveryOptions(respect_suppression={self.respect_suppression!r}): "
+                "respect_suppression must be True or False.")
+        if self.resend_if_unknown is not None and not isinstance(self.resend_if_unknown, bool):
+            raise MessageConfigurationError(
+                f"DeliveryOptions(resend_if_unknown={self.resend_if_unknown!r}): "
+                "resend_if_unknown must be True, False or None.")
+        if self.tags is not None:
+            if isinstance(self.tags, str) or not all(isinstance(t, str) for t in self.tags):
+                raise MessageConfigurationError(
+                    f"DeliveryOptions(tags={self.tags!r}): tags must be a list of strings, "
+                    f"e.g. tags=[{self.tags!r}]." if isinstance(self.tags, str) else
+                    f"DeliveryOptions(tags={self.tags!r}): tags must be a list of strings.")
+            object.__setattr__(self, "tags", tuple(self.tags))
+        object.__setattr__(self, "metadata", _frozen_mapping(self.metadata))
+        if self.esp_extra is not None:
+            object.__setattr__(self, "esp_extra", _frozen_mapping(self.esp_extra))
+
+    def provider_options(self, default_tags: Sequence[str] = ()) -> dict[str, Any]:
+        """anymail's ``tags``, ``metadata`` and ``esp_extra`` for the built email."""
+        return {"tags": list(default_tags if self.tags is None else self.tags),
+                "metadata": dict(self.metadata),
+                "esp_extra": dict(self.esp_extra) if self.esp_extra else None}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One message, resolved: every value rendering, building and delivery need.
+
+    Addresses are as the message gave them (``mail.build`` checks them);
+    ``mailer`` is a configured ``MAILERS`` alias; ``context`` is what the
+    templates render with; ``subject`` is the subject as HTML text (entities
+    are unescaped when it is cleaned).
+    """
+
+    owner: str  # the class name, for error messages
+    message_class: str  # the registry name, "shop.PasswordReset"
+    mailer: str
+    template_names: tuple[str, ...]
+    context: dict[str, Any] = field(repr=False)
+    subject: str
+    from_email: str
+    to: tuple[Any, ...]
+    cc: tuple[Any, ...] = ()
+    bcc: tuple[Any, ...] = ()
+    reply_to: tuple[Any, ...] = ()
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    attachments: tuple[Any, ...] = ()
+    language: str | None = None
+    time_zone: Any = None
+    options: DeliveryOptions = field(default_factory=DeliveryOptions)
+    # anymail's tags/metadata/esp_extra, with the class's default tags applied.
+    provider_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def recipients(self) -> list[Any]:
+        """To, Cc and Bcc, in that order."""
+        return [*self.to, *self.cc, *self.bcc]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a message renders to, before any MIME is built."""
+
+    subject: str
+    html: str
+    text: str
+    template: str  # origin of the body template, for previews and errors
+    language: str | None = None
+    # None when rendered from the compiled templates; otherwise why this message
+    # went through the per-message pipeline (template-wide reasons are the same
+    # for every message of the template; the preview shows it).
+    fallback_reason: str | None = None
+    # The context the templates rendered with: kept (a reference, no copy) so
+    # post_send receivers and the test helpers (txmail.testing) can read it.
+    context: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
