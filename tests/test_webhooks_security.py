@@ -236,3 +236,29 @@ def test_an_authenticated_ses_webhook_still_suppresses_and_logs(client):
     assert [e[0] for e in events_of(row)] == ["bounced", "delivered"]
     assert list(Suppression.objects.values_list("address", "topic", "reason")) == [
         ("ada@shop.example", "", "bounced")]
+
+
+# -- a provider's own signature counts as the secret -------------------------------------
+
+def test_a_sendgrid_signature_key_authenticates_without_basic_auth(client):
+    ec = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ec")
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = base64.b64encode(key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
+    row = sent_row("de212213-bb66-4302-8f3f-20acdb7a104e", ["noreply@example.com"])
+    body = json.dumps([payloads.sendgrid("bounce", "noreply@example.com",
+                                         row.provider_message_id)])
+    signature = base64.b64encode(key.sign(b"1764700000" + body.encode(),
+                                          ec.ECDSA(hashes.SHA256()))).decode()
+    signed = {"X-Twilio-Email-Event-Webhook-Signature": signature,
+              "X-Twilio-Email-Event-Webhook-Timestamp": "1764700000"}
+    with override_settings(ANYMAIL={"SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": public}):
+        forged = post_raw(client, "/webhooks/sendgrid/tracking/", body,
+                          {**signed, "X-Twilio-Email-Event-Webhook-Timestamp": "1"})
+        assert not Suppression.objects.exists()
+        genuine = post_raw(client, "/webhooks/sendgrid/tracking/", body, signed)
+    assert (forged.status_code, genuine.status_code) == (400, 200)
+    assert list(Suppression.objects.values_list("address", flat=True)) == [
+        "noreply@example.com"]
