@@ -185,6 +185,17 @@ def test_a_constructor_that_fails_is_reported_with_the_alias():
         "through it fails until then.")]
 
 
+def test_an_entry_that_is_not_a_dict_is_reported_without_its_options():
+    assert found(default={"OPTIONS": [("password", "s3cret")]}, other="smtp") == [
+        ("txmail.E029", "settings.MAILERS['default']",
+         "MAILERS['default']: must be a dict such as {'BACKEND': '...', 'OPTIONS': {...}}, "
+         "with OPTIONS a dict, not a dict with OPTIONS a list."),
+        ("txmail.E029", "settings.MAILERS['other']",
+         "MAILERS['other']: must be a dict such as {'BACKEND': '...', 'OPTIONS': {...}}, "
+         "with OPTIONS a dict, not str."),
+    ]
+
+
 def test_manage_py_check_stops_on_a_mailer_mistake():
     with override_settings(MAILERS={"default": SMTP, "fo": spread("default", "fo")}):
         with pytest.raises(SystemCheckError) as caught:

@@ -102,8 +102,11 @@ def _config_problems(alias: str, config: Any, configured: dict[str, Any],
                      spreads: dict[str, list[str]], report: Report) -> list[checks.CheckMessage]:
     """Return what is wrong in ``config`` (MAILERS[alias]) as it is written."""
     if not isinstance(config, dict) or not isinstance(config.get("OPTIONS", {}), dict):
+        # Types only: OPTIONS hold passwords and API keys.
+        shown = (type(config).__name__ if not isinstance(config, dict) else
+                 f"a dict with OPTIONS a {type(config['OPTIONS']).__name__}")
         return [report("must be a dict such as {'BACKEND': '...', 'OPTIONS': {...}}, "
-                       f"with OPTIONS a dict, not {config!r}.", "txmail.E029")]
+                       f"with OPTIONS a dict, not {shown}.", "txmail.E029")]
     path = config.get("BACKEND", DEFAULT_MAILER_BACKEND)
     options: dict[str, Any] = config.get("OPTIONS", {})
     try:
