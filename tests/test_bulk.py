@@ -83,6 +83,49 @@ def test_a_mailto_is_offered_where_configured(server):
         f"<mailto:unsub@example.com?subject=unsubscribe%20{token.replace(':', '%3A')}>")
 
 
+def test_the_mailto_is_percent_encoded_as_rfc_6068_asks(server):
+    # '/', '?' and '=' are atext in an address but delimiters in a URI; the IDN
+    # domain is written in IDNA, since the header is ASCII.
+    address = "unsub+news/list?a=b@bücher.example"
+    with override_settings(TXMAIL={"SITE_URL": SITE, "UNSUBSCRIBE_MAILTO": address}):
+        Bulletin(Subscriber(name="Ann", email="ann@example.com"),
+                 context={"title": "x"}).send()
+    [received] = server.received
+    token = make_token("ann@example.com", "bulletin")
+    assert received.message["List-Unsubscribe"] == (
+        f"<{SITE}/mail/unsubscribe/{token}/>, "
+        "<mailto:unsub+news%2Flist%3Fa%3Db@xn--bcher-kva.example"
+        f"?subject=unsubscribe%20{token.replace(':', '%3A')}>")
+
+
+def test_a_bulk_class_with_a_bad_unsubscribe_mailto_fails_when_defined():
+    with pytest.raises(MessageConfigurationError) as caught:
+        class Smuggled(Bulletin):
+            unsubscribe_mailto = "x@example.com>, <https://evil.example/u"
+    assert str(caught.value) == (
+        "Smuggled.unsubscribe_mailto must be one email address such as "
+        "'unsubscribe@example.com', or None, not 'x@example.com>, <https://evil.example/u' "
+        "(it isn't one email address: give only the addr-spec, without a name, <> or a "
+        "second address).")
+
+
+def test_a_bad_mailto_from_the_hook_builds_no_email(server):
+    class Computed(Bulletin):
+        abstract = True  # not registered
+
+        def get_unsubscribe_mailto(self):
+            return "not an address"
+
+    with override_settings(TXMAIL={"SITE_URL": SITE}), pytest.raises(
+            MessageConfigurationError) as caught:
+        Computed(Subscriber(name="Ann", email="ann@example.com"), context={"title": "x"}).send()
+    assert str(caught.value) == (
+        "The address Computed.get_unsubscribe_mailto() returned must be one email address "
+        "such as 'unsubscribe@example.com', or None, not 'not an address' (it isn't one "
+        "email address: give only the addr-spec, without a name, <> or a second address).")
+    assert server.received == []
+
+
 def test_transactional_classes_get_no_unsubscribe_headers(server):
     email = Hello().message()
     assert "List-Unsubscribe" not in email.extra_headers

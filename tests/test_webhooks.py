@@ -17,7 +17,8 @@ from txmail.delivery.models import Delivery, Status
 from txmail.suppression.models import Suppression
 from txmail.webhooks.models import DeliveryEvent
 
-AUTH = {"authorization": "Basic " + base64.b64encode(b"txmail:hook-secret").decode()}
+AUTH = {"authorization": "Basic "
+        + base64.b64encode(b"txmail:hook-secret-of-the-tests").decode()}
 
 
 def sent_row(provider_message_id: str, recipients=("ada@shop.example", "grace@shop.example"),
@@ -132,7 +133,7 @@ def test_an_event_for_an_unknown_message_suppresses_but_logs_nothing(client):
 @pytest.mark.parametrize(("headers", "ses_status"), [
     ({}, 401),  # SNS only sends credentials after a 401 challenge
     ({"authorization": "Basic " + base64.b64encode(b"txmail:wrong").decode()}, 400),
-    ({"authorization": "Bearer hook-secret"}, 400),
+    ({"authorization": "Bearer hook-secret-of-the-tests"}, 400),
 ])
 def test_forged_or_unauthenticated_posts_change_nothing(client, headers, ses_status):
     row = sent_row("de212213-bb66-4302-8f3f-20acdb7a104e", ["noreply@example.com"])

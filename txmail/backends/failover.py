@@ -41,6 +41,34 @@ _KEY = "txmail.mailer-down.{}"
 logger = logging.getLogger("txmail.delivery")
 
 
+def mailers_problem(mailers: Any) -> str | None:
+    """Say what is wrong with OPTIONS ``mailers`` and how to write it; None if nothing."""
+    example = "e.g. {'mailers': ['ses', 'sendgrid']}"
+    if isinstance(mailers, str):
+        listed = [a.strip() for a in mailers.split(",") if a.strip()] or ["ses", "sendgrid"]
+        return (f"OPTIONS 'mailers' must be a list of MAILERS aliases, not the string "
+                f"{mailers!r}: write {{'mailers': {listed!r}}}.")
+    if not isinstance(mailers, list | tuple) or not all(
+            isinstance(a, str) and a for a in mailers):
+        return f"OPTIONS 'mailers' must be a list of MAILERS aliases, {example}, not {mailers!r}."
+    if not mailers:
+        return f"OPTIONS 'mailers' is missing or empty: list the MAILERS aliases to try, {example}."
+    return None
+
+
+def self_reference(alias: str | None) -> str:
+    return (f"OPTIONS 'mailers' names this mailer itself ({alias!r}), so it would fall "
+            f"over to itself: remove {alias!r} from the list.")
+
+
+def cooldown_problem(cooldown: Any) -> str | None:
+    """Say what is wrong with OPTIONS ``cooldown`` and how to write it; None if nothing."""
+    if isinstance(cooldown, int | float) and not isinstance(cooldown, bool) and cooldown >= 0:
+        return None
+    return ("OPTIONS 'cooldown' must be a number of seconds, 0 or more (0: try a failed "
+            f"mailer again at once), not {cooldown!r}. Write e.g. {{'cooldown': 60}}.")
+
+
 class EmailBackend(BaseEmailBackend):
     """Try each alias of ``mailers`` in order; skip those cooling down after a failure."""
 
@@ -49,14 +77,12 @@ class EmailBackend(BaseEmailBackend):
     def __init__(self, *, mailers: Sequence[str] = (), cooldown: float = 60,
                  cache: str = "default", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(mailers, str) or not mailers:
-            raise InvalidMailer(
-                "OPTIONS 'mailers' must be a list of MAILERS aliases to try, e.g. "
-                "{'mailers': ['ses', 'sendgrid']}.", alias=self.alias)
+        # The system check (txmail.E022-E026) says the same at startup; a worker
+        # that didn't run it gets the same words when it builds the mailer.
+        if problem := mailers_problem(mailers) or cooldown_problem(cooldown):
+            raise InvalidMailer(problem, alias=self.alias)
         if self.alias in mailers:
-            raise InvalidMailer(
-                f"OPTIONS 'mailers' must not name this mailer itself ({self.alias!r}).",
-                alias=self.alias)
+            raise InvalidMailer(self_reference(self.alias), alias=self.alias)
         self.mailers = list(mailers)
         self.cooldown = float(cooldown)
         self.cache_alias = cache
