@@ -91,8 +91,9 @@ class Delivery(models.Model):
     resent_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="resends", verbose_name=_("sent again from"))
 
-    # Not a field: the queue's per-batch suppression look-up (queue._claimed).
+    # Not fields: the queue's per-batch suppression look-up (delivery/listed.py).
     may_be_suppressed = True
+    suppression_version = -1
 
     class Meta:
         app_label = "txmail"

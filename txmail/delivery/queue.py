@@ -44,8 +44,7 @@ from ..exceptions import (
     MessageConfigurationError,
     TransientDeliveryError,
 )
-from ..suppression.check import bare, filter_recipients, suppressed_among
-from . import esp, heartbeat
+from . import esp, heartbeat, listed
 from .line import Line
 from .models import READY, Delivery, Status
 from .record import mark_failed, mark_sent, mark_suppressed
@@ -216,13 +215,8 @@ def _claim(rows: Any, token: str, now: datetime, due: datetime | None = None) ->
 def _claimed(token: str) -> list[Delivery]:
     rows = list(Delivery.objects.filter(claim_token=token, status=Status.SENDING)
                 .order_by("-priority", "pk"))
-    # One suppression query for the batch: send_row() checks a row again only
-    # if one of its recipients is on the list now. (An address added between
-    # this and the send, seconds later, is honoured from the next batch on.)
-    checked = [r for r in rows if r.respect_suppression and txmail_settings.SUPPRESSION]
-    listed = suppressed_among(a for r in checked for a in r.recipients)
-    for row in checked:
-        row.may_be_suppressed = bool(listed) and any(bare(a) in listed for a in row.recipients)
+    if txmail_settings.SUPPRESSION:
+        listed.flag_batch(rows)  # send_row() checks again if the list changed since
     return rows
 
 
@@ -302,10 +296,10 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
     try:
         email = FrozenEmail(bytes(row.raw or b""), row.from_email, row.recipients)
         esp.apply(email, row.esp_options, row.pk)
-        # Checked now, not at enqueue(): a bounce may have come in meanwhile.
-        check = (row.respect_suppression and txmail_settings.SUPPRESSION
-                 and row.may_be_suppressed)
-        suppressed = filter_recipients(email, row.topic) if check else {}
+        # Checked at each hand-over, not at enqueue() or once per batch: a
+        # bounce or an unsubscribe may have come in while the row waited.
+        check = row.respect_suppression and txmail_settings.SUPPRESSION
+        suppressed = listed.suppressed_now(row, email) if check else {}
         if suppressed and not email.recipients():
             mark_suppressed(row, suppressed, email=email, token=token)
             return Status.SUPPRESSED
