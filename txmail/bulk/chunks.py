@@ -222,8 +222,9 @@ def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
         topic=message.get_topic() or "", resend_if_unknown=message.get_resend_if_unknown())
     # Claimed by this task already, as queue._claim() would: the sweep
     # requeues it if this worker dies before handing it to the mailer.
+    # No attempt yet: send_row() counts it as the mailer gets the message.
     row.status, row.claim_token, row.claimed_at = Status.SENDING, token, now
-    row.attempts, row.next_attempt_at = 1, now
+    row.attempts, row.next_attempt_at = 0, now
     row.recipients_text = " ".join(row.recipients).lower()  # bulk_create skips save()
     return row, attempt
 
