@@ -41,13 +41,14 @@ from ..exceptions import (
     DeliveryError,
     DeliveryNotFound,
     DeliveryOutcomeUnknown,
+    MailerConfigurationError,
     MessageConfigurationError,
     TransientDeliveryError,
 )
 from . import esp, heartbeat, listed
 from .line import Line
 from .models import READY, Delivery, Status
-from .record import mark_failed, mark_sent, mark_suppressed
+from .record import mark_failed, mark_sent, mark_suppressed, mark_waiting
 from .stored import FrozenEmail, freeze
 from .transport import Connection
 
@@ -305,6 +306,8 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
             return Status.SUPPRESSED
         with heartbeat.with_mailer(row.pk, token):  # a slow send is not a dead worker
             sent = replace(connection.send(email), suppressed=suppressed)
+    except MailerConfigurationError as exc:
+        return _wait_for_settings(row, exc, now, token)
     except DeliveryOutcomeUnknown as exc:
         if not (row.resend_if_unknown and row.attempts < row.max_attempts):
             mark_failed(row, exc, email=None, status=Status.UNKNOWN, token=token)
@@ -357,6 +360,15 @@ def _retry_later(row: Delivery, exc: Exception, now: datetime, token: str) -> st
     mark_failed(row, exc, email=None, status=Status.RETRYING, token=token,
                 next_attempt_at=retry_at)
     hand_off(row, run_after=retry_at)
+    return Status.RETRYING
+
+
+def _wait_for_settings(row: Delivery, exc: Exception, now: datetime, token: str) -> str:
+    """A mailer's settings are wrong: the row waits for the fix, its attempt given back."""
+    logger.error("txmail: delivery %s waits for a configuration fix: %s", row.pk, exc)
+    retry_at = now + timedelta(seconds=backoff(1))
+    if mark_waiting(row, exc, next_attempt_at=retry_at, token=token):
+        hand_off(row, run_after=retry_at)
     return Status.RETRYING
 
 

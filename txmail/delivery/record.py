@@ -10,6 +10,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -151,6 +152,26 @@ def mark_failed(row: Delivery, error: BaseException, *, email: Any, status: str,
             error.alias or row.mailer, email=email, error=error, delivery=row,
             will_retry=status == Status.RETRYING and isinstance(error, TransientDeliveryError),
         )
+
+
+def mark_waiting(row: Delivery, error: BaseException, *, next_attempt_at: Any,
+                 token: str) -> bool:
+    """Requeue a row that no mailer could take because of its settings.
+
+    The attempt counted at the hand-over is given back (the message is not at
+    fault) and no ``message_failed`` is sent; ``last_error`` says what to fix.
+    Return False if the row's claim was taken back meanwhile.
+    """
+    fields: dict[str, Any] = {
+        "status": Status.RETRYING, "claim_token": "", "next_attempt_at": next_attempt_at,
+        "last_error": f"Waiting for a configuration fix: {error}",
+    }
+    if not _mine(row, token).update(attempts=F("attempts") - 1, **fields):
+        return False
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.attempts -= 1
+    return True
 
 
 def record_cancelled(*, message_class: str, alias: str, from_email: str,
