@@ -166,6 +166,17 @@ def setting_problems() -> list[tuple[str, str, Any]]:
     return found
 
 
+def validate_settings() -> None:
+    """Raise ``InvalidSetting`` listing every bad ``TXMAIL`` value; unknown keys pass.
+
+    For code that reads several settings and must not stop halfway, such as a
+    worker before it claims rows.
+    """
+    invalid = [message for kind, message, _key in setting_problems() if kind == "invalid"]
+    if invalid:
+        raise InvalidSetting(" ".join(invalid))
+
+
 class TxmailSettings:
     """Attribute access to ``settings.TXMAIL`` with defaults, read on every access.
 

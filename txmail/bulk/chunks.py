@@ -35,7 +35,7 @@ from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
 
-from ..conf import txmail_settings
+from ..conf import txmail_settings, validate_settings
 from ..delivery import queue, recovery
 from ..delivery.models import Delivery, Status
 from ..dispatch import Attempt
@@ -64,6 +64,7 @@ def recipients_of(campaign: Campaign) -> Any:
 
 
 def run_chunk(chunk_id: int) -> dict[str, int]:
+    validate_settings()  # before the claim: a bad value read later strands the chunk
     token = uuid.uuid4().hex
     claimed = Chunk.objects.filter(pk=chunk_id, status=ChunkStatus.QUEUED).update(
         status=ChunkStatus.RUNNING, claim_token=token, claimed_at=timezone.now(),

@@ -36,7 +36,7 @@ from django.tasks import task, task_backends
 from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
 from django.utils import timezone
 
-from ..conf import txmail_settings
+from ..conf import txmail_settings, validate_settings
 from ..exceptions import (
     DeliveryError,
     DeliveryNotFound,
@@ -153,7 +153,33 @@ CLOCK_MARGIN = timedelta(seconds=5)
 
 
 def run(delivery_id: int) -> dict[str, int]:
+    validate_settings()  # before claiming anything: a bad value read later strands rows
+    tokens: list[str] = []  # every claim this task makes
+    try:
+        return _run(delivery_id, tokens)
+    except BaseException:
+        _release(tokens)
+        raise
+
+
+def _release(tokens: list[str]) -> None:
+    """Hand back to the queue the rows claimed under ``tokens`` and never given to a mailer.
+
+    A task that raised would otherwise leave them claimed until the sweep
+    finds them stale, a claim timeout later. Rows the mailer had stay claimed:
+    the sweep decides about those (``unknown``, or sent again).
+    """
+    try:
+        Delivery.objects.filter(
+            claim_token__in=tokens, status=Status.SENDING, handed_over_at__isnull=True,
+        ).update(status=Status.RETRYING, claim_token="", next_attempt_at=timezone.now())
+    except Exception:  # the error being raised says more; the sweep recovers them
+        logger.exception("txmail: could not hand back the rows of claims %s", tokens)
+
+
+def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
     token = uuid.uuid4().hex
+    tokens.append(token)
     now = timezone.now()
     row = Delivery.objects.filter(pk=delivery_id).only(
         "status", "task_backend", "queue_name").first()
@@ -179,6 +205,7 @@ def run(delivery_id: int) -> dict[str, int]:
         if time.monotonic() > deadline:
             return None
         more, when = uuid.uuid4().hex, timezone.now()
+        tokens.append(more)
         ids = _ready_ids(row, when, max(txmail_settings.BATCH_SIZE, 1))
         if ids and _claim(Delivery.objects.filter(pk__in=ids), more, when):
             return more
