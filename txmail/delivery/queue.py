@@ -352,14 +352,18 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
     except Exception as exc:  # e.g. stored bytes that no longer parse: fail, don't loop
         mark_failed(row, exc, email=None, status=Status.FAILED, token=token)
         return Status.FAILED
-    raw = row.raw  # mark_sent() drops it (KEEP_BODIES); a follow-up row needs it
-    if mark_sent(row, sent, token=token):
-        _retry_refused(row, sent, now, raw)
+    # In the sent mark's transaction: a worker killed between the two would
+    # leave the refused recipients without a row. mark_sent() drops the body
+    # (KEEP_BODIES); the follow-up row keeps it.
+    mark_sent(row, sent, token=token, then=partial(_retry_refused, row, sent, now, row.raw))
     return Status.SENT
 
 
 def _retry_refused(row: Delivery, sent: Any, now: datetime, raw: Any) -> None:
     """Queue the recipients the server refused for now (RCPT 4xx) as a row of their own.
+
+    Called inside the transaction that marks ``row`` sent; the task is handed
+    to the queue when it commits.
 
     The others have the message: this row is sent. The new row sends the same
     bytes to the refused recipients only, counting this row's attempts. It
@@ -373,13 +377,9 @@ def _retry_refused(row: Delivery, sent: Any, now: datetime, raw: Any) -> None:
     first = row.resent_from if row.resent_from_id else row
     follow_up = row.copy(recipients=later, status=Status.RETRYING, attempts=row.attempts,
                          next_attempt_at=retry_at, raw=raw, resent_from=first)
-    try:
-        follow_up.save()
-    except Exception:  # the row is sent; its refused field still names them
-        logger.exception("txmail: could not queue delivery %s's refused recipients %s "
-                         "for another attempt", row.pk, later)
-        return
-    hand_off(follow_up, run_after=retry_at)
+    follow_up.save()
+    transaction.on_commit(partial(hand_off, follow_up, run_after=retry_at),
+                          using=router.db_for_write(Delivery))
 
 
 def _retry_later(row: Delivery, exc: Exception, now: datetime, token: str) -> str:

@@ -7,9 +7,11 @@ update only while the row is still claimed by the caller's token.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from django.db import router, transaction
 from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
@@ -93,8 +95,13 @@ def _mine(row: Delivery, token: str | None) -> Any:
 
 
 def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
-              email: Any = None) -> bool:
-    """Record the send; return False if the row's claim was taken back meanwhile."""
+              email: Any = None, then: Callable[[], None] | None = None) -> bool:
+    """Record the send; return False if the row's claim was taken back meanwhile.
+
+    ``then()`` runs in the same transaction once the row is marked (the queue
+    writes the row for recipients refused for now): both are written or neither,
+    and if neither, the row stays claimed for the sweep.
+    """
     fields: dict[str, Any] = {
         "status": Status.SENT, "sent_at": timezone.now(), "sent_via": sent.sent_via or sent.mailer,
         "refused": {a: list(r) for a, r in sent.refused.items()},
@@ -106,8 +113,11 @@ def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
             f"{a}: {c} {r}" for a, (c, r) in sent.refused.items())
     if not txmail_settings.KEEP_BODIES:
         fields["raw"] = None
-    if not _mine(row, token).update(**fields) and token:
-        return False  # the sweep took the claim back meanwhile: the row says what it knows
+    with transaction.atomic(using=router.db_for_write(Delivery)):
+        if not _mine(row, token).update(**fields) and token:
+            return False  # the sweep took the claim back meanwhile: the row says what it knows
+        if then is not None:
+            then()
     for name, value in fields.items():
         setattr(row, name, value)
     notify(message_sent, sent.mailer, email=email or sent.email, result=sent, delivery=row)
