@@ -220,7 +220,8 @@ def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
         attempt.email, alias=attempt.alias or "", message_class=campaign.message_class,
         task_backend=campaign.task_backend, queue_name=campaign.queue_name,
         priority=campaign.priority, respect_suppression=message.get_respect_suppression(),
-        topic=message.get_topic() or "", resend_if_unknown=message.get_resend_if_unknown())
+        topic=message.get_topic() or "", resend_if_unknown=message.get_resend_if_unknown(),
+        secret_body=message.get_secret_body())
     # Claimed by this task already, as queue._claim() would: the sweep
     # requeues it if this worker dies before handing it to the mailer.
     # No attempt yet: send_row() counts it as the mailer gets the message.

@@ -58,7 +58,7 @@ logger = logging.getLogger("txmail.delivery")
 def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: str | None = None,
             queue_name: str | None = None, priority: int | None = None,
             respect_suppression: bool = True, topic: str = "",
-            resend_if_unknown: bool = False) -> Delivery:
+            resend_if_unknown: bool = False, secret_body: bool = False) -> Delivery:
     """Store ``email`` as a queued delivery; hand it to the task queue on commit."""
     backend = task_backend or txmail_settings.TASK_BACKEND
     # Build the task now: a bad backend alias, queue or priority raises here,
@@ -67,7 +67,7 @@ def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: st
     row = new_row(email, alias=alias, message_class=message_class, task_backend=backend,
                   queue_name=queue_name, priority=priority,
                   respect_suppression=respect_suppression, topic=topic,
-                  resend_if_unknown=resend_if_unknown)
+                  resend_if_unknown=resend_if_unknown, secret_body=secret_body)
     row.save(force_insert=True)
     transaction.on_commit(partial(hand_off, row), using=router.db_for_write(Delivery))
     return row
@@ -76,7 +76,7 @@ def enqueue(email: Any, *, alias: str, message_class: str = "", task_backend: st
 def new_row(email: Any, *, alias: str, message_class: str, task_backend: str,
             queue_name: str | None = None, priority: int | None = None,
             respect_suppression: bool = True, topic: str = "",
-            resend_if_unknown: bool = False) -> Delivery:
+            resend_if_unknown: bool = False, secret_body: bool = False) -> Delivery:
     """Return an unsaved queued ``Delivery`` holding ``email`` frozen (bulk sends save many)."""
     raw, envelope_from, recipients = freeze(email)
     return Delivery(
@@ -97,6 +97,7 @@ def new_row(email: Any, *, alias: str, message_class: str, task_backend: str,
         respect_suppression=respect_suppression,
         topic=topic,
         resend_if_unknown=resend_if_unknown,
+        secret_body=secret_body,
         esp_options=esp.options_of(email),
     )
 
