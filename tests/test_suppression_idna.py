@@ -83,7 +83,7 @@ def test_the_migration_canonicalises_and_merges_existing_entries():
         Suppression(address=UNICODE, topic="bulletin", reason="unsubscribed"),
         Suppression(address="bob@example.com", reason="manual"),
     ])
-    migration = import_module("txmail.migrations.0006_suppression_canonical_webhooks")
+    migration = import_module("txmail.migrations.0006_suppression_canonical")
     migration.canonicalise(apps, None)
     assert sorted(Suppression.objects.values_list("address", "topic", "reason",
                                                   "description")) == [

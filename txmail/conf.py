@@ -60,6 +60,8 @@ OPTIONAL_NAME = Kind("a non-empty string or None",
                      lambda v: v is None or (isinstance(v, str) and v.strip() != ""))
 NON_NEGATIVE_NUMBER = Kind("a number of seconds, 0 or more", lambda v: (
     isinstance(v, int | float) and not isinstance(v, bool) and v >= 0))
+OPTIONAL_SECONDS = Kind("a number of seconds, 0 or more, or None", lambda v: v is None or (
+    isinstance(v, int | float) and not isinstance(v, bool) and v >= 0))
 POSITIVE_NUMBER = Kind("a number of seconds above 0", lambda v: (
     isinstance(v, int | float) and not isinstance(v, bool) and v > 0))
 # Checked by the module that uses it, whose messages say more (txmail.E030).
@@ -160,6 +162,10 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # Keep a queued message's bytes after it was sent (they hold secrets such as
     # reset links, so by default they are dropped once the mailer accepted it).
     "KEEP_BODIES": (False, BOOLEAN),
+    # Seconds a delivery that ended (sent, failed, unknown, cancelled,
+    # suppressed) keeps its body, for "send again"; then the sweep drops it.
+    # None keeps bodies for good. A class's secret_body drops it at once.
+    "BODY_RETENTION": (7 * 24 * 3600, OPTIONAL_SECONDS),
     # django.tasks backend alias (settings.TASKS) for classes without their own.
     "TASK_BACKEND": ("default", NAME),
     # Attempts per queued message before a transient failure becomes final, and

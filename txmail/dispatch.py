@@ -97,7 +97,8 @@ def send_message(message: "Message", using: str | None, *, message_class: str) -
         attempt.prepare()
         result = send_now(attempt.email, attempt.alias or "", message_class=message_class,
                           respect_suppression=message.get_respect_suppression(),
-                          topic=message.get_topic() or "")
+                          topic=message.get_topic() or "",
+                          secret_body=message.get_secret_body())
     except CancelSend as exc:
         row = attempt.cancel(exc)
         email = attempt.email
@@ -126,6 +127,7 @@ def enqueue_message(message: "Message", using: str | None, *,
             respect_suppression=message.get_respect_suppression(),
             topic=message.get_topic() or "",
             resend_if_unknown=message.get_resend_if_unknown(),
+            secret_body=message.get_secret_body(),
         )
     except CancelSend as exc:
         # enqueue() always logs: the row is the queue's state.

@@ -96,6 +96,11 @@ class Message:
     # `unknown`, never mailed twice. True: the sweep sends the same bytes
     # again, same Message-ID, by which receivers recognise a copy.
     resend_if_unknown: bool = False
+    # The body holds a secret (a password reset link, a login code): its
+    # stored bytes are dropped the moment its delivery ends (sent, failed,
+    # unknown, cancelled, suppressed), even with TXMAIL["KEEP_BODIES"], so no
+    # log row keeps a link that still works and nobody can send it again.
+    secret_body: bool = False
     # Provider features through django-anymail (ignored by SMTP mailers). None
     # tags mean the registry name ("shop.Receipt"), so a provider's dashboard
     # groups sends by message type. The delivery id is added to the metadata.
@@ -250,6 +255,10 @@ class Message:
     def get_resend_if_unknown(self) -> bool:
         """Return whether an ambiguous hand-over is sent again (see ``resend_if_unknown``)."""
         return self.resend_if_unknown
+
+    def get_secret_body(self) -> bool:
+        """Return whether the body holds a secret (see ``secret_body``)."""
+        return self.secret_body
 
     # -- pipeline ------------------------------------------------------------
 

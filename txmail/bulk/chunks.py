@@ -35,7 +35,7 @@ from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
 
-from ..conf import txmail_settings
+from ..conf import txmail_settings, validate_settings
 from ..delivery import queue, recovery
 from ..delivery.models import Delivery, Status
 from ..dispatch import Attempt
@@ -64,6 +64,7 @@ def recipients_of(campaign: Campaign) -> Any:
 
 
 def run_chunk(chunk_id: int) -> dict[str, int]:
+    validate_settings()  # before the claim: a bad value read later strands the chunk
     token = uuid.uuid4().hex
     claimed = Chunk.objects.filter(pk=chunk_id, status=ChunkStatus.QUEUED).update(
         status=ChunkStatus.RUNNING, claim_token=token, claimed_at=timezone.now(),
@@ -219,11 +220,13 @@ def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
         attempt.email, alias=attempt.alias or "", message_class=campaign.message_class,
         task_backend=campaign.task_backend, queue_name=campaign.queue_name,
         priority=campaign.priority, respect_suppression=message.get_respect_suppression(),
-        topic=message.get_topic() or "", resend_if_unknown=message.get_resend_if_unknown())
+        topic=message.get_topic() or "", resend_if_unknown=message.get_resend_if_unknown(),
+        secret_body=message.get_secret_body())
     # Claimed by this task already, as queue._claim() would: the sweep
     # requeues it if this worker dies before handing it to the mailer.
+    # No attempt yet: send_row() counts it as the mailer gets the message.
     row.status, row.claim_token, row.claimed_at = Status.SENDING, token, now
-    row.attempts, row.next_attempt_at = 1, now
+    row.attempts, row.next_attempt_at = 0, now
     row.recipients_text = " ".join(row.recipients).lower()  # bulk_create skips save()
     return row, attempt
 

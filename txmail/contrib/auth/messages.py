@@ -33,6 +33,8 @@ class PasswordReset(Message):
         "{% load i18n %}{% blocktranslate %}Password reset on {{ site_name }}"
         "{% endblocktranslate %}"
     )
+    # The reset link works until it is used or expires: no stored copy of it.
+    secret_body = True
     # Anything with make_token(user), as PasswordResetView's token_generator.
     token_generator: PasswordResetTokenGenerator = default_token_generator
     # The URL pattern of PasswordResetConfirmView (django.contrib.auth.urls names it so).
