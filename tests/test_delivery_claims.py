@@ -25,10 +25,10 @@ def test_a_bad_setting_raises_before_the_task_claims_its_row(smtp_server):
         with pytest.raises(InvalidSetting) as caught:
             queue.deliver_queued.call(row.pk)  # the task's function, as a worker runs it
     assert str(caught.value) == (
-        "TXMAIL['BATCH_SIZE'] must be a positive integer, not '10' (a string, perhaps "
-        "read from an environment variable: convert it in your settings). Fix it in "
-        "settings.TXMAIL. TXMAIL['CONNECTIONS'] must be a positive integer, not 0. Fix "
-        "it in settings.TXMAIL.")
+        "settings.TXMAIL has 2 bad values: TXMAIL['BATCH_SIZE'] must be a positive integer, "
+        "not '10' (a string, perhaps read from an environment variable: convert it in your "
+        "settings). TXMAIL['CONNECTIONS'] must be a positive integer, not 0. Fix them in "
+        "settings.TXMAIL.")
     row.refresh_from_db()
     assert (row.status, row.attempts, row.claim_token) == (Status.QUEUED, 0, "")
     assert smtp_server.received == []
