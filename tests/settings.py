@@ -59,8 +59,9 @@ MAILERS = {
     for alias in ("default", "transactional", "marketing")
 }
 TXMAIL: dict = {}
-# Webhooks (txmail.webhooks.urls under /webhooks/) require this basic-auth secret.
-ANYMAIL = {"WEBHOOK_SECRET": "txmail:hook-secret"}
+# Webhooks (txmail.webhooks.urls under /webhooks/) require this basic-auth secret
+# (a password of 16+ characters: shorter is an error outside DEBUG, txmail.E052).
+ANYMAIL = {"WEBHOOK_SECRET": "txmail:hook-secret-of-the-tests"}
 # enqueue() runs the task in-process on commit ("default"); "db" is the
 # django-tasks-db backend that real worker processes (db_worker) poll.
 TASKS = {

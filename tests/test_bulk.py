@@ -5,6 +5,7 @@ worker-process tests are in tests/test_bulk_workers.py.
 """
 
 import re
+from collections import Counter
 
 import pytest
 from django.contrib.admin.sites import site as admin_site
@@ -13,6 +14,7 @@ from django.core import signing
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
+from tests.faulty_smtp import FaultySMTPServer
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Bulletin, BulletinByLanguage, BulletinWithArchive, Hello
 from tests.testapp.models import Interest, Subscriber
@@ -21,6 +23,7 @@ from txmail.bulk import tasks as chunks
 from txmail.bulk.bulk_message import BulkMessage
 from txmail.bulk.models import Campaign, CampaignStatus, Chunk, ChunkStatus, Recipient
 from txmail.bulk.tokens import make_token, read_token
+from txmail.delivery import queue
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import CampaignArgumentError, MessageConfigurationError
 from txmail.suppression.models import Reason, Suppression
@@ -82,6 +85,49 @@ def test_a_mailto_is_offered_where_configured(server):
     assert email.extra_headers["List-Unsubscribe"] == (
         f"<{SITE}/mail/unsubscribe/{token}/>, "
         f"<mailto:unsub@example.com?subject=unsubscribe%20{token.replace(':', '%3A')}>")
+
+
+def test_the_mailto_is_percent_encoded_as_rfc_6068_asks(server):
+    # '/', '?' and '=' are atext in an address but delimiters in a URI; the IDN
+    # domain is written in IDNA, since the header is ASCII.
+    address = "unsub+news/list?a=b@bücher.example"
+    with override_settings(TXMAIL={"SITE_URL": SITE, "UNSUBSCRIBE_MAILTO": address}):
+        Bulletin(Subscriber(name="Ann", email="ann@example.com"),
+                 context={"title": "x"}).send()
+    [received] = server.received
+    token = make_token("ann@example.com", "bulletin")
+    assert received.message["List-Unsubscribe"] == (
+        f"<{SITE}/mail/unsubscribe/{token}/>, "
+        "<mailto:unsub+news%2Flist%3Fa%3Db@xn--bcher-kva.example"
+        f"?subject=unsubscribe%20{token.replace(':', '%3A')}>")
+
+
+def test_a_bulk_class_with_a_bad_unsubscribe_mailto_fails_when_defined():
+    with pytest.raises(MessageConfigurationError) as caught:
+        class Smuggled(Bulletin):
+            unsubscribe_mailto = "x@example.com>, <https://evil.example/u"
+    assert str(caught.value) == (
+        "Smuggled.unsubscribe_mailto must be one email address such as "
+        "'unsubscribe@example.com', or None, not 'x@example.com>, <https://evil.example/u' "
+        "(it isn't one email address: give only the addr-spec, without a name, <> or a "
+        "second address).")
+
+
+def test_a_bad_mailto_from_the_hook_builds_no_email(server):
+    class Computed(Bulletin):
+        abstract = True  # not registered
+
+        def get_unsubscribe_mailto(self):
+            return "not an address"
+
+    with override_settings(TXMAIL={"SITE_URL": SITE}), pytest.raises(
+            MessageConfigurationError) as caught:
+        Computed(Subscriber(name="Ann", email="ann@example.com"), context={"title": "x"}).send()
+    assert str(caught.value) == (
+        "The address Computed.get_unsubscribe_mailto() returned must be one email address "
+        "such as 'unsubscribe@example.com', or None, not 'not an address' (it isn't one "
+        "email address: give only the addr-spec, without a name, <> or a second address).")
+    assert server.received == []
 
 
 def test_transactional_classes_get_no_unsubscribe_headers(server):
@@ -420,8 +466,6 @@ def test_a_campaign_waits_for_recipients_refused_for_now(
     assert (progress.in_progress, progress.done) == (1, False)  # Ann hasn't got it yet
     greylisting_ann.greylist = False
     Delivery.objects.filter(pk=follow_up.pk).update(next_attempt_at=timezone.now())
-    from txmail.delivery import queue
-
     assert queue.run(follow_up.pk) == {"sent": 1}
     assert [r.rcpt_tos for r in greylisting_ann.received] == [
         ["archive@example.com"], ["ann@example.com"]]
@@ -445,3 +489,29 @@ def test_a_list_unsubscribe_header_the_class_gives_wins_in_any_case():
             assert [(k, v) for k, v in built.extra_headers.items()
                     if k.lower().startswith("list-unsubscribe")] == [(name, given)]
             # No One-Click POST for a header that names no https URL (RFC 8058 3.1).
+
+
+def test_bulk_and_transactional_messages_both_get_max_attempts_tries():
+    server = FaultySMTPServer(rates={"data_451": 1.0}).start()  # 451 to every message
+    mailers = {a: server.mailer() for a in ("default", "transactional")}
+    try:
+        with override_settings(MAILERS=mailers, TXMAIL={
+                "SITE_URL": SITE, "MAX_ATTEMPTS": 3, "TASK_BACKEND": "db"}):
+            subscribers(1)
+            campaign = Bulletin.send_bulk(Subscriber.objects.all(), title="July")
+            transactional = Hello().enqueue()
+            chunks.run_chunk(campaign.chunks.get().pk)  # the bulk message's first try
+            bulk = Delivery.objects.get(campaign_recipient__campaign=campaign)
+            for _round in range(5):  # each retry when due, until both are final
+                Delivery.objects.filter(status=Status.RETRYING).update(
+                    next_attempt_at=timezone.now())
+                queue.run(transactional.pk)  # drains the bulk row too
+    finally:
+        server.stop()
+    tries = Counter(i.message_id for i in server.plan.injected if i.fault == "data_451")
+    bulk.refresh_from_db()
+    transactional.refresh_from_db()
+    assert (tries[bulk.message_id], tries[transactional.message_id]) == (3, 3)
+    for row in (bulk, transactional):
+        assert (row.status, row.attempts) == (Status.FAILED, 3)
+        assert row.last_error.startswith("gave up after 3 attempts")

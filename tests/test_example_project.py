@@ -23,12 +23,12 @@ STRICT_MANAGE = "; ".join([
 ])
 
 
-def manage(*args):
+def manage(*args, **environ):
     return subprocess.run(
         [sys.executable, "-c", STRICT_MANAGE, *args],
         cwd=EXAMPLE, capture_output=True, text=True, timeout=300,
         # pytest's DJANGO_SETTINGS_MODULE must not leak into the example's manage.py.
-        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"} | environ,
     )
 
 
@@ -43,6 +43,15 @@ def test_example_project_has_no_check_errors_or_missing_migrations():
     assert result.returncode == 0, result.stdout + result.stderr
     result = manage("makemigrations", "--check", "--dry-run")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_examples_placeholder_secrets_fail_the_check_outside_debug():
+    result = manage("check", DJANGO_DEBUG="0")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "settings.SECRET_KEY: (txmail.E051) settings.SECRET_KEY is the example " in (
+        result.stderr)
+    assert ("settings.ANYMAIL['WEBHOOK_SECRET']: (txmail.E052) ANYMAIL['WEBHOOK_SECRET'] is "
+            "the example project's placeholder, and DEBUG is False") in result.stderr
 
 
 def test_txmail_command_help_lists_every_subcommand():

@@ -255,17 +255,31 @@ def test_a_broken_cache_does_not_stop_mail(backup, caplog, tmp_path):
 
 def test_options_must_list_other_aliases():
     for options, message in [
-        ({}, "OPTIONS 'mailers' must be a list of MAILERS aliases to try, e.g. "
+        ({}, "OPTIONS 'mailers' is missing or empty: list the MAILERS aliases to try, e.g. "
              "{'mailers': ['ses', 'sendgrid']}."),
-        ({"mailers": "ses"}, "OPTIONS 'mailers' must be a list of MAILERS aliases to try, "
-                             "e.g. {'mailers': ['ses', 'sendgrid']}."),
-        ({"mailers": ["fo"]}, "OPTIONS 'mailers' must not name this mailer itself ('fo')."),
+        ({"mailers": "ses"}, "OPTIONS 'mailers' must be a list of MAILERS aliases, not the "
+                             "string 'ses': write {'mailers': ['ses']}."),
+        ({"mailers": ["fo"]}, "OPTIONS 'mailers' names this mailer itself ('fo'), so it "
+                              "would fall over to itself: remove 'fo' from the list."),
     ]:
         with override_settings(MAILERS={"fo": {
                 "BACKEND": "txmail.backends.failover.EmailBackend", "OPTIONS": options}}):
             with pytest.raises(InvalidMailer) as caught:
                 mailers["fo"]
             assert caught.value.args[0] == f"MAILERS['fo']: {message}", options
+
+
+@pytest.mark.parametrize("cooldown", ["sixty", -60])
+def test_a_cooldown_that_is_not_a_number_of_seconds_fails_when_built(cooldown):
+    # A worker that never ran `manage.py check` (txmail.E026) hears the same.
+    with override_settings(MAILERS={"fo": {
+            "BACKEND": "txmail.backends.roundrobin.EmailBackend",
+            "OPTIONS": {"mailers": ["default"], "cooldown": cooldown}}}):
+        with pytest.raises(InvalidMailer) as caught:
+            mailers["fo"]
+    assert caught.value.args[0] == (
+        "MAILERS['fo']: OPTIONS 'cooldown' must be a number of seconds, 0 or more (0: try "
+        f"a failed mailer again at once), not {cooldown!r}. Write e.g. {{'cooldown': 60}}.")
 
 
 WORKER = """

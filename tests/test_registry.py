@@ -91,5 +91,6 @@ def test_system_check_reports_unknown_mailer_alias():
     assert "Add 'marketing' to MAILERS" in error.hint
 
 
+@override_settings(TXMAIL={"SITE_URL": "https://shop.example.com"})
 def test_system_check_passes_with_all_aliases():
     assert [e for e in checks.run_checks() if e.id.startswith("txmail")] == []

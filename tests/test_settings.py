@@ -9,8 +9,8 @@ from django.test import Client
 
 from txmail import InvalidSetting, TxmailError
 from txmail.backends.mailbox import Mailbox
-from txmail.checks import check_settings
-from txmail.conf import DEFAULTS, SCHEMA, txmail_settings
+from txmail.checks import check_base_url_for_bulk, check_settings
+from txmail.conf import DEFAULTS, SCHEMA, txmail_settings, validate_settings
 
 KNOWN = ", ".join(sorted(SCHEMA))
 ENV_HINT = (
@@ -128,3 +128,118 @@ def test_manage_py_check_stops_on_a_bad_setting(settings):
     report = str(caught.value)
     assert "(txmail.E003) TXMAIL['MAILBOX_SIZE'] must be a positive integer, not 0." in report
     assert "(txmail.E004) TXMAIL has an unknown key 'PREVIEW'" in report
+
+
+SITE_URL_MUST = ("TXMAIL['SITE_URL'] must be the site's scheme and host only, e.g. "
+                 "'https://shop.example.com', or None, not ")
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("shop.example.com", "it has no scheme: use 'https://shop.example.com'"),
+    ("shop.example.com/shop", "it has no scheme: use 'https://shop.example.com'"),
+    ("ftp://shop.example.com", "links in email must be http or https, not ftp: use "
+                               "'https://shop.example.com'"),
+    ("https://shop.example.com/shop", "paths come from reverse(), which already adds "
+                                      "settings.FORCE_SCRIPT_NAME: use 'https://shop.example.com'"),
+    ("https://shop.example.com/?ref=mail", "paths come from reverse(), which already adds "
+                                           "settings.FORCE_SCRIPT_NAME: use "
+                                           "'https://shop.example.com'"),
+    ("https://shop.example.com#top", "paths come from reverse(), which already adds "
+                                     "settings.FORCE_SCRIPT_NAME: use 'https://shop.example.com'"),
+    ("https://shop example.com", "it contains whitespace: remove it"),
+    ("https://shop.example.com ", "it contains whitespace: remove it"),
+    ("https://", "it has no host"),
+    ("https://shop.example.com:99999", "its port is not a number from 0 to 65535"),
+    ("https://admin:pw@shop.example.com", "it has a user name or password, which every email "
+                                          "would show: use 'https://shop.example.com'"),
+])
+def test_a_bad_site_url_fails_the_check_and_the_read(settings, value, reason):
+    settings.TXMAIL = {"SITE_URL": value}
+    message = f"{SITE_URL_MUST}{value!r} ({reason}). Fix it in settings.TXMAIL."
+    assert [(e.id, e.msg) for e in check_settings()] == [("txmail.E003", message)]
+    assert str(read("SITE_URL")) == message
+
+
+@pytest.mark.parametrize("value", [
+    "https://shop.example.com", "https://shop.example.com/", "http://localhost:8000",
+    "http://[::1]:8000", "https://xn--bcher-kva.example",
+])
+def test_a_bare_origin_is_a_good_site_url(settings, value):
+    settings.TXMAIL = {"SITE_URL": value}
+    assert check_settings() == []
+    assert txmail_settings.SITE_URL == value
+
+
+MAILTO_MUST = ("TXMAIL['UNSUBSCRIBE_MAILTO'] must be one email address such as "
+               "'unsubscribe@example.com', or None, not ")
+NOT_ONE_ADDRESS = ("it isn't one email address: give only the addr-spec, without a name, <> or "
+                   "a second address")
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    # A second target smuggled into List-Unsubscribe.
+    ("x@example.com>, <https://evil.example/u", NOT_ONE_ADDRESS),
+    ("not an address", NOT_ONE_ADDRESS),
+    ("Unsubscribe <unsub@example.com>", NOT_ONE_ADDRESS),
+    ("a@example.com, b@example.com", NOT_ONE_ADDRESS),
+    ("unsub@example.com?subject=x", NOT_ONE_ADDRESS),
+    ('"un sub"@example.com', "a quoted local part isn't accepted: use a plain address"),
+])
+def test_unsubscribe_mailto_must_be_one_address(settings, value, reason):
+    settings.TXMAIL = {"UNSUBSCRIBE_MAILTO": value}
+    message = f"{MAILTO_MUST}{value!r} ({reason}). Fix it in settings.TXMAIL."
+    assert [(e.id, e.msg) for e in check_settings()] == [("txmail.E003", message)]
+    assert str(read("UNSUBSCRIBE_MAILTO")) == message
+
+
+def test_unsubscribe_mailto_takes_one_address(settings):
+    settings.TXMAIL = {"UNSUBSCRIBE_MAILTO": "unsub+news@bücher.example"}
+    assert check_settings() == []
+
+
+BULK_NEEDS_A_BASE_URL = (
+    "testapp.Bulletin, testapp.BulletinByLanguage, testapp.BulletinWithArchive need an "
+    "absolute unsubscribe URL, and txmail has no base URL to build it from: "
+    "TXMAIL['SITE_URL'] is None and django.contrib.sites is not installed. Set "
+    "TXMAIL['SITE_URL'] to the site's scheme and host, e.g. 'https://shop.example.com'."
+)
+
+
+def test_bulk_classes_without_a_base_url_fail_the_check(settings):
+    settings.TXMAIL = {}
+    assert [(e.id, e.obj, e.msg) for e in checks.run_checks() if e.id == "txmail.E050"] == [
+        ("txmail.E050", "settings.TXMAIL", BULK_NEEDS_A_BASE_URL)]
+
+
+def test_a_base_url_from_the_setting_or_the_sites_framework_passes(settings):
+    settings.TXMAIL = {"SITE_URL": "https://shop.example.com"}
+    assert check_base_url_for_bulk() == []
+    settings.TXMAIL = {}
+    settings.INSTALLED_APPS = ["django.contrib.sites", *settings.INSTALLED_APPS]
+    assert check_base_url_for_bulk() == []
+
+
+def test_validate_settings_lists_every_bad_value_at_once(settings):
+    settings.TXMAIL = {"MAX_ATTEMPTS": 0, "SITE_URL": "shop.example.com", "COLOUR": "red",
+                       "PRECOMPILE": True}
+    with pytest.raises(InvalidSetting) as caught:
+        validate_settings()
+    assert str(caught.value) == (
+        "settings.TXMAIL has 2 bad values: TXMAIL['MAX_ATTEMPTS'] must be a positive "
+        f"integer, not 0. {SITE_URL_MUST}'shop.example.com' (it has no scheme: use "
+        "'https://shop.example.com'). Fix them in settings.TXMAIL.")
+    assert caught.value.setting == "MAX_ATTEMPTS"
+
+
+def test_validate_settings_raises_what_a_read_would_for_one_bad_value(settings):
+    settings.TXMAIL = {"CLAIM_TIMEOUT": "300"}
+    with pytest.raises(InvalidSetting) as caught:
+        validate_settings()
+    assert str(caught.value) == str(read("CLAIM_TIMEOUT"))
+    assert caught.value.setting == "CLAIM_TIMEOUT"
+
+
+def test_validate_settings_passes_good_settings_and_unknown_keys(settings):
+    # An unknown key is ignored by every read (the check reports it, txmail.E004).
+    settings.TXMAIL = {"MAX_ATTEMPTS": 3, "COLOUR": "red"}
+    assert validate_settings() is None

@@ -7,7 +7,7 @@ from django.template import engines
 from django.test import RequestFactory, override_settings
 
 from tests.testapp.emails import Hello
-from txmail import MessageConfigurationError
+from txmail import InvalidSetting, MessageConfigurationError
 from txmail.preview.lint import lint_html
 from txmail.sites import absolute, get_site_url
 
@@ -46,23 +46,24 @@ def test_static_on_a_cdn_stays_on_the_cdn():
     assert render("{% absstatic 'logo.png' %}") == "https://cdn.example.net/static/logo.png"
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("shop.example.com", "TXMAIL['SITE_URL'] must be an absolute http(s) URL such as "
-     "'https://shop.example.com', not 'shop.example.com'."),
-    ("https://example.com/shop", "TXMAIL['SITE_URL'] must be the scheme and host only, "
-     "not 'https://example.com/shop': paths come from reverse(), which already adds "
-     "settings.FORCE_SCRIPT_NAME. Use 'https://example.com'."),
+@pytest.mark.parametrize(("value", "reason"), [
+    ("shop.example.com", "it has no scheme: use 'https://shop.example.com'"),
+    ("https://example.com/shop", "paths come from reverse(), which already adds "
+     "settings.FORCE_SCRIPT_NAME: use 'https://example.com'"),
 ])
-def test_a_bad_site_url_says_what_to_write(value, message):
-    with override_settings(TXMAIL={"SITE_URL": value}), pytest.raises(
-        MessageConfigurationError
-    ) as caught:
+def test_a_bad_site_url_says_what_to_write(value, reason):
+    # The same words as `manage.py check` (txmail.E003), at the first read.
+    with override_settings(TXMAIL={"SITE_URL": value}), pytest.raises(InvalidSetting) as caught:
         get_site_url()
-    assert str(caught.value) == message
+    assert str(caught.value) == (
+        "TXMAIL['SITE_URL'] must be the site's scheme and host only, e.g. "
+        f"'https://shop.example.com', or None, not {value!r} ({reason}). Fix it in "
+        "settings.TXMAIL.")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_contrib_sites_is_the_fallback():
+@pytest.fixture
+def current_site():
+    """django.contrib.sites installed, with its table and the Site of SITE_ID 1."""
     with override_settings(INSTALLED_APPS=["django.contrib.sites", *settings.INSTALLED_APPS],
                            SITE_ID=1):
         from django.contrib.sites.models import Site
@@ -70,12 +71,9 @@ def test_contrib_sites_is_the_fallback():
         with connection.schema_editor() as editor:
             editor.create_model(Site)
         try:
-            Site.objects.create(pk=1, domain="sites.example.org", name="Sites")
-            assert get_site_url() == "https://sites.example.org"
-            assert get_site_url(RequestFactory().get("/")) == "http://sites.example.org"
-            with override_settings(TXMAIL=SITE):
-                assert get_site_url() == "https://shop.example.com"
+            yield Site.objects.create(pk=1, domain="sites.example.org", name="Sites")
         finally:
+            Site.objects.clear_cache()
             with connection.schema_editor() as editor:
                 editor.delete_model(Site)
             # Installing the app registered Site with the admin (autodiscover);
@@ -84,6 +82,28 @@ def test_contrib_sites_is_the_fallback():
 
             if admin.site.is_registered(Site):
                 admin.site.unregister(Site)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_contrib_sites_is_the_fallback(current_site):
+    assert get_site_url() == "https://sites.example.org"
+    assert get_site_url(RequestFactory().get("/")) == "http://sites.example.org"
+    with override_settings(TXMAIL=SITE):
+        assert get_site_url() == "https://shop.example.com"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_site_domain_with_a_path_says_what_to_fix(current_site):
+    current_site.domain = "sites.example.org/shop"
+    current_site.save()
+    with pytest.raises(MessageConfigurationError) as caught:
+        get_site_url()
+    assert str(caught.value) == (
+        "The current Site's domain 'sites.example.org/shop' (fix it in the admin's Sites, or "
+        "set TXMAIL['SITE_URL']) must be the site's scheme and host only, e.g. "
+        "'https://shop.example.com', not 'https://sites.example.org/shop' (paths come from "
+        "reverse(), which already adds settings.FORCE_SCRIPT_NAME: use "
+        "'https://sites.example.org').")
 
 
 def test_a_request_is_the_last_resort():

@@ -7,13 +7,18 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import override_settings
 
 from tests import webhook_payloads as payloads
+from txmail.contrib.auth import PasswordReset
 from txmail.delivery.models import Delivery, Status
 from txmail.suppression.models import Suppression
 from txmail.webhooks.models import DeliveryEvent
 
-AUTH = {"authorization": "Basic " + base64.b64encode(b"txmail:hook-secret").decode()}
+AUTH = {"authorization": "Basic "
+        + base64.b64encode(b"txmail:hook-secret-of-the-tests").decode()}
 
 
 def sent_row(provider_message_id: str, recipients=("ada@shop.example", "grace@shop.example"),
@@ -128,7 +133,7 @@ def test_an_event_for_an_unknown_message_suppresses_but_logs_nothing(client):
 @pytest.mark.parametrize(("headers", "ses_status"), [
     ({}, 401),  # SNS only sends credentials after a 401 challenge
     ({"authorization": "Basic " + base64.b64encode(b"txmail:wrong").decode()}, 400),
-    ({"authorization": "Bearer hook-secret"}, 400),
+    ({"authorization": "Bearer hook-secret-of-the-tests"}, 400),
 ])
 def test_forged_or_unauthenticated_posts_change_nothing(client, headers, ses_status):
     row = sent_row("de212213-bb66-4302-8f3f-20acdb7a104e", ["noreply@example.com"])
@@ -154,3 +159,63 @@ def test_unknown_event_types_are_ignored(client):
 def test_the_sendgrid_webhook_warns_nobody(client, recwarn):
     assert post_sendgrid(client, []).status_code == 200
     assert [str(w.message) for w in recwarn] == []
+
+
+# -- a provider's unsubscribe is from one topic, not from every message ------------------
+
+UNSUBSCRIBES = ["unsubscribe", "group_unsubscribe", "dropped"]  # dropped: "Unsubscribed Address"
+
+
+def newsletter_row(topic="bulletin"):
+    row = sent_row("4ab185c2-0171-492f-9ce0-27de258efc99", ["ann@example.com"])
+    row.topic = topic
+    row.save(update_fields=["topic"])
+    return row
+
+
+@pytest.mark.parametrize("kind", UNSUBSCRIBES)
+def test_a_provider_unsubscribe_is_scoped_to_the_deliverys_topic(client, kind):
+    row = newsletter_row()
+    event = payloads.sendgrid(kind, "ann@example.com", row.provider_message_id)
+    assert post_sendgrid(client, [event]).status_code == 200
+    assert [e[0] for e in events_of(row)] == [
+        "rejected" if kind == "dropped" else "unsubscribed"]
+    assert list(Suppression.objects.values_list("address", "topic", "reason", "delivery")) == [
+        ("ann@example.com", "bulletin", "unsubscribed", row.pk)]
+
+
+def test_a_provider_unsubscribe_from_a_newsletter_does_not_stop_password_resets(client):
+    user = get_user_model().objects.create_user("ann", "ann@example.com", "pw")
+    row = newsletter_row()
+    post_sendgrid(client, [payloads.sendgrid("group_unsubscribe", "ann@example.com",
+                                             row.provider_message_id)])
+    with override_settings(TXMAIL={"SITE_URL": "https://shop.example.com"}):
+        sent = PasswordReset(user).send()
+    assert sent.suppressed == {}
+    assert [m.to for m in mail.outbox] == [["ann@example.com"]]
+
+
+@pytest.mark.parametrize("matching", ["no delivery", "a delivery without a topic"])
+def test_an_unsubscribe_without_a_topic_is_logged_but_suppresses_nothing(
+        client, caplog, matching):
+    caplog.set_level("INFO", logger="txmail.webhooks")
+    row = newsletter_row(topic="") if matching != "no delivery" else None
+    message_id = row.provider_message_id if row else "unknown"
+    event = payloads.sendgrid("unsubscribe", "ann@example.com", message_id)
+    assert post_sendgrid(client, [event]).status_code == 200
+    assert not Suppression.objects.exists()
+    why = "it matches no delivery" if row is None else f"delivery {row.pk} has no topic"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "INFO"][-1] == (
+        "txmail: SendGrid unsubscribe of ann@example.com not added to the suppression list: "
+        f"{why}, and an unsubscribe applies to one topic only.")
+    if row is not None:
+        assert [e[0] for e in events_of(row)] == ["unsubscribed"]
+
+
+def test_bounces_and_complaints_stay_global_for_a_newsletter(client):
+    row = newsletter_row()
+    post_sendgrid(client, [
+        payloads.sendgrid("bounce", "ann@example.com", row.provider_message_id),
+        payloads.sendgrid("spamreport", "bob@example.com", row.provider_message_id)])
+    assert sorted(Suppression.objects.values_list("address", "topic", "reason")) == [
+        ("ann@example.com", "", "bounced"), ("bob@example.com", "", "complained")]

@@ -30,6 +30,18 @@ def sendgrid(kind: str, email: str, anymail_id: str, **fields) -> dict:
         "spamreport": {"sg_event_id": "ev-spam-0001",
                        "sg_message_id": "sgm-spam-1.filter01.4.0",
                        "event": "spamreport", "timestamp": 1764700000},
+        "unsubscribe": {"sg_event_id": "ev-unsub-0001",
+                        "sg_message_id": "sgm-unsub-1.filter01.5.0",
+                        "event": "unsubscribe", "timestamp": 1764700000},
+        "group_unsubscribe": {"sg_event_id": "ev-group-unsub-0001",
+                              "sg_message_id": "sgm-group-unsub-1.filter01.6.0",
+                              "useragent": "Mozilla/5.0", "ip": "192.0.2.77",
+                              "url": "https://shop.example/prefs", "asm_group_id": 42,
+                              "event": "group_unsubscribe", "timestamp": 1764700000},
+        "dropped": {"sg_event_id": "ev-dropped-0001",
+                    "sg_message_id": "sgm-dropped-1.filter01.7.0",
+                    "reason": "Unsubscribed Address", "status": "",
+                    "event": "dropped", "timestamp": 1764700000},
     }[kind]
     return {**base, "email": email, "anymail_id": anymail_id, **fields}
 

@@ -43,6 +43,7 @@ MAILERS = {
     for alias in ("default", "transactional", "marketing")
 }
 TXMAIL = {
+    "SITE_URL": "https://shop.example.com",  # bulk classes need one (txmail.E050)
     "RETRY_DELAY": 0.2,
     "RETRY_MAX_DELAY": 2,
     "MAX_ATTEMPTS": 8,

@@ -24,6 +24,7 @@ def connect_anymail() -> None:
         from anymail.signals import tracking
     except ImportError:
         return  # django-anymail is optional: txmail[anymail]
+    from .webhooks import checks  # noqa: F401  (registers the webhook secret check)
     from .webhooks.receivers import on_tracking
 
     tracking.connect(on_tracking, dispatch_uid="txmail.webhooks.on_tracking")

@@ -12,8 +12,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 
 from .exceptions import InvalidSetting
 
@@ -24,13 +27,14 @@ class Kind:
 
     expected: str  # "True or False": completes "must be ..."
     test: Callable[[Any], bool]
-    hint: str = ""  # how to fix a common mistake
+    # How to fix a common mistake; a function of the value when the fix depends on it.
+    hint: str | Callable[[Any], str] = ""
 
     def problem(self, value: Any) -> str | None:
         """What is wrong with ``value``, or None if it is good."""
         if self.test(value):
             return None
-        hint = self.hint
+        hint = self.hint(value) if callable(self.hint) else self.hint
         if isinstance(value, str) and not hint:
             hint = " (a string, perhaps read from an environment variable: convert it in "
             hint += "your settings)"
@@ -56,12 +60,81 @@ OPTIONAL_NAME = Kind("a non-empty string or None",
                      lambda v: v is None or (isinstance(v, str) and v.strip() != ""))
 NON_NEGATIVE_NUMBER = Kind("a number of seconds, 0 or more", lambda v: (
     isinstance(v, int | float) and not isinstance(v, bool) and v >= 0))
+OPTIONAL_SECONDS = Kind("a number of seconds, 0 or more, or None", lambda v: v is None or (
+    isinstance(v, int | float) and not isinstance(v, bool) and v >= 0))
 POSITIVE_NUMBER = Kind("a number of seconds above 0", lambda v: (
     isinstance(v, int | float) and not isinstance(v, bool) and v > 0))
 # Checked by the module that uses it, whose messages say more (txmail.E030).
 INTERCEPTOR_SETTING = Kind("see txmail.interceptors", lambda v: True)
 OPTIONAL_PATH = Kind("a path (str or pathlib.Path) or None",
                      lambda v: v is None or (isinstance(v, str | os.PathLike) and str(v) != ""))
+
+
+def site_url_problem(value: str) -> str | None:
+    """Say why ``value`` isn't a bare http(s) origin, with the fix; None if it is one.
+
+    Links are built as the base URL + ``reverse()``, which already adds
+    ``settings.FORCE_SCRIPT_NAME``: anything after the host would be doubled
+    or dropped. The same rules apply to TXMAIL["SITE_URL"] (at startup, by the
+    system check) and to the current Site's domain (``sites.get_site_url()``).
+    """
+    if value != value.strip() or any(char.isspace() for char in value):
+        return "it contains whitespace: remove it"
+    if "://" not in value:
+        host = value.lstrip("/").split("/")[0]
+        return f"it has no scheme: use {'https://' + host!r}"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        return (f"links in email must be http or https, not {parts.scheme}: use "
+                f"{'https://' + parts.netloc!r}")
+    try:
+        parts.port  # noqa: B018  (raises ValueError for a port that isn't 0-65535)
+    except ValueError:
+        return "its port is not a number from 0 to 65535"
+    if not parts.hostname:
+        return "it has no host"
+    if parts.username is not None or parts.password is not None:
+        return ("it has a user name or password, which every email would show: use "
+                f"{parts.scheme + '://' + parts.netloc.rpartition('@')[2]!r}")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        return ("paths come from reverse(), which already adds settings.FORCE_SCRIPT_NAME: "
+                f"use {parts.scheme + '://' + parts.netloc!r}")
+    return None
+
+
+def mailto_problem(value: str) -> str | None:
+    """Say why ``value`` isn't one plain addr-spec (``a@example.com``); None if it is.
+
+    It goes into a ``List-Unsubscribe`` header as ``<mailto:...>``: a display
+    name, ``<>``, a comma or a quoted local part would change the header.
+    """
+    if value.startswith('"'):
+        return "a quoted local part isn't accepted: use a plain address"
+    try:
+        validate_email(value)
+    except ValidationError:
+        return ("it isn't one email address: give only the addr-spec, without a name, "
+                "<> or a second address")
+    return None
+
+
+def _reason(problem: Callable[[str], str | None]) -> Callable[[Any], str]:
+    def hint(value: Any) -> str:
+        reason = problem(value) if isinstance(value, str) and value else None
+        return f" ({reason})" if reason else ""
+    return hint
+
+
+SITE_URL = Kind(
+    "the site's scheme and host only, e.g. 'https://shop.example.com', or None",
+    lambda v: v is None or (isinstance(v, str) and v != "" and site_url_problem(v) is None),
+    _reason(site_url_problem),
+)
+MAILTO_ADDRESS = Kind(
+    "one email address such as 'unsubscribe@example.com', or None",
+    lambda v: v is None or (isinstance(v, str) and mailto_problem(v) is None),
+    _reason(mailto_problem),
+)
 
 SCHEMA: dict[str, tuple[Any, Kind]] = {
     # Domain of generated Message-IDs; None means the domain of the From address,
@@ -75,7 +148,7 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # The site's base URL, the scheme and host that links and images in emails
     # are made absolute with ("https://shop.example.com"). None: the current
     # Site of django.contrib.sites when installed (https://<domain>).
-    "SITE_URL": (None, OPTIONAL_NAME),
+    "SITE_URL": (None, SITE_URL),
     # Dev mailbox (txmail.backends.mailbox.MailboxBackend): where sent messages are kept
     # (None: <BASE_DIR or tempdir>/txmail-mailbox) and how many are kept.
     "MAILBOX_PATH": (None, OPTIONAL_PATH),
@@ -89,6 +162,10 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # Keep a queued message's bytes after it was sent (they hold secrets such as
     # reset links, so by default they are dropped once the mailer accepted it).
     "KEEP_BODIES": (False, BOOLEAN),
+    # Seconds a delivery that ended (sent, failed, unknown, cancelled,
+    # suppressed) keeps its body, for "send again"; then the sweep drops it.
+    # None keeps bodies for good. DeliveryOptions(secret_body=True) drops it at once.
+    "BODY_RETENTION": (7 * 24 * 3600, OPTIONAL_SECONDS),
     # django.tasks backend alias (settings.TASKS) for classes without their own.
     "TASK_BACKEND": ("default", NAME),
     # Attempts per queued message before a transient failure becomes final, and
@@ -117,7 +194,7 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # address offered as mailto: in List-Unsubscribe (None: the https link only;
     # txmail does not read that mailbox, your mail system must).
     "BULK_CHUNK_SIZE": (500, POSITIVE_INT),
-    "UNSUBSCRIBE_MAILTO": (None, OPTIONAL_NAME),
+    "UNSUBSCRIBE_MAILTO": (None, MAILTO_ADDRESS),
 }
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _kind) in SCHEMA.items()}
 
@@ -132,8 +209,11 @@ def _configured() -> dict[str, Any]:
     return configured
 
 
+_FIX = " Fix it in settings.TXMAIL."
+
+
 def invalid_message(key: str, problem: str) -> str:
-    return f"TXMAIL[{key!r}] {problem}. Fix it in settings.TXMAIL."
+    return f"TXMAIL[{key!r}] {problem}.{_FIX}"
 
 
 def unknown_message(key: Any) -> str:
@@ -164,6 +244,27 @@ def setting_problems() -> list[tuple[str, str, Any]]:
         if problem:
             found.append(("invalid", invalid_message(key, problem), key))
     return found
+
+
+def validate_settings() -> None:
+    """Raise ``InvalidSetting`` naming every bad ``TXMAIL`` value at once, or return.
+
+    For code about to start work it couldn't finish, such as a worker about to
+    claim a queued message: the system check reports the same problems, but a
+    worker may start without running checks. Unknown keys are not errors here
+    (reads ignore them; the check reports them as txmail.E004).
+    """
+    bad = [(message, key) for kind, message, key in setting_problems() if kind == "invalid"]
+    if not bad:
+        return
+    if len(bad) == 1:
+        [(message, key)] = bad
+        raise InvalidSetting(message, setting=key)
+    listed = " ".join(message.removesuffix(_FIX) for message, _key in bad)
+    raise InvalidSetting(
+        f"settings.TXMAIL has {len(bad)} bad values: {listed} Fix them in settings.TXMAIL.",
+        setting=bad[0][1],
+    )
 
 
 class TxmailSettings:

@@ -39,6 +39,11 @@ class DeliveryOptions:
         unknown. False: leave it ``unknown``, never mailed twice. True: the
         sweep sends the same bytes again, under the same Message-ID. None: the
         kind's default (False for a ``Message``, True for a ``BulkMessage``).
+    ``secret_body``
+        The body holds a secret (a password reset link, a login code): its
+        stored bytes are dropped the moment its delivery ends (sent, failed,
+        unknown, cancelled, suppressed), even with ``TXMAIL["KEEP_BODIES"]``,
+        so no log row keeps a link that still works and nobody can send it again.
     ``tags``, ``metadata``, ``esp_extra``
         Provider features through django-anymail (ignored by SMTP mailers).
         None tags mean the registry name ("shop.Receipt"). JSON values.
@@ -50,6 +55,7 @@ class DeliveryOptions:
     respect_suppression: bool = True
     topic: str | None = None
     resend_if_unknown: bool | None = None
+    secret_body: bool = False
     tags: Sequence[str] | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     esp_extra: Mapping[str, Any] | None = None
@@ -68,10 +74,11 @@ class DeliveryOptions:
             raise MessageConfigurationError(
                 f"DeliveryOptions(priority={self.priority!r}): priority must be an integer "
                 "from -100 to 100, or None.")
-        if not isinstance(self.respect_suppression, bool):
-            raise MessageConfigurationError(
-                f"DeliveryOptions(respect_suppression={self.respect_suppression!r}): "
-                "respect_suppression must be True or False.")
+        for name in ("respect_suppression", "secret_body"):
+            if not isinstance(getattr(self, name), bool):
+                raise MessageConfigurationError(
+                    f"DeliveryOptions({name}={getattr(self, name)!r}): {name} must be True "
+                    "or False.")
         if self.resend_if_unknown is not None and not isinstance(self.resend_if_unknown, bool):
             raise MessageConfigurationError(
                 f"DeliveryOptions(resend_if_unknown={self.resend_if_unknown!r}): "

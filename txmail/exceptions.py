@@ -93,6 +93,14 @@ class DeliveryOutcomeUnknown(DeliveryError):
     """
 
 
+class MailerConfigurationError(DeliveryError, ImproperlyConfigured):
+    """A mailer's settings are wrong (``MAILERS``, a backend that can't be imported).
+
+    Nothing was sent and the message is not at fault: a queued message waits
+    for the fix without using up its attempts.
+    """
+
+
 class DeliveryNotFound(TxmailError, LookupError):
     """A queued delivery's row no longer exists (deleted before its task ran)."""
 

@@ -132,7 +132,7 @@ def send(message: "Message", using: str | None = None) -> SentMessage:
         options = draft.options
         result = send_now(attempt.email, draft.mailer, message_class=draft.message_class,
                           respect_suppression=options.respect_suppression,
-                          topic=options.topic or "")
+                          topic=options.topic or "", secret_body=options.secret_body)
     except CancelSend as exc:
         row = attempt.cancel(exc, _message_class(message))
         email = attempt.email
@@ -178,4 +178,4 @@ def send_test(draft: Draft, to: str, *, rendered: Rendered | None = None) -> Sen
     email = build(replace(draft, to=(to,), cc=(), bcc=()), rendered)
     return send_now(email, draft.mailer, message_class=draft.message_class,
                     respect_suppression=draft.options.respect_suppression,
-                    topic=draft.options.topic or "")
+                    topic=draft.options.topic or "", secret_body=draft.options.secret_body)

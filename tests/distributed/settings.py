@@ -42,6 +42,7 @@ _SMTP = {
 MAILERS = {alias: _SMTP for alias in ("default", "transactional", "marketing")}
 
 TXMAIL = {
+    "SITE_URL": "https://shop.example.com",  # bulk classes need one (txmail.E050)
     "CONNECTIONS": int(os.environ.get("TXMAIL_TEST_CONNECTIONS", "10")),
     "BATCH_SIZE": int(os.environ.get("TXMAIL_TEST_BATCH_SIZE", "100")),
 }

@@ -19,11 +19,18 @@ would refuse it too, and the alias stays up (``errors.is_message_error``). A
 connection lost after the whole message was handed over is raised too: the
 server may have it, and sending it elsewhere could deliver it twice.
 
+An alias whose settings are wrong (unknown, a BACKEND that doesn't import,
+missing OPTIONS, a failover cycle) is skipped without being marked down, and
+logged as an error: it says nothing about the provider. If no alias sent the
+message, that configuration error is raised, and a queued message waits for
+the fix without using up its attempts.
+
 ``email.txmail_sent_via`` names the alias that sent it; the delivery log's
 ``sent_via`` shows it. Round-robin (``roundrobin.py``) is this with a rotating
 first alias.
 """
 
+import contextvars
 import logging
 import time
 from collections.abc import Sequence
@@ -35,10 +42,47 @@ from django.core.mail.backends.base import BaseEmailBackend
 
 from ..delivery.classify import describe, is_message_error
 from ..delivery.transport import Connection
-from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
+from ..exceptions import (
+    DeliveryError,
+    DeliveryOutcomeUnknown,
+    MailerConfigurationError,
+    TransientDeliveryError,
+)
 
 _KEY = "txmail.mailer-down.{}"
 logger = logging.getLogger("txmail.delivery")
+# The failover aliases sending the current message, outermost first: a cycle
+# ("a" tries "b", which tries "a") is a configuration error, not a recursion.
+_sending: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "txmail_failover_sending", default=())
+
+
+def mailers_problem(mailers: Any) -> str | None:
+    """Say what is wrong with OPTIONS ``mailers`` and how to write it; None if nothing."""
+    example = "e.g. {'mailers': ['ses', 'sendgrid']}"
+    if isinstance(mailers, str):
+        listed = [a.strip() for a in mailers.split(",") if a.strip()] or ["ses", "sendgrid"]
+        return (f"OPTIONS 'mailers' must be a list of MAILERS aliases, not the string "
+                f"{mailers!r}: write {{'mailers': {listed!r}}}.")
+    if not isinstance(mailers, list | tuple) or not all(
+            isinstance(a, str) and a for a in mailers):
+        return f"OPTIONS 'mailers' must be a list of MAILERS aliases, {example}, not {mailers!r}."
+    if not mailers:
+        return f"OPTIONS 'mailers' is missing or empty: list the MAILERS aliases to try, {example}."
+    return None
+
+
+def self_reference(alias: str | None) -> str:
+    return (f"OPTIONS 'mailers' names this mailer itself ({alias!r}), so it would fall "
+            f"over to itself: remove {alias!r} from the list.")
+
+
+def cooldown_problem(cooldown: Any) -> str | None:
+    """Say what is wrong with OPTIONS ``cooldown`` and how to write it; None if nothing."""
+    if isinstance(cooldown, int | float) and not isinstance(cooldown, bool) and cooldown >= 0:
+        return None
+    return ("OPTIONS 'cooldown' must be a number of seconds, 0 or more (0: try a failed "
+            f"mailer again at once), not {cooldown!r}. Write e.g. {{'cooldown': 60}}.")
 
 
 class EmailBackend(BaseEmailBackend):
@@ -49,14 +93,12 @@ class EmailBackend(BaseEmailBackend):
     def __init__(self, *, mailers: Sequence[str] = (), cooldown: float = 60,
                  cache: str = "default", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(mailers, str) or not mailers:
-            raise InvalidMailer(
-                "OPTIONS 'mailers' must be a list of MAILERS aliases to try, e.g. "
-                "{'mailers': ['ses', 'sendgrid']}.", alias=self.alias)
+        # The system check (txmail.E022-E026) says the same at startup; a worker
+        # that didn't run it gets the same words when it builds the mailer.
+        if problem := mailers_problem(mailers) or cooldown_problem(cooldown):
+            raise InvalidMailer(problem, alias=self.alias)
         if self.alias in mailers:
-            raise InvalidMailer(
-                f"OPTIONS 'mailers' must not name this mailer itself ({self.alias!r}).",
-                alias=self.alias)
+            raise InvalidMailer(self_reference(self.alias), alias=self.alias)
         self.mailers = list(mailers)
         self.cooldown = float(cooldown)
         self.cache_alias = cache
@@ -113,8 +155,22 @@ class EmailBackend(BaseEmailBackend):
 
     def send_one(self, email: Any) -> None:
         """Send ``email`` through the first alias that takes it, or raise."""
+        outer = _sending.get()
+        if self.alias in outer:
+            chain = " -> ".join(repr(a) for a in (*outer[outer.index(self.alias):], self.alias))
+            raise InvalidMailer(
+                f"failover mailers form a cycle: {chain}. Remove one of them from the "
+                "other's OPTIONS 'mailers'.", alias=self.alias)
+        reset = _sending.set((*outer, str(self.alias)))
+        try:
+            self._send_one(email)
+        finally:
+            _sending.reset(reset)
+
+    def _send_one(self, email: Any) -> None:
         down = self.down_until(self.mailers)
         failures: list[str] = []
+        misconfigured: list[MailerConfigurationError] = []
         for alias in self.order([a for a in self.mailers if a not in down]):
             connection = self.connections.get(alias) or Connection(alias)
             self.connections[alias] = connection
@@ -123,6 +179,11 @@ class EmailBackend(BaseEmailBackend):
             except DeliveryOutcomeUnknown:
                 self.mark_down(alias)
                 raise  # the server may have it: another alias could send it twice
+            except MailerConfigurationError as exc:
+                # The settings, not the provider: not marked down, said loudly.
+                logger.error("txmail: mailer %r skipped %r: %s", self.alias, alias, exc)
+                misconfigured.append(exc)
+                continue
             except DeliveryError as exc:
                 cause = exc.__cause__ or exc
                 if is_message_error(cause):
@@ -132,6 +193,13 @@ class EmailBackend(BaseEmailBackend):
                 continue
             email.txmail_sent_via = result.sent_via or alias
             return
+        if misconfigured:
+            first = misconfigured[0]
+            raise MailerConfigurationError(
+                f"mailer {self.alias!r}: no mailer could send the message, and "
+                + "; ".join(str(e) for e in misconfigured)
+                + (f" The others failed: {'; '.join(failures)}." if failures else ""),
+                alias=first.alias) from first
         skipped = [f"{a!r} (down for {until - time.time():.0f} s more)"
                    for a, until in down.items()]
         raise TransientDeliveryError(

@@ -23,8 +23,9 @@ from urllib.parse import quote, urlsplit
 
 from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
+from django.utils.encoding import punycode
 
-from ..conf import txmail_settings
+from ..conf import MAILTO_ADDRESS, txmail_settings
 from ..draft import DeliveryOptions
 from ..exceptions import MessageConfigurationError
 from ..message import Message
@@ -52,6 +53,19 @@ def _one_click_capable(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def mailto_uri(address: str, subject: str) -> str:
+    """Return ``mailto:<address>?subject=<subject>``, percent-encoded as RFC 6068 asks.
+
+    ``address`` must be one addr-spec (``MAILTO_ADDRESS``). Its local part keeps
+    only RFC 6068's unreserved characters and "some-delims" ('/', '?', '#', '%',
+    '&' or '=' would end the address or start a header field); the domain is
+    written in IDNA, since a header is ASCII; the subject is encoded whole.
+    """
+    local, _at, domain = address.rpartition("@")
+    local = quote(local, safe="!$'*+")
+    return f"mailto:{local}@{punycode(domain)}?subject={quote(subject, safe='')}"
 
 
 class BulkMessage(Message):
@@ -91,6 +105,8 @@ class BulkMessage(Message):
                 "DeliveryOptions(topic='newsletter')) or an implementation of "
                 "'get_delivery_options()'."
             )
+        if problem := MAILTO_ADDRESS.problem(cls.unsubscribe_mailto):
+            raise MessageConfigurationError(f"{cls.__name__}.unsubscribe_mailto {problem}.")
 
     # -- bulk ---------------------------------------------------------------
 
@@ -179,9 +195,15 @@ class BulkMessage(Message):
         url = self.get_unsubscribe_url()
         targets = [f"<{url}>"]
         mailto = self.get_unsubscribe_mailto()
+        if mailto is not None and (problem := MAILTO_ADDRESS.problem(mailto)):
+            # The header is built from a checked address only: "a@b.c>, <https://x"
+            # would add a target of its own.
+            raise MessageConfigurationError(
+                f"The address {type(self).__name__}.get_unsubscribe_mailto() returned "
+                f"{problem}.")
         if mailto:
-            subject = quote(f"unsubscribe {url.rstrip('/').rsplit('/', 1)[-1]}")
-            targets.append(f"<mailto:{mailto}?subject={subject}>")
+            token = url.rstrip("/").rsplit("/", 1)[-1]
+            targets.append(f"<{mailto_uri(mailto, f'unsubscribe {token}')}>")
         headers = super().get_headers()
         # A class's own List-Unsubscribe (in any case) replaces both of txmail's:
         # One-Click must name txmail's https URL, not whatever the class gave.

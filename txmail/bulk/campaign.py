@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from ..conf import txmail_settings
 from ..delivery.models import READY, Delivery, Status
+from ..delivery.recovery import drop_secret_bodies
 from ..exceptions import CampaignArgumentError, MessageConfigurationError
 from ..message import check_mailer, name_of
 from ..registry import get_message_class
@@ -175,10 +176,13 @@ def cancel(campaign: Campaign) -> int:
     # Queued, retrying, or claimed but not handed over: send_row() finds the
     # claim gone (its conditional UPDATE matches nothing) and skips the row.
     # With the rows that retry some of a row's recipients (resent_from it).
-    rows = Delivery.objects.filter(Q(campaign_recipient__campaign=campaign)
-                                   | Q(resent_from__campaign_recipient__campaign=campaign)).filter(
-        Q(status__in=READY) | Q(status=Status.SENDING, handed_over_at__isnull=True))
-    count = rows.update(status=Status.CANCELLED, claim_token="",
-                        last_error="Cancelled with its campaign.")
+    of_campaign = Delivery.objects.filter(
+        Q(campaign_recipient__campaign=campaign)
+        | Q(resent_from__campaign_recipient__campaign=campaign))
+    count = of_campaign.filter(
+        Q(status__in=READY) | Q(status=Status.SENDING, handed_over_at__isnull=True),
+    ).update(status=Status.CANCELLED, claim_token="", last_error="Cancelled with its campaign.",
+             updated_at=now)
+    drop_secret_bodies(of_campaign)
     campaign.refresh_from_db()
     return count

@@ -36,7 +36,7 @@ from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
 
-from ..conf import txmail_settings
+from ..conf import txmail_settings, validate_settings
 from ..delivery import queue, recovery
 from ..delivery.models import Delivery, Status
 from ..exceptions import CancelSend
@@ -65,6 +65,7 @@ def recipients_of(campaign: Campaign) -> Any:
 
 
 def run_chunk(chunk_id: int) -> dict[str, int]:
+    validate_settings()  # before the claim: a bad value read later strands the chunk
     token = uuid.uuid4().hex
     claimed = Chunk.objects.filter(pk=chunk_id, status=ChunkStatus.QUEUED).update(
         status=ChunkStatus.RUNNING, claim_token=token, claimed_at=timezone.now(),
@@ -223,8 +224,9 @@ def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
                         message_class=campaign.message_class, options=options)
     # Claimed by this task already, as queue._claim() would: the sweep
     # requeues it if this worker dies before handing it to the mailer.
+    # No attempt yet: send_row() counts it as the mailer gets the message.
     row.status, row.claim_token, row.claimed_at = Status.SENDING, token, now
-    row.attempts, row.next_attempt_at = 1, now
+    row.attempts, row.next_attempt_at = 0, now
     row.recipients_text = " ".join(row.recipients).lower()  # bulk_create skips save()
     return row, attempt
 

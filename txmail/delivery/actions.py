@@ -19,9 +19,18 @@ from django.utils import timezone
 from ..conf import txmail_settings
 from .models import READY, Delivery, Status
 from .queue import hand_off
-from .recovery import sweep
+from .recovery import drop_secret_bodies, sweep
 
 RETRYABLE = (Status.FAILED, Status.RETRYING)
+# Why a row can't be sent again, for the admin and the command.
+NO_BODY = ("its body is no longer stored: it held a secret such as a reset link "
+           "(DeliveryOptions.secret_body), or TXMAIL['KEEP_BODIES'] or "
+           "TXMAIL['BODY_RETENTION'] let it go. Send a new message instead")
+
+
+def without_body(rows: "QuerySet[Delivery]") -> "QuerySet[Delivery]":
+    """The ended or failed rows among ``rows`` that can't be sent again: no body left."""
+    return rows.filter(raw__isnull=True).exclude(status__in=[*READY, Status.SENDING])
 
 
 def retry_now(rows: "QuerySet[Delivery]") -> int:
@@ -39,9 +48,13 @@ def retry_now(rows: "QuerySet[Delivery]") -> int:
 
 
 def cancel(rows: "QuerySet[Delivery]") -> int:
-    """Cancel rows that no worker has claimed yet."""
-    return rows.filter(status__in=READY).update(
-        status=Status.CANCELLED, claim_token="", last_error="Cancelled by an operator.")
+    """Cancel rows that no worker has claimed yet (a secret body is dropped with it)."""
+    ids = list(rows.filter(status__in=READY).values_list("pk", flat=True))
+    changed = Delivery.objects.filter(pk__in=ids, status__in=READY).update(
+        status=Status.CANCELLED, claim_token="", last_error="Cancelled by an operator.",
+        updated_at=timezone.now())
+    drop_secret_bodies(Delivery.objects.filter(pk__in=ids))
+    return changed
 
 
 def send_again(rows: "QuerySet[Delivery]") -> list[Delivery]:

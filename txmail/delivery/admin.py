@@ -40,16 +40,23 @@ class DeliveryAdmin(admin.ModelAdmin):
         self.message_user(request, ngettext(
             "%d message queued for another attempt.",
             "%d messages queued for another attempt.", count) % count, messages.SUCCESS)
-        skipped = queryset.count() - count
+        gone = actions.without_body(queryset.filter(status__in=actions.RETRYABLE)).count()
+        self._no_body(request, gone)
+        skipped = queryset.count() - count - gone
         if skipped:
             self.message_user(request, ngettext(
-                "%d message was not retried: only failed or retrying messages whose body "
-                "is stored can be (send() stores bodies only when TXMAIL['KEEP_BODIES'] = "
-                "True). Use 'Send again' for sent messages.",
-                "%d messages were not retried: only failed or retrying messages whose body "
-                "is stored can be (send() stores bodies only when TXMAIL['KEEP_BODIES'] = "
-                "True). Use 'Send again' for sent messages.",
+                "%d message was not retried: only failed or retrying messages can be. "
+                "Use 'Send again' for sent messages.",
+                "%d messages were not retried: only failed or retrying messages can be. "
+                "Use 'Send again' for sent messages.",
                 skipped) % skipped, messages.WARNING)
+
+    def _no_body(self, request: HttpRequest, count: int) -> None:
+        if count:
+            self.message_user(request, ngettext(
+                "%(count)d message can't be sent again: %(why)s.",
+                "%(count)d messages can't be sent again: %(why)s.",
+                count) % {"count": count, "why": actions.NO_BODY}, messages.WARNING)
 
     @admin.action(permissions=["operate"], description=_("Cancel the selected queued messages"))
     def cancel(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
@@ -62,14 +69,14 @@ class DeliveryAdmin(admin.ModelAdmin):
                   description=_("Send the selected messages again (as new deliveries)"))
     def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         copies = actions.send_again(queryset)
-        skipped = queryset.count() - len(copies)
         self.message_user(request, ngettext(
             "%d new delivery queued.", "%d new deliveries queued.", len(copies)) % len(copies),
             messages.SUCCESS)
-        if skipped:
+        gone = actions.without_body(queryset).count()
+        self._no_body(request, gone)
+        waiting = queryset.count() - len(copies) - gone
+        if waiting:
             self.message_user(request, ngettext(
-                "%d message was not sent again: its body was dropped after sending "
-                "(set TXMAIL['KEEP_BODIES'] = True to keep bodies) or it is still queued.",
-                "%d messages were not sent again: their bodies were dropped after sending "
-                "(set TXMAIL['KEEP_BODIES'] = True to keep bodies) or they are still queued.",
-                skipped) % skipped, messages.WARNING)
+                "%d message was not sent again: it is still queued or being sent.",
+                "%d messages were not sent again: they are still queued or being sent.",
+                waiting) % waiting, messages.WARNING)

@@ -17,9 +17,12 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 from ..exceptions import (
     DeliveryError,
     DeliveryOutcomeUnknown,
+    MailerConfigurationError,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
@@ -101,6 +104,18 @@ def is_outcome_unknown(exc: BaseException) -> bool:
         return False  # txmail.backends.smtp tells where an SMTP exchange stopped
     return any(cls.__name__ in _UNKNOWN_NAMES
                for related in _related(exc) for cls in type(related).__mro__)
+
+
+def is_configuration_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says the settings are wrong, not the server or the message.
+
+    Django's ``InvalidMailer`` (an unknown alias, a BACKEND that doesn't
+    import, missing OPTIONS), txmail's ``UnknownMailer`` and any other
+    ``ImproperlyConfigured``, and an ``ImportError`` (a backend's missing
+    dependency).
+    """
+    return any(isinstance(related, ImproperlyConfigured | ImportError)
+               for related in _related(exc))
 
 
 def _ses_code(exc: BaseException) -> str:
@@ -188,6 +203,12 @@ def wrap(exc: BaseException, alias: str, backend: Any) -> DeliveryError:
             for addr, (code, reply) in exc.recipients.items()
         }
     detail = describe(exc)
+    if is_configuration_error(exc):
+        return MailerConfigurationError(
+            f"{where} is not configured correctly ({detail}). Fix settings.MAILERS"
+            f"[{alias!r}] (its BACKEND and OPTIONS, and the aliases it names); queued "
+            "messages wait and are tried again, without using up their attempts.",
+            alias=alias, host=host)
     if is_outcome_unknown(exc):
         return DeliveryOutcomeUnknown(
             f"{where} lost the connection after the message was sent, before the "
@@ -210,5 +231,5 @@ def wrap(exc: BaseException, alias: str, backend: Any) -> DeliveryError:
     )
 
 
-__all__ = ["DeliveryOutcomeUnknown", "is_message_error", "is_outcome_unknown", "is_transient",
-           "mailer_host", "wrap"]
+__all__ = ["DeliveryOutcomeUnknown", "is_configuration_error", "is_message_error",
+           "is_outcome_unknown", "is_transient", "mailer_host", "wrap"]

@@ -7,9 +7,12 @@ update only while the row is still claimed by the caller's token.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from django.db import router, transaction
+from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -19,14 +22,15 @@ from ..mail import esp
 from ..mail.frozen import freeze
 from ..signals import message_failed, message_sent, message_suppressed
 from ..suppression import check as suppression
-from .models import Delivery, Status
+from .models import FINAL, Delivery, Status
 from .transport import SentMessage, deliver
 
 logger = logging.getLogger("txmail.delivery")
 
 
 def send_now(email: Any, alias: str, *, message_class: str = "",
-             respect_suppression: bool = True, topic: str = "") -> SentMessage:
+             respect_suppression: bool = True, topic: str = "",
+             secret_body: bool = False) -> SentMessage:
     """Send ``email`` through ``alias`` now, logging it; raise a ``DeliveryError`` on failure.
 
     Suppressed recipients are dropped first (unless ``respect_suppression`` is
@@ -44,8 +48,8 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
             message_id=str(email.extra_headers.get("Message-ID", "")),
             status=Status.SENDING, attempts=1, max_attempts=1,
             claimed_at=now, handed_over_at=now, suppressed=suppressed,
-            respect_suppression=respect_suppression, topic=topic,
-            raw=freeze(email)[0] if txmail_settings.KEEP_BODIES else None,
+            respect_suppression=respect_suppression, topic=topic, secret_body=secret_body,
+            raw=freeze(email)[0] if txmail_settings.KEEP_BODIES and not secret_body else None,
         )
     if row is not None:
         esp.apply(email, {}, row.pk)  # the metadata names the row, for webhooks
@@ -86,14 +90,31 @@ def notify(signal: Signal, sender: Any, **kwargs: Any) -> None:
             logger.error("txmail: %r failed in %r", receiver, signal, exc_info=result)
 
 
+def _ended(row: Delivery, fields: dict[str, Any], *, sent: bool) -> dict[str, Any]:
+    """``fields`` for a row whose delivery ends now, its body dropped if it must go.
+
+    A secret body goes whatever the outcome; another once sent, unless
+    ``TXMAIL["KEEP_BODIES"]`` (then the sweep drops it after ``BODY_RETENTION``).
+    """
+    fields["updated_at"] = timezone.now()  # BODY_RETENTION counts from here
+    if row.secret_body or (sent and not txmail_settings.KEEP_BODIES):
+        fields["raw"] = None
+    return fields
+
+
 def _mine(row: Delivery, token: str | None) -> Any:
     rows = Delivery.objects.filter(pk=row.pk)
     return rows.filter(claim_token=token) if token else rows
 
 
 def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
-              email: Any = None) -> bool:
-    """Record the send; return False if the row's claim was taken back meanwhile."""
+              email: Any = None, then: Callable[[], None] | None = None) -> bool:
+    """Record the send; return False if the row's claim was taken back meanwhile.
+
+    ``then()`` runs in the same transaction once the row is marked (the queue
+    writes the row for recipients refused for now): both are written or neither,
+    and if neither, the row stays claimed for the sweep.
+    """
     fields: dict[str, Any] = {
         "status": Status.SENT, "sent_at": timezone.now(), "sent_via": sent.sent_via or sent.mailer,
         "refused": {a: list(r) for a, r in sent.refused.items()},
@@ -103,10 +124,12 @@ def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
     if sent.refused:
         fields["last_error"] = "Refused by the server: " + "; ".join(
             f"{a}: {c} {r}" for a, (c, r) in sent.refused.items())
-    if not txmail_settings.KEEP_BODIES:
-        fields["raw"] = None
-    if not _mine(row, token).update(**fields) and token:
-        return False  # the sweep took the claim back meanwhile: the row says what it knows
+    _ended(row, fields, sent=True)
+    with transaction.atomic(using=router.db_for_write(Delivery)):
+        if not _mine(row, token).update(**fields) and token:
+            return False  # the sweep took the claim back meanwhile: the row says what it knows
+        if then is not None:
+            then()
     for name, value in fields.items():
         setattr(row, name, value)
     notify(message_sent, sent.mailer, email=email or sent.email, result=sent, delivery=row)
@@ -120,8 +143,7 @@ def mark_suppressed(row: Delivery, suppressed: dict[str, str], *, email: Any,
         "status": Status.SUPPRESSED, "suppressed": suppressed, "claim_token": "",
         "last_error": suppression.describe(suppressed),
     }
-    if not txmail_settings.KEEP_BODIES:
-        fields["raw"] = None
+    _ended(row, fields, sent=True)  # as good as sent: nothing is left to send
     if not _mine(row, token).update(**fields) and token:
         return
     for name, value in fields.items():
@@ -139,6 +161,8 @@ def mark_failed(row: Delivery, error: BaseException, *, email: Any, status: str,
     }
     if next_attempt_at is not None:
         fields["next_attempt_at"] = next_attempt_at
+    if status in FINAL:
+        _ended(row, fields, sent=False)
     refused = getattr(error, "refused", None)
     if refused:
         fields["refused"] = {a: list(r) for a, r in refused.items()}
@@ -151,6 +175,26 @@ def mark_failed(row: Delivery, error: BaseException, *, email: Any, status: str,
             error.alias or row.mailer, email=email, error=error, delivery=row,
             will_retry=status == Status.RETRYING and isinstance(error, TransientDeliveryError),
         )
+
+
+def mark_waiting(row: Delivery, error: BaseException, *, next_attempt_at: Any,
+                 token: str) -> bool:
+    """Requeue a row that no mailer could take because of its settings.
+
+    The attempt counted at the hand-over is given back (the message is not at
+    fault) and no ``message_failed`` is sent; ``last_error`` says what to fix.
+    Return False if the row's claim was taken back meanwhile.
+    """
+    fields: dict[str, Any] = {
+        "status": Status.RETRYING, "claim_token": "", "next_attempt_at": next_attempt_at,
+        "last_error": f"Waiting for a configuration fix: {error}",
+    }
+    if not _mine(row, token).update(attempts=F("attempts") - 1, **fields):
+        return False
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.attempts -= 1
+    return True
 
 
 def record_cancelled(*, message_class: str, alias: str, from_email: str,

@@ -58,6 +58,10 @@ class Delivery(models.Model):
         _("resend if unknown"), default=False,
         help_text=_("Send the same bytes again when a worker died while the mailer had "
                     "them (the class's resend_if_unknown)."))
+    secret_body = models.BooleanField(
+        _("secret body"), default=False,
+        help_text=_("The body holds a secret (DeliveryOptions.secret_body): it is dropped as "
+                    "soon as the delivery ends, and the message can't be sent again."))
     subject = models.TextField(_("subject"), blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=998, db_index=True)
     provider_message_id = models.CharField(_("provider message id"), max_length=255,
@@ -86,20 +90,27 @@ class Delivery(models.Model):
     # can't defer a retry, or the hand-off failed): the sweep hands it off.
     needs_handoff = models.BooleanField(default=False, editable=False)
     # The frozen email; emptied once sent unless TXMAIL["KEEP_BODIES"] (bodies
-    # hold secrets such as reset links).
+    # hold secrets such as reset links), once ended if secret_body, and by the
+    # sweep TXMAIL["BODY_RETENTION"] seconds after it ended (record.py).
     raw = models.BinaryField(_("message bytes"), null=True, blank=True, editable=False)
     resent_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="resends", verbose_name=_("sent again from"))
 
-    # Not a field: the queue's per-batch suppression look-up (queue._claimed).
+    # Not fields: the queue's per-batch suppression look-up (delivery/listed.py).
     may_be_suppressed = True
+    suppression_version = -1
 
     class Meta:
         app_label = "txmail"
         ordering = ["-created_at", "-id"]
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="txmail_ready")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="txmail_ready"),
+            # The sweep's retention look-up: only rows that still have a body.
+            models.Index(fields=["updated_at"], name="txmail_bodies",
+                         condition=models.Q(raw__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.message_class or 'email'} to {', '.join(self.recipients)} ({self.status})"
@@ -111,7 +122,7 @@ class Delivery(models.Model):
     # What a copy of the row keeps: the message and every option it is sent with.
     COPIED = ("message_class", "mailer", "from_email", "recipients", "subject", "message_id",
               "task_backend", "queue_name", "priority", "raw", "topic", "respect_suppression",
-              "resend_if_unknown", "esp_options", "max_attempts")
+              "resend_if_unknown", "esp_options", "max_attempts", "secret_body")
 
     def copy(self, **changes: Any) -> "Delivery":
         """Return an unsaved queued row sending this row's message again (``changes`` apply)."""

@@ -36,21 +36,21 @@ from django.tasks import task, task_backends
 from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
 from django.utils import timezone
 
-from ..conf import txmail_settings
+from ..conf import txmail_settings, validate_settings
 from ..draft import DeliveryOptions
 from ..exceptions import (
     DeliveryError,
     DeliveryNotFound,
     DeliveryOutcomeUnknown,
+    MailerConfigurationError,
     MessageConfigurationError,
     TransientDeliveryError,
 )
 from ..mail import esp
 from ..mail.frozen import FrozenEmail, freeze
-from ..suppression.check import bare, filter_recipients, suppressed_among
-from . import heartbeat
+from . import heartbeat, listed
 from .lanes import Line
-from .log import mark_failed, mark_sent, mark_suppressed
+from .log import mark_failed, mark_sent, mark_suppressed, mark_waiting
 from .models import READY, Delivery, Status
 from .transport import Connection
 
@@ -92,6 +92,7 @@ def new_row(email: Any, *, alias: str, message_class: str,
         respect_suppression=options.respect_suppression,
         topic=options.topic or "",
         resend_if_unknown=bool(options.resend_if_unknown),
+        secret_body=options.secret_body,
         esp_options=esp.options_of(email),
     )
 
@@ -148,7 +149,33 @@ CLOCK_MARGIN = timedelta(seconds=5)
 
 
 def run(delivery_id: int) -> dict[str, int]:
+    validate_settings()  # before claiming anything: a bad value read later strands rows
+    tokens: list[str] = []  # every claim this task makes
+    try:
+        return _run(delivery_id, tokens)
+    except BaseException:
+        _release(tokens)
+        raise
+
+
+def _release(tokens: list[str]) -> None:
+    """Hand back to the queue the rows claimed under ``tokens`` and never given to a mailer.
+
+    A task that raised would otherwise leave them claimed until the sweep
+    finds them stale, a claim timeout later. Rows the mailer had stay claimed:
+    the sweep decides about those (``unknown``, or sent again).
+    """
+    try:
+        Delivery.objects.filter(
+            claim_token__in=tokens, status=Status.SENDING, handed_over_at__isnull=True,
+        ).update(status=Status.RETRYING, claim_token="", next_attempt_at=timezone.now())
+    except Exception:  # the error being raised says more; the sweep recovers them
+        logger.exception("txmail: could not hand back the rows of claims %s", tokens)
+
+
+def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
     token = uuid.uuid4().hex
+    tokens.append(token)
     now = timezone.now()
     row = Delivery.objects.filter(pk=delivery_id).only(
         "status", "task_backend", "queue_name").first()
@@ -174,6 +201,7 @@ def run(delivery_id: int) -> dict[str, int]:
         if time.monotonic() > deadline:
             return None
         more, when = uuid.uuid4().hex, timezone.now()
+        tokens.append(more)
         ids = _ready_ids(row, when, max(txmail_settings.BATCH_SIZE, 1))
         if ids and _claim(Delivery.objects.filter(pk__in=ids), more, when):
             return more
@@ -211,13 +239,8 @@ def _claim(rows: Any, token: str, now: datetime, due: datetime | None = None) ->
 def _claimed(token: str) -> list[Delivery]:
     rows = list(Delivery.objects.filter(claim_token=token, status=Status.SENDING)
                 .order_by("-priority", "pk"))
-    # One suppression query for the batch: send_row() checks a row again only
-    # if one of its recipients is on the list now. (An address added between
-    # this and the send, seconds later, is honoured from the next batch on.)
-    checked = [r for r in rows if r.respect_suppression and txmail_settings.SUPPRESSION]
-    listed = suppressed_among(a for r in checked for a in r.recipients)
-    for row in checked:
-        row.may_be_suppressed = bool(listed) and any(bare(a) in listed for a in row.recipients)
+    if txmail_settings.SUPPRESSION:
+        listed.flag_batch(rows)  # send_row() checks again if the list changed since
     return rows
 
 
@@ -297,15 +320,17 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
     try:
         email = FrozenEmail(bytes(row.raw or b""), row.from_email, row.recipients)
         esp.apply(email, row.esp_options, row.pk)
-        # Checked now, not at enqueue(): a bounce may have come in meanwhile.
-        check = (row.respect_suppression and txmail_settings.SUPPRESSION
-                 and row.may_be_suppressed)
-        suppressed = filter_recipients(email, row.topic) if check else {}
+        # Checked at each hand-over, not at enqueue() or once per batch: a
+        # bounce or an unsubscribe may have come in while the row waited.
+        check = row.respect_suppression and txmail_settings.SUPPRESSION
+        suppressed = listed.suppressed_now(row, email) if check else {}
         if suppressed and not email.recipients():
             mark_suppressed(row, suppressed, email=email, token=token)
             return Status.SUPPRESSED
         with heartbeat.with_mailer(row.pk, token):  # a slow send is not a dead worker
             sent = replace(connection.send(email), suppressed=suppressed)
+    except MailerConfigurationError as exc:
+        return _wait_for_settings(row, exc, now, token)
     except DeliveryOutcomeUnknown as exc:
         if not (row.resend_if_unknown and row.attempts < row.max_attempts):
             mark_failed(row, exc, email=None, status=Status.UNKNOWN, token=token)
@@ -323,14 +348,18 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
     except Exception as exc:  # e.g. stored bytes that no longer parse: fail, don't loop
         mark_failed(row, exc, email=None, status=Status.FAILED, token=token)
         return Status.FAILED
-    raw = row.raw  # mark_sent() drops it (KEEP_BODIES); a follow-up row needs it
-    if mark_sent(row, sent, token=token):
-        _retry_refused(row, sent, now, raw)
+    # In the sent mark's transaction: a worker killed between the two would
+    # leave the refused recipients without a row. mark_sent() drops the body
+    # (KEEP_BODIES); the follow-up row keeps it.
+    mark_sent(row, sent, token=token, then=partial(_retry_refused, row, sent, now, row.raw))
     return Status.SENT
 
 
 def _retry_refused(row: Delivery, sent: Any, now: datetime, raw: Any) -> None:
     """Queue the recipients the server refused for now (RCPT 4xx) as a row of their own.
+
+    Called inside the transaction that marks ``row`` sent; the task is handed
+    to the queue when it commits.
 
     The others have the message: this row is sent. The new row sends the same
     bytes to the refused recipients only, counting this row's attempts. It
@@ -344,13 +373,9 @@ def _retry_refused(row: Delivery, sent: Any, now: datetime, raw: Any) -> None:
     first = row.resent_from if row.resent_from_id else row
     follow_up = row.copy(recipients=later, status=Status.RETRYING, attempts=row.attempts,
                          next_attempt_at=retry_at, raw=raw, resent_from=first)
-    try:
-        follow_up.save()
-    except Exception:  # the row is sent; its refused field still names them
-        logger.exception("txmail: could not queue delivery %s's refused recipients %s "
-                         "for another attempt", row.pk, later)
-        return
-    hand_off(follow_up, run_after=retry_at)
+    follow_up.save()
+    transaction.on_commit(partial(hand_off, follow_up, run_after=retry_at),
+                          using=router.db_for_write(Delivery))
 
 
 def _retry_later(row: Delivery, exc: Exception, now: datetime, token: str) -> str:
@@ -358,6 +383,15 @@ def _retry_later(row: Delivery, exc: Exception, now: datetime, token: str) -> st
     mark_failed(row, exc, email=None, status=Status.RETRYING, token=token,
                 next_attempt_at=retry_at)
     hand_off(row, run_after=retry_at)
+    return Status.RETRYING
+
+
+def _wait_for_settings(row: Delivery, exc: Exception, now: datetime, token: str) -> str:
+    """A mailer's settings are wrong: the row waits for the fix, its attempt given back."""
+    logger.error("txmail: delivery %s waits for a configuration fix: %s", row.pk, exc)
+    retry_at = now + timedelta(seconds=backoff(1))
+    if mark_waiting(row, exc, next_attempt_at=retry_at, token=token):
+        hand_off(row, run_after=retry_at)
     return Status.RETRYING
 
 

@@ -10,13 +10,13 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from ..conf import txmail_settings
-from .models import READY, Delivery, Status
+from .models import FINAL, READY, Delivery, Status
 from .queue import hand_off
 
 logger = logging.getLogger("txmail.delivery")
@@ -31,7 +31,8 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
       or, where the class sets ``resend_if_unknown``, back to the queue with the
       same bytes while attempts are left;
     - due for longer than that and still waiting, or due and never handed off (a
-      backend that can't defer, a failed hand-off): handed to the task queue again.
+      backend that can't defer, a failed hand-off): handed to the task queue again;
+    - ended longer than ``BODY_RETENTION`` ago: the body is dropped.
     """
     timeout = float(txmail_settings.CLAIM_TIMEOUT if older_than is None else older_than)
     now = timezone.now()
@@ -55,10 +56,10 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
         "the same Message-ID.",
     )
     unknown = ambiguous.update(
-        status=Status.UNKNOWN, claim_token="",
+        status=Status.UNKNOWN, claim_token="", updated_at=now,
         last_error="The worker stopped while the mailer had the message: it may or may "
         "not have been sent. Not retried, to avoid a duplicate.",
-    )
+    )  # drop_bodies() below drops their secret bodies
     overdue = Delivery.objects.filter(
         Q(next_attempt_at__lt=stale) | Q(pk__in=[*never_sent, *again])
         | Q(needs_handoff=True, next_attempt_at__lte=now),
@@ -69,7 +70,38 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
     for row in one_per_batch(rows):
         hand_off(row)
     return {"requeued": requeued, "resent": resent, "unknown": unknown,
-            "handed_off": len(rows)}
+            "handed_off": len(rows), "bodies_dropped": drop_bodies(now)}
+
+
+def drop_secret_bodies(rows: "QuerySet[Delivery]") -> int:
+    """Drop the secret bodies (the class's ``secret_body``) of the ended rows among ``rows``."""
+    return rows.filter(secret_body=True, status__in=FINAL, raw__isnull=False).update(raw=None)
+
+
+BODY_BATCH = 500  # rows per UPDATE
+BODY_BATCHES = 20  # UPDATEs per sweep, at most: a backlog goes over several sweeps
+
+
+def drop_bodies(now: datetime) -> int:
+    """Drop the bodies ended rows no longer keep; return how many.
+
+    Secret ones at once (a safety net: they are dropped as the row ends), the
+    others ``TXMAIL["BODY_RETENTION"]`` seconds after the row ended
+    (``updated_at``), in bounded batches.
+    """
+    retention = txmail_settings.BODY_RETENTION
+    due = Q(secret_body=True)
+    if retention is not None:
+        due |= Q(updated_at__lt=now - timedelta(seconds=float(retention)))
+    kept = Delivery.objects.filter(due, status__in=FINAL, raw__isnull=False)
+    dropped = 0
+    for _batch in range(BODY_BATCHES):
+        ids = list(kept.values_list("pk", flat=True)[:BODY_BATCH])
+        if ids:
+            dropped += Delivery.objects.filter(pk__in=ids, status__in=FINAL).update(raw=None)
+        if len(ids) < BODY_BATCH:
+            break
+    return dropped
 
 
 def one_per_batch(rows: list[Delivery]) -> list[Delivery]:

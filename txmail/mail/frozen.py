@@ -11,10 +11,11 @@ import email.policy
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
+
+from ..addresses import canonical
 
 _HEADER_FIELDS = {"subject", "from", "to", "cc", "bcc", "reply-to", "mime-version",
                   "content-type", "content-transfer-encoding"}
@@ -87,21 +88,6 @@ _PARSED_FIELDS = frozenset({"subject", "body", "to", "cc", "bcc", "reply_to", "e
                             "alternatives", "attachments", "_connection"})
 
 
-def _same_form(address: str) -> str:
-    """``address``'s addr-spec, lowercased, with an ASCII (IDNA) domain.
-
-    The header has ``ann@xn--bcher-kva.example`` where the envelope may have
-    ``ann@bücher.example``: compared in one form, they are the same recipient.
-    """
-    addr_spec = getaddresses([address])[0][1] or address
-    local, at, domain = addr_spec.strip().rpartition("@")
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        pass  # not a name IDNA can encode (an address literal, say): as it is
-    return f"{local}{at}{domain}".lower()
-
-
 class FrozenEmail(EmailMultiAlternatives):
     """An ``EmailMultiAlternatives`` rebuilt from stored bytes and envelope.
 
@@ -137,14 +123,14 @@ class FrozenEmail(EmailMultiAlternatives):
             for part in parsed.iter_attachments() if id(part) not in body_parts
         ]
 
-        envelope = {_same_form(r) for r in self.envelope_recipients}
+        envelope = {canonical(r) for r in self.envelope_recipients}
 
         def addresses(name: str, *, sent_to: bool = False) -> list[str]:
             # Recipients only as the envelope names them: a row may send to some
             # of its header's (a retry of those refused for now, the
             # unsuppressed), and API backends send to to/cc, not the envelope.
             return [str(a) for a in getattr(parsed.get(name), "addresses", ())
-                    if not sent_to or _same_form(a.addr_spec) in envelope]
+                    if not sent_to or canonical(a.addr_spec) in envelope]
 
         headers = {k: str(v) for k, v in parsed.items() if k.lower() not in _HEADER_FIELDS}
         shown_from = str(parsed.get("From", self.envelope_from))
@@ -162,8 +148,8 @@ class FrozenEmail(EmailMultiAlternatives):
             attachments=attachments,
         )
         # Bcc isn't in the bytes: it's whoever the envelope has beyond To and Cc.
-        shown = {_same_form(a) for a in [*self.to, *self.cc]}
-        self.bcc = [r for r in self.envelope_recipients if _same_form(r) not in shown]
+        shown = {canonical(a) for a in [*self.to, *self.cc]}
+        self.bcc = [r for r in self.envelope_recipients if canonical(r) not in shown]
 
     @property
     def message_id(self) -> str:

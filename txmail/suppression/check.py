@@ -1,18 +1,20 @@
 """Drop suppressed recipients from a built email, per recipient, before it goes out."""
 
 from collections.abc import Iterable
-from email.utils import getaddresses
 from typing import Any
 
 from django.db.models import Q
 
+from ..addresses import canonical
 from .models import Reason, Suppression
 
 
 def bare(address: str) -> str:
-    """The lowercased addr-spec of ``"Name <addr>"`` (or of a bare address)."""
-    parsed = getaddresses([address])
-    return (parsed[0][1] if parsed and parsed[0][1] else address).strip().lower()
+    """The form the list stores ``"Name <addr>"`` in: lowercased, IDNA domain.
+
+    ``ann@bücher.example`` and ``ann@xn--bcher-kva.example`` are one entry.
+    """
+    return canonical(address)
 
 
 def suppressed_among(addresses: Iterable[str]) -> set[str]:

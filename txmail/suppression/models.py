@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ..addresses import canonical
+
 
 class Reason(models.TextChoices):
     BOUNCED = "bounced", _("hard bounce")
@@ -12,7 +14,8 @@ class Reason(models.TextChoices):
 
 
 class Suppression(models.Model):
-    # Stored lowercased: an address is suppressed in any spelling.
+    # Stored in one form (lowercased, IDNA domain: txmail.addresses): an
+    # address is suppressed in any spelling, Unicode domain or punycode.
     address = models.CharField(_("address"), max_length=254)
     # Blank: no message goes to the address. A topic ("newsletter"): only
     # messages of that topic skip it (an unsubscribe from one list).
@@ -42,5 +45,5 @@ class Suppression(models.Model):
         return f"{self.address} ({self.get_reason_display()}{topic})"
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self.address = self.address.strip().lower()
+        self.address = canonical(self.address)
         super().save(*args, **kwargs)

@@ -1,4 +1,8 @@
-"""Listen to anymail's ``tracking`` signal: log the event, suppress hard bounces and complaints."""
+"""Listen to anymail's ``tracking`` signal: log the event, update the suppression list.
+
+Hard bounces and complaints suppress the address for every message; an
+unsubscribe only for the topic of the delivery it is about.
+"""
 
 import logging
 from typing import Any
@@ -72,6 +76,19 @@ def on_tracking(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
         except IntegrityError:
             return  # the provider sent this event before (webhooks are retried)
     reason = suppression_reason(event, esp_name)
-    if reason and recipient:
-        suppress(recipient, reason, source=esp_name, delivery=row,
-                 description=" ".join(filter(None, [description, event.mta_response or ""])))
+    if not reason or not recipient:
+        return
+    topic = ""
+    if reason == Reason.UNSUBSCRIBED:
+        # An unsubscribe is from the list the message came from, as with the
+        # one-click link: an empty topic would stop every message, password
+        # resets included. Only hard bounces and complaints are global.
+        topic = row.topic if row is not None else ""
+        if not topic:
+            logger.info("txmail: %s unsubscribe of %s not added to the suppression list: "
+                        "%s, and an unsubscribe applies to one topic only.", esp_name,
+                        recipient, "it matches no delivery" if row is None
+                        else f"delivery {row.pk} has no topic")
+            return
+    suppress(recipient, reason, source=esp_name, delivery=row, topic=topic,
+             description=" ".join(filter(None, [description, event.mta_response or ""])))

@@ -1,17 +1,22 @@
 """anymail's webhook views, e.g. ``<prefix>amazon_ses/tracking/``, ``<prefix>sendgrid/tracking/``.
 
-Mounting anymail's own URLconf keeps every provider it supports; txmail's
-receivers listen to the signal those views send. SendGrid's tracking view is
-the same view, quiet about anymail's support notice (see
+Every view of anymail's own URLconf, at the same path and name
+(``anymail:sendgrid_tracking_webhook`` ...), each behind txmail's guard
+(``txmail.webhooks.views``): no request is accepted while no webhook secret is
+set, credentials are checked before the body is read, and a malformed body
+gets a 400. txmail's receivers listen to the signal those views send.
+SendGrid's tracking view is quiet about anymail's support notice (see
 ``txmail.backends.sendgrid``). Requires django-anymail
 (``pip install "txmail[anymail]"``).
 """
 
 from typing import Any
 
-from django.urls import include, path
+from django.urls import URLPattern, include, path, re_path
+from django.urls.resolvers import RegexPattern
 
 try:
+    from anymail import urls as anymail_urls
     from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
 except ImportError as exc:  # pragma: no cover - the message is the point
     from ..exceptions import MessageConfigurationError
@@ -21,6 +26,7 @@ except ImportError as exc:  # pragma: no cover - the message is the point
     ) from exc
 
 from ..backends.sendgrid import quiet_sendgrid_notice
+from .views import guarded
 
 
 class QuietSendGridTrackingView(SendGridTrackingWebhookView):
@@ -29,9 +35,24 @@ class QuietSendGridTrackingView(SendGridTrackingWebhookView):
         super().__init__(**kwargs)
 
 
+_QUIET = {SendGridTrackingWebhookView: QuietSendGridTrackingView}
+
+
+def guarded_pattern(pattern: URLPattern) -> URLPattern:
+    """``pattern`` with its anymail view behind txmail's guard."""
+    view_class = pattern.callback.view_class  # type: ignore[attr-defined]
+    view = guarded(_QUIET.get(view_class, view_class)).as_view(
+        **pattern.callback.view_initkwargs)  # type: ignore[attr-defined]
+    make = re_path if isinstance(pattern.pattern, RegexPattern) else path
+    return make(str(pattern.pattern), view, pattern.default_args, name=pattern.name)
+
+
+anymail_patterns = [guarded_pattern(p) for p in anymail_urls.urlpatterns]
+_sendgrid_tracking = next(p for p in anymail_patterns if p.name == "sendgrid_tracking_webhook")
+
 urlpatterns = [
-    # Before anymail's own pattern for the same path: the first match wins.
-    path("sendgrid/tracking/", QuietSendGridTrackingView.as_view(),
+    path("", include((anymail_patterns, anymail_urls.app_name))),
+    # The name txmail gave SendGrid's tracking view (the same view as anymail's).
+    path("sendgrid/tracking/", _sendgrid_tracking.callback,
          name="txmail_sendgrid_tracking_webhook"),
-    path("", include("anymail.urls")),
 ]

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from ...draft import DeliveryOptions
 from ...message import Message
 from ...sites import absolute, get_site_url
 
@@ -33,6 +34,8 @@ class PasswordReset(Message):
         "{% load i18n %}{% blocktranslate %}Password reset on {{ site_name }}"
         "{% endblocktranslate %}"
     )
+    # The reset link works until it is used or expires: no stored copy of it.
+    delivery_options = DeliveryOptions(secret_body=True)
     # Anything with make_token(user), as PasswordResetView's token_generator.
     token_generator: PasswordResetTokenGenerator = default_token_generator
     # The URL pattern of PasswordResetConfirmView (django.contrib.auth.urls names it so).

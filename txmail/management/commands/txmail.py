@@ -84,8 +84,14 @@ class Command(BaseCommand):
         if not ids and not failed:
             raise CommandError("Name the deliveries to retry (retry ID ...) or pass --failed.")
         rows = Delivery.objects.all() if failed else Delivery.objects.filter(pk__in=ids)
-        count = actions.retry_now(rows.filter(status=Status.FAILED) if failed else rows)
+        rows = rows.filter(status=Status.FAILED) if failed else rows
+        count = actions.retry_now(rows)
         self.stdout.write(f"{count} queued for another attempt.")
+        gone = list(actions.without_body(rows.filter(status__in=actions.RETRYABLE))
+                    .values_list("pk", flat=True)[:20])
+        if gone:
+            self.stderr.write(f"Not retried: {', '.join(map(str, gone))}"
+                              f"{' and more' if len(gone) == 20 else ''}: {actions.NO_BODY}.")
 
     def do_cancel(self, *, ids: list[int], **options: Any) -> None:
         count = actions.cancel(Delivery.objects.filter(pk__in=ids))

@@ -1,54 +1,12 @@
-"""System checks: configuration mistakes reported by ``manage.py check``."""
+"""System checks of registered classes' templates (txmail.E002, E010, W001)."""
 
 from typing import Any
 
 from django.core import checks
-from django.core.mail import mailers
 
-from .conf import setting_problems, txmail_settings
-from .exceptions import InvalidSetting
-from .registry import message_classes
-
-
-@checks.register()
-def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """Every ``TXMAIL`` key must be known and its value of the right kind.
-
-    The same schema raises ``InvalidSetting`` when a bad value is read, so the
-    other checks skip what they can't read and leave the report to this one.
-    """
-    ids = {"invalid": "txmail.E003", "unknown": "txmail.E004"}
-    return [
-        checks.Error(message, id=ids[kind], obj="settings.TXMAIL")
-        for kind, message, _key in setting_problems()
-    ]
-
-
-@checks.register(checks.Tags.compatibility)
-def check_mailer_aliases(
-    app_configs: Any = None, **kwargs: Any
-) -> list[checks.CheckMessage]:
-    """Every registered class's ``mailer`` must be a MAILERS alias."""
-    errors: list[checks.CheckMessage] = []
-    try:
-        default = txmail_settings.DEFAULT_MAILER
-    except InvalidSetting:
-        return errors  # check_settings reports it
-    configured = ", ".join(repr(a) for a in mailers) or "nothing"
-    for name, cls in message_classes().items():
-        alias = cls.mailer or default
-        if alias not in mailers:
-            errors.append(
-                checks.Error(
-                    f"{name} sends through mailer {alias!r}, which settings.MAILERS "
-                    f"does not define (it has {configured}).",
-                    hint=f"Add {alias!r} to MAILERS or set {name}.mailer to one of "
-                    "the configured aliases.",
-                    obj=cls,
-                    id="txmail.E001",
-                )
-            )
-    return errors
+from ..conf import txmail_settings
+from ..exceptions import InvalidSetting
+from ..registry import message_classes
 
 
 @checks.register(checks.Tags.templates)
@@ -63,8 +21,8 @@ def check_precompiled_templates(
     """
     from django.conf import settings
 
-    from .rendering import find as tpl
-    from .rendering.compiled import get_compiled
+    from ..rendering import find as tpl
+    from ..rendering.compiled import get_compiled
 
     try:
         if not (settings.DEBUG and txmail_settings.PRECOMPILE):
@@ -106,7 +64,7 @@ def _template_problem(name: str, cls: type, template_names: list[str]) -> str | 
     """
     from django.template import TemplateDoesNotExist, TemplateSyntaxError
 
-    from .rendering import find as tpl
+    from ..rendering import find as tpl
 
     try:
         found = tpl.find_templates(cls.__name__, template_names)
@@ -160,44 +118,3 @@ def check_message_templates(
                 obj=cls, id="txmail.E010",
             ))
     return errors
-
-
-@checks.register(checks.Tags.security)
-def check_preview_access(
-    app_configs: Any = None, **kwargs: Any
-) -> list[checks.CheckMessage]:
-    """Outside DEBUG the preview is for staff only, which needs auth in place."""
-    from django.apps import apps
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
-    from django.utils.module_loading import import_string
-
-    from .preview.security import preview_enabled
-
-    try:
-        if settings.DEBUG or not preview_enabled():
-            return []
-    except ImproperlyConfigured:
-        return []  # an invalid PREVIEW_ENABLED is reported by the settings check
-    if not apps.is_installed("django.contrib.auth"):
-        return [_preview_warning("'django.contrib.auth' in INSTALLED_APPS")]
-    # Imported only now: it imports auth's models, which need the app installed.
-    from django.contrib.auth.middleware import AuthenticationMiddleware
-
-    if not any(
-        isinstance(cls := import_string(path), type) and issubclass(cls, AuthenticationMiddleware)
-        for path in settings.MIDDLEWARE
-    ):
-        return [_preview_warning(
-            "'django.contrib.auth.middleware.AuthenticationMiddleware' in MIDDLEWARE")]
-    return []
-
-
-def _preview_warning(missing: str) -> checks.Warning:
-    return checks.Warning(
-        "The txmail preview is enabled outside DEBUG (TXMAIL['PREVIEW_ENABLED'] = True) "
-        f"without staff-only access: telling staff apart needs {missing}.",
-        hint=f"Add {missing}, or set TXMAIL['PREVIEW_ENABLED'] = None so the preview "
-        "follows DEBUG.",
-        obj="settings.TXMAIL", id="txmail.W010",
-    )

@@ -1,0 +1,59 @@
+"""System checks of settings.TXMAIL (txmail.E003, E004) and the base URL (E050)."""
+
+from typing import Any
+
+from django.apps import apps
+from django.core import checks
+
+from ..conf import setting_problems, txmail_settings
+from ..exceptions import InvalidSetting
+from ..registry import message_classes
+
+
+@checks.register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Every ``TXMAIL`` key must be known and its value of the right kind.
+
+    The same schema raises ``InvalidSetting`` when a bad value is read, so the
+    other checks skip what they can't read and leave the report to this one.
+    """
+    ids = {"invalid": "txmail.E003", "unknown": "txmail.E004"}
+    return [
+        checks.Error(message, id=ids[kind], obj="settings.TXMAIL")
+        for kind, message, _key in setting_problems()
+    ]
+
+
+@checks.register()
+def check_base_url_for_bulk(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Bulk classes need a base URL that doesn't come from a request.
+
+    Their unsubscribe link is absolute, and campaigns are sent from task
+    workers, where there is no request to take a host from. (Plain classes may
+    need one too, for {% absurl %} in a template, but may also be sent with a
+    request, as the password reset is: only a send can tell.)
+    """
+    from ..bulk.bulk_message import BulkMessage
+
+    try:
+        if txmail_settings.SITE_URL is not None:
+            return []
+    except InvalidSetting:
+        return []  # check_settings reports it
+    if apps.is_installed("django.contrib.sites"):
+        return []  # the current Site's domain; checked when it is read
+    bulk = [name for name, cls in message_classes().items()
+            if issubclass(cls, BulkMessage)
+            and cls.get_unsubscribe_url is BulkMessage.get_unsubscribe_url]
+    if not bulk:
+        return []
+    return [checks.Error(
+        f"{', '.join(bulk)} {'needs' if len(bulk) == 1 else 'need'} an absolute "
+        "unsubscribe URL, and txmail has no base URL to build it from: "
+        "TXMAIL['SITE_URL'] is None and django.contrib.sites is not installed. Set "
+        "TXMAIL['SITE_URL'] to the site's scheme and host, e.g. "
+        "'https://shop.example.com'.",
+        obj="settings.TXMAIL", id="txmail.E050",
+    )]
