@@ -21,7 +21,7 @@ pytestmark = pytest.mark.smtp
 @override_settings(TXMAIL={"TASK_BACKEND": "db", "BATCH_SIZE": "10", "CONNECTIONS": 0})
 def test_a_bad_setting_raises_before_the_task_claims_its_row(smtp_server):
     with override_settings(MAILERS={"transactional": smtp_server.mailer()}):
-        row = Hello().enqueue()
+        row = Hello().enqueue().delivery
         with pytest.raises(InvalidSetting) as caught:
             queue.deliver_queued.call(row.pk)  # the task's function, as a worker runs it
     assert str(caught.value) == (
@@ -53,7 +53,8 @@ def claims_of(row, fail_with):
 @override_settings(TXMAIL={"TASK_BACKEND": "db", "CONNECTIONS": 1})
 def test_a_task_that_raises_after_claiming_hands_its_rows_back(smtp_server):
     with override_settings(MAILERS={"transactional": smtp_server.mailer()}):
-        first, second = Hello(name="first").enqueue(), Hello(name="second").enqueue()
+        first = Hello(name="first").enqueue().delivery
+        second = Hello(name="second").enqueue().delivery
         # The task claims its own row, then fails claiming the rest of the batch.
         with claims_of(second, "injected: the claim failed"), \
                 pytest.raises(DatabaseError, match="injected: the claim failed"):

@@ -57,7 +57,7 @@ def test_a_configuration_error_leaves_the_row_ready_with_its_attempts(
         case, server, caplog, django_capture_on_commit_callbacks):
     broken, reason = BROKEN[case]
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello().enqueue()
+        row = Hello().enqueue().delivery
     before = timezone.now()
     with override_settings(MAILERS=broken), caplog.at_level(logging.ERROR, "txmail"):
         assert queue.run(row.pk) == {"retrying": 1}
@@ -74,7 +74,7 @@ def test_a_configuration_error_leaves_the_row_ready_with_its_attempts(
 def test_once_the_settings_are_fixed_the_row_is_sent_with_every_attempt_left(
         server, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello().enqueue()
+        row = Hello().enqueue().delivery
     with override_settings(MAILERS={}):
         queue.run(row.pk)
     Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
@@ -88,7 +88,7 @@ def test_once_the_settings_are_fixed_the_row_is_sent_with_every_attempt_left(
 def test_a_failover_skips_a_misconfigured_alias_without_marking_it_down(
         server, caplog, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        row = Hello().enqueue()
+        row = Hello().enqueue().delivery
     mailers = {"transactional": failover("nope", "good"), "good": server.mailer()}
     with override_settings(MAILERS=mailers), caplog.at_level(logging.ERROR, "txmail"):
         assert queue.run(row.pk) == {"sent": 1}

@@ -7,12 +7,12 @@ slow server) must still stop the later messages of that batch.
 
 import pytest
 from django.test import override_settings
-from txmail.delivery.signals import message_sent
 
 from tests.faulty_smtp import FaultySMTPServer
 from tests.testapp.emails import Hello
 from txmail.delivery import queue
 from txmail.delivery.models import Delivery, Status
+from txmail.signals import message_sent
 from txmail.suppression.models import Reason, Suppression
 
 pytestmark = pytest.mark.smtp
@@ -28,7 +28,7 @@ def slow_sink():
 
 
 def test_a_bounce_during_the_batch_stops_a_later_message_of_it(slow_sink):
-    rows = [Hello(name=f"n{i}", to=[f"r{i}@example.com"]).enqueue() for i in range(4)]
+    rows = [Hello(name=f"n{i}", to=[f"r{i}@example.com"]).enqueue().delivery for i in range(4)]
 
     def bounce_arrives(sender, delivery, **kwargs):
         # The webhook of a hard bounce, while the rest of the batch is claimed.

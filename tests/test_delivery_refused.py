@@ -45,7 +45,7 @@ def greylisting_bob():
 
 def test_a_recipient_refused_for_now_gets_a_row_a_task_and_then_the_message(
         greylisting_bob, django_capture_on_commit_callbacks):
-    row = Hello(to=TO).enqueue()
+    row = Hello(to=TO).enqueue().delivery
     with django_capture_on_commit_callbacks(execute=True):
         assert queue.run(row.pk) == {"sent": 1}
     follow_up = Delivery.objects.get(resent_from=row)
@@ -76,7 +76,7 @@ def follow_ups_fail():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_sent_mark_and_the_follow_up_row_are_written_together(greylisting_bob):
-    row = Hello(to=TO).enqueue()
+    row = Hello(to=TO).enqueue().delivery
     with follow_ups_fail():
         assert queue.run(row.pk) == {"error": 1}  # logged; the lane goes on
     assert [r.rcpt_tos for r in greylisting_bob.received] == [["ann@example.com"]]

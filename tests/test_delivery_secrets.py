@@ -88,7 +88,8 @@ def suppressed(server, row):
 @pytest.mark.parametrize("end", [sent, failed, unknown, cancelled, suppressed],
                          ids=lambda f: f.__name__)
 def test_a_secret_body_is_dropped_when_the_delivery_ends(server, end):
-    secret, kept = SecretHello(name="Secret").enqueue(), Hello(name="Kept").enqueue()
+    secret = SecretHello(name="Secret").enqueue().delivery
+    kept = Hello(name="Kept").enqueue().delivery
     assert secret.secret_body and secret.raw  # the queue needs it until then
     for row in (secret, kept):
         end(server, row)
@@ -100,7 +101,7 @@ def test_a_secret_body_is_dropped_when_the_delivery_ends(server, end):
 
 def test_a_password_reset_is_marked_secret_and_keeps_no_link(server):
     user = get_user_model().objects.create_user("ada", "ada@example.com", "pw")
-    row = PasswordReset(user).enqueue()
+    row = PasswordReset(user).enqueue().delivery
     assert row.secret_body is True
     queue.run(row.pk)
     row.refresh_from_db()
@@ -109,7 +110,7 @@ def test_a_password_reset_is_marked_secret_and_keeps_no_link(server):
 
 
 def test_send_again_of_an_unknown_secret_row_is_refused(server, admin_client, admin_urls):
-    row = SecretHello().enqueue()
+    row = SecretHello().enqueue().delivery
     unknown(server, row)
     response = action(admin_client, "send_again", [row])
     text = response.content.decode()
@@ -122,7 +123,7 @@ def test_send_again_of_an_unknown_secret_row_is_refused(server, admin_client, ad
 
 def test_retry_of_a_failed_secret_row_is_refused_by_the_admin(server, admin_client,
                                                               admin_urls):
-    row = SecretHello().enqueue()
+    row = SecretHello().enqueue().delivery
     failed(server, row)
     text = action(admin_client, "retry_now", [row]).content.decode()
     assert "0 messages queued for another attempt." in text
@@ -132,7 +133,7 @@ def test_retry_of_a_failed_secret_row_is_refused_by_the_admin(server, admin_clie
 
 
 def test_retry_of_a_failed_secret_row_is_refused_by_the_command(server):
-    row = SecretHello().enqueue()
+    row = SecretHello().enqueue().delivery
     failed(server, row)
     out, err = StringIO(), StringIO()
     call_command("txmail", "retry", str(row.pk), stdout=out, stderr=err)
@@ -149,7 +150,7 @@ def ended_rows(server, ages_in_days):
     """Sent rows with their bodies kept (KEEP_BODIES), each ended that many days ago."""
     rows = []
     for age in ages_in_days:
-        row = Hello(name=f"{age} days").enqueue()
+        row = Hello(name=f"{age} days").enqueue().delivery
         queue.run(row.pk)
         Delivery.objects.filter(pk=row.pk).update(
             updated_at=timezone.now() - timedelta(days=age))
@@ -163,7 +164,7 @@ def bodies(rows):
 
 def test_the_sweep_drops_bodies_after_the_retention(server):
     old, recent = ended_rows(server, [8, 6])
-    waiting = Hello(name="waiting").enqueue()  # not ended: the queue needs its body
+    waiting = Hello(name="waiting").enqueue().delivery  # not ended: the queue needs its body
     Delivery.objects.filter(pk=waiting.pk).update(updated_at=timezone.now() - timedelta(days=30))
     assert recovery.sweep()["bodies_dropped"] == 1  # the default: seven days
     assert bodies([old, recent, waiting]) == [False, True, True]
