@@ -499,7 +499,7 @@ def test_bulk_and_transactional_messages_both_get_max_attempts_tries():
                 "SITE_URL": SITE, "MAX_ATTEMPTS": 3, "TASK_BACKEND": "db"}):
             subscribers(1)
             campaign = Bulletin.send_bulk(Subscriber.objects.all(), title="July")
-            transactional = Hello().enqueue()
+            transactional = Hello().enqueue().delivery
             chunks.run_chunk(campaign.chunks.get().pk)  # the bulk message's first try
             bulk = Delivery.objects.get(campaign_recipient__campaign=campaign)
             for _round in range(5):  # each retry when due, until both are final
