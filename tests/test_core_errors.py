@@ -230,7 +230,7 @@ def test_the_public_names_are_exported_from_txmail():
     import txmail
     from txmail.bulk.bulk_message import BulkMessage
     from txmail.exceptions import CancelSend
-    from txmail.rendering.compiled import warm_up
+    from txmail.registry import warm_up
 
     assert (txmail.BulkMessage, txmail.CancelSend, txmail.warm_up) == (
         BulkMessage, CancelSend, warm_up)

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from txmail import Message
+from txmail import Message, warm_up
 from txmail.rendering import compiled as precompile
 from txmail.rendering.compiled import cache as precompile_cache
 from txmail.rendering.find import find_templates
@@ -340,7 +340,7 @@ def test_links_with_an_empty_text_follow_text_py():
 
 def test_warm_up_compiles_registered_classes():
     precompile.clear()
-    results = precompile.warm_up()
+    results = warm_up()
     assert results["testapp.Hello"] is None
     assert results["testapp.Promo"] is None
 

@@ -32,7 +32,7 @@ from .exceptions import (
 )
 from .mail.mime import Attachment, InlineImage
 from .message import Message
-from .rendering.compiled import warm_up
+from .registry import warm_up
 
 if TYPE_CHECKING:
     from .bulk.bulk_message import BulkMessage

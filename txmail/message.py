@@ -311,7 +311,7 @@ class Message:
         """
         from .outbox import send  # models: loaded once apps are ready
 
-        return send(self, using)
+        return send(self, using, message_class=name_of(type(self)))
 
     async def asend(self, using: str | None = None) -> "SentMessage":
         """Async ``send()``: runs the pipeline and the mailer in a thread."""
@@ -330,7 +330,7 @@ class Message:
         """
         from .outbox import enqueue  # models: loaded once apps are ready
 
-        return enqueue(self, using)
+        return enqueue(self, using, message_class=name_of(type(self)))
 
     async def aenqueue(self, using: str | None = None) -> "Queued":
         """Async ``enqueue()``."""

@@ -118,14 +118,12 @@ class Attempt:
         return row
 
 
-def _message_class(message: "Message") -> str:
-    from .message import name_of
+def send(message: "Message", using: str | None = None, *, message_class: str) -> SentMessage:
+    """``Message.send()``: send now through the resolved mailer.
 
-    return name_of(type(message))
-
-
-def send(message: "Message", using: str | None = None) -> SentMessage:
-    """``Message.send()``: send now through the resolved mailer."""
+    ``message_class`` is the class's registry name, for the delivery log of a
+    message cancelled before it was resolved.
+    """
     attempt = Attempt(message, using, queued=False)
     try:
         draft = attempt.prepare()
@@ -134,7 +132,7 @@ def send(message: "Message", using: str | None = None) -> SentMessage:
                           respect_suppression=options.respect_suppression,
                           topic=options.topic or "", secret_body=options.secret_body)
     except CancelSend as exc:
-        row = attempt.cancel(exc, _message_class(message))
+        row = attempt.cancel(exc, message_class)
         email = attempt.email
         return SentMessage(
             message_id=str(email.extra_headers.get("Message-ID", "")) if email else "",
@@ -148,7 +146,7 @@ def send(message: "Message", using: str | None = None) -> SentMessage:
     return result
 
 
-def enqueue(message: "Message", using: str | None = None) -> Queued:
+def enqueue(message: "Message", using: str | None = None, *, message_class: str) -> Queued:
     """``Message.enqueue()``: store the built email; a task sends it after commit."""
     attempt = Attempt(message, using, queued=True)
     try:
@@ -157,7 +155,7 @@ def enqueue(message: "Message", using: str | None = None) -> Queued:
                           message_class=draft.message_class, options=draft.options)
     except CancelSend as exc:
         # enqueue() always logs: the row is the queue's state.
-        return Queued.of(cast("Delivery", attempt.cancel(exc, _message_class(message))))
+        return Queued.of(cast("Delivery", attempt.cancel(exc, message_class)))
     except Exception as exc:
         attempt.failed(exc)
         raise

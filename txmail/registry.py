@@ -4,11 +4,17 @@ Names are ``"<app_label>.<ClassName>"`` (``"shop.PasswordReset"``): stable
 across releases and readable in URLs. The preview lists classes from here.
 """
 
+import logging
+
 from django.apps import apps
 from django.utils.module_loading import autodiscover_modules
 
-from .exceptions import MessageConfigurationError
+from .exceptions import MessageConfigurationError, TemplateNotFound
 from .message import Message, missing_template_name, name_of
+from .rendering import find as tpl
+from .rendering.compiled import get_compiled
+
+logger = logging.getLogger("txmail.rendering.compiled")
 
 _registry: dict[str, type[Message]] = {}
 
@@ -81,3 +87,28 @@ def get_message_class(name: str) -> type[Message]:
         raise LookupError(
             f"No message class is registered as {name!r}; registered: {known}."
         ) from None
+
+
+def warm_up() -> dict[str, str | None]:
+    """Compile the templates of every registered message class now.
+
+    For a deploy step or a worker's startup: compile time and fallback warnings
+    then happen before the first message. Returns registry name → fallback
+    reason (None: compiled). Classes without a ``template_name`` attribute
+    (names from ``get_template_names()``) compile on first use.
+    """
+    results: dict[str, str | None] = {}
+    for name, cls in message_classes().items():
+        if not cls.template_name:
+            continue
+        try:
+            templates = tpl.find_templates(cls.__name__, [cls.template_name])
+        except TemplateNotFound as exc:
+            results[name] = str(exc)
+            continue
+        except Exception as exc:  # a broken template must not stop a worker's start
+            logger.error("txmail: %s cannot be compiled: %s", name, exc)
+            results[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        results[name] = get_compiled(cls.__name__, templates)[0].fallback_reason
+    return results

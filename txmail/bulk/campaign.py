@@ -1,4 +1,4 @@
-"""Start and cancel campaigns: the recipients split into chunks, one task per chunk.
+"""Start a campaign: the recipients split into chunks, one task per chunk.
 
 ``start()`` walks the queryset's primary keys in order, ``chunk_size`` at a
 time (keyset pagination: ``pk > last`` then ``LIMIT``), so memory stays flat
@@ -14,17 +14,15 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import router, transaction
-from django.db.models import Q, QuerySet
-from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..conf import txmail_settings
-from ..delivery.models import READY, Delivery, Status
-from ..delivery.recovery import drop_secret_bodies
 from ..exceptions import CampaignArgumentError, MessageConfigurationError
 from ..message import check_mailer, name_of
 from ..registry import get_message_class
-from .models import Campaign, CampaignStatus, Chunk, ChunkStatus
+from .models import Campaign, CampaignStatus, Chunk
+from .tasks import chunk_task_for, hand_off_chunks
 
 if TYPE_CHECKING:
     from .bulk_message import BulkMessage
@@ -121,68 +119,3 @@ def key_ranges(queryset: QuerySet[Any], size: int) -> Any:
         # A filter across a many-valued relation repeats a row once per match;
         # each recipient counts (and gets a message) once.
         yield list(dict.fromkeys(page))
-
-
-def chunk_task_for(backend: str, queue_name: str, priority: int, *, owner: str = "") -> Any:
-    """Return the ``send_chunk`` task configured for a backend, queue and priority."""
-    from .tasks import send_chunk
-
-    options: dict[str, Any] = {"backend": backend}
-    if queue_name:
-        options["queue_name"] = queue_name
-    if priority:
-        options["priority"] = priority
-    try:
-        return send_chunk.using(**options)
-    except (InvalidTask, InvalidTaskBackend) as exc:
-        raise MessageConfigurationError(
-            f"{owner}: can't queue chunks through task backend {backend!r} (queue "
-            f"{queue_name!r}, priority {priority}): {str(exc).rstrip('.')}. Fix "
-            "settings.TASKS or the class's task_backend, task_queue_name and task_priority."
-        ) from exc
-
-
-def hand_off_chunks(campaign_id: int, chunk_ids: list[int] | None = None) -> None:
-    """Give the task queue one task per queued chunk (all, or ``chunk_ids``)."""
-    campaign = Campaign.objects.get(pk=campaign_id)
-    chunks = Chunk.objects.filter(campaign=campaign, status=ChunkStatus.QUEUED)
-    if chunk_ids is not None:
-        chunks = chunks.filter(pk__in=chunk_ids)
-    try:
-        task = chunk_task_for(campaign.task_backend, campaign.queue_name, campaign.priority)
-        for chunk_id in chunks.values_list("pk", flat=True).iterator():
-            task.enqueue(chunk_id)
-    except Exception:
-        logger.exception(
-            "txmail: could not hand campaign %s's chunks to task backend %r; the sweep "
-            "(`manage.py txmail sweep`) hands them off again.", campaign_id,
-            campaign.task_backend)
-        return
-
-
-def cancel(campaign: Campaign) -> int:
-    """Cancel ``campaign``: no more chunks, no message not yet handed to the mailer.
-
-    Return how many messages were cancelled. A message a worker already gave
-    the mailer goes out; the chunk that was rendering stops at its next batch.
-    """
-    now = timezone.now()
-    Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.RUNNING).update(
-        status=CampaignStatus.CANCELLED, finished_at=now)
-    # Chunks first: a running chunk checks its claim before writing each batch.
-    Chunk.objects.filter(campaign=campaign, status__in=[ChunkStatus.QUEUED,
-                                                        ChunkStatus.RUNNING]).update(
-        status=ChunkStatus.CANCELLED, claim_token="")
-    # Queued, retrying, or claimed but not handed over: send_row() finds the
-    # claim gone (its conditional UPDATE matches nothing) and skips the row.
-    # With the rows that retry some of a row's recipients (resent_from it).
-    of_campaign = Delivery.objects.filter(
-        Q(campaign_recipient__campaign=campaign)
-        | Q(resent_from__campaign_recipient__campaign=campaign))
-    count = of_campaign.filter(
-        Q(status__in=READY) | Q(status=Status.SENDING, handed_over_at__isnull=True),
-    ).update(status=Status.CANCELLED, claim_token="", last_error="Cancelled with its campaign.",
-             updated_at=now)
-    drop_secret_bodies(of_campaign)
-    campaign.refresh_from_db()
-    return count

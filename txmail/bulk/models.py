@@ -13,8 +13,15 @@ that already has one, and the delivery queue's claims and sweep take each
 stored message the rest of the way.
 """
 
+from dataclasses import dataclass
+from datetime import timedelta
+
 from django.db import models
+from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from ..delivery.models import READY, Delivery, Status, drop_secret_bodies
 
 
 class CampaignStatus(models.TextChoices):
@@ -61,17 +68,37 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return f"{self.message_class} #{self.pk} ({self.status})"
 
-    def progress(self):  # type: ignore[no-untyped-def]
-        """Return the counts, rate and ETA now (``txmail.bulk.progress.Progress``)."""
-        from .progress import progress_of
-
+    def progress(self) -> "Progress":
+        """Return the counts, rate and ETA now."""
         return progress_of(self)
 
     def cancel(self) -> int:
-        """Stop what hasn't been sent; return how many messages were cancelled."""
-        from .campaign import cancel
+        """Cancel the campaign: no more chunks, no message not yet handed to the mailer.
 
-        return cancel(self)
+        Return how many messages were cancelled. A message a worker already gave
+        the mailer goes out; the chunk that was rendering stops at its next batch.
+        """
+        campaign = self
+        now = timezone.now()
+        Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.RUNNING).update(
+            status=CampaignStatus.CANCELLED, finished_at=now)
+        # Chunks first: a running chunk checks its claim before writing each batch.
+        Chunk.objects.filter(campaign=campaign, status__in=[ChunkStatus.QUEUED,
+                                                            ChunkStatus.RUNNING]).update(
+            status=ChunkStatus.CANCELLED, claim_token="")
+        # Queued, retrying, or claimed but not handed over: send_row() finds the
+        # claim gone (its conditional UPDATE matches nothing) and skips the row.
+        # With the rows that retry some of a row's recipients (resent_from it).
+        of_campaign = Delivery.objects.filter(
+            Q(campaign_recipient__campaign=campaign)
+            | Q(resent_from__campaign_recipient__campaign=campaign))
+        count = of_campaign.filter(
+            Q(status__in=READY) | Q(status=Status.SENDING, handed_over_at__isnull=True),
+        ).update(status=Status.CANCELLED, claim_token="", last_error="Cancelled with its campaign.",
+                 updated_at=now)
+        drop_secret_bodies(of_campaign)
+        campaign.refresh_from_db()
+        return count
 
 
 class Chunk(models.Model):
@@ -112,3 +139,76 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} in campaign {self.campaign_id}"
+
+
+# -- progress ------------------------------------------------------------------
+
+RATE_WINDOW = 60  # seconds of recent sends the rate is measured over
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a campaign is. ``pending``: recipients not rendered yet."""
+
+    status: str
+    total: int
+    sent: int
+    failed: int
+    suppressed: int
+    cancelled: int
+    unknown: int
+    in_progress: int
+    pending: int
+    rate: float  # messages sent per second, over the last minute
+    eta: timedelta | None
+
+    @property
+    def finished(self) -> int:
+        """Recipients with a final outcome."""
+        return self.sent + self.failed + self.suppressed + self.cancelled + self.unknown
+
+    @property
+    def done(self) -> bool:
+        """Nothing more will happen: every chunk ran and no message is waiting."""
+        return self.status != CampaignStatus.RUNNING and not self.in_progress
+
+    def describe(self) -> str:
+        eta = f", ETA {format_eta(self.eta)}" if self.eta is not None else ""
+        return (f"{self.sent} sent, {self.failed} failed, {self.suppressed} suppressed, "
+                f"{self.in_progress} in progress, {self.pending} pending of {self.total}; "
+                f"{self.rate:.1f}/s{eta}")
+
+
+def format_eta(eta: timedelta) -> str:
+    seconds = int(eta.total_seconds())
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def progress_of(campaign: Campaign) -> Progress:
+    """``Campaign.progress()``: read the counts, rate and ETA from the database."""
+    campaign.refresh_from_db(fields=["status", "total", "finished_at"])
+    rows = Delivery.objects.filter(campaign_recipient__campaign=campaign)
+    counts = dict(rows.order_by().values_list("status").annotate(n=Count("pk")))
+    now = timezone.now()
+    window = min(RATE_WINDOW, max((now - campaign.created_at).total_seconds(), 1.0))
+    recent = rows.filter(status=Status.SENT,
+                         sent_at__gte=now - timedelta(seconds=window)).count()
+    # Rows that retry some of a message's recipients (RCPT 4xx) or send it again
+    # point at the campaign's row: the campaign isn't finished while they wait.
+    again = Delivery.objects.filter(resent_from__campaign_recipient__campaign=campaign,
+                                    status__in=[*READY, Status.SENDING]).count()
+    in_progress = sum(counts.get(s, 0) for s in (*READY, Status.SENDING)) + again
+    written = sum(counts.values())
+    # Once no chunk is left to run, nobody is pending: recipients counted at the
+    # start may have left the queryset since (unsubscribed, deleted).
+    pending = 0 if campaign.status != CampaignStatus.RUNNING else max(
+        campaign.total - written, 0)
+    rate = recent / window
+    left = pending + in_progress
+    eta = timedelta(seconds=left / rate) if rate and left else None
+    return Progress(
+        status=campaign.status, total=campaign.total, sent=counts.get(Status.SENT, 0),
+        failed=counts.get(Status.FAILED, 0), suppressed=counts.get(Status.SUPPRESSED, 0),
+        cancelled=counts.get(Status.CANCELLED, 0), unknown=counts.get(Status.UNKNOWN, 0),
+        in_progress=in_progress, pending=pending, rate=rate, eta=eta,
+    )

@@ -34,15 +34,15 @@ from django.apps import apps
 from django.db import IntegrityError, router, transaction
 from django.db.models import F
 from django.tasks import task
+from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
 from django.utils import timezone
 
 from ..conf import txmail_settings, validate_settings
 from ..delivery import queue, recovery
 from ..delivery.models import Delivery, Status
-from ..exceptions import CancelSend
+from ..exceptions import CancelSend, MessageConfigurationError
 from ..outbox import Attempt
 from ..registry import get_message_class
-from .campaign import hand_off_chunks
 from .models import Campaign, CampaignStatus, Chunk, ChunkStatus, Recipient
 
 logger = logging.getLogger("txmail.bulk")
@@ -286,3 +286,38 @@ def maybe_sweep() -> None:
     except Exception:
         logger.exception("txmail: the campaign sweep failed")
     recovery.maybe_sweep()
+
+
+def chunk_task_for(backend: str, queue_name: str, priority: int, *, owner: str = "") -> Any:
+    """Return the ``send_chunk`` task configured for a backend, queue and priority."""
+    options: dict[str, Any] = {"backend": backend}
+    if queue_name:
+        options["queue_name"] = queue_name
+    if priority:
+        options["priority"] = priority
+    try:
+        return send_chunk.using(**options)
+    except (InvalidTask, InvalidTaskBackend) as exc:
+        raise MessageConfigurationError(
+            f"{owner}: can't queue chunks through task backend {backend!r} (queue "
+            f"{queue_name!r}, priority {priority}): {str(exc).rstrip('.')}. Fix "
+            "settings.TASKS or the class's task_backend, task_queue_name and task_priority."
+        ) from exc
+
+
+def hand_off_chunks(campaign_id: int, chunk_ids: list[int] | None = None) -> None:
+    """Give the task queue one task per queued chunk (all, or ``chunk_ids``)."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    chunks = Chunk.objects.filter(campaign=campaign, status=ChunkStatus.QUEUED)
+    if chunk_ids is not None:
+        chunks = chunks.filter(pk__in=chunk_ids)
+    try:
+        task = chunk_task_for(campaign.task_backend, campaign.queue_name, campaign.priority)
+        for chunk_id in chunks.values_list("pk", flat=True).iterator():
+            task.enqueue(chunk_id)
+    except Exception:
+        logger.exception(
+            "txmail: could not hand campaign %s's chunks to task backend %r; the sweep "
+            "(`manage.py txmail sweep`) hands them off again.", campaign_id,
+            campaign.task_backend)
+        return

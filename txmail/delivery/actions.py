@@ -17,9 +17,9 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from ..conf import txmail_settings
-from .models import READY, Delivery, Status
+from .models import READY, Delivery, Status, drop_secret_bodies
 from .queue import hand_off
-from .recovery import drop_secret_bodies, sweep
+from .recovery import sweep
 
 RETRYABLE = (Status.FAILED, Status.RETRYING)
 # Why a row can't be sent again, for the admin and the command.

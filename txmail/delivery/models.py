@@ -135,3 +135,8 @@ class Delivery(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL
+
+
+def drop_secret_bodies(rows: "models.QuerySet[Delivery]") -> int:
+    """Drop the secret bodies (``DeliveryOptions.secret_body``) of the ended rows among ``rows``."""
+    return rows.filter(secret_body=True, status__in=FINAL, raw__isnull=False).update(raw=None)

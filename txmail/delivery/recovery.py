@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..conf import txmail_settings
@@ -71,11 +71,6 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
         hand_off(row)
     return {"requeued": requeued, "resent": resent, "unknown": unknown,
             "handed_off": len(rows), "bodies_dropped": drop_bodies(now)}
-
-
-def drop_secret_bodies(rows: "QuerySet[Delivery]") -> int:
-    """Drop the secret bodies (the class's ``secret_body``) of the ended rows among ``rows``."""
-    return rows.filter(secret_body=True, status__in=FINAL, raw__isnull=False).update(raw=None)
 
 
 BODY_BATCH = 500  # rows per UPDATE

@@ -10,7 +10,7 @@ preview, logged once on the ``txmail.rendering.compiled`` logger).
 Per message, ``Rendered.fallback_reason`` is None when the compiled templates
 rendered it, else the template's reason or, for one message, why its values
 needed the full pipeline (markup from ``|safe``, a newline in an MJML attribute…).
-``warm_up()`` compiles every registered class's templates ahead of time;
+``txmail.warm_up()`` (in ``registry``) compiles every registered class's templates ahead of time;
 ``TXMAIL["PRECOMPILE"] = False`` turns precompiling off.
 
 Modules, in pipeline order: ``flatten`` (extends/blocks/includes → one source),
@@ -24,7 +24,7 @@ per-message tags) with ``values`` (what the pipeline would make of a value at
 each spot, or ``NeedsFallback``), ``cache``.
 """
 
-from .cache import clear, get_compiled, warm_up
+from .cache import clear, get_compiled
 from .compiler import Compiled, compile_templates
 from .flatten import Unprecompilable
 from .runtime import NeedsFallback
@@ -38,5 +38,4 @@ __all__ = [
     "compile_templates",
     "get_compiled",
     "normalize",
-    "warm_up",
 ]

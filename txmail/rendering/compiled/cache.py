@@ -92,34 +92,6 @@ def get_compiled(
     return entry, templates
 
 
-def warm_up() -> dict[str, str | None]:
-    """Compile the templates of every registered message class now.
-
-    For a deploy step or a worker's startup: compile time and fallback warnings
-    then happen before the first message. Returns registry name → fallback
-    reason (None: compiled). Classes without a ``template_name`` attribute
-    (names from ``get_template_names()``) compile on first use.
-    """
-    from ...exceptions import TemplateNotFound
-    from ...registry import message_classes
-
-    results: dict[str, str | None] = {}
-    for name, cls in message_classes().items():
-        if not cls.template_name:
-            continue
-        try:
-            templates = tpl.find_templates(cls.__name__, [cls.template_name])
-        except TemplateNotFound as exc:
-            results[name] = str(exc)
-            continue
-        except Exception as exc:  # a broken template must not stop a worker's start
-            logger.error("txmail: %s cannot be compiled: %s", name, exc)
-            results[name] = f"{type(exc).__name__}: {exc}"
-            continue
-        results[name] = get_compiled(cls.__name__, templates)[0].fallback_reason
-    return results
-
-
 def clear() -> None:
     """Forget every compiled template (tests; settings changes)."""
     _cache.clear()
