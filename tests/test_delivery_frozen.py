@@ -6,7 +6,7 @@ import pytest
 from django.core.mail import EmailMultiAlternatives
 from django.test import override_settings
 
-from txmail.delivery.transport import deliver
+from txmail.backends.transport import deliver
 from txmail.mail.frozen import FrozenEmail, freeze
 
 

@@ -24,8 +24,8 @@ from django.test import override_settings
 from tests.smtp import SMTPServer, free_port
 from tests.testapp.emails import Hello
 from txmail import PermanentDeliveryError, TransientDeliveryError
+from txmail.backends.classify import is_message_error, is_transient
 from txmail.delivery import deliver, deliver_many
-from txmail.delivery.classify import is_message_error, is_transient
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import DeliveryOutcomeUnknown
 

@@ -38,7 +38,7 @@ from .mail.validation import check_address_list
 from .rendering.pipeline import render_string
 
 if TYPE_CHECKING:
-    from .delivery.transport import SentMessage
+    from .backends.transport import SentMessage
     from .outbox import Queued
 
 

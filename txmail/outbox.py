@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 
+from .backends.transport import SentMessage
 from .conf import txmail_settings
 from .delivery.handle import Queued
 from .delivery.log import notify, record_cancelled, send_now
 from .delivery.queue import enqueue as queue_email
-from .delivery.transport import SentMessage
 from .draft import Draft, Rendered
 from .exceptions import CancelSend
 from .interceptors import get_interceptors, run_interceptors

@@ -204,9 +204,9 @@ def shares(count: int) -> dict[str, float]:
             call_command("migrate", run_syncdb=True, verbosity=0)
             from tests.testapp.emails import Bulletin
             from tests.testapp.models import Subscriber
+            from txmail.backends.transport import Connection
             from txmail.bulk.models import Chunk
             from txmail.bulk.tasks import run_chunk
-            from txmail.delivery.transport import Connection
             from txmail.mail.frozen import FrozenEmail, freeze
             from txmail.rendering.pipeline import render_activated
 

@@ -40,14 +40,14 @@ from django.core.cache import caches
 from django.core.mail import InvalidMailer
 from django.core.mail.backends.base import BaseEmailBackend
 
-from ..delivery.classify import describe, is_message_error
-from ..delivery.transport import Connection
 from ..exceptions import (
     DeliveryError,
     DeliveryOutcomeUnknown,
     MailerConfigurationError,
     TransientDeliveryError,
 )
+from .classify import describe, is_message_error
+from .transport import Connection
 
 _KEY = "txmail.mailer-down.{}"
 logger = logging.getLogger("txmail.delivery")

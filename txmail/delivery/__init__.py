@@ -10,6 +10,6 @@ the message class, rendering or the registry: it takes built emails and mailer
 aliases. (``record`` and ``queue`` use models: import them once apps are ready.)
 """
 
-from .transport import Connection, SentMessage, deliver, deliver_many
+from ..backends.transport import Connection, SentMessage, deliver, deliver_many
 
 __all__ = ["Connection", "SentMessage", "deliver", "deliver_many"]

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
+from ..backends.transport import SentMessage, deliver
 from ..conf import txmail_settings
 from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
 from ..mail import esp
@@ -23,7 +24,6 @@ from ..mail.frozen import freeze
 from ..signals import message_failed, message_sent, message_suppressed
 from ..suppression import check as suppression
 from .models import FINAL, Delivery, Status
-from .transport import SentMessage, deliver
 
 logger = logging.getLogger("txmail.delivery")
 

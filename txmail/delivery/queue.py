@@ -36,6 +36,7 @@ from django.tasks import task, task_backends
 from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
 from django.utils import timezone
 
+from ..backends.transport import Connection
 from ..conf import txmail_settings, validate_settings
 from ..draft import DeliveryOptions
 from ..exceptions import (
@@ -52,7 +53,6 @@ from . import heartbeat, listed
 from .lanes import Line
 from .log import mark_failed, mark_sent, mark_suppressed, mark_waiting
 from .models import READY, Delivery, Status
-from .transport import Connection
 
 logger = logging.getLogger("txmail.delivery")
 DEFAULT_OPTIONS = DeliveryOptions()

@@ -14,9 +14,9 @@ from typing import Any
 from django.core.mail import mailers
 from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
 
-from ..backends.smtp import EmailBackend as TxSMTPBackend
 from ..exceptions import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from .classify import wrap
+from .smtp import EmailBackend as TxSMTPBackend
 
 
 @dataclass(frozen=True)
