@@ -24,8 +24,8 @@ from django.test import override_settings
 from tests.smtp import SMTPServer, free_port
 from tests.testapp.emails import Hello
 from txmail import PermanentDeliveryError, TransientDeliveryError
+from txmail.backends import deliver, deliver_many
 from txmail.backends.classify import is_message_error, is_transient
-from txmail.delivery import deliver, deliver_many
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import DeliveryOutcomeUnknown
 
@@ -289,7 +289,7 @@ django.setup()
 from django.conf import settings
 settings.MAILERS = json.loads(os.environ["TXMAIL_TEST_MAILERS"])
 from django.core.mail import EmailMessage
-from txmail.delivery import deliver_many
+from txmail.backends import deliver_many
 emails = [EmailMessage(f"{sys.argv[1]} {n}", "Body", "shop@example.com", ["ann@example.com"])
           for n in range(int(sys.argv[2]))]
 print(json.dumps([sent.sent_via for _e, sent in deliver_many(emails, "fo")]))

@@ -9,7 +9,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from .delivery import SentMessage
+from .backends.transport import SentMessage
 from .draft import DeliveryOptions, Draft, Rendered
 from .exceptions import (
     CancelSend,

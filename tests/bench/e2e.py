@@ -77,7 +77,7 @@ def recipients(n: int) -> Iterator[tuple[int, str]]:
 def worker(mode: str, n: int, batch: int) -> None:
     """Send ``n`` newsletters; print one JSON line of timings (runs in a subprocess)."""
     from tests.bench.bench import corpus_message
-    from txmail.delivery import deliver_many
+    from txmail.backends import deliver_many
 
     render = build = smtp = 0.0
     started = time.perf_counter()
