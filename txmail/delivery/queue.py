@@ -45,10 +45,10 @@ from ..exceptions import (
     TransientDeliveryError,
 )
 from ..suppression.check import bare, filter_recipients, suppressed_among
-from . import esp, heartbeat
+from . import bookkeeping, esp, heartbeat
+from .bookkeeping import mark_failed, mark_sent, mark_suppressed, retrying
 from .line import Line
 from .models import READY, Delivery, Status
-from .record import mark_failed, mark_sent, mark_suppressed
 from .stored import FrozenEmail, freeze
 from .transport import Connection
 
@@ -153,10 +153,11 @@ CLOCK_MARGIN = timedelta(seconds=5)
 
 
 def run(delivery_id: int) -> dict[str, int]:
+    outages = bookkeeping.outages()
     token = uuid.uuid4().hex
     now = timezone.now()
-    row = Delivery.objects.filter(pk=delivery_id).only(
-        "status", "task_backend", "queue_name").first()
+    row = retrying(Delivery.objects.filter(pk=delivery_id).only(
+        "status", "task_backend", "queue_name").first)
     if row is None:
         raise DeliveryNotFound(
             f"Delivery {delivery_id} does not exist: it was deleted before its task "
@@ -164,13 +165,14 @@ def run(delivery_id: int) -> dict[str, int]:
         )
     # Its own row with a margin: the enqueuing host's clock may run a little
     # ahead of this one's, and a deferred retry may fire a moment early.
-    _claim(Delivery.objects.filter(pk=delivery_id), token, now, due=now + CLOCK_MARGIN)
+    retrying(_claim, Delivery.objects.filter(pk=delivery_id), token, now,
+             due=now + CLOCK_MARGIN)
     # Drain: other ready rows of the same task backend and queue, so one task
     # fills the worker's connections (their own tasks then find nothing to do).
     limit = max(txmail_settings.BATCH_SIZE - 1, 0)
-    ids = _ready_ids(row, now, limit, exclude=delivery_id)
+    ids = retrying(_ready_ids, row, now, limit, exclude=delivery_id)
     if ids:
-        _claim(Delivery.objects.filter(pk__in=ids), token, now)
+        retrying(_claim, Delivery.objects.filter(pk__in=ids), token, now)
     deadline = time.monotonic() + DRAIN_SECONDS
 
     def claim_more() -> str | None:
@@ -184,7 +186,9 @@ def run(delivery_id: int) -> dict[str, int]:
             return more
         return None
 
-    counts = send_claimed(token, claim_more=claim_more if limit else None)
+    counts = send_claimed(token, claim_more=partial(retrying, claim_more) if limit else None)
+    if bookkeeping.outages() != outages:
+        bookkeeping.drop_connections()  # the worker's own, dead since the outage
     from .recovery import maybe_sweep  # recovery hands rows off through this module
 
     maybe_sweep()
@@ -235,7 +239,7 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
     ``claim_more()`` (if given), which claims more rows under a new token and
     returns it (None when there are none), while the other lanes go on sending.
     """
-    first = _claimed(token)
+    first = retrying(_claimed, token)
     counts: dict[str, int] = defaultdict(int)
     if not first:
         return dict(counts)
@@ -247,7 +251,7 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
 
     def fetch() -> list[Delivery] | None:
         fresh = claim_more() if claim_more is not None else None
-        return None if fresh is None else _claimed(fresh)
+        return None if fresh is None else retrying(_claimed, fresh)
 
     line = Line(first, fetch if claim_more is not None else None,
                 width if low_water is None else max(low_water, 1))
@@ -266,6 +270,7 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
                     # One row's bookkeeping failing (the database) must not stop
                     # the lane: the sweep recovers that row from its claim.
                     logger.exception("txmail: delivery %s could not be recorded", row.pk)
+                    bookkeeping.drop_connections()  # the next row must not use a dead one
                     status = "error"
                 with lock:
                     counts[status] += 1
@@ -296,7 +301,8 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
     mine = Delivery.objects.filter(pk=row.pk, claim_token=token, status=Status.SENDING)
     # The claim is renewed as the mailer gets the message (a row may wait in
     # the line a while), and the attempt counts now, not when it was claimed.
-    if not mine.update(handed_over_at=now, claimed_at=now, attempts=F("attempts") + 1):
+    if not retrying(mine.update, handed_over_at=now, claimed_at=now,
+                    attempts=F("attempts") + 1):
         return "lost"  # the sweep took the claim back (this worker was too slow)
     row.attempts += 1
     try:

@@ -10,19 +10,21 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ..conf import txmail_settings
+from . import bookkeeping
 from .models import READY, Delivery, Status
 from .queue import hand_off
 
 logger = logging.getLogger("txmail.delivery")
 
 
-def sweep(*, older_than: float | None = None) -> dict[str, int]:
+def sweep(*, older_than: float | None = None, claims: bool = True) -> dict[str, int]:
     """Recover what crashed workers and lost hand-offs left behind.
 
     - claimed longer than ``CLAIM_TIMEOUT`` ago and never handed to the mailer:
@@ -32,10 +34,33 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
       same bytes while attempts are left;
     - due for longer than that and still waiting, or due and never handed off (a
       backend that can't defer, a failed hand-off): handed to the task queue again.
+
+    ``claims=False`` leaves claims alone (the sweep loops, while a worker may
+    still be renewing its claims after a database outage: ``bookkeeping.settled()``).
     """
     timeout = float(txmail_settings.CLAIM_TIMEOUT if older_than is None else older_than)
     now = timezone.now()
     stale = now - timedelta(seconds=timeout)
+    found: dict[str, Any] = judge_claims(stale, now) if claims else {}
+    taken_back = found.pop("ids", [])
+    overdue = Delivery.objects.filter(
+        Q(next_attempt_at__lt=stale) | Q(pk__in=taken_back)
+        | Q(needs_handoff=True, next_attempt_at__lte=now),
+        status__in=READY)
+    rows = list(overdue.only("pk", "task_backend", "queue_name", "priority")[:1000])
+    Delivery.objects.filter(pk__in=[r.pk for r in rows], status__in=READY).update(
+        next_attempt_at=now, needs_handoff=False)
+    for row in one_per_batch(rows):
+        hand_off(row)
+    return {"requeued": 0, "resent": 0, "unknown": 0, **found, "handed_off": len(rows)}
+
+
+def judge_claims(stale: datetime, now: datetime) -> dict[str, Any]:
+    """Requeue, resend or end ``unknown`` the claims not renewed since ``stale``.
+
+    Return how many of each, and the ids put back in the queue (the sweep
+    hands them off).
+    """
     claims = Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=stale)
     never_sent = list(claims.filter(handed_over_at__isnull=True).values_list("pk", flat=True))
     requeued = claims.filter(pk__in=never_sent, handed_over_at__isnull=True).update(
@@ -59,17 +84,8 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
         last_error="The worker stopped while the mailer had the message: it may or may "
         "not have been sent. Not retried, to avoid a duplicate.",
     )
-    overdue = Delivery.objects.filter(
-        Q(next_attempt_at__lt=stale) | Q(pk__in=[*never_sent, *again])
-        | Q(needs_handoff=True, next_attempt_at__lte=now),
-        status__in=READY)
-    rows = list(overdue.only("pk", "task_backend", "queue_name", "priority")[:1000])
-    Delivery.objects.filter(pk__in=[r.pk for r in rows], status__in=READY).update(
-        next_attempt_at=now, needs_handoff=False)
-    for row in one_per_batch(rows):
-        hand_off(row)
     return {"requeued": requeued, "resent": resent, "unknown": unknown,
-            "handed_off": len(rows)}
+            "ids": [*never_sent, *again]}
 
 
 def one_per_batch(rows: list[Delivery]) -> list[Delivery]:
@@ -103,6 +119,9 @@ def maybe_sweep() -> None:
             return
         _last_sweep = time.monotonic()
     try:
-        sweep()
+        sweep(claims=bookkeeping.settled())
+    except bookkeeping.LOST as exc:  # a database outage: the next sweep tries again
+        bookkeeping.saw_outage()
+        logger.warning("txmail: the delivery sweep could not reach the database (%s)", exc)
     except Exception:
         logger.exception("txmail: the delivery sweep failed")
