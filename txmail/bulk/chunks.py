@@ -17,7 +17,9 @@ primary key order, and for each batch:
 
 If the worker dies, the delivery sweep takes over the rows it wrote (requeued
 if never handed to the mailer), and ``sweep()`` here puts the chunk back in
-the queue; its next run starts after the last recipient written.
+the queue; its next run starts after the last recipient written. A worker
+that is told to stop (``delivery.shutdown``) writes no more batches, hands
+back the rows no mailer had and puts the chunk back in the queue itself.
 Database reads and writes are tried again through an outage
 (``delivery.bookkeeping``); a batch's write is one transaction, so it is
 written whole or not at all.
@@ -39,7 +41,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from ..conf import txmail_settings
-from ..delivery import bookkeeping, queue, recovery
+from ..delivery import bookkeeping, queue, recovery, shutdown
 from ..delivery.bookkeeping import retrying
 from ..delivery.models import Delivery, Status
 from ..dispatch import Attempt
@@ -58,7 +60,8 @@ def send_chunk(chunk_id: int) -> dict[str, int]:
     counts = run_chunk(chunk_id)
     if bookkeeping.outages() != outages:
         bookkeeping.drop_connections()  # the worker's own, dead since the outage
-    maybe_sweep()
+    if not shutdown.stopping.is_set():
+        maybe_sweep()
     return counts
 
 
@@ -71,6 +74,7 @@ def recipients_of(campaign: Campaign) -> Any:
 
 
 def run_chunk(chunk_id: int) -> dict[str, int]:
+    shutdown.watch()
     token = uuid.uuid4().hex
     claimed = retrying(Chunk.objects.filter(pk=chunk_id, status=ChunkStatus.QUEUED).update,
         status=ChunkStatus.RUNNING, claim_token=token, claimed_at=timezone.now(),
@@ -93,6 +97,8 @@ def run_chunk(chunk_id: int) -> dict[str, int]:
         """Write the next batch with something to send; return its rows' claim token."""
         nonlocal stopped
         for batch in pages:
+            if shutdown.stopping.is_set():
+                return None  # the rest of the chunk is for the next run
             # Renew the claim (so the sweep leaves a long chunk alone) and stop
             # if it was taken away: the campaign was cancelled, or the sweep
             # thought this worker dead and gave the chunk to another.
@@ -121,6 +127,12 @@ def run_chunk(chunk_id: int) -> dict[str, int]:
         counts = queue.send_claimed(first, claim_more=write_next, low_water=size)
     if stopped:
         return {**counts, "stopped": 1}
+    if shutdown.stopping.is_set():
+        # Back in the queue now, not a claim timeout later: the next run
+        # skips the recipients written so far (their rows are the queue's).
+        if retrying(mine.update, status=ChunkStatus.QUEUED, claim_token=""):
+            hand_off_chunks(campaign.pk, [chunk_id])
+        return {**counts, "handed back": 1}
     if retrying(mine.update, status=ChunkStatus.DONE, claim_token=""):
         finish_if_done(campaign)
     return counts

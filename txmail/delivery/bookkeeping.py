@@ -12,7 +12,7 @@ database is back the row is renewed even before the write goes through.
 Two claim timeouts: a restart takes seconds and a managed failover one or
 two minutes, well under the default's ten; past that the lane gives up (the
 row then ends ``unknown`` through the sweep, as if the worker had died) rather
-than hold a worker forever.
+than hold a worker forever. A stopping worker tries only for its shutdown grace.
 
 The sweep loops (``maybe_sweep()``, ``sweep --every``) ask ``settled()``
 before they judge claims: a worker that was retrying through an outage must
@@ -29,7 +29,7 @@ from typing import Any
 from django.db import Error, InterfaceError, OperationalError, connections
 
 from ..conf import txmail_settings
-from . import heartbeat, record
+from . import heartbeat, record, shutdown
 
 logger = logging.getLogger("txmail.delivery")
 
@@ -61,6 +61,9 @@ def retrying[T](write: Callable[..., T], *args: Any, **kwargs: Any) -> T:
                 deadline = now + RETRY_FOR * float(txmail_settings.CLAIM_TIMEOUT)
                 logger.warning("txmail: the database is unreachable (%s); trying again "
                                "for up to %.0f s.", exc, deadline - now)
+            grace = shutdown.grace_left()
+            if grace is not None:
+                deadline = min(deadline, now + grace)
             if now + pause > deadline:
                 raise
             time.sleep(pause * random.uniform(0.5, 1.0))

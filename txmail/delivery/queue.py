@@ -45,7 +45,7 @@ from ..exceptions import (
     TransientDeliveryError,
 )
 from ..suppression.check import bare, filter_recipients, suppressed_among
-from . import bookkeeping, esp, heartbeat
+from . import bookkeeping, esp, heartbeat, shutdown
 from .bookkeeping import mark_failed, mark_sent, mark_suppressed, retrying
 from .line import Line
 from .models import READY, Delivery, Status
@@ -153,6 +153,7 @@ CLOCK_MARGIN = timedelta(seconds=5)
 
 
 def run(delivery_id: int) -> dict[str, int]:
+    shutdown.watch()
     outages = bookkeeping.outages()
     token = uuid.uuid4().hex
     now = timezone.now()
@@ -170,7 +171,8 @@ def run(delivery_id: int) -> dict[str, int]:
     # Drain: other ready rows of the same task backend and queue, so one task
     # fills the worker's connections (their own tasks then find nothing to do).
     limit = max(txmail_settings.BATCH_SIZE - 1, 0)
-    ids = retrying(_ready_ids, row, now, limit, exclude=delivery_id)
+    ids = [] if shutdown.stopping.is_set() else retrying(
+        _ready_ids, row, now, limit, exclude=delivery_id)
     if ids:
         retrying(_claim, Delivery.objects.filter(pk__in=ids), token, now)
     deadline = time.monotonic() + DRAIN_SECONDS
@@ -178,7 +180,7 @@ def run(delivery_id: int) -> dict[str, int]:
     def claim_more() -> str | None:
         # Claimed while the lanes still have work, so they never wait for a
         # batch to finish (a slow send held up the whole batch) or reconnect.
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or shutdown.stopping.is_set():
             return None
         more, when = uuid.uuid4().hex, timezone.now()
         ids = _ready_ids(row, when, max(txmail_settings.BATCH_SIZE, 1))
@@ -189,9 +191,10 @@ def run(delivery_id: int) -> dict[str, int]:
     counts = send_claimed(token, claim_more=partial(retrying, claim_more) if limit else None)
     if bookkeeping.outages() != outages:
         bookkeeping.drop_connections()  # the worker's own, dead since the outage
-    from .recovery import maybe_sweep  # recovery hands rows off through this module
+    if not shutdown.stopping.is_set():
+        from .recovery import maybe_sweep  # recovery hands rows off through this module
 
-    maybe_sweep()
+        maybe_sweep()
     return counts
 
 
@@ -253,8 +256,10 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
         fresh = claim_more() if claim_more is not None else None
         return None if fresh is None else retrying(_claimed, fresh)
 
+    # A stopping worker's lanes take no new row: what is left goes back below.
     line = Line(first, fetch if claim_more is not None else None,
-                width if low_water is None else max(low_water, 1))
+                width if low_water is None else max(low_water, 1),
+                stop=shutdown.stopping.is_set)
     lock = threading.Lock()
 
     def lane() -> None:
@@ -285,6 +290,10 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
     else:
         with ThreadPoolExecutor(max_workers=lanes) as pool:
             list(pool.map(lambda _n: _in_thread(lane), range(lanes)))
+    if len(line):
+        from .recovery import hand_back  # recovery hands rows off through this module
+
+        counts["handed back"] = retrying(hand_back, line.take_all())
     return dict(counts)
 
 

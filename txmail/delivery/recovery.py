@@ -4,6 +4,8 @@
 workers run it in passing (``maybe_sweep()``). It relies on the claims
 ``queue`` writes: ``claimed_at`` and ``handed_over_at``, renewed as a worker
 goes, say whether a worker that stopped had given a message to the mailer.
+A worker that is told to stop hands back the rows no mailer had
+(``hand_back()``), so they go on at once rather than a claim timeout later.
 """
 
 import logging
@@ -13,7 +15,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from ..conf import txmail_settings
@@ -86,6 +88,28 @@ def judge_claims(stale: datetime, now: datetime) -> dict[str, Any]:
     )
     return {"requeued": requeued, "resent": resent, "unknown": unknown,
             "ids": [*never_sent, *again]}
+
+
+def hand_back(rows: list[Delivery]) -> int:
+    """Put claimed rows no mailer had back in the queue now (the worker is stopping).
+
+    Only rows still claimed by their token and never handed over: a lane that
+    gave a row to the mailer records its outcome itself. One task per batch
+    then takes them (``one_per_batch()``), on this worker's successor.
+    """
+    tokens = {row.claim_token for row in rows}
+    count = Delivery.objects.filter(
+        pk__in=[row.pk for row in rows], claim_token__in=tokens, status=Status.SENDING,
+        handed_over_at__isnull=True,
+    ).update(
+        # As it was: waiting for its first try, or for another after an error.
+        status=Case(When(last_error="", then=Value(Status.QUEUED)),
+                    default=Value(Status.RETRYING)),
+        claim_token="", next_attempt_at=timezone.now())
+    if count:  # a task for a row that isn't back (the sweep had it) finds nothing to do
+        for row in one_per_batch(rows):
+            hand_off(row)
+    return count
 
 
 def one_per_batch(rows: list[Delivery]) -> list[Delivery]:
