@@ -62,12 +62,13 @@ print(campaign.pk)
 class Cluster:
     """Workers, a sweeper and Django code on the test's PostgreSQL server."""
 
-    def __init__(self, tmp_path: Path, db: PostgreSQL, smtp: FaultySMTPServer) -> None:
+    def __init__(self, tmp_path: Path, db: PostgreSQL, smtp: FaultySMTPServer,
+                 **txmail: object) -> None:
         self.dir, self.db, self.smtp = tmp_path, db, smtp
         self.env = {**os.environ, **db.settings(), "PYTHONPATH": str(ROOT),
                     "DJANGO_SETTINGS_MODULE": "tests.pg_worker_settings",
-                    "TXMAIL_TEST_SMTP_PORT": str(smtp.port),
-                    "TXMAIL_TEST_SMTP_TIMEOUT": "5", "TXMAIL_TEST_TXMAIL": json.dumps(TXMAIL)}
+                    "TXMAIL_TEST_SMTP_PORT": str(smtp.port), "TXMAIL_TEST_SMTP_TIMEOUT": "5",
+                    "TXMAIL_TEST_TXMAIL": json.dumps({**TXMAIL, **txmail})}
         self.workers: dict[str, subprocess.Popen] = {}
         self.sweeper: subprocess.Popen | None = None
         self.started = 0
@@ -128,15 +129,16 @@ class Cluster:
         return Counter(dict(self.query(
             "SELECT status, COUNT(*) FROM txmail_delivery GROUP BY status")))
 
-    def run_with_restarts(self, done, timeout: float = 120) -> list[int]:
-        """Restart the database when a third and two thirds have arrived; wait for ``done``."""
+    def run_with_restarts(self, done, times: int = 2, down: float = DOWN,
+                          timeout: float = 120) -> list[int]:
+        """Restart the database ``times`` times, evenly spread; wait for ``done``."""
         restarts: list[int] = []
         deadline = time.monotonic() + timeout
         while not done():
             arrived = len(self.smtp.received)
-            if len(restarts) < 2 and arrived >= COUNT * (len(restarts) + 1) // 3:
+            if len(restarts) < times and arrived >= COUNT * (len(restarts) + 1) // (times + 1):
                 restarts.append(arrived)
-                self.db.restart(DOWN)
+                self.db.restart(down)
             self.supervise()
             if time.monotonic() > deadline:
                 pytest.fail(f"Not done after {timeout} s: {dict(self.statuses())}; "
@@ -146,17 +148,42 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(tmp_path, postgresql):
+def cluster_factory(tmp_path, postgresql):
     smtp = FaultySMTPServer(latency=0.1).start()  # every message a moment in flight
-    cluster = Cluster(tmp_path, postgresql, smtp)
-    yield cluster
-    cluster.stop()
+    clusters: list[Cluster] = []
+
+    def make(**txmail: object) -> Cluster:
+        clusters.append(Cluster(tmp_path, postgresql, smtp, **txmail))
+        return clusters[-1]
+
+    yield make
+    for cluster in clusters:
+        cluster.stop()
     smtp.stop()
 
 
-def check_each_once(cluster: Cluster, restarts: list[int]) -> None:
+@pytest.fixture
+def cluster(cluster_factory):
+    return cluster_factory()
+
+
+def start(cluster: Cluster, code: str) -> str:
+    """Run ``code`` (it queues the messages), then two workers and the sweep loop."""
+    output = cluster.python(code, COUNT)
+    cluster.start_worker()
+    cluster.start_worker()
+    cluster.sweeper = cluster.spawn("sweeper", "txmail", "sweep", "--every", "1")
+    return output
+
+
+def all_final(cluster: Cluster) -> bool:
+    statuses = cluster.statuses()
+    return sum(statuses.values()) == COUNT and set(statuses) <= {"sent", "failed", "unknown"}
+
+
+def check_each_once(cluster: Cluster, restarts: list[int], times: int = 2) -> None:
     arrived = cluster.smtp.plan.by_message_id
-    assert len(restarts) == 2 and restarts[-1] < COUNT, restarts
+    assert len(restarts) == times and restarts[-1] < COUNT, restarts
     assert {mid: n for mid, n in arrived.items() if n > 1} == {}  # no copy
     message_ids = {mid for (mid,) in cluster.query("SELECT message_id FROM txmail_delivery")}
     assert set(arrived) == message_ids  # none lost, none from nowhere
@@ -167,34 +194,70 @@ def check_each_once(cluster: Cluster, restarts: list[int]) -> None:
 
 
 def test_queued_messages_through_two_database_restarts_arrive_once(cluster):
-    cluster.python(PRODUCE, COUNT)
-    cluster.start_worker()
-    cluster.start_worker()
-    cluster.sweeper = cluster.spawn("sweeper", "txmail", "sweep", "--every", "1")
-
-    def done() -> bool:
-        statuses = cluster.statuses()
-        return sum(statuses.values()) == COUNT and set(statuses) <= {"sent", "failed",
-                                                                     "unknown"}
-
-    restarts = cluster.run_with_restarts(done)
+    start(cluster, PRODUCE)
+    restarts = cluster.run_with_restarts(lambda: all_final(cluster))
     check_each_once(cluster, restarts)
 
 
+def test_an_outage_longer_than_the_claim_timeout_leaves_live_workers_their_rows(
+        cluster_factory):
+    # Every claim is older than the timeout when the database comes back: the
+    # sweep loop must leave them to their workers, which record them sent.
+    cluster = cluster_factory(CLAIM_TIMEOUT=5)
+    start(cluster, PRODUCE)
+    restarts = cluster.run_with_restarts(lambda: all_final(cluster), times=1, down=6)
+    check_each_once(cluster, restarts, times=1)
+
+
 def test_a_campaign_through_two_database_restarts_reaches_each_recipient_once(cluster):
-    [campaign] = cluster.python(CAMPAIGN, COUNT).split()
-    cluster.start_worker()
-    cluster.start_worker()
-    cluster.sweeper = cluster.spawn("sweeper", "txmail", "sweep", "--every", "1")
+    [campaign] = start(cluster, CAMPAIGN).split()
 
     def done() -> bool:
         [(status,)] = cluster.query("SELECT status FROM txmail_campaign WHERE id = %s",
                                     int(campaign))
-        statuses = cluster.statuses()
-        return status == "done" and sum(statuses.values()) == COUNT and set(statuses) <= {
-            "sent", "failed", "unknown"}
+        return status == "done" and all_final(cluster)
 
     restarts = cluster.run_with_restarts(done)
     check_each_once(cluster, restarts)
     recipients = Counter(rcpt for item in cluster.smtp.received for rcpt in item.rcpt_tos)
     assert recipients == Counter({f"user{i}@example.com": 1 for i in range(COUNT)})
+
+
+HELD_ACROSS = """
+from datetime import timedelta
+from django.utils import timezone
+from txmail.delivery.models import Delivery
+long_ago = timezone.now() - timedelta(minutes=1)
+row = Delivery.objects.create(
+    mailer="default", from_email="shop@example.com", recipients=["a@example.com"],
+    message_id="<held@example.com>", status="sending", queued=True, attempts=1,
+    claim_token="a-live-worker", claimed_at=long_ago, handed_over_at=long_ago)
+print(row.pk)
+"""
+
+
+def test_the_sweep_loop_leaves_claims_alone_for_a_claim_timeout_after_an_outage(
+        cluster_factory):
+    # A claim not renewed for a minute, as a worker's is after a long outage:
+    # it may be alive, with the outcome in hand, waiting to record it.
+    cluster = cluster_factory(CLAIM_TIMEOUT=3)
+    cluster.sweeper = cluster.spawn("sweeper", "txmail", "sweep", "--every", "0.2")
+    time.sleep(4)  # past its first claim timeout: it judges claims now
+    cluster.db.restart(1)
+    back = time.monotonic()
+    [pk] = cluster.python(HELD_ACROSS).split()
+
+    def status() -> str:
+        [(value,)] = cluster.query("SELECT status FROM txmail_delivery WHERE id = %s",
+                                   int(pk))
+        return value
+
+    while time.monotonic() - back < 2:
+        assert status() == "sending"  # its worker has a claim timeout to renew it
+        time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while status() == "sending":  # no worker did: it ends as a dead worker's would
+        assert time.monotonic() < deadline, cluster.logs()
+        time.sleep(0.2)
+    assert status() == "unknown"
+    assert cluster.sweeper.poll() is None
