@@ -74,7 +74,6 @@ def recipients_of(campaign: Campaign) -> Any:
 
 
 def run_chunk(chunk_id: int) -> dict[str, int]:
-    shutdown.watch()
     token = uuid.uuid4().hex
     claimed = retrying(Chunk.objects.filter(pk=chunk_id, status=ChunkStatus.QUEUED).update,
         status=ChunkStatus.RUNNING, claim_token=token, claimed_at=timezone.now(),

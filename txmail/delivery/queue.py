@@ -153,7 +153,6 @@ CLOCK_MARGIN = timedelta(seconds=5)
 
 
 def run(delivery_id: int) -> dict[str, int]:
-    shutdown.watch()
     outages = bookkeeping.outages()
     token = uuid.uuid4().hex
     now = timezone.now()

@@ -8,6 +8,10 @@ SIGKILL (``docker stop``: 10 s), so ``watch()`` adds one step in front of the
 worker's own handler: it sets ``stopping``, then calls the handler that was
 there. The lanes then take no new row, the drain claims nothing more, a chunk
 writes no more batches, and what no mailer had yet goes back to the queue.
+
+It is installed as a worker starts a task (the ``task_started`` signal), never
+for ``ImmediateBackend``: that runs tasks in the caller (a request, a shell),
+which is no worker, and where rows handed back would be run again at once.
 """
 
 import os
@@ -15,6 +19,8 @@ import signal
 import threading
 import time
 from typing import Any
+
+from django.tasks.backends.immediate import ImmediateBackend
 
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGQUIT")
                 if hasattr(signal, name))
@@ -24,6 +30,14 @@ GRACE = 5.0
 
 stopping = threading.Event()
 _stopped_at = 0.0
+
+
+def on_task_started(sender: Any, **kwargs: Any) -> None:
+    """A worker starts a task: watch for the signals that stop it."""
+    # The backend's class (ImmediateBackend) or the backend itself (db_worker).
+    backend = sender if isinstance(sender, type) else type(sender)
+    if not issubclass(backend, ImmediateBackend):
+        watch()
 
 
 def watch() -> None:
