@@ -33,11 +33,13 @@ def binaries() -> Path | None:
 class PostgreSQL:
     def __init__(self, bin_dir: Path) -> None:
         self.bin = bin_dir
-        self.dir = Path(tempfile.mkdtemp(prefix="txmail-pg-"))
+        # As root, in /tmp: the postgres user can't reach into root's own temp dirs.
+        root = os.geteuid() == 0
+        self.dir = Path(tempfile.mkdtemp(prefix="txmail-pg-", dir="/tmp" if root else None))
         self.data = self.dir / "data"
         self.port = free_port()
         self.as_postgres: list[str] = []
-        if os.geteuid() == 0:
+        if root:
             user = pwd.getpwnam("postgres")
             os.chown(self.dir, user.pw_uid, user.pw_gid)
             self.as_postgres = ["runuser", "-u", "postgres", "--"]

@@ -147,7 +147,8 @@ def deliver_queued(delivery_id: int) -> dict[str, int]:
 
 # How long one task keeps claiming more ready rows of its queue. It keeps its
 # connections open and its lanes busy meanwhile; the bound lets other tasks of
-# the worker's queues run, and a deploy's stopping worker finish soon.
+# the worker's queues run. A worker told to stop claims no more at once
+# (``shutdown``) and hands back what no mailer had.
 DRAIN_SECONDS = 60.0
 CLOCK_MARGIN = timedelta(seconds=5)
 

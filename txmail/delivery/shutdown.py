@@ -24,8 +24,8 @@ from django.tasks.backends.immediate import ImmediateBackend
 
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGQUIT")
                 if hasattr(signal, name))
-# A send or a record started before the signal may take this long to finish:
-# well within the 10 s a deploy usually waits before it kills the process.
+# How long after the signal a lane still tries to record an outcome while the
+# database is down (``bookkeeping``): well within the 10 s a deploy waits.
 GRACE = 5.0
 
 stopping = threading.Event()
