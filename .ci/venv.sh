@@ -83,3 +83,14 @@ txmail_chromium() {
 txmail_redis() {
   txmail_apt redis-server redis-server "the distributed-worker test"
 }
+
+# The database-outage tests run a PostgreSQL server of their own (Debian's
+# binaries in /usr/lib/postgresql/N/bin, restarted mid-run).
+txmail_postgresql() {
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && return 0
+  txmail_apt postgresql pg_ctlcluster "the database-outage tests" || return 1
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || {
+    echo "the database-outage tests need initdb: install Debian's 'postgresql' package." >&2
+    return 1
+  }
+}

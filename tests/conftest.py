@@ -39,3 +39,19 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("django_db") is None:
             item.add_marker(pytest.mark.django_db)
+
+
+@pytest.fixture
+def postgresql():
+    """A PostgreSQL server of its own (Debian's binaries, a temporary directory)."""
+    from tests.postgres import INSTALL, PostgreSQL, binaries
+
+    bin_dir = binaries()
+    if bin_dir is None:
+        pytest.skip(INSTALL)
+    server = PostgreSQL(bin_dir).init()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()

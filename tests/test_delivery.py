@@ -6,6 +6,7 @@ and injected faults are in test_delivery_faults.py.
 """
 
 import asyncio
+import signal
 import smtplib
 import threading
 import time
@@ -22,7 +23,7 @@ from django.utils import timezone
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Hello
 from txmail import DeliveryOptions, PermanentDeliveryError, TransientDeliveryError
-from txmail.delivery import queue, recovery
+from txmail.delivery import queue, recovery, shutdown
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import DeliveryNotFound, MessageConfigurationError
 
@@ -627,3 +628,14 @@ def test_a_send_that_hangs_is_still_ended_by_the_sweep():
     assert swept[0]["unknown"] == 1
     row.refresh_from_db()
     assert row.status == Status.UNKNOWN  # the late reply doesn't take the row back
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_run_in_the_caller_leaves_the_signal_handlers_alone(server):
+    # ImmediateBackend runs the task here (a request, a shell): no worker to
+    # stop, so a Ctrl-C must not be taken as "hand the rows back".
+    before = {signum: signal.getsignal(signum) for signum in shutdown.SIGNALS}
+    Hello(name="Here").enqueue()
+    assert arrived(server) == ["Hello Here"]
+    assert {signum: signal.getsignal(signum) for signum in shutdown.SIGNALS} == before
+    assert not shutdown.stopping.is_set()

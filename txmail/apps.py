@@ -16,6 +16,16 @@ class TxmailConfig(AppConfig):
         # The task modules, so a worker knows the tasks from its start: Celery
         # discards a task whose module no import has registered yet.
         from .delivery import queue  # noqa: F401
+        connect_shutdown()
+
+
+def connect_shutdown() -> None:
+    """A worker's SIGTERM stops txmail's drain and chunks too (``delivery.shutdown``)."""
+    from django.tasks.signals import task_started
+
+    from .delivery.shutdown import on_task_started
+
+    task_started.connect(on_task_started, dispatch_uid="txmail.delivery.shutdown")
 
 
 def connect_anymail() -> None:

@@ -17,7 +17,12 @@ primary key order, and for each batch:
 
 If the worker dies, the delivery sweep takes over the rows it wrote (requeued
 if never handed to the mailer), and ``sweep()`` here puts the chunk back in
-the queue; its next run starts after the last recipient written.
+the queue; its next run starts after the last recipient written. A worker
+that is told to stop (``delivery.shutdown``) writes no more batches, hands
+back the rows no mailer had and puts the chunk back in the queue itself.
+Database reads and writes are tried again through an outage
+(``delivery.bookkeeping``); a batch's write is one transaction, so it is
+written whole or not at all.
 """
 
 import logging
@@ -38,7 +43,8 @@ from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
 from django.utils import timezone
 
 from ..conf import txmail_settings, validate_settings
-from ..delivery import queue, recovery
+from ..delivery import bookkeeping, queue, recovery, shutdown
+from ..delivery.bookkeeping import retrying
 from ..delivery.models import Delivery, Status
 from ..exceptions import CancelSend, MessageConfigurationError
 from ..outbox import Attempt
@@ -51,8 +57,12 @@ logger = logging.getLogger("txmail.bulk")
 @task()
 def send_chunk(chunk_id: int) -> dict[str, int]:
     """The task: render and send chunk ``chunk_id`` of a campaign."""
+    outages = bookkeeping.outages()
     counts = run_chunk(chunk_id)
-    maybe_sweep()
+    if bookkeeping.outages() != outages:
+        bookkeeping.drop_connections()  # the worker's own, dead since the outage
+    if not shutdown.stopping.is_set():
+        maybe_sweep()
     return counts
 
 
@@ -67,12 +77,12 @@ def recipients_of(campaign: Campaign) -> Any:
 def run_chunk(chunk_id: int) -> dict[str, int]:
     validate_settings()  # before the claim: a bad value read later strands the chunk
     token = uuid.uuid4().hex
-    claimed = Chunk.objects.filter(pk=chunk_id, status=ChunkStatus.QUEUED).update(
+    claimed = retrying(Chunk.objects.filter(pk=chunk_id, status=ChunkStatus.QUEUED).update,
         status=ChunkStatus.RUNNING, claim_token=token, claimed_at=timezone.now(),
         attempts=F("attempts") + 1)
     if not claimed:
         return {"skipped": 1}  # done, cancelled, or another task has it
-    chunk = Chunk.objects.select_related("campaign").get(pk=chunk_id)
+    chunk = retrying(Chunk.objects.select_related("campaign").get, pk=chunk_id)
     campaign = chunk.campaign
     cls = get_message_class(campaign.message_class)
     queryset = recipients_of(campaign)
@@ -88,10 +98,12 @@ def run_chunk(chunk_id: int) -> dict[str, int]:
         """Write the next batch with something to send; return its rows' claim token."""
         nonlocal stopped
         for batch in pages:
+            if shutdown.stopping.is_set():
+                return None  # the rest of the chunk is for the next run
             # Renew the claim (so the sweep leaves a long chunk alone) and stop
             # if it was taken away: the campaign was cancelled, or the sweep
             # thought this worker dead and gave the chunk to another.
-            if not mine.update(claimed_at=timezone.now()):
+            if not retrying(mine.update, claimed_at=timezone.now()):
                 stopped = True
                 return None
             # A token per batch: the sender's line selects a batch's rows by it
@@ -116,7 +128,13 @@ def run_chunk(chunk_id: int) -> dict[str, int]:
         counts = queue.send_claimed(first, claim_more=write_next, low_water=size)
     if stopped:
         return {**counts, "stopped": 1}
-    if mine.update(status=ChunkStatus.DONE, claim_token=""):
+    if shutdown.stopping.is_set():
+        # Back in the queue now, not a claim timeout later: the next run
+        # skips the recipients written so far (their rows are the queue's).
+        if retrying(mine.update, status=ChunkStatus.QUEUED, claim_token=""):
+            hand_off_chunks(campaign.pk, [chunk_id])
+        return {**counts, "handed back": 1}
+    if retrying(mine.update, status=ChunkStatus.DONE, claim_token=""):
         finish_if_done(campaign)
     return counts
 
@@ -126,7 +144,7 @@ def batches(queryset: Any, size: int) -> Iterator[list[Any]]:
     last = None
     while True:
         page = queryset if last is None else queryset.filter(pk__gt=last)
-        batch = list(page[:size])
+        batch: list[Any] = retrying(list, page[:size])
         if not batch:
             return
         last = batch[-1].pk
@@ -143,8 +161,8 @@ def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
     if the chunk was taken away (cancelled, or given to another worker).
     """
     keys = [str(r.pk) for r in batch]
-    done = set(Recipient.objects.filter(campaign=campaign, key__in=keys)
-               .values_list("key", flat=True))
+    done: set[str] = set(retrying(list, Recipient.objects.filter(campaign=campaign, key__in=keys)
+                        .values_list("key", flat=True)))
     now = timezone.now()
     pending: list[tuple[str, Any, Delivery]] = []
     for recipient, key in zip(batch, keys, strict=True):
@@ -154,19 +172,10 @@ def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
         pending.append((key, attempt, row))
     if not pending:
         return 0
+    new = [row for _k, _a, row in pending if row.pk is None]
     try:
-        with transaction.atomic(using=router.db_for_write(Delivery)):
-            # Inside the transaction, so a cancel that ran meanwhile (it takes
-            # the chunk's claim first) leaves nothing to write.
-            # Locked (where the database locks rows): a cancel waits for these
-            # rows to be written, then cancels them too.
-            if not mine.select_for_update().exists():
-                return None
-            # bulk_create sets each row's pk (RETURNING, on SQLite and PostgreSQL).
-            Delivery.objects.bulk_create([row for _k, _a, row in pending if row.pk is None])
-            Recipient.objects.bulk_create([
-                Recipient(campaign=campaign, key=key, delivery=row)
-                for key, _a, row in pending])
+        if not retrying(store_batch, campaign, pending, new, mine):
+            return None
     except IntegrityError:
         if mine.exists():  # still ours: not a race, a bug; the sweep runs it again
             logger.exception("txmail: campaign %s: could not write a batch; stopping.",
@@ -181,6 +190,28 @@ def write_batch(campaign: Campaign, cls: Any, batch: list[Any], token: str,
     for attempt, row in sending:
         attempt.sent(row)
     return len(sending)
+
+
+def store_batch(campaign: Campaign, pending: list[tuple[str, Any, Delivery]],
+                new: list[Delivery], mine: Any) -> bool:
+    """Write the batch's new rows and its ``Recipient`` rows in one transaction.
+
+    Return False if the chunk is no longer this task's.
+    """
+    for row in new:  # unsaved again if an attempt that failed had set them
+        row.pk, row._state.adding = None, True
+    with transaction.atomic(using=router.db_for_write(Delivery)):
+        # Inside the transaction, so a cancel that ran meanwhile (it takes
+        # the chunk's claim first) leaves nothing to write.
+        # Locked (where the database locks rows): a cancel waits for these
+        # rows to be written, then cancels them too.
+        if not mine.select_for_update().exists():
+            return False
+        # bulk_create sets each row's pk (RETURNING, on SQLite and PostgreSQL).
+        Delivery.objects.bulk_create(new)
+        Recipient.objects.bulk_create([
+            Recipient(campaign=campaign, key=key, delivery=row) for key, _a, row in pending])
+    return True
 
 
 def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
@@ -240,18 +271,19 @@ def finish_if_done(campaign: Campaign) -> None:
             status=CampaignStatus.DONE, finished_at=timezone.now())
 
 
-def sweep(*, older_than: float | None = None) -> dict[str, int]:
+def sweep(*, older_than: float | None = None, claims: bool = True) -> dict[str, int]:
     """Recover chunks whose worker died, and chunks whose hand-off was lost.
 
     A running chunk whose claim wasn't renewed for ``CLAIM_TIMEOUT`` goes back
     to the queue (its stored messages are the delivery sweep's); a queued chunk
     of a running campaign untouched for that long is handed off again.
+    ``claims=False`` leaves running chunks alone (as ``recovery.sweep()``).
     """
     timeout = float(txmail_settings.CLAIM_TIMEOUT if older_than is None else older_than)
     now = timezone.now()
     stale = now - timedelta(seconds=timeout)
     dead = list(Chunk.objects.filter(status=ChunkStatus.RUNNING, claimed_at__lt=stale)
-                .values_list("pk", flat=True))
+                .values_list("pk", flat=True)) if claims else []
     requeued = Chunk.objects.filter(pk__in=dead, status=ChunkStatus.RUNNING,
                                     claimed_at__lt=stale).update(
         status=ChunkStatus.QUEUED, claim_token="")
@@ -282,7 +314,10 @@ def maybe_sweep() -> None:
             return
         _last_sweep = time.monotonic()
     try:
-        sweep()
+        sweep(claims=bookkeeping.settled())
+    except bookkeeping.LOST as exc:  # a database outage: the next sweep tries again
+        bookkeeping.saw_outage()
+        logger.warning("txmail: the campaign sweep could not reach the database (%s)", exc)
     except Exception:
         logger.exception("txmail: the campaign sweep failed")
     recovery.maybe_sweep()

@@ -4,7 +4,8 @@
 reads a stamp older than ``CLAIM_TIMEOUT`` as "the worker died while the mailer
 had it" and ends the row ``unknown`` (or sends it again). A send that is merely
 slow (a large attachment on a slow link, a server that takes its time) must not
-look like that, so while a message is with the mailer it is listed here, and
+look like that, so while a message is with the mailer (or its outcome waits
+for the database to come back: ``bookkeeping``) it is listed here, and
 one thread per process renews the stamps of sends older than a third of the
 timeout. Fast sends (nearly all) never touch the database from here.
 
@@ -20,7 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.utils import timezone
 
 from ..conf import txmail_settings
@@ -81,6 +82,8 @@ def _renew_forever() -> None:
         if slow:
             try:
                 renew(slow)
+            except (OperationalError, InterfaceError) as exc:  # an outage: one line a round
+                logger.warning("txmail: could not renew the claims of slow sends (%s)", exc)
             except Exception:  # the next round tries again; the send goes on regardless
                 logger.exception("txmail: could not renew the claims of slow sends")
             finally:

@@ -3,7 +3,9 @@
 Each lane takes the next row; when the line runs short, one lane fetches more
 (claims rows, or a bulk chunk renders and stores its next batch) without
 holding the lock, so the other lanes go on sending what is in the line, and
-wait only if it runs empty before the fetch is done.
+wait only if it runs empty before the fetch is done. Once ``stop()`` says so
+(the worker is shutting down) no lane gets another row: ``take_all()`` returns
+the rest, to hand back.
 """
 
 import threading
@@ -16,10 +18,11 @@ class Line:
     """Rows for lanes; ``fetch()`` returns more rows, or None when there are none."""
 
     def __init__(self, rows: Iterable[Any], fetch: Callable[[], list[Any] | None] | None,
-                 low_water: int) -> None:
+                 low_water: int, stop: Callable[[], bool] | None = None) -> None:
         self.rows = deque(rows)
         self.fetch = fetch  # cleared once it returns None (or raises)
         self.low_water = low_water
+        self.stop = stop
         self.fetching = False
         self.lock = threading.Condition()
 
@@ -30,6 +33,8 @@ class Line:
         """Return the next row, or None when the line is done."""
         with self.lock:
             while True:
+                if self.stop is not None and self.stop():
+                    return None
                 if self.fetch is not None and not self.fetching and (
                         len(self.rows) < self.low_water):
                     self._fetch(self.fetch)
@@ -38,6 +43,13 @@ class Line:
                 if not self.fetching:
                     return None
                 self.lock.wait()  # for the lane that is fetching
+
+    def take_all(self) -> list[Any]:
+        """Remove and return the rows no lane took."""
+        with self.lock:
+            rows = list(self.rows)
+            self.rows.clear()
+            return rows
 
     def _fetch(self, fetch: Callable[[], list[Any] | None]) -> None:
         # Entered and left with the lock held; fetch() runs without it.

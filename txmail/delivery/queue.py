@@ -49,9 +49,9 @@ from ..exceptions import (
 )
 from ..mail import esp
 from ..mail.frozen import FrozenEmail, freeze
-from . import heartbeat, listed
+from . import bookkeeping, heartbeat, listed, shutdown
+from .bookkeeping import mark_failed, mark_sent, mark_suppressed, mark_waiting, retrying
 from .lanes import Line
-from .log import mark_failed, mark_sent, mark_suppressed, mark_waiting
 from .models import READY, Delivery, Status
 
 logger = logging.getLogger("txmail.delivery")
@@ -143,7 +143,8 @@ def deliver_queued(delivery_id: int) -> dict[str, int]:
 
 # How long one task keeps claiming more ready rows of its queue. It keeps its
 # connections open and its lanes busy meanwhile; the bound lets other tasks of
-# the worker's queues run, and a deploy's stopping worker finish soon.
+# the worker's queues run. A worker told to stop claims no more at once
+# (``shutdown``) and hands back what no mailer had.
 DRAIN_SECONDS = 60.0
 CLOCK_MARGIN = timedelta(seconds=5)
 
@@ -174,11 +175,12 @@ def _release(tokens: list[str]) -> None:
 
 
 def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
+    outages = bookkeeping.outages()
     token = uuid.uuid4().hex
     tokens.append(token)
     now = timezone.now()
-    row = Delivery.objects.filter(pk=delivery_id).only(
-        "status", "task_backend", "queue_name").first()
+    row = retrying(Delivery.objects.filter(pk=delivery_id).only(
+        "status", "task_backend", "queue_name").first)
     if row is None:
         raise DeliveryNotFound(
             f"Delivery {delivery_id} does not exist: it was deleted before its task "
@@ -186,19 +188,21 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
         )
     # Its own row with a margin: the enqueuing host's clock may run a little
     # ahead of this one's, and a deferred retry may fire a moment early.
-    _claim(Delivery.objects.filter(pk=delivery_id), token, now, due=now + CLOCK_MARGIN)
+    retrying(_claim, Delivery.objects.filter(pk=delivery_id), token, now,
+             due=now + CLOCK_MARGIN)
     # Drain: other ready rows of the same task backend and queue, so one task
     # fills the worker's connections (their own tasks then find nothing to do).
     limit = max(txmail_settings.BATCH_SIZE - 1, 0)
-    ids = _ready_ids(row, now, limit, exclude=delivery_id)
+    ids = [] if shutdown.stopping.is_set() else retrying(
+        _ready_ids, row, now, limit, exclude=delivery_id)
     if ids:
-        _claim(Delivery.objects.filter(pk__in=ids), token, now)
+        retrying(_claim, Delivery.objects.filter(pk__in=ids), token, now)
     deadline = time.monotonic() + DRAIN_SECONDS
 
     def claim_more() -> str | None:
         # Claimed while the lanes still have work, so they never wait for a
         # batch to finish (a slow send held up the whole batch) or reconnect.
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or shutdown.stopping.is_set():
             return None
         more, when = uuid.uuid4().hex, timezone.now()
         tokens.append(more)
@@ -207,10 +211,13 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
             return more
         return None
 
-    counts = send_claimed(token, claim_more=claim_more if limit else None)
-    from .recovery import maybe_sweep  # recovery hands rows off through this module
+    counts = send_claimed(token, claim_more=partial(retrying, claim_more) if limit else None)
+    if bookkeeping.outages() != outages:
+        bookkeeping.drop_connections()  # the worker's own, dead since the outage
+    if not shutdown.stopping.is_set():
+        from .recovery import maybe_sweep  # recovery hands rows off through this module
 
-    maybe_sweep()
+        maybe_sweep()
     return counts
 
 
@@ -253,7 +260,7 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
     ``claim_more()`` (if given), which claims more rows under a new token and
     returns it (None when there are none), while the other lanes go on sending.
     """
-    first = _claimed(token)
+    first = retrying(_claimed, token)
     counts: dict[str, int] = defaultdict(int)
     if not first:
         return dict(counts)
@@ -265,10 +272,12 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
 
     def fetch() -> list[Delivery] | None:
         fresh = claim_more() if claim_more is not None else None
-        return None if fresh is None else _claimed(fresh)
+        return None if fresh is None else retrying(_claimed, fresh)
 
+    # A stopping worker's lanes take no new row: what is left goes back below.
     line = Line(first, fetch if claim_more is not None else None,
-                width if low_water is None else max(low_water, 1))
+                width if low_water is None else max(low_water, 1),
+                stop=shutdown.stopping.is_set)
     lock = threading.Lock()
 
     def lane() -> None:
@@ -284,6 +293,7 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
                     # One row's bookkeeping failing (the database) must not stop
                     # the lane: the sweep recovers that row from its claim.
                     logger.exception("txmail: delivery %s could not be recorded", row.pk)
+                    bookkeeping.drop_connections()  # the next row must not use a dead one
                     status = "error"
                 with lock:
                     counts[status] += 1
@@ -298,6 +308,10 @@ def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
     else:
         with ThreadPoolExecutor(max_workers=lanes) as pool:
             list(pool.map(lambda _n: _in_thread(lane), range(lanes)))
+    if len(line):
+        from .recovery import hand_back  # recovery hands rows off through this module
+
+        counts["handed back"] = retrying(hand_back, line.take_all())
     return dict(counts)
 
 
@@ -314,7 +328,8 @@ def send_row(connection: Connection, row: Delivery, token: str) -> str:
     mine = Delivery.objects.filter(pk=row.pk, claim_token=token, status=Status.SENDING)
     # The claim is renewed as the mailer gets the message (a row may wait in
     # the line a while), and the attempt counts now, not when it was claimed.
-    if not mine.update(handed_over_at=now, claimed_at=now, attempts=F("attempts") + 1):
+    if not retrying(mine.update, handed_over_at=now, claimed_at=now,
+                    attempts=F("attempts") + 1):
         return "lost"  # the sweep took the claim back (this worker was too slow)
     row.attempts += 1
     try:

@@ -4,6 +4,8 @@
 workers run it in passing (``maybe_sweep()``). It relies on the claims
 ``queue`` writes: ``claimed_at`` and ``handed_over_at``, renewed as a worker
 goes, say whether a worker that stopped had given a message to the mailer.
+A worker that is told to stop hands back the rows no mailer had
+(``hand_back()``), so they go on at once rather than a claim timeout later.
 """
 
 import logging
@@ -11,18 +13,20 @@ import threading
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from ..conf import txmail_settings
+from . import bookkeeping
 from .models import FINAL, READY, Delivery, Status
 from .queue import hand_off
 
 logger = logging.getLogger("txmail.delivery")
 
 
-def sweep(*, older_than: float | None = None) -> dict[str, int]:
+def sweep(*, older_than: float | None = None, claims: bool = True) -> dict[str, int]:
     """Recover what crashed workers and lost hand-offs left behind.
 
     - claimed longer than ``CLAIM_TIMEOUT`` ago and never handed to the mailer:
@@ -33,10 +37,34 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
     - due for longer than that and still waiting, or due and never handed off (a
       backend that can't defer, a failed hand-off): handed to the task queue again;
     - ended longer than ``BODY_RETENTION`` ago: the body is dropped.
+
+    ``claims=False`` leaves claims alone (the sweep loops, while a worker may
+    still be renewing its claims after a database outage: ``bookkeeping.settled()``).
     """
     timeout = float(txmail_settings.CLAIM_TIMEOUT if older_than is None else older_than)
     now = timezone.now()
     stale = now - timedelta(seconds=timeout)
+    found: dict[str, Any] = judge_claims(stale, now) if claims else {}
+    taken_back = found.pop("ids", [])
+    overdue = Delivery.objects.filter(
+        Q(next_attempt_at__lt=stale) | Q(pk__in=taken_back)
+        | Q(needs_handoff=True, next_attempt_at__lte=now),
+        status__in=READY)
+    rows = list(overdue.only("pk", "task_backend", "queue_name", "priority")[:1000])
+    Delivery.objects.filter(pk__in=[r.pk for r in rows], status__in=READY).update(
+        next_attempt_at=now, needs_handoff=False)
+    for row in one_per_batch(rows):
+        hand_off(row)
+    return {"requeued": 0, "resent": 0, "unknown": 0, **found, "handed_off": len(rows),
+            "bodies_dropped": drop_bodies(now)}
+
+
+def judge_claims(stale: datetime, now: datetime) -> dict[str, Any]:
+    """Requeue, resend or end ``unknown`` the claims not renewed since ``stale``.
+
+    Return how many of each, and the ids put back in the queue (the sweep
+    hands them off).
+    """
     claims = Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=stale)
     never_sent = list(claims.filter(handed_over_at__isnull=True).values_list("pk", flat=True))
     requeued = claims.filter(pk__in=never_sent, handed_over_at__isnull=True).update(
@@ -59,18 +87,31 @@ def sweep(*, older_than: float | None = None) -> dict[str, int]:
         status=Status.UNKNOWN, claim_token="", updated_at=now,
         last_error="The worker stopped while the mailer had the message: it may or may "
         "not have been sent. Not retried, to avoid a duplicate.",
-    )  # drop_bodies() below drops their secret bodies
-    overdue = Delivery.objects.filter(
-        Q(next_attempt_at__lt=stale) | Q(pk__in=[*never_sent, *again])
-        | Q(needs_handoff=True, next_attempt_at__lte=now),
-        status__in=READY)
-    rows = list(overdue.only("pk", "task_backend", "queue_name", "priority")[:1000])
-    Delivery.objects.filter(pk__in=[r.pk for r in rows], status__in=READY).update(
-        next_attempt_at=now, needs_handoff=False)
-    for row in one_per_batch(rows):
-        hand_off(row)
+    )  # the sweep's drop_bodies() drops their secret bodies
     return {"requeued": requeued, "resent": resent, "unknown": unknown,
-            "handed_off": len(rows), "bodies_dropped": drop_bodies(now)}
+            "ids": [*never_sent, *again]}
+
+
+def hand_back(rows: list[Delivery]) -> int:
+    """Put claimed rows no mailer had back in the queue now (the worker is stopping).
+
+    Only rows still claimed by their token and never handed over: a lane that
+    gave a row to the mailer records its outcome itself. One task per batch
+    then takes them (``one_per_batch()``), on this worker's successor.
+    """
+    tokens = {row.claim_token for row in rows}
+    count = Delivery.objects.filter(
+        pk__in=[row.pk for row in rows], claim_token__in=tokens, status=Status.SENDING,
+        handed_over_at__isnull=True,
+    ).update(
+        # As it was: waiting for its first try, or for another after an error.
+        status=Case(When(last_error="", then=Value(Status.QUEUED)),
+                    default=Value(Status.RETRYING)),
+        claim_token="", next_attempt_at=timezone.now())
+    if count:  # a task for a row that isn't back (the sweep had it) finds nothing to do
+        for row in one_per_batch(rows):
+            hand_off(row)
+    return count
 
 
 BODY_BATCH = 500  # rows per UPDATE
@@ -130,6 +171,9 @@ def maybe_sweep() -> None:
             return
         _last_sweep = time.monotonic()
     try:
-        sweep()
+        sweep(claims=bookkeeping.settled())
+    except bookkeeping.LOST as exc:  # a database outage: the next sweep tries again
+        bookkeeping.saw_outage()
+        logger.warning("txmail: the delivery sweep could not reach the database (%s)", exc)
     except Exception:
         logger.exception("txmail: the delivery sweep failed")

@@ -27,7 +27,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count, Min
 
 from ...bulk import tasks as chunks
-from ...delivery import actions
+from ...delivery import actions, bookkeeping
 from ...delivery.models import READY, Delivery, Status
 from ...delivery.recovery import sweep
 from ._txmail import campaigns
@@ -104,11 +104,21 @@ class Command(BaseCommand):
                           "the mailer had them).")
 
     def do_sweep(self, *, every: float | None, **options: Any) -> None:
+        if every is None:
+            found = {**sweep(), **chunks.sweep()}  # deliveries, then chunks whose worker died
+            self.stdout.write(", ".join(f"{k} {v}" for k, v in found.items()))
+            return
         while True:
-            # Deliveries, then campaign chunks whose worker died.
-            found = {**sweep(), **chunks.sweep()}
-            if any(found.values()) or every is None:
-                self.stdout.write(", ".join(f"{k} {v}" for k, v in found.items()))
-            if every is None:
-                return
+            # A loop survives a database outage, and judges claims only once
+            # the workers had a claim timeout with the database to renew theirs.
+            claims = bookkeeping.settled()
+            try:
+                found = {**sweep(claims=claims), **chunks.sweep(claims=claims)}
+            except bookkeeping.LOST as exc:
+                bookkeeping.saw_outage()
+                self.stderr.write(f"The database is unreachable ({exc}); sweeping again "
+                                  f"in {every:g} s.")
+            else:
+                if any(found.values()):
+                    self.stdout.write(", ".join(f"{k} {v}" for k, v in found.items()))
             time.sleep(every)
