@@ -23,7 +23,7 @@ from django.utils import timezone
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Hello
 from txmail import DeliveryOptions, PermanentDeliveryError, TransientDeliveryError
-from txmail.delivery import queue, recovery, shutdown
+from txmail.delivery import queue, send, shutdown
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import DeliveryNotFound, MessageConfigurationError
 
@@ -231,7 +231,7 @@ def test_sweep_requeues_stale_claims_and_marks_handed_over_ones_unknown(
         status=Status.SENDING, claim_token="dead", claimed_at=long_ago,
         handed_over_at=long_ago)
     with django_capture_on_commit_callbacks(execute=True):
-        found = recovery.sweep()
+        found = queue.sweep()
     assert found == {"requeued": 1, "resent": 0, "unknown": 1, "handed_off": 1,
                      "bodies_dropped": 0}
     claimed.refresh_from_db()
@@ -256,7 +256,7 @@ def test_sweep_sends_an_ambiguous_message_again_with_the_same_message_id_if_aske
             status=Status.SENDING, claim_token="dead", claimed_at=long_ago,
             handed_over_at=long_ago, attempts=attempts)
     with django_capture_on_commit_callbacks(execute=True):
-        found = recovery.sweep()
+        found = queue.sweep()
     assert found == {"requeued": 0, "resent": 1, "unknown": 1, "handed_off": 1,
                      "bodies_dropped": 0}
     row.refresh_from_db()
@@ -430,7 +430,7 @@ def test_a_class_naming_an_unknown_task_backend_fails_at_enqueue(server):
     assert str(caught.value) == (
         "tests.test_delivery.Elsewhere: can't queue through task backend 'nowhere' (queue '', "
         "priority 0): The connection 'nowhere' doesn't exist. Fix settings.TASKS or the "
-        "class's task_backend, task_queue_name and task_priority.")
+        "class's DeliveryOptions (task_backend, queue_name, priority).")
     assert Delivery.objects.count() == 0
 
 
@@ -443,11 +443,11 @@ def test_a_backend_without_defer_gets_retries_from_the_sweep(server,
     row.refresh_from_db()
     assert (row.status, row.needs_handoff) == (Status.RETRYING, True)
     # Not due yet: nothing to do.
-    assert recovery.sweep() == {"requeued": 0, "resent": 0, "unknown": 0, "handed_off": 0,
+    assert queue.sweep() == {"requeued": 0, "resent": 0, "unknown": 0, "handed_off": 0,
                                "bodies_dropped": 0}
     Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        assert recovery.sweep()["handed_off"] == 1
+        assert queue.sweep()["handed_off"] == 1
     row.refresh_from_db()
     assert row.status == Status.SENT and arrived(server) == ["Hello Ann"]
 
@@ -504,7 +504,7 @@ def test_an_attempt_counts_when_the_mailer_gets_the_message(
     # the one real attempt is the only one counted.
     Delivery.objects.filter(pk=row.pk).update(
         status=Status.SENDING, claim_token="dead", claimed_at=long_ago)
-    recovery.sweep()  # hands it off again: the immediate backend sends it now
+    queue.sweep()  # hands it off again: the immediate backend sends it now
     row.refresh_from_db()
     assert (row.status, row.attempts) == (Status.SENT, 1)
 
@@ -516,7 +516,7 @@ def test_the_sweep_leaves_a_message_the_mailer_just_got(server):
     Delivery.objects.filter(pk=row.pk).update(
         status=Status.SENDING, claim_token="live", handed_over_at=timezone.now(),
         claimed_at=timezone.now() - timedelta(hours=1))
-    recovery.sweep()
+    queue.sweep()
     row.refresh_from_db()
     assert row.status == Status.SENDING
 
@@ -570,9 +570,9 @@ def test_send_again_keeps_every_sending_option(server):
 
 @override_settings(TXMAIL={"RETRY_DELAY": 10, "RETRY_MAX_DELAY": 60})
 def test_the_backoff_never_exceeds_the_maximum_delay():
-    delays = [queue.backoff(attempt) for attempt in range(1, 12) for _ in range(50)]
+    delays = [send.backoff(attempt) for attempt in range(1, 12) for _ in range(50)]
     assert max(delays) <= 60
-    assert min(queue.backoff(1) for _ in range(50)) >= 5  # 10 s, -50 %
+    assert min(send.backoff(1) for _ in range(50)) >= 5  # 10 s, -50 %
     assert max(delays) > 50  # capped, not shrunk
 
 
@@ -595,7 +595,7 @@ def test_a_send_slower_than_the_claim_timeout_is_not_taken_for_a_dead_worker(ser
 
     server.handler.handle_DATA = slow_data
     swept = []
-    sweeper = threading.Timer(2.5, lambda: swept.append(recovery.sweep()))
+    sweeper = threading.Timer(2.5, lambda: swept.append(queue.sweep()))
     sweeper.start()
     row = Hello().enqueue().delivery  # autocommit: the immediate backend sends it now
     sweeper.join()
@@ -614,7 +614,7 @@ def test_a_send_that_hangs_is_still_ended_by_the_sweep():
 
     def sweep_then_release():
         time.sleep(4.5)  # renewed for RENEW_FOR (3) claim timeouts, then left alone
-        swept.append(recovery.sweep())
+        swept.append(queue.sweep())
         hung.release.set()
 
     sweeper = threading.Thread(target=sweep_then_release)

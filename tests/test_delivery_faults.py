@@ -118,7 +118,7 @@ class Cluster:
                               "sweeper")
         # Before the command exists: the same loop.
         return self.spawn(["-c", "import time, django\ndjango.setup()\n"
-                           "from txmail.delivery.recovery import sweep\n"
+                           "from txmail.delivery.queue import sweep\n"
                            f"while True:\n    sweep()\n    time.sleep({every})\n"], "sweeper")
 
     def start_worker(self) -> str:

@@ -15,7 +15,7 @@ from django_tasks_db.models import DBTaskResult
 
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Hello
-from txmail.delivery import queue, recovery
+from txmail.delivery import queue
 from txmail.delivery.models import Delivery, Status
 
 pytestmark = pytest.mark.smtp
@@ -86,6 +86,6 @@ def test_the_sent_mark_and_the_follow_up_row_are_written_together(greylisting_bo
     assert row.claim_token and row.handed_over_at is not None
     assert not Delivery.objects.filter(resent_from=row).exists()
     # The sweep takes it from there: the mailer had it, so its outcome is unknown.
-    assert recovery.sweep(older_than=0)["unknown"] == 1
+    assert queue.sweep(older_than=0)["unknown"] == 1
     row.refresh_from_db()
     assert row.status == Status.UNKNOWN

@@ -73,7 +73,7 @@ def unknown(server, row):
     Delivery.objects.filter(pk=row.pk).update(
         status=Status.SENDING, claim_token="dead", claimed_at=timezone.now(),
         handed_over_at=timezone.now() - timedelta(hours=1))
-    recovery.sweep()
+    queue.sweep()
 
 
 def cancelled(server, row):
@@ -166,17 +166,17 @@ def test_the_sweep_drops_bodies_after_the_retention(server):
     old, recent = ended_rows(server, [8, 6])
     waiting = Hello(name="waiting").enqueue().delivery  # not ended: the queue needs its body
     Delivery.objects.filter(pk=waiting.pk).update(updated_at=timezone.now() - timedelta(days=30))
-    assert recovery.sweep()["bodies_dropped"] == 1  # the default: seven days
+    assert queue.sweep()["bodies_dropped"] == 1  # the default: seven days
     assert bodies([old, recent, waiting]) == [False, True, True]
     with override_settings(TXMAIL={"KEEP_BODIES": True, "BODY_RETENTION": DAY, "BATCH_SIZE": 1}):
-        assert recovery.sweep()["bodies_dropped"] == 1
+        assert queue.sweep()["bodies_dropped"] == 1
     assert bodies([recent]) == [False]
 
 
 @override_settings(TXMAIL={"KEEP_BODIES": True, "BODY_RETENTION": None, "BATCH_SIZE": 1})
 def test_no_retention_keeps_bodies(server):
     rows = ended_rows(server, [400])
-    assert recovery.sweep()["bodies_dropped"] == 0
+    assert queue.sweep()["bodies_dropped"] == 0
     assert bodies(rows) == [True]
 
 
@@ -184,6 +184,6 @@ def test_the_sweep_drops_old_bodies_in_bounded_batches(server, monkeypatch):
     monkeypatch.setattr(recovery, "BODY_BATCH", 2)
     monkeypatch.setattr(recovery, "BODY_BATCHES", 2)
     rows = ended_rows(server, [10] * 5)
-    assert [recovery.sweep()["bodies_dropped"] for _ in range(3)] == [4, 1, 0]
+    assert [queue.sweep()["bodies_dropped"] for _ in range(3)] == [4, 1, 0]
     assert bodies(rows) == [False] * 5
     assert set(Delivery.objects.values_list("status", flat=True)) <= set(FINAL)

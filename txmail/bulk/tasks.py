@@ -27,8 +27,6 @@ written whole or not at all.
 
 import logging
 import pickle
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -39,14 +37,14 @@ from django.apps import apps
 from django.db import IntegrityError, router, transaction
 from django.db.models import F
 from django.tasks import task
-from django.tasks.exceptions import InvalidTask, InvalidTaskBackend
 from django.utils import timezone
 
+from .. import tasking
 from ..conf import txmail_settings, validate_settings
-from ..delivery import bookkeeping, queue, recovery, shutdown
+from ..delivery import bookkeeping, queue, shutdown
 from ..delivery.bookkeeping import retrying
 from ..delivery.models import Delivery, Status
-from ..exceptions import CancelSend, MessageConfigurationError
+from ..exceptions import CancelSend
 from ..outbox import Attempt
 from ..registry import get_message_class
 from .models import Campaign, CampaignStatus, Chunk, ChunkStatus, Recipient
@@ -277,7 +275,7 @@ def sweep(*, older_than: float | None = None, claims: bool = True) -> dict[str, 
     A running chunk whose claim wasn't renewed for ``CLAIM_TIMEOUT`` goes back
     to the queue (its stored messages are the delivery sweep's); a queued chunk
     of a running campaign untouched for that long is handed off again.
-    ``claims=False`` leaves running chunks alone (as ``recovery.sweep()``).
+    ``claims=False`` leaves running chunks alone (as ``queue.sweep()``).
     """
     timeout = float(txmail_settings.CLAIM_TIMEOUT if older_than is None else older_than)
     now = timezone.now()
@@ -302,17 +300,13 @@ def sweep(*, older_than: float | None = None, claims: bool = True) -> dict[str, 
     return {"chunks requeued": requeued, "chunks handed off": handed}
 
 
-_last_sweep = 0.0
-_sweep_lock = threading.Lock()
+_throttle = tasking.Throttle()
 
 
 def maybe_sweep() -> None:
     """Sweep chunks (and deliveries) from a worker at most every ``CLAIM_TIMEOUT / 2``."""
-    global _last_sweep
-    with _sweep_lock:
-        if time.monotonic() - _last_sweep < float(txmail_settings.CLAIM_TIMEOUT) / 2:
-            return
-        _last_sweep = time.monotonic()
+    if not _throttle.due(float(txmail_settings.CLAIM_TIMEOUT) / 2):
+        return
     try:
         sweep(claims=bookkeeping.settled())
     except bookkeeping.LOST as exc:  # a database outage: the next sweep tries again
@@ -320,24 +314,13 @@ def maybe_sweep() -> None:
         logger.warning("txmail: the campaign sweep could not reach the database (%s)", exc)
     except Exception:
         logger.exception("txmail: the campaign sweep failed")
-    recovery.maybe_sweep()
+    queue.maybe_sweep()
 
 
 def chunk_task_for(backend: str, queue_name: str, priority: int, *, owner: str = "") -> Any:
     """Return the ``send_chunk`` task configured for a backend, queue and priority."""
-    options: dict[str, Any] = {"backend": backend}
-    if queue_name:
-        options["queue_name"] = queue_name
-    if priority:
-        options["priority"] = priority
-    try:
-        return send_chunk.using(**options)
-    except (InvalidTask, InvalidTaskBackend) as exc:
-        raise MessageConfigurationError(
-            f"{owner}: can't queue chunks through task backend {backend!r} (queue "
-            f"{queue_name!r}, priority {priority}): {str(exc).rstrip('.')}. Fix "
-            "settings.TASKS or the class's task_backend, task_queue_name and task_priority."
-        ) from exc
+    return tasking.configured(send_chunk, backend, queue_name, priority, owner=owner,
+                              what="queue chunks")
 
 
 def hand_off_chunks(campaign_id: int, chunk_ids: list[int] | None = None) -> None:

@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from ..conf import txmail_settings
 from .models import READY, Delivery, Status, drop_secret_bodies
-from .queue import hand_off
-from .recovery import sweep
+from .queue import hand_off, sweep
 
 RETRYABLE = (Status.FAILED, Status.RETRYING)
 # Why a row can't be sent again, for the admin and the command.
@@ -82,5 +81,5 @@ def _new_message_id(raw: bytes, old: str) -> tuple[bytes, str]:
 
 
 def requeue_stuck(older_than: float | None = None) -> dict[str, int]:
-    """Recover rows claimed by workers that died (see ``recovery.sweep``)."""
+    """Recover rows claimed by workers that died (see ``queue.sweep``)."""
     return sweep(older_than=older_than)

@@ -29,8 +29,7 @@ from typing import Any
 from django.db import Error, InterfaceError, OperationalError, connections
 
 from ..conf import txmail_settings
-from . import heartbeat, shutdown
-from . import log
+from . import heartbeat, log, shutdown
 
 logger = logging.getLogger("txmail.delivery")
 

@@ -1,7 +1,8 @@
 """Recovery: what crashed workers and lost hand-offs left behind goes on its way.
 
-``manage.py txmail sweep`` runs ``sweep()`` (every minute, or from cron), and
-workers run it in passing (``maybe_sweep()``). It relies on the claims
+``manage.py txmail sweep`` runs ``queue.sweep()`` (every minute, or from
+cron), and workers run it in passing (``queue.maybe_sweep()``); it calls
+``sweep()`` here, which returns the rows to hand to the task queue again. It relies on the claims
 ``queue`` writes: ``claimed_at`` and ``handed_over_at``, renewed as a worker
 goes, say whether a worker that stopped had given a message to the mailer.
 A worker that is told to stop hands back the rows no mailer had
@@ -9,8 +10,6 @@ A worker that is told to stop hands back the rows no mailer had
 """
 
 import logging
-import threading
-import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,15 +18,17 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from ..conf import txmail_settings
-from . import bookkeeping
 from .models import FINAL, READY, Delivery, Status
-from .queue import hand_off
 
 logger = logging.getLogger("txmail.delivery")
 
 
-def sweep(*, older_than: float | None = None, claims: bool = True) -> dict[str, int]:
+def sweep(*, older_than: float | None = None, claims: bool = True
+          ) -> tuple[dict[str, int], list[Delivery]]:
     """Recover what crashed workers and lost hand-offs left behind.
+
+    Return the counts and the rows to hand to the task queue again (one per
+    batch: ``one_per_batch()``).
 
     - claimed longer than ``CLAIM_TIMEOUT`` ago and never handed to the mailer:
       back to the queue;
@@ -53,10 +54,9 @@ def sweep(*, older_than: float | None = None, claims: bool = True) -> dict[str, 
     rows = list(overdue.only("pk", "task_backend", "queue_name", "priority")[:1000])
     Delivery.objects.filter(pk__in=[r.pk for r in rows], status__in=READY).update(
         next_attempt_at=now, needs_handoff=False)
-    for row in one_per_batch(rows):
-        hand_off(row)
-    return {"requeued": 0, "resent": 0, "unknown": 0, **found, "handed_off": len(rows),
-            "bodies_dropped": drop_bodies(now)}
+    counts = {"requeued": 0, "resent": 0, "unknown": 0, **found, "handed_off": len(rows),
+              "bodies_dropped": drop_bodies(now)}
+    return counts, one_per_batch(rows)
 
 
 def judge_claims(stale: datetime, now: datetime) -> dict[str, Any]:
@@ -92,12 +92,13 @@ def judge_claims(stale: datetime, now: datetime) -> dict[str, Any]:
             "ids": [*never_sent, *again]}
 
 
-def hand_back(rows: list[Delivery]) -> int:
+def hand_back(rows: list[Delivery]) -> tuple[int, list[Delivery]]:
     """Put claimed rows no mailer had back in the queue now (the worker is stopping).
 
     Only rows still claimed by their token and never handed over: a lane that
-    gave a row to the mailer records its outcome itself. One task per batch
-    then takes them (``one_per_batch()``), on this worker's successor.
+    gave a row to the mailer records its outcome itself. Return how many went
+    back and the rows to hand to the task queue: one task per batch takes them
+    (``one_per_batch()``), on this worker's successor.
     """
     tokens = {row.claim_token for row in rows}
     count = Delivery.objects.filter(
@@ -108,10 +109,8 @@ def hand_back(rows: list[Delivery]) -> int:
         status=Case(When(last_error="", then=Value(Status.QUEUED)),
                     default=Value(Status.RETRYING)),
         claim_token="", next_attempt_at=timezone.now())
-    if count:  # a task for a row that isn't back (the sweep had it) finds nothing to do
-        for row in one_per_batch(rows):
-            hand_off(row)
-    return count
+    # A task for a row that isn't back (the sweep had it) finds nothing to do.
+    return count, one_per_batch(rows) if count else []
 
 
 BODY_BATCH = 500  # rows per UPDATE
@@ -156,24 +155,3 @@ def one_per_batch(rows: list[Delivery]) -> list[Delivery]:
             chosen.append(row)
         seen[key] += 1
     return chosen
-
-
-_last_sweep = 0.0
-_sweep_lock = threading.Lock()
-
-
-def maybe_sweep() -> None:
-    """Sweep from inside a worker at most once per ``CLAIM_TIMEOUT / 2`` per process."""
-    global _last_sweep
-    interval = float(txmail_settings.CLAIM_TIMEOUT) / 2
-    with _sweep_lock:
-        if time.monotonic() - _last_sweep < interval:
-            return
-        _last_sweep = time.monotonic()
-    try:
-        sweep(claims=bookkeeping.settled())
-    except bookkeeping.LOST as exc:  # a database outage: the next sweep tries again
-        bookkeeping.saw_outage()
-        logger.warning("txmail: the delivery sweep could not reach the database (%s)", exc)
-    except Exception:
-        logger.exception("txmail: the delivery sweep failed")

@@ -29,7 +29,7 @@ from django.db.models import Count, Min
 from ...bulk import tasks as chunks
 from ...delivery import actions, bookkeeping
 from ...delivery.models import READY, Delivery, Status
-from ...delivery.recovery import sweep
+from ...delivery.queue import sweep
 from ._txmail import campaigns
 from ._txmail import classes as messages
 
