@@ -208,7 +208,8 @@ def shares(count: int) -> dict[str, float]:
             from txmail.bulk.models import Chunk
             from txmail.bulk.tasks import run_chunk
             from txmail.mail.frozen import FrozenEmail, freeze
-            from txmail.rendering.pipeline import render_activated
+            from txmail.outbox import build
+            from txmail.rendering.pipeline import activated, render_activated
 
             people = [Subscriber(pk=i, name=f"Name {i}", email=f"user{i}@example.com")
                       for i in range(count)]
@@ -217,10 +218,11 @@ def shares(count: int) -> dict[str, float]:
                 for person in people:
                     message = Bulletin.get_bulk_message(person, title="June")
                     t0 = time.perf_counter()
-                    with message.activated():
-                        rendered = render_activated(message)
+                    draft = message.resolve()
+                    with activated(draft):
+                        rendered = render_activated(draft)
                         t1 = time.perf_counter()
-                        email = message.build(rendered)
+                        email = build(draft, rendered)
                         raw, sender, recipients = freeze(email)  # the bytes a chunk stores
                     t2 = time.perf_counter()
                     # Those bytes, as a chunk's sender sends them.
