@@ -11,7 +11,7 @@ from django.test import override_settings
 from tests.testapp.emails import Hello
 from txmail import DeliveryOptions, Draft, MessageConfigurationError, Queued
 from txmail.delivery.models import Delivery, Status
-from txmail.exceptions import CancelSend
+from txmail.exceptions import CancelSend, UnknownMailer
 from txmail.signals import pre_send
 from txmail.suppression.check import suppress
 
@@ -42,9 +42,7 @@ def test_every_hook_is_read_once_whatever_the_way_out(way, django_capture_on_com
     cls, calls = counting(Hello)
     with django_capture_on_commit_callbacks(execute=True):
         getattr(cls(name="Ada"), way)()
-    # get_language and get_time_zone: once to activate them, once into the draft.
-    expected = {name: 1 for name in HOOKS} | {"get_time_zone": 2, "get_language": 1}
-    assert dict(calls) == expected
+    assert dict(calls) == {name: 1 for name in HOOKS}
     if way in ("send", "enqueue"):
         assert [m.subject for m in mail.outbox] == ["Hello Ada"]
 
@@ -119,6 +117,77 @@ def test_a_class_whose_delivery_options_are_not_a_value_fails_when_defined():
     assert str(caught.value) == (
         "Bad.delivery_options must be a txmail.DeliveryOptions, not {'topic': 'x'}: e.g. "
         "delivery_options = DeliveryOptions(queue_name='email').")
+
+
+@pytest.mark.parametrize(("attribute", "fix"), [
+    ("topic", "delivery_options = DeliveryOptions(topic=...)"),
+    ("secret_body", "delivery_options = DeliveryOptions(secret_body=...)"),
+    ("task_queue_name", "delivery_options = DeliveryOptions(queue_name=...)"),
+    ("get_recipients", "get_to()"),
+    ("get_topic", "get_delivery_options()"),
+])
+def test_an_attribute_of_earlier_releases_is_refused_with_its_new_place(attribute, fix):
+    with pytest.raises(MessageConfigurationError) as caught:
+        type("Old", (Hello,), {"__module__": __name__, attribute: True})
+    assert str(caught.value) == (
+        f"Old.{attribute} is no longer read: use {fix} instead (see CHANGELOG.md).")
+
+
+def test_render_and_message_need_no_configured_mailer():
+    class Elsewhere(Hello):
+        mailer = "not-configured"
+
+    assert Elsewhere(name="Ada").render().subject == "Hello Ada"
+    assert Elsewhere(name="Ada").message().subject == "Hello Ada"
+    with pytest.raises(UnknownMailer):
+        Elsewhere().send()
+
+
+def test_a_message_cancelled_by_pre_send_is_logged_with_what_its_hooks_say(on_pre_send):
+    class Pinned(Hello):
+        def get_to(self):
+            return ["pinned@example.com"]
+
+        def get_mailer(self):
+            return "marketing"
+
+    @on_pre_send
+    def no(sender, **kwargs):
+        raise CancelSend("not today")
+
+    queued = Pinned(to=()).enqueue()
+    row = queued.delivery
+    assert (row.status, row.recipients, row.mailer) == (
+        Status.CANCELLED, ["pinned@example.com"], "marketing")
+
+
+def test_delivery_options_check_tags_and_provider_values():
+    assert DeliveryOptions(tags=(t for t in ["a", "b"])).tags == ("a", "b")
+    with pytest.raises(MessageConfigurationError) as caught:
+        DeliveryOptions(metadata=["x"])
+    assert str(caught.value) == (
+        "DeliveryOptions(metadata=['x']): metadata must be a dict of JSON values.")
+    with pytest.raises(MessageConfigurationError) as caught:
+        DeliveryOptions(esp_extra={"when": object()})
+    assert str(caught.value).startswith(
+        "DeliveryOptions(esp_extra=...): esp_extra must hold JSON values only (")
+
+
+@override_settings(TXMAIL={"SITE_URL": "https://shop.example.com"})
+def test_a_test_send_unsubscribes_the_tester_never_the_sample_recipient():
+    from tests.testapp.emails import Bulletin
+    from txmail.bulk.tokens import make_token
+    from txmail.outbox import send_test
+    from txmail.preview.previews import make_preview
+
+    preview = make_preview("testapp.Bulletin", Bulletin, "default", {}, None, lint=False,
+                           to="qa@example.com")
+    send_test(preview.draft, "qa@example.com", rendered=preview.rendered)
+    [sent] = mail.outbox
+    assert sent.to == ["qa@example.com"]
+    header = sent.extra_headers["List-Unsubscribe"]
+    assert make_token("qa@example.com", "bulletin") in header
+    assert make_token("ann@example.com", "bulletin") not in header + sent.body
 
 
 def test_a_pre_send_receiver_changes_what_is_resolved(on_pre_send):

@@ -6,7 +6,8 @@ the delivery layer) works from these values and never calls back into the
 message. They hold no behaviour beyond checking themselves.
 """
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -84,15 +85,29 @@ class DeliveryOptions:
                 f"DeliveryOptions(resend_if_unknown={self.resend_if_unknown!r}): "
                 "resend_if_unknown must be True, False or None.")
         if self.tags is not None:
-            if isinstance(self.tags, str) or not all(isinstance(t, str) for t in self.tags):
+            if isinstance(self.tags, str):
                 raise MessageConfigurationError(
                     f"DeliveryOptions(tags={self.tags!r}): tags must be a list of strings, "
-                    f"e.g. tags=[{self.tags!r}]." if isinstance(self.tags, str) else
+                    f"e.g. tags=[{self.tags!r}].")
+            tags = tuple(self.tags) if isinstance(self.tags, Iterable) else None
+            if tags is None or not all(isinstance(t, str) for t in tags):
+                raise MessageConfigurationError(
                     f"DeliveryOptions(tags={self.tags!r}): tags must be a list of strings.")
-            object.__setattr__(self, "tags", tuple(self.tags))
-        object.__setattr__(self, "metadata", _frozen_mapping(self.metadata))
-        if self.esp_extra is not None:
-            object.__setattr__(self, "esp_extra", _frozen_mapping(self.esp_extra))
+            object.__setattr__(self, "tags", tags)
+        for name in ("metadata", "esp_extra"):
+            value = getattr(self, name)
+            if value is None and name == "esp_extra":
+                continue
+            if not isinstance(value, Mapping):
+                raise MessageConfigurationError(
+                    f"DeliveryOptions({name}={value!r}): {name} must be a dict of JSON values.")
+            try:  # stored with a queued message (Delivery.esp_options): JSON only
+                json.dumps(dict(value), allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise MessageConfigurationError(
+                    f"DeliveryOptions({name}=...): {name} must hold JSON values only "
+                    f"({exc}).") from None
+            object.__setattr__(self, name, _frozen_mapping(value))
 
     def provider_options(self, default_tags: Sequence[str] = ()) -> dict[str, Any]:
         """anymail's ``tags``, ``metadata`` and ``esp_extra`` for the built email."""
@@ -101,7 +116,7 @@ class DeliveryOptions:
                 "esp_extra": dict(self.esp_extra) if self.esp_extra else None}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Draft:
     """One message, resolved: every value rendering, building and delivery need.
 
@@ -124,11 +139,18 @@ class Draft:
     reply_to: tuple[Any, ...] = ()
     headers: Mapping[str, Any] = field(default_factory=dict)
     attachments: tuple[Any, ...] = ()
+    # The recipient's, activated for rendering and building; None keeps the active one.
     language: str | None = None
     time_zone: Any = None
     options: DeliveryOptions = field(default_factory=DeliveryOptions)
-    # anymail's tags/metadata/esp_extra, with the class's default tags applied.
-    provider_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "headers", MappingProxyType(dict(self.headers)))
+
+    @property
+    def provider_options(self) -> dict[str, Any]:
+        """anymail's tags, metadata and esp_extra; the tags default to the registry name."""
+        return self.options.provider_options([self.message_class])
 
     @property
     def recipients(self) -> list[Any]:

@@ -19,8 +19,8 @@ coming back here.
 """
 
 import html as html_lib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -35,7 +35,7 @@ from .draft import DeliveryOptions, Draft, Rendered
 from .exceptions import MessageConfigurationError, UnknownMailer
 from .mail.mime import Attachment, InlineImage, TxEmailMessage
 from .mail.validation import check_address_list
-from .rendering.pipeline import render_string
+from .rendering.pipeline import render, render_string
 
 if TYPE_CHECKING:
     from .backends.transport import SentMessage
@@ -53,9 +53,52 @@ def _as_list(message: "Message", field: str, value: Any, default: Any) -> list[s
 
 def name_of(cls: type["Message"]) -> str:
     """Return the registry name of ``cls``: ``app_label.ClassName``."""
-    config = apps.get_containing_app_config(cls.__module__)
-    prefix = config.label if config else cls.__module__
-    return f"{prefix}.{cls.__name__}"
+    # Kept on the class itself (not inherited: a subclass has its own name).
+    name = cls.__dict__.get("_txmail_name")
+    if name is None:
+        config = apps.get_containing_app_config(cls.__module__)
+        prefix = config.label if config else cls.__module__
+        name = f"{prefix}.{cls.__name__}"
+        if apps.ready:  # before that, the app's label may not be known yet
+            cls._txmail_name = name  # type: ignore[attr-defined]
+    return name
+
+
+def _activated(language: str | None, time_zone: Any) -> AbstractContextManager[Any]:
+    if not (language or time_zone):
+        return nullcontext()  # most messages: nothing to switch, nothing to pay
+    stack = ExitStack()
+    if language:
+        stack.enter_context(translation.override(language))
+    if time_zone:
+        stack.enter_context(timezone.override(time_zone))
+    return stack
+
+
+def _completed(cls: type["Message"], options: Any, where: str) -> DeliveryOptions:
+    """``options`` checked, with the kind's default for ``resend_if_unknown``."""
+    if not isinstance(options, DeliveryOptions):
+        raise MessageConfigurationError(
+            f"{where} must be a txmail.DeliveryOptions, not {options!r}: e.g. "
+            "delivery_options = DeliveryOptions(queue_name='email').")
+    if options.resend_if_unknown is None:
+        options = replace(options, resend_if_unknown=cls.resend_if_unknown_default)
+    return options
+
+
+# Attributes and hooks of earlier releases, now read from ``delivery_options``:
+# a class that still sets one would be silently ignored, so it is refused.
+_MOVED = {
+    **{name: f"delivery_options = DeliveryOptions({name}=...)" for name in (
+        "task_backend", "respect_suppression", "topic", "resend_if_unknown", "secret_body",
+        "tags", "metadata", "esp_extra")},
+    "task_queue_name": "delivery_options = DeliveryOptions(queue_name=...)",
+    "task_priority": "delivery_options = DeliveryOptions(priority=...)",
+    **{f"get_{name}": "get_delivery_options()" for name in (
+        "task_backend", "task_queue_name", "task_priority", "respect_suppression", "topic",
+        "resend_if_unknown", "secret_body", "tags", "metadata", "esp_extra")},
+    "get_recipients": "get_to()",
+}
 
 
 def check_mailer(owner: str, alias: str | None) -> str:
@@ -115,6 +158,10 @@ class Message:
     #: How it is delivered: task queue, suppression, topic, provider options
     #: (``txmail.DeliveryOptions``; hook: ``get_delivery_options()``).
     delivery_options: DeliveryOptions = DeliveryOptions()
+    # What ``DeliveryOptions(resend_if_unknown=None)`` means for this kind of
+    # message: never twice for transactional mail (``BulkMessage``: True).
+    resend_if_unknown_default: ClassVar[bool] = False
+    _resolved_options: ClassVar[DeliveryOptions]
 
     def __init__(
         self,
@@ -151,11 +198,12 @@ class Message:
         # ``abstract`` is not inherited: only a class that says so is abstract.
         if "abstract" not in cls.__dict__:
             cls.abstract = False
-        if not isinstance(cls.delivery_options, DeliveryOptions):
+        for name in sorted(_MOVED.keys() & cls.__dict__.keys()):
             raise MessageConfigurationError(
-                f"{cls.__name__}.delivery_options must be a txmail.DeliveryOptions, not "
-                f"{cls.delivery_options!r}: e.g. delivery_options = DeliveryOptions("
-                "queue_name='email').")
+                f"{cls.__name__}.{name} is no longer read: use {_MOVED[name]} instead "
+                "(see CHANGELOG.md).")
+        cls._resolved_options = _completed(cls, cls.delivery_options,
+                                           f"{cls.__name__}.delivery_options")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} to={self.to!r}>"
@@ -243,61 +291,54 @@ class Message:
 
     # -- resolving -----------------------------------------------------------
 
-    @contextmanager
-    def activated(self) -> Iterator[None]:
-        """Activate the recipient's language and time zone (see ``draft_activated``)."""
-        with ExitStack() as stack:
-            language = self.get_language()
-            if language:
-                stack.enter_context(translation.override(language))
-            time_zone = self.get_time_zone()
-            if time_zone:
-                stack.enter_context(timezone.override(time_zone))
-            yield
+    def activated(self) -> AbstractContextManager[None]:
+        """Activate the recipient's language and time zone, as ``resolve()`` does."""
+        return _activated(self.get_language(), self.get_time_zone())
 
-    def resolve(self, using: str | None = None) -> Draft:
+    def resolve(self, using: str | None = None, *, sending: bool = True) -> Draft:
         """Read every attribute and hook once; return the frozen ``Draft``.
 
-        ``using`` overrides the mailer alias. Hooks run in the recipient's
-        language and time zone (a localized subject, header or PDF).
+        ``using`` overrides the mailer alias, which must be a ``MAILERS`` alias
+        when ``sending`` (``render()`` and ``message()`` pass False: they send
+        nothing). Hooks run in the recipient's language and time zone (a
+        localized subject, header or PDF).
         """
-        owner = type(self).__name__
-        alias = check_mailer(owner, using or self.get_mailer())
-        with self.activated():
+        cls = type(self)
+        owner = cls.__name__
+        alias = using or self.get_mailer() or str(txmail_settings.DEFAULT_MAILER)
+        if sending:
+            check_mailer(owner, alias)
+        language, time_zone = self.get_language(), self.get_time_zone()
+        with _activated(language, time_zone):
             options = self.get_delivery_options()
-            if not isinstance(options, DeliveryOptions):
-                raise MessageConfigurationError(
-                    f"{owner}.get_delivery_options() returned {options!r}, not a "
-                    "txmail.DeliveryOptions.")
-            if options.resend_if_unknown is None:  # a transactional message: never twice
-                options = replace(options, resend_if_unknown=False)
+            if options is cls.delivery_options:
+                options = cls._resolved_options  # checked and completed once per class
+            else:
+                options = _completed(cls, options, f"{owner}.get_delivery_options()")
             context = self.get_context_data()
-            name = name_of(type(self))
             return Draft(
-                owner=owner, message_class=name, mailer=alias,
+                owner=owner, message_class=name_of(cls), mailer=alias,
                 template_names=tuple(self.get_template_names()),
                 context=context, subject=self.get_subject(context),
                 from_email=self.get_from_email(),
                 to=tuple(self.get_to()), cc=tuple(self.get_cc()), bcc=tuple(self.get_bcc()),
                 reply_to=tuple(self.get_reply_to()), headers=self.get_headers(),
                 attachments=tuple(self.get_attachments()),
-                language=translation.get_language(), time_zone=self.get_time_zone(),
-                options=options, provider_options=options.provider_options([name]),
+                language=language, time_zone=time_zone,
+                options=options,
             )
 
     # -- the way out ----------------------------------------------------------
 
     def render(self) -> Rendered:
         """Render subject, HTML and text without building MIME or sending."""
-        from .rendering.pipeline import render
-
-        return render(self.resolve())
+        return render(self.resolve(sending=False))
 
     def message(self) -> TxEmailMessage:
         """Return the Django ``EmailMultiAlternatives`` this message sends."""
         from .outbox import build
 
-        return build(self.resolve())
+        return build(self.resolve(sending=False))
 
     def send(self, using: str | None = None) -> "SentMessage":
         """Render, build and send now through ``using`` (default: the class's mailer).
@@ -337,3 +378,8 @@ class Message:
         from asgiref.sync import sync_to_async
 
         return await sync_to_async(self.enqueue)(using=using)
+
+
+# The base class itself: __init_subclass__ completes its subclasses' options.
+Message._resolved_options = _completed(Message, Message.delivery_options,
+                                       "Message.delivery_options")

@@ -85,6 +85,26 @@ class Attempt:
                                            run_interceptors(self.email, self.message))
         return draft
 
+    def _resolved_for_the_log(self) -> Draft | None:
+        """The draft of a message cancelled before it was resolved, for its log row."""
+        if self.draft is None:
+            try:
+                self.draft = self.message.resolve(self.using, sending=False)
+            except Exception:  # it was cancelled: a broken hook must not hide that
+                return None
+        return self.draft
+
+    def _mailer(self) -> str:
+        draft = self._resolved_for_the_log()
+        return draft.mailer if draft else self.message.mailer or txmail_settings.DEFAULT_MAILER
+
+    def _addresses(self) -> dict[str, Any]:
+        draft, message = self._resolved_for_the_log(), self.message
+        if draft is not None:
+            return {"from_email": str(draft.from_email), "recipients": draft.recipients}
+        return {"from_email": str(message.from_email or settings.DEFAULT_FROM_EMAIL),
+                "recipients": [*message.to, *message.cc, *message.bcc]}
+
     def sent(self, result: Any) -> None:
         self._notify(post_send, mailer=self.alias, result=result, email=self.email,
                      rendered=self.rendered)
@@ -94,10 +114,10 @@ class Attempt:
 
     def cancel(self, exc: CancelSend, message_class: str) -> "Delivery | None":
         """Log the cancellation, send ``send_cancelled``; return the log row."""
-        message, email = self.message, self.email
+        email = self.email
         reason = str(exc) or "A pre_send receiver cancelled it."
         self.reason = reason
-        alias = self.alias or self.using or message.mailer or txmail_settings.DEFAULT_MAILER
+        alias = self.alias or self.using or self._mailer()
         self.cancelled_via = alias
         fields: dict[str, Any]
         if email is not None:
@@ -106,12 +126,8 @@ class Attempt:
                 "subject": str(email.subject),
                 "message_id": str(email.extra_headers.get("Message-ID", "")),
             }
-        else:  # cancelled by pre_send: nothing was resolved, rendered or built
-            fields = {
-                "from_email": str(message.from_email or settings.DEFAULT_FROM_EMAIL),
-                "subject": "", "message_id": "",
-                "recipients": [*message.to, *message.cc, *message.bcc],
-            }
+        else:  # cancelled by pre_send: nothing was rendered or built
+            fields = {"subject": "", "message_id": "", **self._addresses()}
         row = record_cancelled(message_class=message_class, alias=alias, reason=reason,
                                queued=self.queued, **fields)
         self._notify(send_cancelled, mailer=alias, reason=reason, email=email, delivery=row)

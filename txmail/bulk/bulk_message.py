@@ -17,7 +17,6 @@ Transactional classes (plain ``Message``) get none of this.
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -26,7 +25,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import punycode
 
 from ..conf import MAILTO_ADDRESS, txmail_settings
-from ..draft import DeliveryOptions
 from ..exceptions import MessageConfigurationError
 from ..message import Message
 from ..sites import absolute
@@ -82,6 +80,9 @@ class BulkMessage(Message):
     unsubscribe_mailto: str | None = None
     # Recipients per chunk (one task each); None: TXMAIL["BULK_CHUNK_SIZE"].
     chunk_size: int | None = None
+    # Nobody skipped: a message whose worker died mid hand-over goes again,
+    # under the same Message-ID (a copy rather than a loss).
+    resend_if_unknown_default: ClassVar[bool] = True
 
     def __init__(self, recipient: Any = None, **kwargs: Any) -> None:
         # ``recipient`` is a row of the campaign's queryset (or None when the
@@ -98,7 +99,7 @@ class BulkMessage(Message):
         # Validate early: a concrete bulk class without a topic would record
         # unsubscribes that stop nothing (or everything).
         if (not cls.abstract and not cls.delivery_options.topic
-                and cls.get_delivery_options is BulkMessage.get_delivery_options):
+                and cls.get_delivery_options is Message.get_delivery_options):
             raise MessageConfigurationError(
                 f"{cls.__name__} requires either a topic in 'delivery_options' (the list "
                 "recipients unsubscribe from, e.g. delivery_options = "
@@ -149,13 +150,6 @@ class BulkMessage(Message):
 
     # -- unsubscribe --------------------------------------------------------
 
-    def get_delivery_options(self) -> DeliveryOptions:
-        options = super().get_delivery_options()
-        if options.resend_if_unknown is None:
-            # Nobody skipped: a message whose worker died mid hand-over goes
-            # again, under the same Message-ID (a copy rather than a loss).
-            options = replace(options, resend_if_unknown=True)
-        return options
 
     def get_unsubscribe_address(self) -> str:
         """Return the address an unsubscribe stops: the first To address."""

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ..conf import txmail_settings
 from ..exceptions import CampaignArgumentError, MessageConfigurationError
-from ..message import check_mailer, name_of
+from ..message import Message, check_mailer, name_of
 from ..registry import get_message_class
 from .models import Campaign, CampaignStatus, Chunk
 from .tasks import chunk_task_for, hand_off_chunks
@@ -70,14 +70,18 @@ def start(cls: type["BulkMessage"], queryset: QuerySet[Any], *, using: str | Non
     if size < 1:
         raise CampaignArgumentError(f"{owner}.send_bulk() chunk_size must be at least 1, "
                                     f"not {size}.")
-    # The class's options: the chunk tasks are queued before any recipient's
-    # message exists (each row then gets its own message's options).
+    # The class's task queue: the chunks are queued before any recipient's
+    # message exists, and their rows go through the same queue. The rest of a
+    # message's options (its topic, say) may vary per recipient.
     options = cls.delivery_options
     backend = options.task_backend or txmail_settings.TASK_BACKEND
     queue_name = options.queue_name or ""
     priority = options.priority or 0
     chunk_task_for(backend, queue_name, priority, owner=owner)  # fail here, not in a worker
-    check_mailer(owner, using or cls.mailer)  # an unknown alias fails here, naming them
+    if using or cls.get_mailer is Message.get_mailer:
+        # An unknown alias fails here, naming those that exist; a get_mailer()
+        # override chooses per recipient, and each message checks its own.
+        check_mailer(owner, using or cls.mailer)
     try:
         query = pickle.dumps(queryset.query)
     except Exception as exc:

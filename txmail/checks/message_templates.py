@@ -17,7 +17,7 @@ def check_precompiled_templates(
 
     Only in DEBUG (runserver on a developer's machine): compiling every template
     costs a second or so, which production management commands shouldn't pay.
-    Production workers call ``txmail.rendering.compiled.warm_up()`` instead.
+    Production workers call ``txmail.warm_up()`` instead.
     """
     from django.conf import settings
 

@@ -53,7 +53,8 @@ class Delivery(models.Model):
     topic = models.CharField(_("topic"), max_length=100, blank=True)
     respect_suppression = models.BooleanField(
         _("respect the suppression list"), default=True,
-        help_text=_("False when the message class opts out (respect_suppression = False)."))
+        help_text=_("False when the message class opts out "
+                    "(DeliveryOptions(respect_suppression=False))."))
     resend_if_unknown = models.BooleanField(
         _("resend if unknown"), default=False,
         help_text=_("Send the same bytes again when a worker died while the mailer had "

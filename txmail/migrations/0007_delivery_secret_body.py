@@ -19,4 +19,9 @@ class Migration(migrations.Migration):
             model_name='delivery',
             index=models.Index(condition=models.Q(('raw__isnull', False)), fields=['updated_at'], name='txmail_bodies'),
         ),
+        migrations.AlterField(
+            model_name='delivery',
+            name='respect_suppression',
+            field=models.BooleanField(default=True, help_text='False when the message class opts out (DeliveryOptions(respect_suppression=False)).', verbose_name='respect the suppression list'),
+        ),
     ]

@@ -3,7 +3,7 @@
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -139,16 +139,25 @@ def build_instance(cls: type[Message], variant: str, query: Mapping[str, str]) -
 
 def make_preview(name: str, cls: type[Message], variant: str,
                  query: Mapping[str, str], language: str | None,
-                 *, lint: bool = True) -> Preview:
-    """Resolve, render and MIME-encode one variant inside a rolled-back transaction."""
+                 *, lint: bool = True, to: str | None = None) -> Preview:
+    """Resolve, render and MIME-encode one variant inside a rolled-back transaction.
+
+    ``to`` makes it a test send's preview: the message is addressed to ``to``
+    alone before it is resolved, so what depends on the recipient (a bulk
+    message's unsubscribe link) is the tester's, never the sample's.
+    """
     from .lint import lint_message
 
     with rolled_back(), translation.override(language or translation.get_language()):
         instance, kwargs = build_instance(cls, variant, query)
         apply_language(instance, language)
+        if to is not None:
+            instance.to, instance.cc, instance.bcc = [to], [], []
         # The steps of Message.message(), kept apart for the page: resolve,
         # render, then build the MIME.
         draft = instance.resolve()
+        if to is not None:  # also for a get_to() that ignores ``to``
+            draft = replace(draft, to=(to,), cc=(), bcc=())
         rendered = render(draft)
         email = build(draft, rendered)
         mime = email.message()

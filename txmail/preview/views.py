@@ -230,7 +230,7 @@ def send_test(request: HttpRequest, name: str, variant: str) -> HttpResponse:
 
     try:
         preview = previews.make_preview(
-            name, cls, variant, _query(request), _language(request), lint=False)
+            name, cls, variant, _query(request), _language(request), lint=False, to=address)
         # Rendered inside the rolled-back transaction, sent after it: the
         # delivery log row (and a mailer that queues in the database) must stay.
         sent = outbox.send_test(preview.draft, address, rendered=preview.rendered)

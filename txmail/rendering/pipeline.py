@@ -17,8 +17,7 @@ here calls back into the message.
 """
 
 import html as html_lib
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from functools import lru_cache
 from typing import Any
 
@@ -121,15 +120,16 @@ def clean_subject(owner: str, subject: str) -> str:
     return check_one_line(owner, "subject", subject)
 
 
-@contextmanager
-def activated(draft: Draft) -> Iterator[None]:
+def activated(draft: Draft) -> AbstractContextManager[Any]:
     """Activate the draft's language and time zone, for rendering and building."""
-    with ExitStack() as stack:
-        if draft.language:
-            stack.enter_context(translation.override(draft.language))
-        if draft.time_zone:
-            stack.enter_context(timezone.override(draft.time_zone))
-        yield
+    if not (draft.language or draft.time_zone):
+        return nullcontext()  # most messages: nothing to switch, nothing to pay
+    stack = ExitStack()
+    if draft.language:
+        stack.enter_context(translation.override(draft.language))
+    if draft.time_zone:
+        stack.enter_context(timezone.override(draft.time_zone))
+    return stack
 
 
 def render(draft: Draft) -> Rendered:

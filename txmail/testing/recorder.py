@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import Any
 
-from django.conf import settings
-
 from ..signals import (
     message_failed,
     message_sent,
@@ -86,8 +84,8 @@ class SentRecord:
     def _addresses(self, field_name: str) -> list[str]:
         if self.email is not None:
             return list(getattr(self.email, field_name))
-        # Cancelled by pre_send, before it was resolved: the instance's own.
-        return list(getattr(self.message, field_name))
+        # Cancelled by pre_send, before it was built: what its hooks say.
+        return list(getattr(self.message, f"get_{field_name}")())
 
     @property
     def to(self) -> list[str]:
@@ -105,7 +103,7 @@ class SentRecord:
     def from_email(self) -> str:
         if self.email is not None:
             return str(self.email.from_email)
-        return str(self.message.from_email or settings.DEFAULT_FROM_EMAIL)
+        return str(self.message.get_from_email())
 
     def describe(self) -> str:
         """One line for failure messages: class, status, recipients, subject."""

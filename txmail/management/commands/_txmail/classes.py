@@ -147,7 +147,7 @@ def do_send(command: BaseCommand, *, to: str, **options: Any) -> None:
                            "e.g. --to you@example.com.") from None
 
     name = options["name"]
-    preview = _preview(name, options["variant"], options["language"], options["param"])
+    preview = _preview(name, options["variant"], options["language"], options["param"], to=to)
     try:
         # Built in the rolled-back transaction, sent after it: the delivery
         # log row stays.
