@@ -171,7 +171,7 @@ def enqueue(message: "Message", using: str | None = None, *, message_class: str)
                           message_class=draft.message_class, options=draft.options)
     except CancelSend as exc:
         # enqueue() always logs: the row is the queue's state.
-        return Queued.of(cast("Delivery", attempt.cancel(exc, message_class)))
+        return Queued.of(cast("Delivery", attempt.cancel(exc, message_class)), final=True)
     except Exception as exc:
         attempt.failed(exc)
         raise

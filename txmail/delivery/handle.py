@@ -1,27 +1,32 @@
 """``Queued``: what ``enqueue()`` returns, a handle on the queued message.
 
 In the spirit of ``django.tasks``' ``TaskResult``: it names the delivery and
-the Message-ID, and its ``status`` is read again by ``refresh()``, so it never
-shows a stale row (the immediate task backend may have sent the message before
-``enqueue()`` returned).
+the Message-ID, and its ``status`` is read from the delivery log, never kept
+stale: the first time it is asked for (the immediate task backend may have
+sent the message before ``enqueue()`` returned), and again on ``refresh()``.
 """
-
-from dataclasses import dataclass, field
 
 from .models import FINAL, Delivery
 
 
-@dataclass
 class Queued:
     """A queued message: ``delivery_id``, ``message_id`` and its current ``status``."""
 
-    delivery_id: int
-    message_id: str
-    status: str = field(default="")
+    def __init__(self, delivery_id: int, message_id: str, status: str | None = None) -> None:
+        self.delivery_id = delivery_id
+        self.message_id = message_id
+        self._status = status  # None: not read yet (enqueue() pays no query for it)
 
-    def __post_init__(self) -> None:
-        if not self.status:
+    def __repr__(self) -> str:
+        return (f"<Queued delivery={self.delivery_id} message_id={self.message_id!r} "
+                f"status={self._status or '(not read)'}>")
+
+    @property
+    def status(self) -> str:
+        """The delivery's status (``queued``, ``sending``, ``sent``, ...), read on first use."""
+        if self._status is None:
             self.refresh()
+        return str(self._status)
 
     @property
     def is_finished(self) -> bool:
@@ -30,7 +35,7 @@ class Queued:
 
     def refresh(self) -> "Queued":
         """Read the status again from the delivery log; return the handle."""
-        self.status = Delivery.objects.filter(pk=self.delivery_id).values_list(
+        self._status = Delivery.objects.filter(pk=self.delivery_id).values_list(
             "status", flat=True).get()
         return self
 
@@ -40,5 +45,6 @@ class Queued:
         return Delivery.objects.get(pk=self.delivery_id)
 
     @classmethod
-    def of(cls, row: Delivery) -> "Queued":
-        return cls(delivery_id=row.pk, message_id=row.message_id)
+    def of(cls, row: Delivery, *, final: bool = False) -> "Queued":
+        """A handle on ``row``; ``final``: its status can't change (a cancelled row)."""
+        return cls(row.pk, row.message_id, row.status if final else None)
