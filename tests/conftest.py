@@ -1,9 +1,11 @@
 from importlib.metadata import entry_points
 
 import pytest
+from django.contrib.auth import get_user_model
 from hypothesis import settings as hypothesis_settings
 
 from tests.smtp import SMTPServer
+from txmail.signals import pre_send
 
 # The suite runs the same Hypothesis examples every time ("ci"), so a red run is
 # a regression anyone can reproduce. `--hypothesis-profile=explore` draws new
@@ -55,3 +57,30 @@ def postgresql():
         yield server
     finally:
         server.remove()
+
+
+@pytest.fixture
+def on_pre_send():
+    """Connect a pre_send receiver for one test."""
+    added = []
+
+    def connect(receiver):
+        pre_send.connect(receiver, weak=False)
+        added.append(receiver)
+        return receiver
+
+    yield connect
+    for receiver in added:
+        pre_send.disconnect(receiver)
+
+
+@pytest.fixture
+def admin_client(client):
+    user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_urls(settings):
+    settings.ROOT_URLCONF = "tests.admin_urls"

@@ -298,18 +298,6 @@ def test_every_recipient_refused_raises(server):
 # -- admin ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin_client(client):
-    user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def admin_urls(settings):
-    settings.ROOT_URLCONF = "tests.admin_urls"
-
-
 def test_admin_lists_filters_and_searches(server, admin_client, admin_urls):
     Hello(name="Ada", to=["ada@example.com"]).send()
     Hello(name="Bob", to=["bob@example.com"]).send()

@@ -32,18 +32,6 @@ class SecretHello(Hello):
     delivery_options = DeliveryOptions(secret_body=True)
 
 
-@pytest.fixture
-def admin_client(client):
-    user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def admin_urls(settings):
-    settings.ROOT_URLCONF = "tests.admin_urls"
-
-
 def action(client, name, rows):
     return client.post("/admin/txmail/delivery/", {
         "action": name, "_selected_action": [r.pk for r in rows]}, follow=True)

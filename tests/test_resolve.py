@@ -12,7 +12,6 @@ from tests.testapp.emails import Hello
 from txmail import DeliveryOptions, Draft, MessageConfigurationError, Queued
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import CancelSend, UnknownMailer
-from txmail.signals import pre_send
 from txmail.suppression.check import suppress
 
 pytestmark = pytest.mark.django_db
@@ -199,15 +198,3 @@ def test_a_pre_send_receiver_changes_what_is_resolved(on_pre_send):
     assert [m.to for m in mail.outbox] == [["ops@example.com"]]
 
 
-@pytest.fixture
-def on_pre_send():
-    connected = []
-
-    def connect(receiver):
-        pre_send.connect(receiver, weak=False)
-        connected.append(receiver)
-        return receiver
-
-    yield connect
-    for receiver in connected:
-        pre_send.disconnect(receiver)

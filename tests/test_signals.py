@@ -38,21 +38,6 @@ def heard():
         signal.disconnect(receiver)
 
 
-@pytest.fixture
-def on_pre_send():
-    """Connect a pre_send receiver for one test."""
-    added = []
-
-    def connect(receiver):
-        pre_send.connect(receiver, weak=False)
-        added.append(receiver)
-        return receiver
-
-    yield connect
-    for receiver in added:
-        pre_send.disconnect(receiver)
-
-
 def test_send_sends_pre_send_then_post_send_with_the_message_alias_and_result(heard):
     message = Hello(name="Ada")
     sent = message.send()

@@ -305,15 +305,7 @@ _throttle = tasking.Throttle()
 
 def maybe_sweep() -> None:
     """Sweep chunks (and deliveries) from a worker at most every ``CLAIM_TIMEOUT / 2``."""
-    if not _throttle.due(float(txmail_settings.CLAIM_TIMEOUT) / 2):
-        return
-    try:
-        sweep(claims=bookkeeping.settled())
-    except bookkeeping.LOST as exc:  # a database outage: the next sweep tries again
-        bookkeeping.saw_outage()
-        logger.warning("txmail: the campaign sweep could not reach the database (%s)", exc)
-    except Exception:
-        logger.exception("txmail: the campaign sweep failed")
+    bookkeeping.sweep_in_passing(_throttle, sweep, "campaign")
     queue.maybe_sweep()
 
 

@@ -96,6 +96,23 @@ def mark_waiting(row: Any, *args: Any, **kwargs: Any) -> bool:
     return after_hand_over(log.mark_waiting, row, *args, **kwargs)
 
 
+def sweep_in_passing(throttle: Any, sweep: Callable[..., Any], what: str) -> None:
+    """Run ``sweep(claims=...)`` from a worker when ``throttle`` says it is due.
+
+    A database outage is logged and waited out (the next sweep tries again);
+    any other error is logged: sweeping in passing must never stop a worker.
+    """
+    if not throttle.due(float(txmail_settings.CLAIM_TIMEOUT) / 2):
+        return
+    try:
+        sweep(claims=settled())
+    except LOST as exc:
+        saw_outage()
+        logger.warning("txmail: the %s sweep could not reach the database (%s)", what, exc)
+    except Exception:
+        logger.exception("txmail: the %s sweep failed", what)
+
+
 def saw_outage() -> None:
     """Note that the database was unreachable just now; drop this thread's connections."""
     global _last_outage, _outages

@@ -234,13 +234,5 @@ _throttle = tasking.Throttle()
 
 def maybe_sweep() -> None:
     """Sweep from inside a worker at most once per ``CLAIM_TIMEOUT / 2`` per process."""
-    if not _throttle.due(float(txmail_settings.CLAIM_TIMEOUT) / 2):
-        return
-    try:
-        sweep(claims=bookkeeping.settled())
-    except bookkeeping.LOST as exc:  # a database outage: the next sweep tries again
-        bookkeeping.saw_outage()
-        logger.warning("txmail: the delivery sweep could not reach the database (%s)", exc)
-    except Exception:
-        logger.exception("txmail: the delivery sweep failed")
+    bookkeeping.sweep_in_passing(_throttle, sweep, "delivery")
 
