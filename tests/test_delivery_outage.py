@@ -185,6 +185,10 @@ def check_each_once(cluster: Cluster, restarts: list[int], times: int = 2) -> No
     arrived = cluster.smtp.plan.by_message_id
     assert len(restarts) == times and restarts[-1] < COUNT, restarts
     assert {mid: n for mid, n in arrived.items() if n > 1} == {}  # no copy
+    # Rows that didn't end sent, with what they say, before the counts.
+    unsent = cluster.query("SELECT id, status, attempts, last_error FROM txmail_delivery "
+                           "WHERE status <> 'sent'")
+    assert unsent == [], f"{unsent}\nexited {cluster.exited}\n{cluster.logs()}"
     message_ids = {mid for (mid,) in cluster.query("SELECT message_id FROM txmail_delivery")}
     assert set(arrived) == message_ids  # none lost, none from nowhere
     assert cluster.statuses() == Counter(sent=COUNT)

@@ -142,7 +142,9 @@ def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOf
         # Checked at each hand-over, not at enqueue() or once per batch: a
         # bounce or an unsubscribe may have come in while the row waited.
         check = row.respect_suppression and txmail_settings.SUPPRESSION
-        suppressed = listed.suppressed_now(row, email) if check else {}
+        # A read, retried through a database outage like the bookkeeping: a
+        # blip here must not fail a message nobody has tried to send yet.
+        suppressed = retrying(listed.suppressed_now, row, email) if check else {}
         if suppressed and not email.recipients():
             mark_suppressed(row, suppressed, email=email, token=token)
             return Status.SUPPRESSED
