@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import logs_of, migrated_template
 from tests.smtp import SMTPServer
 from txmail.bulk.tokens import read_token
 
@@ -54,10 +55,8 @@ def env_for(db: Path, port: int) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def migrated_db(tmp_path_factory):
     """A migrated database file, copied for each test (migrating takes a while)."""
-    path = tmp_path_factory.mktemp("txmail-bulk-db") / "template.sqlite3"
-    subprocess.run([sys.executable, "-m", "django", "migrate", "--run-syncdb", "-v0"],
-                   check=True, env=env_for(path, 9), cwd=ROOT, timeout=120)
-    return path
+    directory = tmp_path_factory.mktemp("txmail-bulk-db")
+    return migrated_template(directory, lambda path: env_for(path, 9), "--run-syncdb")
 
 
 class Cluster:
@@ -107,8 +106,7 @@ class Cluster:
         self.processes.clear()
 
     def logs(self) -> str:
-        return "\n".join(f"== {p.name}\n" + p.read_text()[-3000:]
-                         for p in sorted(self.dir.glob("*.log")))
+        return logs_of(self.dir)
 
     def query(self, sql: str, *params: object) -> list[tuple]:
         with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=60) as db:

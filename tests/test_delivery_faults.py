@@ -33,6 +33,7 @@ from tests.faulty_smtp import (
     message_id_of,
     spread,
 )
+from tests.processes import logs_of, migrated_template
 from tests.smtp import free_port
 from tests.testapp.emails import Hello
 from txmail import DeliveryOptions
@@ -66,10 +67,8 @@ for start in range(first, first + count, 100):
 @pytest.fixture(scope="module")
 def migrated_db(tmp_path_factory):
     """A migrated database file, copied for each test (migrating takes a while)."""
-    path = tmp_path_factory.mktemp("txmail-db") / "template.sqlite3"
-    subprocess.run([sys.executable, "-m", "django", "migrate", "-v0"], check=True,
-                   env=worker_env(path, port=9), cwd=ROOT, timeout=120)
-    return path
+    directory = tmp_path_factory.mktemp("txmail-db")
+    return migrated_template(directory, lambda path: worker_env(path, port=9))
 
 
 def worker_env(db: Path, *, port: int, **txmail: object) -> dict[str, str]:
@@ -166,8 +165,7 @@ class Cluster:
         self.background.clear()
 
     def logs(self) -> str:
-        return "\n".join(f"== {p.name}\n" + p.read_text()[-3000:]
-                         for p in sorted(self.dir.glob("*.log")))
+        return logs_of(self.dir)
 
     def query(self, sql: str, *params: object) -> list[tuple]:
         # Outside Django: the test's own database is another one.

@@ -27,6 +27,7 @@ import pytest
 
 from tests.faulty_smtp import FaultySMTPServer
 from tests.postgres import PostgreSQL
+from tests.processes import logs_of
 
 pytestmark = [pytest.mark.smtp, pytest.mark.worker]
 
@@ -117,8 +118,7 @@ class Cluster:
                 process.wait()
 
     def logs(self) -> str:
-        return "\n".join(f"== {p.name}\n" + p.read_text()[-3000:]
-                         for p in sorted(self.dir.glob("*.log")))
+        return logs_of(self.dir)
 
     def query(self, sql: str, *params: object) -> list[tuple]:
         with psycopg.connect(host="127.0.0.1", port=self.db.port, user="postgres",

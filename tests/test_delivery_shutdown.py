@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.faulty_smtp import FaultySMTPServer
+from tests.processes import logs_of, migrated_template
 
 pytestmark = [pytest.mark.smtp, pytest.mark.worker]
 
@@ -88,8 +89,7 @@ class Worker:
                 process.wait()
 
     def logs(self) -> str:
-        return "\n".join(f"== {p.name}\n" + p.read_text()[-3000:]
-                         for p in sorted(self.dir.glob("*.log")))
+        return logs_of(self.dir)
 
     def query(self, sql: str, *params: object) -> list[tuple]:
         with closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=60)) as db:
@@ -135,10 +135,8 @@ def env_for(db: Path, port: int) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def migrated_db(tmp_path_factory):
     """A migrated database file, copied for each test (migrating takes a while)."""
-    path = tmp_path_factory.mktemp("txmail-shutdown-db") / "template.sqlite3"
-    subprocess.run([sys.executable, "-m", "django", "migrate", "--run-syncdb", "-v0"],
-                   check=True, env=env_for(path, 9), cwd=ROOT, timeout=120)
-    return path
+    directory = tmp_path_factory.mktemp("txmail-shutdown-db")
+    return migrated_template(directory, lambda path: env_for(path, 9), "--run-syncdb")
 
 
 @pytest.fixture
