@@ -9,12 +9,14 @@ bulk classes' unsubscribe links), which the subprocess tests rely on.
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from tests.testapp.emails import Hello
 from txmail.bulk.models import Campaign
@@ -115,6 +117,32 @@ def test_cancel_names_unknown_ids_and_rows_it_cannot_cancel():
 def test_cancel_of_an_unknown_id_alone_names_it():
     with pytest.raises(CommandError, match=r"^No delivery 999: nothing cancelled for it\."):
         txmail("cancel", "999")
+
+
+# -- status, sweep --------------------------------------------------------------------
+
+
+def test_status_tells_due_rows_from_later_retries():
+    _due, later = stored(2)
+    Delivery.objects.filter(pk=later).update(
+        status=Status.RETRYING, next_attempt_at=timezone.now() + timedelta(hours=1))
+    lines = txmail("status").splitlines()
+    assert [line.split() for line in lines[:2]] == [["queued", "1"], ["sending", "0"]]
+    assert [line.split()[0] for line in lines[2:8]] == [
+        "sent", "retrying", "failed", "unknown", "cancelled", "suppressed"]
+    assert lines[8].startswith("oldest waiting since ") and lines[8].endswith(" (1 due now)")
+    assert lines[9].startswith("next retry at ")
+    assert lines[9].endswith(" (1 waiting for a later attempt)")
+    assert lines[10:] == ["last claimed by a worker: never"]
+
+
+def test_sweep_with_nothing_to_do_says_so_and_otherwise_names_what_it_did():
+    assert txmail("sweep") == ("Nothing to recover: no stale claim, no overdue or lost "
+                               "hand-off, no body past TXMAIL['BODY_RETENTION'].\n")
+    [pk] = stored(1)
+    Delivery.objects.filter(pk=pk).update(needs_handoff=True)
+    with override_settings(TXMAIL={"TASK_BACKEND": "db"}):
+        assert txmail("sweep") == "1 handed to the task backend again.\n"
 
 
 # -- requeue-stuck, campaigns --------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Max, Min
+from django.utils import timezone
 
 from ....bulk import tasks as chunks
 from ....conf import txmail_settings
@@ -71,9 +72,17 @@ def do_status(command: BaseCommand, **options: Any) -> None:
     counts = dict(Delivery.objects.values_list("status").annotate(n=Count("pk")))
     for status in Status:
         command.stdout.write(f"{status.value:<10} {counts.get(status.value, 0):>8}")
-    times = Delivery.objects.filter(status__in=READY).aggregate(t=Min("next_attempt_at"))
-    if times["t"]:
-        command.stdout.write(f"oldest waiting since {times['t']:%Y-%m-%d %H:%M:%S %Z}")
+    now = timezone.now()
+    ready = Delivery.objects.filter(status__in=READY)
+    due = ready.filter(next_attempt_at__lte=now).aggregate(t=Min("next_attempt_at"), n=Count("pk"))
+    if due["n"]:
+        command.stdout.write(f"oldest waiting since {due['t']:%Y-%m-%d %H:%M:%S %Z} "
+                             f"({due['n']} due now)")
+    later = ready.filter(next_attempt_at__gt=now).aggregate(t=Min("next_attempt_at"),
+                                                            n=Count("pk"))
+    if later["n"]:
+        command.stdout.write(f"next retry at {later['t']:%Y-%m-%d %H:%M:%S %Z} "
+                             f"({later['n']} waiting for a later attempt)")
     last = Delivery.objects.filter(queued=True).aggregate(t=Max("claimed_at"))["t"]
     command.stdout.write("last claimed by a worker: " + (
         f"{last:%Y-%m-%d %H:%M:%S %Z}" if last else "never"))
@@ -142,10 +151,27 @@ def do_requeue_stuck(command: BaseCommand, *, older_than: float | None, **option
                          "the mailer had them).")
 
 
+SWEPT = {"requeued": "requeued (their worker died)", "resent": "sent again",
+         "unknown": "marked unknown (their worker died while the mailer had them)",
+         "handed_off": "handed to the task backend again", "bodies_dropped": "bodies dropped",
+         "chunks requeued": "campaign chunks requeued",
+         "chunks handed off": "campaign chunks handed off"}
+
+
+def _found(found: dict[str, int]) -> str:
+    """What a sweep did, in words: "1 requeued (their worker died), 2 bodies dropped."."""
+    said = ", ".join(f"{n} {SWEPT.get(key, key)}" for key, n in found.items() if n)
+    return said[:1].upper() + said[1:] + "."
+
+
 def do_sweep(command: BaseCommand, *, every: float | None, **options: Any) -> None:
     if every is None:
         found = {**sweep(), **chunks.sweep()}  # deliveries, then chunks whose worker died
-        command.stdout.write(", ".join(f"{k} {v}" for k, v in found.items()))
+        if not any(found.values()):
+            command.stdout.write("Nothing to recover: no stale claim, no overdue or lost "
+                                 "hand-off, no body past TXMAIL['BODY_RETENTION'].")
+            return
+        command.stdout.write(_found(found))
         return
     command.stdout.write(f"Sweeping every {every:g} s; a line for each sweep that finds "
                          "something.")
@@ -161,5 +187,5 @@ def do_sweep(command: BaseCommand, *, every: float | None, **options: Any) -> No
                                  f"in {every:g} s.")
         else:
             if any(found.values()):
-                command.stdout.write(", ".join(f"{k} {v}" for k, v in found.items()))
+                command.stdout.write(_found(found))
         time.sleep(every)
