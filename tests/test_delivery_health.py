@@ -5,8 +5,13 @@ aged by moving their timestamps; real claims made by the worker's own code
 (``queue.run``); the command's output, the admin's changelist and the Sent page.
 """
 
+import os
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -15,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from tests.preview_helpers import debug, mailbox_path
+from tests.processes import logs_of
 from tests.testapp.emails import Hello
 from txmail.delivery import queue
 from txmail.delivery.health import stalled
@@ -22,6 +28,7 @@ from txmail.delivery.models import Delivery, Status
 
 __all__ = ["debug", "mailbox_path"]  # fixtures used by name
 
+ROOT = Path(__file__).resolve().parent.parent
 ON_DB = override_settings(TXMAIL={"TASK_BACKEND": "db"})
 
 
@@ -140,3 +147,53 @@ def test_a_backend_that_was_removed_says_so(backend, fix):
     Delivery.objects.filter(pk=pk).update(task_backend=backend)
     [stall] = stalled()
     assert str(stall).endswith(fix)
+
+
+# -- with a real worker -----------------------------------------------------------------
+
+
+@pytest.mark.smtp
+@pytest.mark.worker
+def test_a_real_worker_started_as_the_warning_says_unsticks_the_queue(tmp_path, smtp_server):
+    """The command says stuck while no worker runs; `db_worker` sends it all; then it doesn't."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE":
+           "tests.worker_settings", "TXMAIL_TEST_DB": str(tmp_path / "db.sqlite3"),
+           "TXMAIL_TEST_SMTP_PORT": str(smtp_server.port), "TXMAIL_TEST_TXMAIL": "{}"}
+
+    def manage(*args, timeout=120):
+        done = subprocess.run([sys.executable, "-m", "django", *args], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    manage("migrate", "-v0")
+    manage("shell", "-c", AGED_ROWS)
+    assert "Stuck: 2 messages are waiting (task backend 'default', queue 'default'; " \
+           "due since " in manage("txmail", "status")
+    assert "start `python manage.py db_worker`." in manage("txmail", "status")
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "django", "db_worker", "--interval", "0.1",
+             "--no-startup-delay", "--no-reload"],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while len(smtp_server.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(smtp_server.received) == 2, logs_of(tmp_path)
+        status = manage("txmail", "status")
+    finally:
+        worker.terminate()
+        worker.wait(10)
+    assert "sent              2" in status and "Stuck" not in status
+
+
+# Two queued rows, due ten minutes ago: their tasks are in the database queue.
+AGED_ROWS = """
+from datetime import timedelta
+from django.utils import timezone
+from tests.testapp.emails import Hello
+from txmail.delivery.models import Delivery
+Hello(name="a").enqueue(); Hello(name="b").enqueue()
+Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=10))
+"""
