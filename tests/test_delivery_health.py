@@ -129,6 +129,16 @@ def test_the_admin_changelist_warns_of_a_stuck_queue(admin_client, admin_urls):
                   "--backend db`.") in page
 
 
+def test_the_admin_warns_once_after_an_action(admin_client, admin_urls):
+    waiting, _other = queued(2)
+    response = admin_client.post("/admin/txmail/delivery/", {
+        "action": "cancel", "_selected_action": [waiting]}, follow=True)
+    page = response.content.decode()
+    assert "1 message cancelled." in page
+    assert page.count("no worker has claimed one yet") == 1
+    assert "1 message is waiting" in page
+
+
 def test_the_sent_page_warns_of_a_stuck_queue(client, debug, mailbox_path):
     assert "Stuck:" not in client.get("/emails/sent/").content.decode()
     queued(2)

@@ -25,8 +25,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_select_related = ("resent_from",)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        for stall in health.stalled():  # a queue no worker takes says so (delivery/health.py)
-            messages.warning(request, str(stall))
+        if request.method == "GET":  # an action's POST redirects here: warn once
+            for stall in health.stalled():  # a queue no worker takes (delivery/health.py)
+                messages.warning(request, str(stall))
         return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

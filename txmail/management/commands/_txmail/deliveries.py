@@ -56,7 +56,7 @@ def _ids(pks: Iterable[int], limit: int = 20) -> str:
     return shown + (f" and {len(pks) - limit} more" if len(pks) > limit else "")
 
 
-def _unknown(rows: dict[int, Delivery], ids: list[int]) -> list[int]:
+def _unknown(rows: dict[int, Any], ids: list[int]) -> list[int]:
     return sorted({pk for pk in ids if pk not in rows})
 
 
@@ -98,23 +98,25 @@ def do_retry(command: BaseCommand, *, ids: list[int], failed: bool, **options: A
                            "failed message.")
     rows = Delivery.objects.filter(status=Status.FAILED) if failed else (
         Delivery.objects.filter(pk__in=ids))
-    found = {row.pk: row for row in rows.only("pk", "status", "raw").order_by("pk")}
+    # Statuses and which rows lost their body, without reading the bodies.
+    found = dict(rows.order_by("pk").values_list("pk", "status"))
+    bodiless = set(rows.filter(raw__isnull=True).values_list("pk", flat=True))
     if failed and not found:
         command.stdout.write("No failed messages: nothing to retry.")
         return
-    retryable = [pk for pk, row in found.items()
-                 if row.status in actions.RETRYABLE and row.raw is not None]
+    retryable = [pk for pk, status in found.items()
+                 if status in actions.RETRYABLE and pk not in bodiless]
     count = actions.retry_now(Delivery.objects.filter(pk__in=retryable))
     command.stdout.write(f"{count} queued for another attempt"
                          + (f": {_ids(retryable)}." if count else "."))
-    no_body = [pk for pk, row in found.items()
-               if row.status in actions.RETRYABLE and row.raw is None]
+    no_body = [pk for pk, status in found.items()
+               if status in actions.RETRYABLE and pk in bodiless]
     if no_body:
         command.stdout.write(f"Not retried: {_ids(no_body)}: {actions.NO_BODY}.")
     by_status: dict[str, list[int]] = {}
-    for pk, row in found.items():
-        if row.status not in actions.RETRYABLE:
-            by_status.setdefault(row.status, []).append(pk)
+    for pk, status in found.items():
+        if status not in actions.RETRYABLE:
+            by_status.setdefault(status, []).append(pk)
     for status, pks in by_status.items():
         command.stdout.write(f"Not retried: {_ids(pks)} ({status}): "
                              f"{NOT_RETRIED.get(Status(status), 'only failed messages can be')}.")
@@ -122,9 +124,8 @@ def do_retry(command: BaseCommand, *, ids: list[int], failed: bool, **options: A
 
 
 def do_cancel(command: BaseCommand, *, ids: list[int], **options: Any) -> None:
-    found = {row.pk: row for row in Delivery.objects.filter(pk__in=ids).only("pk", "status")
-             .order_by("pk")}
-    ready = [pk for pk, row in found.items() if row.status in READY]
+    found = dict(Delivery.objects.filter(pk__in=ids).order_by("pk").values_list("pk", "status"))
+    ready = [pk for pk, status in found.items() if status in READY]
     count = actions.cancel(Delivery.objects.filter(pk__in=ready))
     command.stdout.write(f"{count} cancelled" + (f": {_ids(ready)}." if count else "."))
     # Rows that changed under us (a worker claimed one meanwhile) are read again.
