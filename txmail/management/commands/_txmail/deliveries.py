@@ -1,8 +1,9 @@
 """``manage.py txmail status | retry | cancel | requeue-stuck | sweep``: the delivery queue.
 
-Each says what it did and, for every row it left alone, why: an unknown id is an
-error (exit status 1, after the other rows are done); a row in a status the
-action doesn't apply to is named with its status and what to do instead.
+Each says what it did on stdout and, on stderr, every row it left alone and
+why: a row in a status the action doesn't apply to is named with its status and
+what to do instead; an unknown id is an error (exit status 1, after the other
+rows are done).
 """
 
 import time
@@ -112,13 +113,13 @@ def do_retry(command: BaseCommand, *, ids: list[int], failed: bool, **options: A
     no_body = [pk for pk, status in found.items()
                if status in actions.RETRYABLE and pk in bodiless]
     if no_body:
-        command.stdout.write(f"Not retried: {_ids(no_body)}: {actions.NO_BODY}.")
+        command.stderr.write(f"Not retried: {_ids(no_body)}: {actions.NO_BODY}.")
     by_status: dict[str, list[int]] = {}
     for pk, status in found.items():
         if status not in actions.RETRYABLE:
             by_status.setdefault(status, []).append(pk)
     for status, pks in by_status.items():
-        command.stdout.write(f"Not retried: {_ids(pks)} ({status}): "
+        command.stderr.write(f"Not retried: {_ids(pks)} ({status}): "
                              f"{NOT_RETRIED.get(Status(status), 'only failed messages can be')}.")
     _refuse_unknown(_unknown(found, ids), "retried")
 
@@ -137,7 +138,7 @@ def do_cancel(command: BaseCommand, *, ids: list[int], **options: Any) -> None:
     for status, pks in by_status.items():
         why = ("a worker is sending it now; it can't be stopped" if status == Status.SENDING
                else "it has ended; only queued or retrying messages can be cancelled")
-        command.stdout.write(f"Not cancelled: {_ids(pks)} ({status}): {why}.")
+        command.stderr.write(f"Not cancelled: {_ids(pks)} ({status}): {why}.")
     _refuse_unknown(_unknown(found, ids), "cancelled")
 
 
