@@ -16,8 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.cache import add_never_cache_headers
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
@@ -95,8 +95,8 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.display(description=_("created"), ordering="created_at")
     def created(self, obj: Delivery) -> str:
         when = timezone.localtime(obj.created_at)
-        return format_html('<span title="{}">{}</span>', when.isoformat(sep=" ", timespec="seconds"),
-                           when.strftime("%Y-%m-%d %H:%M"))
+        full = when.isoformat(sep=" ", timespec="seconds")
+        return format_html('<span title="{}">{}</span>', full, when.strftime("%Y-%m-%d %H:%M"))
 
     @admin.display(description=_("status"), ordering="status")
     def status_cell(self, obj: Delivery) -> str:
