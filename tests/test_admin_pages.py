@@ -188,9 +188,9 @@ def campaign_page(client, campaign):
 
 def test_a_campaigns_page_is_read_only_and_shows_its_mailer(campaign, admin_client):
     text = campaign_page(admin_client, campaign)
-    assert not re.search(r'<input type="submit"[^>]*name="_(save|continue|addanother)"', text)
-    assert "Save" not in re.sub(r"<script.*?</script>", "", text, flags=re.S).split(
-        'class="submit-row"')[-1][:500]
+    submit_row = re.search(r'<div class="submit-row">(.*?)</div>', text, re.S).group(1)
+    assert "<input" not in submit_row and "Save" not in submit_row, submit_row
+    assert 'name="_save"' not in text and 'name="_continue"' not in text
     assert "Delete" in text  # a finished campaign may be deleted
     mailer = re.search(r'field-mailer_used.*?<div class="readonly">(.*?)</div>', text, re.S)
     assert mailer.group(1) == "default (TXMAIL['DEFAULT_MAILER']); sent via default: 4"

@@ -90,7 +90,7 @@ class CampaignAdmin(admin.ModelAdmin):
         progress = self._progress(obj)
         return progress.in_progress + progress.pending
 
-    @admin.display(description=_("rate"))
+    @admin.display(description=_("overall rate"))
     def overall_rate(self, obj: Campaign) -> str:
         return f"{self._progress(obj).overall_rate:.1f}/s"
 

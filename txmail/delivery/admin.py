@@ -127,8 +127,8 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.display(description=_("mailer"), ordering="mailer")
     def mailer_cell(self, obj: Delivery) -> str:
         if obj.sent_via and obj.sent_via != obj.mailer:
-            return f"{obj.mailer} \u2192 {obj.sent_via}"
-        return obj.mailer
+            return cell(f"{obj.mailer} \u2192 {obj.sent_via}")
+        return cell(obj.mailer)
 
     @admin.display(description=_("mailer"))
     def mailer_line(self, obj: Delivery) -> str:
