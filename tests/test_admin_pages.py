@@ -227,3 +227,26 @@ def test_a_campaign_sent_with_using_shows_that_mailer(server, admin_client,
                                           title="June")
     text = campaign_page(admin_client, campaign)
     assert "transactional (send_bulk(using=...)); sent via transactional: 1" in text
+
+
+def test_inline_images_show_in_the_frame_and_refusals_in_the_summary(admin_client):
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["Subject"], msg["From"], msg["To"] = "Logo", "shop@example.com", "ann@example.com"
+    msg.set_content("Logo below")
+    msg.add_alternative('<p>Logo: <img src="cid:logo@shop"></p>', subtype="html")
+    msg.get_body(("html",)).add_related(b"\x89PNG fake", "image", "png", cid="<logo@shop>",
+                                         filename="logo.png")
+    row = Delivery.objects.create(
+        mailer="default", from_email="shop@example.com", queued=True,
+        recipients=["ann@example.com", "bob@example.com", "cy@example.com"],
+        refused={"bob@example.com": [550, "5.1.1 no such user"]},
+        suppressed={"cy@example.com": "bounced"}, subject="Logo", status=Status.SENT,
+        raw=msg.as_bytes())
+    text = html.unescape(page_of(admin_client, row))
+    assert "refused: bob@example.com (550 5.1.1 no such user)" in text
+    assert "suppressed: cy@example.com (bounced)" in text
+    assert "logo.png (image/png, 9\xa0bytes)" in text
+    body = admin_client.get(f"/admin/txmail/delivery/{row.pk}/html/").content.decode()
+    assert '<img src="data:image/png;base64,iVBORyBmYWtl">' in body
