@@ -105,6 +105,15 @@ def test_a_dropped_body_says_why(server, admin_client, django_capture_on_commit_
     assert admin_client.get(f"/admin/txmail/delivery/{row.pk}/html/").status_code == 404
 
 
+@override_settings(TXMAIL={"KEEP_BODIES": True})
+def test_a_body_dropped_by_the_retention_says_so(admin_client):
+    row = Delivery.objects.create(mailer="default", from_email="shop@example.com",
+                                  recipients=["jane@example.com"], subject="Hi",
+                                  status=Status.FAILED, queued=True)
+    text = html.unescape(page_of(admin_client, row))
+    assert "Body dropped 7 days after the delivery ended (TXMAIL['BODY_RETENTION'])." in text
+
+
 def test_a_secret_body_says_it_is_not_stored(admin_client):
     row = Delivery.objects.create(mailer="default", from_email="shop@example.com",
                                   recipients=["jane@example.com"], subject="Reset",

@@ -84,10 +84,18 @@ def why_no_body(row: Delivery) -> str:
                 "secrets such as reset links).")
     if row.status in FINAL:
         retention = txmail_settings.BODY_RETENTION
-        after = f"{retention:g} s" if retention is not None else "a while"
+        after = _duration(retention) if retention is not None else "a while"
         return (f"Body dropped {after} after the delivery ended "
                 "(TXMAIL['BODY_RETENTION']).")
     return "Not stored."
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds:g} s"
 
 
 # What an operator can do about a row, by status.
