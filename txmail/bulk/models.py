@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -159,8 +159,10 @@ class Progress:
     unknown: int
     in_progress: int
     pending: int
-    rate: float  # messages sent per second, over the last minute
+    rate: float  # messages sent per second, over the last minute (RATE_WINDOW)
     eta: timedelta | None
+    # Messages sent per second from the start to the last send (or now, while running).
+    overall_rate: float = 0.0
 
     @property
     def finished(self) -> int:
@@ -174,9 +176,11 @@ class Progress:
 
     def describe(self) -> str:
         eta = f", ETA {format_eta(self.eta)}" if self.eta is not None else ""
+        # The last minute's rate only while sending: it decays to 0 once done.
+        live = "" if self.done else f", {self.rate:.1f}/s now"
         return (f"{self.sent} sent, {self.failed} failed, {self.suppressed} suppressed, "
                 f"{self.in_progress} in progress, {self.pending} pending of {self.total}; "
-                f"{self.rate:.1f}/s{eta}")
+                f"{self.overall_rate:.1f}/s overall{live}{eta}")
 
 
 def format_eta(eta: timedelta) -> str:
@@ -191,8 +195,10 @@ def progress_of(campaign: Campaign) -> Progress:
     counts = dict(rows.order_by().values_list("status").annotate(n=Count("pk")))
     now = timezone.now()
     window = min(RATE_WINDOW, max((now - campaign.created_at).total_seconds(), 1.0))
-    recent = rows.filter(status=Status.SENT,
-                         sent_at__gte=now - timedelta(seconds=window)).count()
+    sent = rows.filter(status=Status.SENT).aggregate(
+        recent=Count("pk", filter=Q(sent_at__gte=now - timedelta(seconds=window))),
+        last=Max("sent_at"))
+    recent = sent["recent"]
     # Rows that retry some of a message's recipients (RCPT 4xx) or send it again
     # point at the campaign's row: the campaign isn't finished while they wait.
     again = Delivery.objects.filter(resent_from__campaign_recipient__campaign=campaign,
@@ -206,9 +212,15 @@ def progress_of(campaign: Campaign) -> Progress:
     rate = recent / window
     left = pending + in_progress
     eta = timedelta(seconds=left / rate) if rate and left else None
+    # Until done, now; then the last send (messages can go out after the last chunk ran).
+    ended = [t for t in (campaign.finished_at, sent["last"]) if t is not None]
+    done = campaign.status != CampaignStatus.RUNNING and not in_progress
+    end = max(ended) if done and ended else now
+    elapsed = max((end - campaign.created_at).total_seconds(), 1e-3)
     return Progress(
         status=campaign.status, total=campaign.total, sent=counts.get(Status.SENT, 0),
         failed=counts.get(Status.FAILED, 0), suppressed=counts.get(Status.SUPPRESSED, 0),
         cancelled=counts.get(Status.CANCELLED, 0), unknown=counts.get(Status.UNKNOWN, 0),
         in_progress=in_progress, pending=pending, rate=rate, eta=eta,
+        overall_rate=counts.get(Status.SENT, 0) / elapsed,
     )
