@@ -19,7 +19,8 @@ temporary directory, with this checkout's txmail (``PYTHONPATH``):
   elides).
 - ``text`` captioned ``the aiosmtpd terminal``: lines awaited in aiosmtpd's output, as
   after a console command.
-- a block without a caption in another language is an illustration, not run.
+- any other block (no caption, not console or pycon) is an illustration, not run; so is
+  a plain ``` fence.
 
 Then the test reads what aiosmtpd printed and asserts both messages (recipient, subject,
 the reset link, the welcome's rendered parts, each arriving once), opens the preview UI
@@ -246,6 +247,7 @@ class Walk:
             self.run([str(BIN / "django-admin"), *words[1:]], shown, where)
         elif command == AIOSMTPD:
             argv = [sys.executable, *words[1:-1], f"127.0.0.1:{self.smtp_port}"]
+            # Not the project's process: its warnings aren't the tutorial's.
             self.start(command, argv, self.env, port=self.smtp_port)
         elif words[:2] != ["python", "manage.py"]:
             pytest.fail(f"{where}: the test doesn't know how to run this command")
@@ -342,12 +344,11 @@ class Walk:
                          for p in sorted(self.home.glob("*.log")))
 
     def stop(self) -> None:
-        if self.session is not None:
-            self.running["shell"] = Running(self.session, self.home / "shell.log")
-        for running in self.running.values():
-            if running.process.poll() is None:
-                os.killpg(running.process.pid, signal.SIGKILL)
-                running.process.wait()
+        processes = [running.process for running in self.running.values()]
+        for process in [*processes, *([self.session] if self.session else [])]:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)  # with the autoreloader's child
+                process.wait()
 
 
 def parts(message: email.message.EmailMessage) -> tuple[str, str]:
