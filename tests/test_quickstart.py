@@ -24,7 +24,8 @@ temporary directory, with this checkout's txmail (``PYTHONPATH``):
 
 Then the test reads what aiosmtpd printed and asserts both messages (recipient, subject,
 the reset link, the welcome's rendered parts, each arriving once), opens the preview UI
-and follows the reset link on the running server.
+and follows the reset link on the running server. Last, it swaps in the next steps' dev
+mailbox and finds a message on the preview's Sent page.
 """
 
 import email
@@ -77,6 +78,13 @@ for line in sys.stdin:
     result = runner.run(test, out=report.append, clear_globs=False)
     globs.update(test.globs)  # the DocTest ran on a copy
     print("@@session " + json.dumps([result.failed, "".join(report)]), flush=True)
+"""
+
+# Not the page's: the test's own send through the next steps' mailbox.
+SEND_WELCOME = """
+from django.contrib.auth.models import User
+from accounts.emails import Welcome
+Welcome(User.objects.get(username="ada")).send()
 """
 
 
@@ -317,6 +325,13 @@ class Walk:
         failed, report = json.loads(line.removeprefix("@@session "))
         assert not failed, f"{block.where}:\n{report}\n{self.logs()}"
 
+    def restart(self, command: str) -> None:
+        """Stop a long-running command and start it again (new settings)."""
+        process = self.running.pop(command).process
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        self.start(command, list(process.args), self.strict, port=self.web_port)  # type: ignore[arg-type]
+
     # -- afterwards ------------------------------------------------------------------
 
     def received(self) -> list[email.message.EmailMessage]:
@@ -391,6 +406,15 @@ def test_the_tutorial_works_word_for_word(tmp_path):
         assert status == 200 and "Welcome to My Site, Ada" in page
         status, location, _ = walk.get(link.removeprefix("http://127.0.0.1:8000"))
         assert (status, location.rsplit("/", 2)[-2]) == (302, "set-password")
+
+        # The next steps' dev mailbox instead of the SMTP server: Sent lists what it kept.
+        [mailbox] = [b for b in blocks(TUTORIAL.read_text()) if "MailboxBackend" in b.text]
+        with open(walk.cwd / "mysite" / "settings.py", "a") as settings:
+            settings.write("\n" + mailbox.text)
+        walk.restart("python manage.py runserver")
+        walk.run([sys.executable, "manage.py", "shell", "-c", SEND_WELCOME], [], "the mailbox")
+        status, _, page = walk.get("/emails/sent/")
+        assert status == 200 and "Welcome to My Site, Ada" in page
     except BaseException:
         print(walk.logs())
         raise
