@@ -23,9 +23,9 @@ temporary directory, with this checkout's txmail (``PYTHONPATH``):
   a plain ``` fence.
 
 Then the test reads what aiosmtpd printed and asserts both messages (recipient, subject,
-the reset link, the welcome's rendered parts, each arriving once), opens the preview UI
-and follows the reset link on the running server. Last, it swaps in the next steps' dev
-mailbox and finds a message on the preview's Sent page.
+the reset link, the welcome's rendered parts, each arriving once), opens the preview UI,
+follows the reset link on the running server and posts the site's reset form. Last, it
+swaps in the next steps' dev mailbox and finds a message on the preview's Sent page.
 """
 
 import email
@@ -42,6 +42,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,6 +189,13 @@ class Running:
         self.read = end
 
 
+class Stay(urllib.request.HTTPRedirectHandler):
+    """Don't follow redirects: the test asserts them."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
 @dataclass
 class Walk:
     """Follows the tutorial, block by block, in ``home``."""
@@ -202,6 +210,8 @@ class Walk:
 
     def __post_init__(self) -> None:
         self.cwd = self.home
+        self.browser = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(), Stay)
         environ = {k: v for k, v in os.environ.items()
                    if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH")}
         # This checkout's txmail (the virtualenv's editable install may point elsewhere).
@@ -340,16 +350,15 @@ class Walk:
         return [email.message_from_string(text + "\n", policy=email.policy.default)
                 for text in MESSAGE.findall(printed)]  # type: ignore[misc]
 
-    def get(self, path: str) -> tuple[int, str, str]:
-        """GET ``path`` from the running server: status, Location, body."""
+    def get(self, path: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
+        """GET ``path`` from the running server (POST ``form``): status, Location, body.
 
-        class Stay(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args, **kwargs):
-                return None
-
-        opener = urllib.request.build_opener(Stay)
+        Cookies are kept, as a browser keeps them; redirects are not followed.
+        """
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        url = f"http://127.0.0.1:{self.web_port}{path}"
         try:
-            with opener.open(f"http://127.0.0.1:{self.web_port}{path}", timeout=30) as answer:
+            with self.browser.open(url, data, timeout=30) as answer:
                 return answer.status, "", answer.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.headers.get("Location", ""), error.read().decode()
@@ -379,7 +388,7 @@ def test_the_tutorial_works_word_for_word(tmp_path):
             walk.follow(block)
         assert {"python manage.py db_worker", "python manage.py runserver"} <= set(walk.running)
 
-        reset, welcome = walk.received()  # exactly two, the second one once
+        reset, welcome = walk.received()  # exactly two so far, the second one once
         assert reset["To"] == "ada@example.com"
         assert reset["From"] == "My Site <hello@mysite.example>"
         assert reset["Subject"] == "Password reset on My Site"
@@ -406,6 +415,18 @@ def test_the_tutorial_works_word_for_word(tmp_path):
         assert status == 200 and "Welcome to My Site, Ada" in page
         status, location, _ = walk.get(link.removeprefix("http://127.0.0.1:8000"))
         assert (status, location.rsplit("/", 2)[-2]) == (302, "set-password")
+
+        # The site's "forgot your password?" page sends the same message.
+        status, _, page = walk.get("/accounts/password_reset/")
+        [token] = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        status, location, _ = walk.get("/accounts/password_reset/", {
+            "csrfmiddlewaretoken": token, "email": "ada@example.com"})
+        assert (status, location) == (302, "/accounts/password_reset/done/")
+        walk.running[AIOSMTPD].expect(["Subject: Password reset on My Site"], "the reset page")
+        *_, again = walk.received()
+        text, _ = parts(again)
+        assert again["To"] == "ada@example.com"
+        assert re.search(r"http://127\.0\.0\.1:8000/accounts/reset/[\w-]+/[\w-]+/", text)
 
         # The next steps' dev mailbox instead of the SMTP server: Sent lists what it kept.
         [mailbox] = [b for b in blocks(TUTORIAL.read_text()) if "MailboxBackend" in b.text]
