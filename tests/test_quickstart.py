@@ -335,12 +335,16 @@ class Walk:
         failed, report = json.loads(line.removeprefix("@@session "))
         assert not failed, f"{block.where}:\n{report}\n{self.logs()}"
 
-    def restart(self, command: str) -> None:
-        """Stop a long-running command and start it again (new settings)."""
+    def restart_server(self) -> None:
+        """Start the development server again (new settings), on a new port."""
+        command = "python manage.py runserver"
         process = self.running.pop(command).process
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        self.start(command, list(process.args), self.strict, port=self.web_port)  # type: ignore[arg-type]
+        # A new port: the old one may be held a moment longer by the reloader's child.
+        self.web_port = free_port()
+        argv = [*list(process.args)[:-1], f"127.0.0.1:{self.web_port}"]  # type: ignore[arg-type]
+        self.start(command, argv, self.strict, port=self.web_port)
 
     # -- afterwards ------------------------------------------------------------------
 
@@ -432,7 +436,7 @@ def test_the_tutorial_works_word_for_word(tmp_path):
         [mailbox] = [b for b in blocks(TUTORIAL.read_text()) if "MailboxBackend" in b.text]
         with open(walk.cwd / "mysite" / "settings.py", "a") as settings:
             settings.write("\n" + mailbox.text)
-        walk.restart("python manage.py runserver")
+        walk.restart_server()
         walk.run([sys.executable, "manage.py", "shell", "-c", SEND_WELCOME], [], "the mailbox")
         status, _, page = walk.get("/emails/sent/")
         assert status == 200 and "Welcome to My Site, Ada" in page
