@@ -14,7 +14,7 @@ temporary directory, with this checkout's txmail (``PYTHONPATH``):
   must exit 0. A command the test doesn't know fails it.
 - a block whose ``:caption:`` is a path is that file, written whole; ``PATH (add to the
   end)`` is appended to it. In the settings, ``"port": 1025`` becomes the free port: the
-  only change the test makes to the page.
+  only change the test makes to the page's files.
 - ``pycon``: run in the shell session as doctests (shown output must match; ``...``
   elides).
 - ``text`` captioned ``the aiosmtpd terminal``: lines awaited in aiosmtpd's output, as
