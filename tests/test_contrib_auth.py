@@ -135,3 +135,18 @@ def test_a_preview_for_a_real_user_never_carries_a_working_reset_link():
     assert Client().get(path).context["validlink"] is False
     admin.refresh_from_db()
     assert admin.check_password("pw-123456")
+
+
+# A URLconf without django.contrib.auth.urls (this module's own, for the test below).
+urlpatterns: list = []
+
+
+@override_settings(TXMAIL=SITE, ROOT_URLCONF=__name__)
+def test_without_the_confirm_url_the_error_names_the_include(user):
+    with pytest.raises(MessageConfigurationError) as caught:
+        PasswordReset(user).render()
+    assert str(caught.value) == (
+        "PasswordReset links to the URL named 'password_reset_confirm' (with uidb64 and "
+        "token), which the URLconf doesn't have. Add path('accounts/', "
+        "include('django.contrib.auth.urls')) to your URLconf, or set reset_url_name to the "
+        "name of your PasswordResetConfirmView's URL.")

@@ -3,12 +3,14 @@
 import pytest
 from django.core import mail
 from django.template import TemplateDoesNotExist
+from django.test import override_settings
 
 from tests.testapp.emails import Hello
 from txmail import (
     HeaderInjection,
     InvalidAddress,
     InvalidHeader,
+    InvalidSetting,
     Message,
     MessageConfigurationError,
     MJMLError,
@@ -259,3 +261,17 @@ def test_recipients_that_are_not_a_list_are_rejected_at_construction():
     with pytest.raises(InvalidAddress) as info:
         Missing(to=5)  # type: ignore[arg-type]
     assert str(info.value) == "Missing: to must be a list of addresses."
+
+
+def test_sending_without_the_app_installed_says_to_install_it(settings):
+    without = [app for app in settings.INSTALLED_APPS if app != "txmail"]
+    with override_settings(INSTALLED_APPS=without):
+        for way_out in (Hello(name="Ann", to=["ann@example.com"]).send,
+                        Hello(name="Ann", to=["ann@example.com"]).enqueue):
+            with pytest.raises(InvalidSetting) as info:
+                way_out()
+            assert str(info.value) == (
+                "txmail is not in INSTALLED_APPS, so its tables (the delivery log, the "
+                "suppression list) don't exist. Add 'txmail' to INSTALLED_APPS and run "
+                "'manage.py migrate'.")
+    assert mail.outbox == []

@@ -14,7 +14,7 @@ class MessageConfigurationError(TxmailError, ImproperlyConfigured):
 
 
 class InvalidSetting(TxmailError, ImproperlyConfigured):
-    """A ``TXMAIL`` setting has a value txmail can't use; ``setting`` names the key."""
+    """A setting (a ``TXMAIL`` key, ``INSTALLED_APPS``) txmail can't use; ``setting`` names it."""
 
     def __init__(self, msg: str, *, setting: str | None = None):
         super().__init__(msg)

@@ -8,11 +8,12 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from ...draft import DeliveryOptions
+from ...exceptions import MessageConfigurationError
 from ...message import Message
 from ...sites import absolute, get_site_url
 
@@ -84,9 +85,16 @@ class PasswordReset(Message):
 
     def get_reset_url(self) -> str:
         """Return the absolute URL of the password reset confirmation page."""
-        path = reverse(
-            self.reset_url_name, kwargs={"uidb64": self.get_uid(), "token": self.get_token()}
-        )
+        kwargs = {"uidb64": self.get_uid(), "token": self.get_token()}
+        try:
+            path = reverse(self.reset_url_name, kwargs=kwargs)
+        except NoReverseMatch:
+            raise MessageConfigurationError(
+                f"{type(self).__name__} links to the URL named {self.reset_url_name!r} "
+                "(with uidb64 and token), which the URLconf doesn't have. Add "
+                "path('accounts/', include('django.contrib.auth.urls')) to your URLconf, or "
+                "set reset_url_name to the name of your PasswordResetConfirmView's URL."
+            ) from None
         return absolute(path, self.get_site_url())
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
