@@ -106,7 +106,7 @@ def test_subclass_sets_template_and_mailer_only(user):
         mailer = "transactional"
 
     with override_settings(TXMAIL=SITE):
-        ShopReset(user).send()
+        ShopReset(user, context={"name": "Ada"}).send()
     [email] = mail.outbox
     assert (email.sent_using, email.to) == ("transactional", ["ada@example.com"])
 
