@@ -1,4 +1,4 @@
-"""Undefined template variables: raised in tests (strict), reported by txmail.W040."""
+"""Undefined template variables: raised in tests (strict), reported by txmail.W060."""
 
 from types import SimpleNamespace
 
@@ -127,7 +127,7 @@ def registered():
 
 def w040(**settings):
     with override_settings(**settings):
-        return [m for m in check_template_variables() if m.id == "txmail.W040"]
+        return [m for m in check_template_variables() if m.id == "txmail.W060"]
 
 
 def test_check_names_class_variant_template_variable_and_fix(registered):
@@ -140,12 +140,12 @@ def test_check_names_class_variant_template_variable_and_fix(registered):
         "'testapp/emails/variables_typo.mjml' rendered as nothing: the context has no 'usr'.":
         "Fix the spelling, provide 'usr' in get_context_data() (or the preview's sample "
         "objects), or write {{ usr.first_name|default:\"…\" }} if empty is intended. "
-        "Silence it with SILENCED_SYSTEM_CHECKS = ['txmail.W040'].",
+        "Silence it with SILENCED_SYSTEM_CHECKS = ['txmail.W060'].",
         f"{name} (preview 'typo'): {{{{ user.frist_name }}}} in "
         "'testapp/emails/variables_typo.txt' rendered as nothing: 'user' has no attribute "
         "or key 'frist_name'.":
         "Fix the spelling, or write {{ user.frist_name|default:\"…\" }} if empty is "
-        "intended. Silence it with SILENCED_SYSTEM_CHECKS = ['txmail.W040'].",
+        "intended. Silence it with SILENCED_SYSTEM_CHECKS = ['txmail.W060'].",
     }
 
 

@@ -3,7 +3,7 @@
 One module per theme; importing this package registers them all:
 ``settings`` (TXMAIL, E003 E004 E050), ``mailers`` (MAILERS, E001 E020-E029),
 ``message_templates`` (E002 E010 W001), ``production`` (DEBUG off, W010 E051 E052),
-``variables`` (undefined template variables in DEBUG, W040).
+``variables`` (undefined template variables in DEBUG, W060).
 """
 
 from .mailers import check_mailer_aliases, check_mailers

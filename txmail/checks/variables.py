@@ -1,4 +1,4 @@
-"""System check: preview variants whose templates output undefined variables (txmail.W040).
+"""System check: preview variants whose templates output undefined variables (txmail.W060).
 
 ``{{ usr.first_name }}`` renders as nothing and the message goes out as
 "Welcome, !". Each class's preview variants are resolved from their sample data
@@ -47,8 +47,8 @@ def check_template_variables(
             found.append(checks.Warning(
                 f"{name} (preview {said}): {undefined.message}",
                 hint=f"{undefined.hint} Silence it with "
-                "SILENCED_SYSTEM_CHECKS = ['txmail.W040'].",
-                obj=cls, id="txmail.W040",
+                "SILENCED_SYSTEM_CHECKS = ['txmail.W060'].",
+                obj=cls, id="txmail.W060",
             ))
     return found
 

@@ -106,7 +106,7 @@ def undefined_variables(instance: Message, draft: Draft,
 
     ``instance`` is read for its class's subject source only (which template
     the subject came from); the values are the draft's. The preview's lint and
-    the ``txmail.W040`` check share it.
+    the ``txmail.W060`` check share it.
     """
     owner = draft.owner
     with translation.override(language or draft.language or translation.get_language()):

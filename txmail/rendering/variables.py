@@ -13,7 +13,7 @@ quietly, so no marker is output), and a variable piped through ``default`` or
 ``default_if_none`` anywhere in the sources (a deliberate fallback; with a
 marker Django skips a missing variable's filters, so the source is read).
 
-Used by the preview's lint, the ``txmail.W040`` check and, in tests, every
+Used by the preview's lint, the ``txmail.W060`` check and, in tests, every
 render (``strict()``: the test helpers turn it on; ``UndefinedVariable``).
 """
 
@@ -31,7 +31,27 @@ from django.template.base import Template as BaseTemplate
 from ..exceptions import UndefinedVariable
 from . import find as tpl
 
-MARKER = "@@TXMAIL_MISSING[%s]@@"
+
+class _Missing(str):
+    """A variable that doesn't exist, as rendered: its name in the marker, and false.
+
+    False, as the empty string it stands for: ``{% with nick=user.nickname %}``
+    then ``{% if nick %}`` (or ``{{ nick|default:"…" }}``) takes the same branch
+    as the real render, so only what is output is reported.
+    """
+
+    def __bool__(self) -> bool:
+        return False
+
+
+class _Marker(str):
+    # Django formats string_if_invalid with the Variable ("%s" in it): make the
+    # result a _Missing (django/template/base.py, FilterExpression.resolve).
+    def __mod__(self, value: object) -> _Missing:
+        return _Missing(str.__mod__(self, value))
+
+
+MARKER = _Marker("@@TXMAIL_MISSING[%s]@@")
 _FOUND = re.compile(r"@@TXMAIL_MISSING\[(.*?)\]@@")
 _MJ_INCLUDE = re.compile(r"""<mj-include\b[^>]*\bpath\s*=\s*["']([^"'{}@]+)["']""")
 MAX_INCLUDE_DEPTH = 5
