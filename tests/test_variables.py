@@ -1,9 +1,11 @@
 """Undefined template variables: raised in tests (strict), reported by txmail.W060."""
 
+from io import StringIO
 from types import SimpleNamespace
 
 import pytest
 from django.core import checks
+from django.core.management import call_command
 from django.test import override_settings
 
 from txmail import Message, UndefinedVariable
@@ -155,3 +157,13 @@ def test_check_runs_in_debug_only(registered):
 
 def test_the_test_apps_own_previews_have_no_undefined_variables():
     assert [m.msg for m in w040(DEBUG=True) if "Rich" not in m.msg] == []
+
+
+def test_txmail_list_shows_them_in_the_state_column(registered):
+    out = StringIO()
+    call_command("txmail", "list", stdout=out)
+    [row] = [line for line in out.getvalue().splitlines() if line.startswith(name_of(Welcome))]
+    assert row.endswith(
+        "; undefined: {{ usr.first_name }} in testapp/emails/variables_typo.mjml "
+        "(preview 'typo'); undefined: {{ user.frist_name }} in "
+        "testapp/emails/variables_typo.txt (preview 'typo')")

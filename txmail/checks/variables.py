@@ -14,10 +14,8 @@ from typing import Any
 
 from django.core import checks
 
-from ..preview.lint import undefined_variables
-from ..preview.previews import build_instance, rolled_back, variants
+from ..preview.previews import rolled_back, undefined_in_previews
 from ..registry import message_classes
-from ..rendering import variables
 
 
 @checks.register(checks.Tags.templates)
@@ -36,13 +34,7 @@ def check_template_variables(
         return []  # no database yet (e.g. before the first migrate): previews need one
     found: list[checks.CheckMessage] = []
     for name, cls in message_classes().items():
-        # (template, variable) → the variants that output it, and what is missing
-        where: dict[tuple[str, str], tuple[list[str], variables.Undefined]] = {}
-        for variant in variants(cls):
-            for undefined in _undefined(cls, variant):
-                key = (undefined.template, undefined.variable)
-                where.setdefault(key, ([], undefined))[0].append(variant)
-        for shown, undefined in where.values():
+        for shown, undefined in undefined_in_previews(cls):
             said = ", ".join(repr(v) for v in shown)
             found.append(checks.Warning(
                 f"{name} (preview {said}): {undefined.message}",
@@ -51,12 +43,3 @@ def check_template_variables(
                 obj=cls, id="txmail.W060",
             ))
     return found
-
-
-def _undefined(cls: type, variant: str) -> list[variables.Undefined]:
-    try:
-        with rolled_back(), variables.lenient():
-            instance, _kwargs = build_instance(cls, variant, {})
-            return undefined_variables(instance, instance.resolve(sending=False))
-    except Exception:  # a broken preview is the preview page's to report
-        return []

@@ -169,3 +169,25 @@ def make_preview(name: str, cls: type[Message], variant: str,
         issues = lint_message(instance, draft, rendered) if lint else []
     return Preview(name, cls, variant, kwargs, language, instance, draft, rendered, email,
                    mime, raw, draft.mailer, issues)
+
+
+def undefined_in_previews(cls: type[Message]) -> list[tuple[list[str], variables.Undefined]]:
+    """Each undefined variable of ``cls``'s preview variants, with the variants showing it.
+
+    Every variant is built and resolved (rolled back, never rendered or sent); a
+    variant that raises is left out: its preview page says why.
+    """
+    from .lint import undefined_variables
+
+    where: dict[tuple[str, str], tuple[list[str], variables.Undefined]] = {}
+    for variant in variants(cls):
+        try:
+            with rolled_back(), variables.lenient():
+                instance, _kwargs = build_instance(cls, variant, {})
+                found = undefined_variables(instance, instance.resolve(sending=False))
+        except Exception:
+            continue
+        for undefined in found:
+            key = (undefined.template, undefined.variable)
+            where.setdefault(key, ([], undefined))[0].append(variant)
+    return list(where.values())
