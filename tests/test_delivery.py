@@ -389,12 +389,12 @@ def test_command_retry_failed_and_cancel(server, django_capture_on_commit_callba
     waiting.refresh_from_db()
     assert (failed.status, waiting.status) == (Status.FAILED, Status.SENT)
     with django_capture_on_commit_callbacks(execute=True):
-        assert command("retry", "--failed") == "1 queued for another attempt.\n"
+        assert command("retry", "--failed") == f"1 queued for another attempt: {failed.pk}.\n"
     failed.refresh_from_db()
     assert failed.status == Status.SENT
     with django_capture_on_commit_callbacks(execute=False):
         later = Hello().enqueue().delivery
-    assert command("cancel", str(later.pk)) == "1 cancelled.\n"
+    assert command("cancel", str(later.pk)) == f"1 cancelled: {later.pk}.\n"
 
 
 def test_command_requeue_stuck(server, django_capture_on_commit_callbacks):

@@ -8,6 +8,7 @@ import email.policy
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
@@ -89,3 +90,40 @@ def test_txmail_render_eml_writes_the_message_bytes():
     assert msg["Subject"] == "Your Acme Shop receipt for order A-10024"
     [pdf] = [part for part in msg.walk() if part.get_filename() == "receipt-A-10024.pdf"]
     assert pdf.get_content().startswith(b"%PDF-")
+
+
+def test_run_starts_a_stopped_worker_again_and_says_so(tmp_path):
+    # ./run's loop around db_worker (example_project/keep_running.sh): a command
+    # that fails twice (as db_worker does after an edit breaks a check), then runs.
+    flaky = (
+        'n=$(cat count 2>/dev/null || echo 0); echo $((n + 1)) > count; '
+        'if [ "$n" -lt 2 ]; then echo "SystemCheckError: broken edit" >&2; exit 1; fi; '
+        'echo $$ > running.pid; exec sleep 60'
+    )
+    loop = subprocess.Popen(
+        ["bash", "-c", f'set -euo pipefail; source "{EXAMPLE}/keep_running.sh"; '
+                       f"keep_running db_worker sh -c '{flaky}'"],
+        cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+        env=os.environ | {"KEEP_RUNNING_PAUSE": "0"},
+    )
+    pid_file = tmp_path / "running.pid"
+    for _ in range(100):
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        time.sleep(0.05)
+    running = int(pid_file.read_text())
+    loop.terminate()  # what ./run does on exit: the command stops with its loop
+    assert loop.wait(timeout=10) == 0
+    assert loop.stderr.read().splitlines() == [
+        "SystemCheckError: broken edit",
+        "[db_worker] stopped (exit status 1): queued mail waits until it runs again. Fix "
+        "the error above; starting it again in 0 s.",
+    ] * 2
+    for _ in range(100):
+        try:
+            os.kill(running, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the command outlived its loop")

@@ -6,11 +6,14 @@ from collections import Counter
 
 import pytest
 from django.core import mail
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from tests.testapp.emails import Hello
 from txmail import DeliveryOptions, Draft, MessageConfigurationError, Queued
 from txmail.delivery.models import Delivery, Status
+from txmail.delivery.queue import deliver_queued
 from txmail.exceptions import CancelSend, UnknownMailer
 from txmail.suppression.check import suppress
 
@@ -198,3 +201,24 @@ def test_a_pre_send_receiver_changes_what_is_resolved(on_pre_send):
     assert [m.to for m in mail.outbox] == [["ops@example.com"]]
 
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_handle_says_queued_until_the_commit_then_sent_without_a_refresh():
+    # The immediate task backend sends on commit: the same handle follows it.
+    with transaction.atomic():
+        queued = Hello(name="Later").enqueue()
+        assert (queued.status, queued.is_finished, mail.outbox) == (Status.QUEUED, False, [])
+    assert (queued.status, queued.is_finished) == (Status.SENT, True)
+    assert [m.subject for m in mail.outbox] == ["Hello Later"]
+
+
+def test_the_handle_follows_a_worker_without_a_refresh():
+    with override_settings(TXMAIL={"TASK_BACKEND": "db"}):  # stored: a worker sends it
+        queued = Hello().enqueue()
+        assert queued.status == Status.QUEUED
+        deliver_queued.call(queued.delivery_id)  # what the worker runs
+    assert (queued.status, queued.is_finished) == (Status.SENT, True)
+    with CaptureQueriesContext(connection) as queries:
+        assert queued.status == Status.SENT  # final: no query
+    assert len(queries) == 0

@@ -363,8 +363,8 @@ class Message:
         """Render and build now; send from a task worker once the transaction commits.
 
         Returns a ``Queued`` handle (``delivery_id``, ``message_id`` and a
-        ``status`` that ``refresh()`` reads again, as a ``django.tasks``
-        ``TaskResult``). Inside ``transaction.atomic()``, a rollback sends
+        ``status`` read from the delivery log each time until it is final, as
+        a ``django.tasks`` ``TaskResult``). Inside ``transaction.atomic()``, a rollback sends
         nothing. Signals and interceptors run as for ``send()``; a cancelled
         message gives a handle whose status is ``cancelled``.
         """

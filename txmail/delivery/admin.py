@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import actions
+from . import actions, health
 from .models import Delivery
 
 
@@ -23,6 +23,12 @@ class DeliveryAdmin(admin.ModelAdmin):
     actions = ("retry_now", "cancel", "send_again")
     readonly_fields = [f.name for f in Delivery._meta.fields if f.name != "raw"]
     list_select_related = ("resent_from",)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        if request.method == "GET":  # an action's POST redirects here: warn once
+            for stall in health.stalled():  # a queue no worker takes (delivery/health.py)
+                messages.warning(request, str(stall))
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # rows are made by sending, never by hand

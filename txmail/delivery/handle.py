@@ -1,9 +1,14 @@
 """``Queued``: what ``enqueue()`` returns, a handle on the queued message.
 
 In the spirit of ``django.tasks``' ``TaskResult``: it names the delivery and
-the Message-ID, and its ``status`` is read from the delivery log, never kept
-stale: the first time it is asked for (the immediate task backend may have
-sent the message before ``enqueue()`` returned), and again on ``refresh()``.
+the Message-ID, and its ``status`` is read from the delivery log each time it
+is asked for, until it is final (then it can't change). What it says depends
+on when it is asked: under Django's immediate task backend, ``enqueue()``
+outside a transaction has sent the message before it returns (``sent``), and
+inside one it is ``queued`` until the transaction commits and ``sent`` right
+after; under a worker's backend it is ``queued`` until a worker claims it
+(``sending``), then ``sent``, ``retrying``, ``failed``, ... ``enqueue()`` itself
+pays no query for it.
 """
 
 from .models import FINAL, Delivery
@@ -15,16 +20,16 @@ class Queued:
     def __init__(self, delivery_id: int, message_id: str, status: str | None = None) -> None:
         self.delivery_id = delivery_id
         self.message_id = message_id
-        self._status = status  # None: not read yet (enqueue() pays no query for it)
+        self._status = status  # the last status read; None: not read yet
 
     def __repr__(self) -> str:
         return (f"<Queued delivery={self.delivery_id} message_id={self.message_id!r} "
-                f"status={self._status or '(not read)'}>")
+                f"status={self._status or '(not read)'}>")  # repr() makes no query
 
     @property
     def status(self) -> str:
-        """The delivery's status (``queued``, ``sending``, ``sent``, ...), read on first use."""
-        if self._status is None:
+        """The delivery's status now (``queued``, ``sending``, ``sent``, ...)."""
+        if self._status not in FINAL:  # a final status never changes: no query for it
             self.refresh()
         return str(self._status)
 

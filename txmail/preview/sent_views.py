@@ -7,6 +7,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
 from ..backends.mailbox import Entry, configured_mailboxes, uses_mailbox
+from ..delivery.health import stalled
 from .display import display, human_size, parse, part_download
 from .lint import cid_issues, lint_html
 from .pages import download, message_context, page
@@ -48,6 +49,7 @@ def sent_list(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "mailboxes": mailboxes,
         "configured": uses_mailbox(),
+        "stalls": stalled(),  # queued mail no worker takes would never arrive here
     })
 
 

@@ -16,7 +16,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from ....bulk import progress
-from ....bulk.models import Campaign
+from ....bulk.models import Campaign, CampaignStatus
+from ....exceptions import TxmailError
 from ....registry import get_message_class
 
 
@@ -47,12 +48,26 @@ def handle(command: BaseCommand, *, campaign_action: str, **options: Any) -> Non
     elif campaign_action == "follow":
         follow(command, get(options["id"]), interval=options["interval"])
     elif campaign_action == "list":
-        for campaign in Campaign.objects.all()[:50]:
+        shown = list(Campaign.objects.all()[:LISTED + 1])
+        if not shown:
+            command.stdout.write("No campaigns. Start one with `manage.py txmail campaign "
+                                 "start app_label.ClassName`.")
+        for campaign in shown[:LISTED]:
             command.stdout.write(f"{campaign.pk:>6} {campaign.message_class:<30} "
                                  f"{campaign.status:<10} {campaign.progress().describe()}")
+        if len(shown) > LISTED:
+            command.stdout.write(f"(the newest {LISTED}; older campaigns are in the admin)")
     elif campaign_action == "cancel":
-        count = get(options["id"]).cancel()
+        campaign = get(options["id"])
+        if campaign.status == CampaignStatus.CANCELLED:
+            command.stdout.write(f"Campaign {campaign.pk} was already cancelled: nothing "
+                                 "more to cancel.")
+            return
+        count = campaign.cancel()
         command.stdout.write(f"Cancelled: {count} messages not sent.")
+
+
+LISTED = 50
 
 
 def get(pk: int) -> Campaign:
@@ -78,7 +93,10 @@ def start(name: str, kwargs_json: str | None) -> Campaign:
             kwargs.update(json.loads(kwargs_json))
         except (ValueError, TypeError) as exc:
             raise CommandError(f"--kwargs must be a JSON object: {exc}.") from None
-    return cls.send_bulk(cls.get_bulk_queryset(), **kwargs)
+    try:
+        return cls.send_bulk(cls.get_bulk_queryset(), **kwargs)
+    except TxmailError as exc:  # get_bulk_queryset() missing, bad send_bulk() arguments
+        raise CommandError(f"{name} can't start: {exc}") from exc
 
 
 def follow(command: BaseCommand, campaign: Campaign, *, interval: float = 0.5) -> None:

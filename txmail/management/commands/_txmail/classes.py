@@ -1,6 +1,7 @@
 """``manage.py txmail list | render | send``: the registered message classes.
 
-    manage.py txmail list                                   classes, mailer, template, state
+    manage.py txmail list                                   classes, mailer, template, state,
+                                                            and the system checks' errors
     manage.py txmail render shop.Welcome --format text      a preview variant on stdout
     manage.py txmail render shop.Newsletter --variant french --format eml > fr.eml
     manage.py txmail send shop.OrderReceipt --to me@example.com
@@ -14,6 +15,7 @@ import argparse
 from typing import Any
 
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
@@ -62,11 +64,28 @@ def do_list(command: BaseCommand, **options: Any) -> None:
     if len(rows) == 1:
         command.stdout.write("No message classes are registered: txmail finds them in "
                              "each installed app's emails.py.")
-        return
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        rows = []
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(3)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         command.stdout.write("  ".join([*cells, row[3]]).rstrip())
+    _list_check_problems(command)
+
+
+def _list_check_problems(command: BaseCommand) -> None:
+    """Show the system checks' errors: the commands that send refuse to run until fixed."""
+    problems = [issue for issue in checks.run_checks()
+                if issue.level >= checks.ERROR and not issue.is_silenced()]
+    if not problems:
+        return
+    command.stdout.write("")
+    one = len(problems) == 1
+    command.stdout.write(command.style.ERROR(
+        f"System check found {len(problems)} error{'' if one else 's'}: `txmail send`, "
+        "`retry`, `cancel`, `sweep` and `campaign start` refuse to run until "
+        f"{'it is' if one else 'they are'} fixed (`manage.py check` shows the same):"))
+    for issue in problems:
+        command.stdout.write(f"  {issue}")
 
 
 def _template_state(cls: type[Message]) -> tuple[str, str]:
