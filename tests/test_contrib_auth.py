@@ -100,28 +100,59 @@ def test_unknown_address_reveals_nothing(smtp_server, user, committed):
     assert len(smtp_server.received) == 1
 
 
+class BusyRelay(SMTPServer):
+    """Started at once, but answers MAIL with 421 (going down) until ``busy`` is cleared."""
+
+    def __init__(self):
+        super().__init__()
+        self.busy = True
+
+        async def handle_mail(server, session, envelope, address, mail_options):
+            if self.busy:
+                return "421 4.3.2 Service shutting down, try again later"
+            envelope.mail_from = address
+            return "250 OK"
+
+        self.handler.handle_MAIL = handle_mail
+        self.start()
+
+    def come_back(self):
+        self.busy = False
+
+
+class RefusingRelay(SMTPServer):
+    """Its port, nothing listening until ``come_back()``: connection refused."""
+
+    def come_back(self):
+        self.start()
+
+
+@pytest.mark.parametrize("relay_kind", [RefusingRelay, BusyRelay])
 def test_a_relay_down_when_the_form_is_posted_delays_the_reset_mail_not_loses_it(
-        user, committed):
-    relay = SMTPServer()  # its port, nothing listening yet: connection refused
-    # RETRY_DELAY 1: the retry is due within 1.5 s (±50 % jitter), not 30 s.
-    with override_settings(MAILERS={"default": relay.mailer()}, TXMAIL={"RETRY_DELAY": 1}):
-        with committed():
-            response = Client().post("/accounts/password_reset/", {"email": "ada@example.com"})
-        assert response.status_code == 302 and response.url == "/accounts/password_reset/done/"
-        # The task ran when the request committed and met the refused connection.
-        row = Delivery.objects.get()
-        assert (row.status, row.attempts, row.recipients) == (
-            Status.RETRYING, 1, ["ada@example.com"])
-        assert "mailer 'default'" in row.last_error
-        relay.start()
-        time.sleep(max(0, (row.next_attempt_at - timezone.now()).total_seconds()) + 0.05)
-        try:
+        user, committed, relay_kind):
+    relay = relay_kind()
+    try:
+        # RETRY_DELAY 1: the retry is due within 1.5 s (±50 % jitter), not 30 s.
+        with override_settings(MAILERS={"default": relay.mailer()},
+                               TXMAIL={"RETRY_DELAY": 1}):
+            with committed():
+                response = Client().post("/accounts/password_reset/",
+                                         {"email": "ada@example.com"})
+            assert (response.status_code, response.url) == (
+                302, "/accounts/password_reset/done/")
+            # The task ran when the request committed and met the relay down.
+            row = Delivery.objects.get()
+            assert (row.status, row.attempts, row.recipients) == (
+                Status.RETRYING, 1, ["ada@example.com"])
+            assert "mailer 'default'" in row.last_error
+            relay.come_back()
+            time.sleep(max(0, (row.next_attempt_at - timezone.now()).total_seconds()) + 0.05)
             with committed():
                 call_command("txmail", "sweep", stdout=StringIO())  # what cron runs
             with committed():
                 call_command("txmail", "sweep", stdout=StringIO())  # nothing more to do
-        finally:
-            relay.stop()
+    finally:
+        relay.stop()
     [received] = relay.received
     assert received.rcpt_tos == ["ada@example.com"]
     [path] = re.findall(r"http://testserver(/accounts/reset/\S+/)",
