@@ -10,6 +10,10 @@ single messages whose values need it:
 
     render_body → compile_body → render_text
 
+Either way the HTML's ``<html lang>`` then says the message's language
+(``language.mark_language``). In tests (``variables.strict()``), a template
+that outputs a variable that doesn't exist raises ``UndefinedVariable`` first.
+
 Each step is a plain function so it can be read, tested and (for the preview)
 reused on its own. ``render()`` runs them for one ``Draft`` (what
 ``Message.resolve()`` returned) inside its language and time zone; nothing
