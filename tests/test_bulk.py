@@ -400,7 +400,8 @@ def test_unsubscribing_needs_no_login_under_login_required_middleware(client, se
 ])
 def test_one_click_is_offered_only_over_https_or_on_a_development_host(site, one_click):
     with override_settings(TXMAIL={"SITE_URL": site}):
-        headers = Bulletin(Subscriber(name="Ann", email="ann@example.com")).message().extra_headers
+        headers = Bulletin(Subscriber(name="Ann", email="ann@example.com"),
+                           context={"title": "June"}).message().extra_headers
     assert headers["List-Unsubscribe"].startswith(f"<{site}/mail/unsubscribe/")
     assert ("List-Unsubscribe-Post" in headers) is one_click
 

@@ -225,7 +225,7 @@ def test_rendered_says_which_path_and_why():
         class Styled(Greeting):
             template_name = "s"
 
-        reason = Styled("Ann").render().fallback_reason
+        reason = Styled("Ann", context={"c": "red"}).render().fallback_reason
         assert "style" in reason
 
 
@@ -239,8 +239,8 @@ def test_fallback_is_logged_once_per_template(caplog):
     files = {"t.html": HTML.format('<p class="{{ c }}">x</p>')}
     with locmem(files), caplog.at_level(logging.WARNING, logger="txmail.rendering.compiled"):
         precompile.clear()
-        Greeting("Ann").render()
-        Greeting("Bob").render()
+        Greeting("Ann", context={"c": "a"}).render()
+        Greeting("Bob", context={"c": "b"}).render()
     warnings = [r for r in caplog.records if r.name == "txmail.rendering.compiled"]
     assert len(warnings) == 1
     assert "'class' attribute" in warnings[0].getMessage()

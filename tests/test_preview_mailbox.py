@@ -87,6 +87,7 @@ def test_mailbox_backend_rejects_unknown_and_bad_options(tmp_path, settings):
     assert MailboxBackend(alias="x", path=tmp_path).mailbox.path == tmp_path
 
 
+@pytest.mark.txmail_allow_undefined  # Rich's {{ padding }}: for the preview's lint
 def test_sent_view_lists_newest_first_and_opens_each(client, debug, mailbox_path):
     emails.Promo(name="first").send()
     Rich.preview().send()

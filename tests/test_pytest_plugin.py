@@ -88,3 +88,76 @@ def test_a_passing_file_passes_and_a_wrong_assertion_fails_with_what_was_sent(
     result.stdout.re_match_lines([f"{prefix} {{7}}{re.escape(text)}$" for prefix, text in failure],
                                  consecutive=True)
     assert "txmail/testing/recorder.py" not in result.stdout.str()  # hidden frames
+
+
+STRICT = '''
+import pytest
+
+from tests.test_variables import TYPO_HTML, welcome
+
+pytestmark = pytest.mark.django_db
+
+
+def test_misspelled_variable():
+    welcome(TYPO_HTML).send()
+
+
+@pytest.mark.txmail_allow_undefined
+def test_opted_out():
+    assert "Welcome, !" in welcome(TYPO_HTML).render().html
+'''
+
+INI_OFF = '''
+from django.test import TestCase
+
+from tests.test_variables import TYPO_HTML, welcome
+from txmail import UndefinedVariable
+from txmail.testing import MailTestMixin
+
+
+def test_not_strict(db):
+    assert "Welcome, !" in welcome(TYPO_HTML).render().html
+
+
+class Strict(MailTestMixin, TestCase):
+    def test_the_mixin_is_strict_by_itself(self):
+        with self.assertRaises(UndefinedVariable):
+            welcome(TYPO_HTML).send()
+
+
+class Lenient(MailTestMixin, TestCase):
+    txmail_strict_variables = False
+
+    def test_opted_out(self):
+        self.assertIn("Welcome, !", welcome(TYPO_HTML).render().html)
+'''
+
+
+def _run(pytester, monkeypatch, *args, **files):
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "tests.settings")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [
+        str(ROOT), os.environ.get("PYTHONPATH")])))
+    pytester.makepyfile(**files)
+    extra = ["-p", "no:cacheprovider", "-v", *args]
+    if not any(ep.value == PLUGIN for ep in entry_points(group="pytest11")):
+        extra += ["-p", PLUGIN]
+    return pytester.runpytest_subprocess(*extra)
+
+
+def test_an_undefined_variable_fails_the_test_unless_it_opts_out(pytester, monkeypatch):
+    result = _run(pytester, monkeypatch, test_strict=STRICT)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.re_match_lines([
+        r"test_strict.py::test_misspelled_variable FAILED.*",
+        r"test_strict.py::test_opted_out PASSED.*",
+    ], consecutive=True)
+    result.stdout.re_match_lines([r"E +" + re.escape(
+        "txmail.exceptions.UndefinedVariable: Welcome: {{ usr.first_name }} in "
+        "'testapp/emails/variables_typo_html.html' rendered as nothing: the context has "
+        "no 'usr'. Fix the spelling, provide 'usr' in get_context_data()") + ".*"])
+
+
+def test_the_ini_option_turns_it_off_and_the_mixin_on(pytester, monkeypatch):
+    result = _run(pytester, monkeypatch, "-o", "txmail_strict_variables=false",
+                  test_ini_off=INI_OFF)
+    result.assert_outcomes(passed=3)

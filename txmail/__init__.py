@@ -28,6 +28,7 @@ from .exceptions import (
     TemplateNotFound,
     TransientDeliveryError,
     TxmailError,
+    UndefinedVariable,
     UnknownMailer,
 )
 from .mail.mime import Attachment, InlineImage
@@ -77,6 +78,7 @@ __all__ = [
     "TemplateNotFound",
     "TransientDeliveryError",
     "TxmailError",
+    "UndefinedVariable",
     "UnknownMailer",
     "warm_up",
 ]

@@ -29,6 +29,15 @@ class TemplateNotFound(TxmailError, TemplateDoesNotExist):
         self.tried_paths = tried
 
 
+class UndefinedVariable(TxmailError, LookupError):
+    """A template outputs a variable that doesn't exist (raised in tests: ``strict()``)."""
+
+    def __init__(self, msg: str, *, variable: str, template: str):
+        super().__init__(msg)
+        self.variable = variable
+        self.template = template
+
+
 class MJMLError(TxmailError, ValueError):
     """MRML rejected a template's MJML."""
 

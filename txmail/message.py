@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.apps import apps
 from django.conf import settings
 from django.core.mail import mailers
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from .conf import txmail_settings
@@ -35,7 +34,7 @@ from .draft import DeliveryOptions, Draft, Rendered
 from .exceptions import MessageConfigurationError, UnknownMailer
 from .mail.mime import Attachment, InlineImage, TxEmailMessage
 from .mail.validation import check_address_list
-from .rendering.pipeline import render, render_string
+from .rendering.pipeline import render, render_file, render_string
 
 if TYPE_CHECKING:
     from .backends.transport import SentMessage
@@ -231,11 +230,11 @@ class Message:
         as it is: data must never be parsed as template code.
         """
         if self.subject_template_name:
-            return render_to_string(self.subject_template_name, context)
+            return render_file(self.subject_template_name, context, owner=type(self).__name__)
         if "subject" in self.__dict__ and self.subject is not None:
             return html_lib.escape(str(self.subject), quote=False)
         if self.subject is not None:
-            return render_string(str(self.subject), context)
+            return render_string(str(self.subject), context, owner=type(self).__name__)
         raise MessageConfigurationError(
             f"{type(self).__name__} requires either 'subject', "
             "'subject_template_name' or an implementation of 'get_subject()'."

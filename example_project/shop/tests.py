@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase
 from django_tasks_db.models import DBTaskResult
 
+from txmail.delivery import queue
 from txmail.delivery.models import Delivery
 from txmail.registry import message_classes
 from txmail.suppression.models import Suppression
@@ -72,9 +73,17 @@ class FlowTests(TestCase):
         self.assertEqual(get_user_model().objects.filter(username="demo").count(), 1)
         self.assertEqual(Order.objects.count(), 2)
 
-    def test_password_reset_form_sends_the_txmail_message(self):
-        response = self.client.post("/accounts/password_reset/", {"email": "demo@acme.example"})
+    def test_password_reset_form_queues_the_txmail_message(self):
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post("/accounts/password_reset/",
+                                        {"email": "demo@acme.example"})
         self.assertRedirects(response, "/accounts/password_reset/done/")
+        # Queued, so a relay outage delays the mail instead of losing it.
+        delivery = Delivery.objects.get()
+        self.assertEqual((delivery.message_class, delivery.status),
+                         ("shop.PasswordReset", "queued"))
+        self.assertEqual(mail.outbox, [])
+        queue.run(delivery.pk)  # what db_worker does with the task
         [email] = mail.outbox
         self.assertEqual(email.subject, "Password reset on Acme Shop")
         self.assertEqual((email.to, email.sent_using), (["demo@acme.example"], "transactional"))

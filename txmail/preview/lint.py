@@ -1,29 +1,26 @@
 """Warnings shown above a preview: empty variables, images without alt, and more.
 
-Missing variables are found by a second, separate render of the templates with
-a private copy of the template engine whose ``string_if_invalid`` is a marker.
-The engine the project uses is never changed, so what is sent stays the same
-(and a concurrent request can't see the marker).
+Missing variables are found as ``txmail.rendering.variables`` finds them: a
+second render in which a variable that doesn't exist shows as a marker; what
+is sent stays the same.
 """
 
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any
 
-from django.template import Context, Engine
+from django.template import Engine, Template, engines
+from django.template.loader import get_template
 from django.utils import translation
 
 from ..draft import Draft, Rendered
 from ..message import Message
 from ..rendering import find as tpl
+from ..rendering import variables
+from ..rendering.variables import Undefined
 
-MARKER = "@@TXMAIL_MISSING[%s]@@"
-_FOUND = re.compile(r"@@TXMAIL_MISSING\[(.*?)\]@@")
-_MJ_INCLUDE = re.compile(r"""<mj-include\b[^>]*\bpath\s*=\s*["']([^"']+)["']""")
 # Links and images that a mail client can open without a base URL.
 _ABSOLUTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|#|\{|$)", re.IGNORECASE)
-MAX_INCLUDE_DEPTH = 5
 
 
 @dataclass(frozen=True)
@@ -103,92 +100,42 @@ def cid_issues(missing: list[str]) -> list[Issue]:
 # -- template variables -------------------------------------------------------------
 
 
-def _lint_engine(template: Any) -> Engine | None:
-    """Return a private copy of ``template``'s Django engine with the marker set."""
-    engine = getattr(getattr(template, "backend", None), "engine", None)
-    if not isinstance(engine, Engine):
-        return None  # Jinja2 and other backends: not linted
-    return Engine(
-        dirs=engine.dirs,
-        context_processors=engine.context_processors,
-        debug=engine.debug,
-        loaders=engine.loaders,
-        string_if_invalid=MARKER,
-        file_charset=engine.file_charset,
-        libraries=engine.libraries,
-        builtins=[b for b in engine.builtins if b not in Engine.default_builtins],
-        autoescape=engine.autoescape,
-    )
+def undefined_variables(instance: Message, draft: Draft,
+                        language: str | None = None) -> list[Undefined]:
+    """Variables ``draft``'s templates (body, .txt, subject) output that don't exist.
+
+    ``instance`` is read for its class's subject source only (which template
+    the subject came from); the values are the draft's. The preview's lint and
+    the ``txmail.W060`` check share it.
+    """
+    owner = draft.owner
+    with translation.override(language or draft.language or translation.get_language()):
+        templates = tpl.find_templates(owner, list(draft.template_names))
+        found = variables.in_templates(templates, draft.context)
+        if type(instance).get_subject is Message.get_subject:
+            subject = None
+            if instance.subject_template_name:
+                subject = variables.in_template(
+                    get_template(instance.subject_template_name), draft.context)
+            elif instance.subject is not None and "subject" not in instance.__dict__:
+                source = str(instance.subject)
+                subject = variables.in_template(
+                    Template(source, engine=_engine()), draft.context,
+                    where=f"{owner}.subject") if "{" in source and _engine() else []
+            found += subject or []
+    return found
 
 
-def _template_name(template: Any) -> str | None:
-    origin = getattr(template, "origin", None)
-    return getattr(origin, "template_name", None)
-
-
-class _VariableLinter:
-    def __init__(self, engine: Engine, context: dict[str, Any]) -> None:
-        self.engine = engine
-        self.context = context
-        self.found: dict[str, str] = {}  # variable → where
-        self.sources: list[str] = []
-
-    def template(self, name: str, *, autoescape: bool = True, depth: int = 0) -> None:
-        template = self.engine.get_template(name)
-        self.sources.append(template.source)
-        output = template.render(Context(self.context, autoescape=autoescape))
-        self._collect(output, name)
-        if depth < MAX_INCLUDE_DEPTH:
-            for include in dict.fromkeys(_MJ_INCLUDE.findall(output)):
-                self.template(include.removeprefix("./"), depth=depth + 1)
-
-    def string(self, source: str, where: str) -> None:
-        self.sources.append(source)
-        output = self.engine.from_string(source).render(
-            Context(self.context, autoescape=False)
-        )
-        self._collect(output, where)
-
-    def _collect(self, output: str, where: str) -> None:
-        for variable in _FOUND.findall(output):
-            self.found.setdefault(variable, where)
-
-    def issues(self) -> list[Issue]:
-        result = []
-        for variable, where in self.found.items():
-            # {{ x|default:"…" }} is a deliberate fallback, not a mistake.
-            default = re.compile(r"\{\{\s*" + re.escape(variable) + r"\s*\|\s*default")
-            if any(default.search(source) for source in self.sources):
-                continue
-            root = variable.split(".")[0].split("|")[0]
-            result.append(Issue(
-                "missing-variable",
-                f"{{{{ {variable} }}}} rendered as nothing.",
-                f"Provide '{root}' in get_context_data() (or the preview's sample "
-                f"objects), or write {{{{ {variable}|default:\"…\" }}}}.",
-                where,
-            ))
-        return result
+def _engine() -> Engine | None:
+    engine = getattr(engines.all()[0], "engine", None)
+    return engine if isinstance(engine, Engine) else None
 
 
 def lint_variables(instance: Message, draft: Draft, rendered: Rendered) -> list[Issue]:
-    owner = draft.owner
-    with translation.override(rendered.language):
-        templates = tpl.find_templates(owner, list(draft.template_names))
-        engine = _lint_engine(templates.body)
-        if engine is None:
-            return []
-        linter = _VariableLinter(engine, dict(draft.context))
-        for template, autoescape in ((templates.body, True), (templates.text, False)):
-            name = _template_name(template) if template is not None else None
-            if name:
-                linter.template(name, autoescape=autoescape)
-        if type(instance).get_subject is Message.get_subject:
-            if instance.subject_template_name:
-                linter.template(instance.subject_template_name, autoescape=False)
-            elif instance.subject is not None:
-                linter.string(str(instance.subject), f"{owner}.subject")
-        return linter.issues()
+    return [
+        Issue("missing-variable", found.message, found.hint, found.template)
+        for found in undefined_variables(instance, draft, rendered.language)
+    ]
 
 
 def lint_message(instance: Message, draft: Draft, rendered: Rendered) -> list[Issue]:

@@ -14,6 +14,7 @@ from ..draft import Draft, Rendered
 from ..mail.mime import TxEmailMessage
 from ..message import Message
 from ..outbox import build
+from ..rendering import variables
 from ..rendering.pipeline import render
 
 DEFAULT_VARIANT = "default"
@@ -148,7 +149,10 @@ def make_preview(name: str, cls: type[Message], variant: str,
     """
     from .lint import lint_message
 
-    with rolled_back(), translation.override(language or translation.get_language()):
+    # The lint shows undefined variables above the preview: don't raise for them
+    # (in tests, where the test helpers make rendering strict).
+    with rolled_back(), translation.override(language or translation.get_language()), \
+            variables.lenient():
         instance, kwargs = build_instance(cls, variant, query)
         apply_language(instance, language)
         if to is not None:
@@ -165,3 +169,25 @@ def make_preview(name: str, cls: type[Message], variant: str,
         issues = lint_message(instance, draft, rendered) if lint else []
     return Preview(name, cls, variant, kwargs, language, instance, draft, rendered, email,
                    mime, raw, draft.mailer, issues)
+
+
+def undefined_in_previews(cls: type[Message]) -> list[tuple[list[str], variables.Undefined]]:
+    """Each undefined variable of ``cls``'s preview variants, with the variants showing it.
+
+    Every variant is built and resolved (rolled back, never rendered or sent); a
+    variant that raises is left out: its preview page says why.
+    """
+    from .lint import undefined_variables
+
+    where: dict[tuple[str, str], tuple[list[str], variables.Undefined]] = {}
+    for variant in variants(cls):
+        try:
+            with rolled_back(), variables.lenient():
+                instance, _kwargs = build_instance(cls, variant, {})
+                found = undefined_variables(instance, instance.resolve(sending=False))
+        except Exception:
+            continue
+        for undefined in found:
+            key = (undefined.template, undefined.variable)
+            where.setdefault(key, ([], undefined))[0].append(variant)
+    return list(where.values())

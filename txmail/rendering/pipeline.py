@@ -10,6 +10,10 @@ single messages whose values need it:
 
     render_body → compile_body → render_text
 
+Either way the HTML's ``<html lang>`` then says the message's language
+(``language.mark_language``). In tests (``variables.strict()``), a template
+that outputs a variable that doesn't exist raises ``UndefinedVariable`` first.
+
 Each step is a plain function so it can be read, tested and (for the preview)
 reused on its own. ``render()`` runs them for one ``Draft`` (what
 ``Message.resolve()`` returned) inside its language and time zone; nothing
@@ -25,6 +29,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template import Context, Template, engines
+from django.template.loader import get_template
 from django.utils import timezone, translation
 
 from ..conf import txmail_settings
@@ -33,7 +38,9 @@ from ..exceptions import TemplateNotFound
 from ..mail.validation import check_one_line
 from . import compiled as precompile
 from . import find as tpl
+from . import variables
 from .compiled.runtime import render_once
+from .language import mark_language
 from .markup import drop_xml_invalid, inline_styles, mjml_to_html
 from .text import html_to_text
 
@@ -93,7 +100,7 @@ def render_text(
     return html_to_text(html)
 
 
-def render_string(source: str, context: dict[str, Any]) -> str:
+def render_string(source: str, context: dict[str, Any], *, owner: str = "") -> str:
     """Render a class's ``subject`` template string, autoescaped like the body.
 
     ``clean_subject`` then unescapes: exactly what escaping added comes off, so a
@@ -103,8 +110,20 @@ def render_string(source: str, context: dict[str, Any]) -> str:
     if hasattr(engine, "engine"):  # DjangoTemplates: honour its libraries/builtins
         if "{" not in source:
             return source  # no tag: it renders as it is
-        return render_once(_string_template(engine.engine, source), Context(context))
+        template = _string_template(engine.engine, source)
+        if variables.is_strict():
+            variables.raise_undefined(owner, variables.in_template(
+                template, context, where=f"{owner}.subject"))
+        return render_once(template, Context(context))
     return engine.from_string(source).render(context)
+
+
+def render_file(name: str, context: dict[str, Any], *, owner: str = "") -> str:
+    """Render a subject template file (``subject_template_name``), autoescaped."""
+    template = get_template(name)
+    if variables.is_strict():
+        variables.raise_undefined(owner, variables.in_template(template, context))
+    return template.render(context)
 
 
 @lru_cache(maxsize=512)
@@ -143,10 +162,13 @@ def render_activated(draft: Draft) -> Rendered:
     owner = draft.owner
     context = draft.context
     templates = _find_templates(owner, list(draft.template_names))
+    if variables.is_strict():
+        variables.raise_undefined(owner, variables.in_templates(templates, context))
     html, text, reason, templates = _render_fast(owner, templates, context)
     if html is None or text is None:
         html = compile_body(owner, templates, render_body(templates, context), context)
         text = render_text(templates, context, html)
+    html = mark_language(html, templates.kind)
     subject = clean_subject(owner, draft.subject)
     return Rendered(
         subject=subject,

@@ -14,13 +14,19 @@ Django's ``TestCase``::
         def test_reset(self):
             request_reset(self.user)
             self.assertSent(PasswordReset, to="ada@example.com")
+
+Both make rendering strict: a template that outputs a variable that doesn't
+exist raises ``txmail.UndefinedVariable`` (opt out: the pytest marker
+``txmail_allow_undefined``, or ``txmail_strict_variables = False`` on a
+``MailTestMixin`` test case). ``strict_variables()`` does it anywhere else.
 """
 
 from typing import Any
 
+from ..rendering.variables import strict as strict_variables
 from .recorder import MailRecorder, SentRecord
 
-__all__ = ["MailRecorder", "MailTestMixin", "SentRecord"]
+__all__ = ["MailRecorder", "MailTestMixin", "SentRecord", "strict_variables"]
 
 
 class MailTestMixin:
@@ -32,6 +38,8 @@ class MailTestMixin:
     """
 
     sent_mail: MailRecorder
+    #: Raise ``txmail.UndefinedVariable`` for an undefined template variable.
+    txmail_strict_variables = True
 
     def _callSetUp(self) -> None:
         # unittest.TestCase.run() and debug() call _callSetUp() (Python >= 3.8)
@@ -39,6 +47,9 @@ class MailTestMixin:
         # early for one recorder per test.
         self.sent_mail = MailRecorder().start()
         self.addCleanup(self.sent_mail.stop)  # type: ignore[attr-defined]
+        strict = strict_variables(self.txmail_strict_variables)
+        strict.__enter__()
+        self.addCleanup(strict.__exit__, None, None, None)  # type: ignore[attr-defined]
         super()._callSetUp()  # type: ignore[misc]
 
     def assertSent(self, message_class: type | None = None, /, **fields: Any) -> SentRecord:

@@ -1,8 +1,14 @@
-"""Django's password reset form, sending txmail's ``PasswordReset``.
+"""Django's password reset form, queuing txmail's ``PasswordReset``.
 
     path("accounts/password_reset/", PasswordResetView.as_view(form_class=PasswordResetForm))
 
 Subclass it to send your own class: ``message_class = shop.emails.PasswordReset``.
+
+The message is queued (``enqueue()``), not sent in the request: a relay that is
+down or answers 421 when the form is posted delays the mail (the outbox
+retries it, with the class's ``delivery_options``) instead of losing it behind
+a "check your inbox" page. The visitor waits for no SMTP server either, so the
+answer's timing says nothing about whether the address has an account.
 """
 
 import logging
@@ -21,7 +27,8 @@ class PasswordResetForm(forms.PasswordResetForm):
 
     Everything else is Django's: which users get a link (active, with a usable
     password) and the view's answer, the same whether the address has an
-    account or not.
+    account or not. The message is queued once the request's transaction
+    commits (``ATOMIC_REQUESTS``: a rolled-back request sends nothing).
     """
 
     message_class: type[PasswordReset] = PasswordReset
@@ -50,8 +57,10 @@ class PasswordResetForm(forms.PasswordResetForm):
         if site_url is not None and not message.site_name:
             message.site_name = context["site_name"]
         try:
-            message.send()
+            # Queued, so the outbox retries through a relay outage; what can
+            # still fail here is the message itself (a template, an address).
+            message.enqueue()
         except Exception:
             # Django's rule: a failure must not tell the visitor whether the
             # address has an account, so it is logged, not raised.
-            logger.exception("Failed to send password reset email to %s", context["user"].pk)
+            logger.exception("Failed to queue password reset email to %s", context["user"].pk)

@@ -60,7 +60,7 @@ def do_list(command: BaseCommand, **options: Any) -> None:
     for name, cls in message_classes().items():
         mailer = cls.mailer or txmail_settings.DEFAULT_MAILER
         template, state = _template_state(cls)
-        rows.append((name, mailer, template, state))
+        rows.append((name, mailer, template, state + _undefined_state(cls)))
     if len(rows) == 1:
         command.stdout.write("No message classes are registered: txmail finds them in "
                              "each installed app's emails.py.")
@@ -107,6 +107,18 @@ def _template_state(cls: type[Message]) -> tuple[str, str]:
     except Exception as exc:
         return template, f"error: {exc}"
     return template, "compiled" if reason is None else f"fallback: {reason}"
+
+
+def _undefined_state(cls: type[Message]) -> str:
+    """``"; undefined: {{ usr.name }} (preview 'default')"``, or "" (txmail.W060's finding)."""
+    try:
+        found = previews.undefined_in_previews(cls)
+    except Exception:  # no database: previews can't be built; the rest still lists
+        return ""
+    return "".join(
+        f"; undefined: {{{{ {u.variable} }}}} in {u.template} "
+        f"(preview {', '.join(repr(v) for v in shown)})"
+        for shown, u in found)
 
 
 # -- render and send --------------------------------------------------------------------
