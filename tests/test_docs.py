@@ -80,3 +80,10 @@ def test_the_testing_pages_project_passes_its_own_tests(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     # Every test on the page ran: 4 with pytest, 2 in the TestCase.
     assert "6 passed" in run.stdout, run.stdout
+    # The page (and the README) say the shell shows Welcome's preview().
+    shown = subprocess.run(
+        [sys.executable, "-m", "django", "txmail", "render", "shop.Welcome", "--format", "text"],
+        cwd=tmp_path, env={**env, "DJANGO_SETTINGS_MODULE": "mysite.settings"},
+        capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert "Hello Ada, thanks for signing up." in shown.stdout, shown.stdout
