@@ -160,7 +160,13 @@ class Draft:
 
 @dataclass(frozen=True)
 class Rendered:
-    """What a message renders to, before any MIME is built."""
+    """What a message renders to, before any MIME is built.
+
+    ``subject``, ``html`` and ``text`` are the rendered parts; ``template`` is
+    the body template's origin. ``fallback_reason`` is None when the compiled
+    templates rendered it, else why the full per-message pipeline did.
+    ``context`` is the context the templates saw (for receivers and tests).
+    """
 
     subject: str
     html: str

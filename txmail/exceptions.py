@@ -126,6 +126,7 @@ class CancelSend(TxmailError):
     """Raise in a ``pre_send`` receiver or an interceptor to cancel the message.
 
     The text says why. Not an error for the caller: ``send()`` returns a
-    ``SentMessage`` whose ``cancelled`` holds the reason, ``enqueue()`` the
-    ``cancelled`` row. (django-anymail's ``AnymailCancelSend`` works the same way.)
+    ``SentMessage`` whose ``cancelled`` holds the reason, ``enqueue()`` a
+    ``Queued`` handle on the ``cancelled`` row. (django-anymail's
+    ``AnymailCancelSend`` works the same way.)
     """

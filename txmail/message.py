@@ -120,7 +120,13 @@ def missing_template_name(owner: str) -> MessageConfigurationError:
 
 
 class Message:
-    """Base class of every txmail message."""
+    """Base class of every txmail message.
+
+    Set the attributes for the simple case and override the matching
+    ``get_*()`` hook when a value depends on the instance; ``resolve()`` reads
+    each of them once. Classes in an app's ``emails.py`` are registered as
+    ``app_label.ClassName``; ``abstract = True`` in a class body marks a base.
+    """
 
     # Subclasses that set ``abstract = True`` in their body are bases for other
     # messages: not registered, not previewed.
@@ -245,15 +251,19 @@ class Message:
         return list(self.to)
 
     def get_cc(self) -> list[str]:
+        """Return the Cc addresses."""
         return list(self.cc)
 
     def get_bcc(self) -> list[str]:
+        """Return the Bcc addresses."""
         return list(self.bcc)
 
     def get_reply_to(self) -> list[str]:
+        """Return the Reply-To addresses."""
         return list(self.reply_to)
 
     def get_from_email(self) -> str:
+        """Return the From address; the default is ``settings.DEFAULT_FROM_EMAIL``."""
         return self.from_email or settings.DEFAULT_FROM_EMAIL
 
     def get_headers(self) -> dict[str, str]:

@@ -67,6 +67,7 @@ class Attachment:
 
     @classmethod
     def from_path(cls, path: str | Path, mimetype: str | None = None) -> "Attachment":
+        """Attach the file at ``path`` under its own name."""
         path = Path(path)
         return cls(path.name, path.read_bytes(), mimetype)
 
@@ -105,6 +106,7 @@ class Attachment:
         return self.as_mime_part()
 
     def as_mime_part(self) -> email.message.MIMEPart:
+        """Return the attachment as a MIME part with its Content-Disposition."""
         part = email.message.MIMEPart(policy=email.policy.default)
         maintype, subtype = _split_mimetype(self.filename, self.mimetype)
         content = self.content
@@ -141,6 +143,7 @@ class InlineImage:
     def from_path(
         cls, cid: str, path: str | Path, mimetype: str | None = None
     ) -> "InlineImage":
+        """Read the image at ``path``; the HTML shows it as ``<img src="cid:{cid}">``."""
         path = Path(path)
         return cls(cid, path.read_bytes(), mimetype, path.name)
 
@@ -159,6 +162,7 @@ class InlineImage:
 
     @property
     def content_type(self) -> str:
+        """Return the image's MIME type, from ``mimetype`` or the file name."""
         maintype, subtype = _split_mimetype(self.filename or "", self.mimetype)
         return f"{maintype}/{subtype}"
 
