@@ -24,6 +24,7 @@ from .exceptions import (
     MessageConfigurationError,
     MJMLError,
     NoRecipients,
+    NotInstalled,
     PermanentDeliveryError,
     TemplateNotFound,
     TransientDeliveryError,
@@ -31,6 +32,7 @@ from .exceptions import (
     UndefinedVariable,
     UnknownMailer,
 )
+from .installed import check_installed  # noqa: F401  (registers it: txmail.E005)
 from .mail.mime import Attachment, InlineImage
 from .message import Message
 from .registry import warm_up
@@ -71,6 +73,7 @@ __all__ = [
     "Message",
     "MessageConfigurationError",
     "NoRecipients",
+    "NotInstalled",
     "PermanentDeliveryError",
     "Queued",
     "Rendered",

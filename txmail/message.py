@@ -34,6 +34,7 @@ from .backends.transport import check_shape
 from .conf import txmail_settings
 from .draft import DeliveryOptions, Draft, Rendered
 from .exceptions import MessageConfigurationError, UnknownMailer
+from .installed import require_installed
 from .mail.mime import Attachment, InlineImage, TxEmailMessage
 from .mail.validation import check_address_list
 from .rendering.pipeline import render, render_file, render_string
@@ -316,6 +317,7 @@ class Message:
         nothing). Hooks run in the recipient's language and time zone (a
         localized subject, header or PDF).
         """
+        require_installed()  # else sends fail on tables that don't exist
         cls = type(self)
         owner = cls.__name__
         alias = using or self.get_mailer() or str(txmail_settings.DEFAULT_MAILER)

@@ -22,6 +22,7 @@ from .backends.transport import SentMessage
 from .conf import txmail_settings
 from .delivery.handle import Queued
 from .delivery.log import notify, record_cancelled, send_now
+from .delivery.migrated import explain as explain_unmigrated
 from .delivery.queue import enqueue as queue_email
 from .draft import Draft, Rendered
 from .exceptions import CancelSend, InvalidSetting
@@ -110,8 +111,11 @@ class Attempt:
         self._notify(post_send, mailer=self.alias, result=result, email=self.email,
                      rendered=self.rendered)
 
-    def failed(self, error: BaseException) -> None:
+    def failed(self, error: Exception) -> Exception:
+        """Send ``send_failed``; return the error to raise (the fix for missing tables)."""
+        error = explain_unmigrated(error, {"txmail"}) or error
         self._notify(send_failed, mailer=self.alias, error=error)
+        return error
 
     def cancel(self, exc: CancelSend, message_class: str) -> "Delivery | None":
         """Log the cancellation, send ``send_cancelled``; return the log row."""
@@ -168,8 +172,9 @@ def send(message: "Message", using: str | None = None, *, message_class: str) ->
             delivery_id=row.pk if row else None, cancelled=attempt.reason,
         )
     except Exception as exc:
-        attempt.failed(exc)
-        raise
+        if (error := attempt.failed(exc)) is exc:
+            raise
+        raise error from exc
     attempt.sent(result)
     return result
 
@@ -186,8 +191,9 @@ def enqueue(message: "Message", using: str | None = None, *, message_class: str)
         # enqueue() always logs: the row is the queue's state.
         return Queued.of(cast("Delivery", attempt.cancel(exc, message_class)), final=True)
     except Exception as exc:
-        attempt.failed(exc)
-        raise
+        if (error := attempt.failed(exc)) is exc:
+            raise
+        raise error from exc
     attempt.sent(row)
     return Queued.of(row)
 
@@ -203,6 +209,11 @@ def send_test(draft: Draft, to: str, *, rendered: Rendered | None = None) -> Sen
     from dataclasses import replace
 
     email = build(replace(draft, to=(to,), cc=(), bcc=()), rendered)
-    return send_now(email, draft.mailer, message_class=draft.message_class,
-                    respect_suppression=draft.options.respect_suppression,
-                    topic=draft.options.topic or "", secret_body=draft.options.secret_body)
+    try:
+        return send_now(email, draft.mailer, message_class=draft.message_class,
+                        respect_suppression=draft.options.respect_suppression,
+                        topic=draft.options.topic or "", secret_body=draft.options.secret_body)
+    except Exception as exc:
+        if (error := explain_unmigrated(exc, {"txmail"})) is None:
+            raise
+        raise error from exc
