@@ -266,3 +266,14 @@ def test_a_misspelt_default_mailer_is_reported_once_with_the_closest():
                        "TXMAIL['DEFAULT_MAILER'] is 'defualt', which settings.MAILERS does "
                        "not define (it has 'default', 'transactional', 'marketing'). Did you "
                        "mean 'default'? Set it to one of those aliases, or add it to MAILERS.")]
+
+
+def test_a_misspelt_task_backend_is_offered_the_closest():
+    tasks = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
+             "database": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    with override_settings(TASKS=tasks, TXMAIL={"TASK_BACKEND": "databse"}):
+        errors = [(e.obj, e.msg) for e in checks.run_checks() if e.id == "txmail.E007"]
+    assert errors == [("settings.TXMAIL",
+                       "TXMAIL['TASK_BACKEND'] is 'databse', which settings.TASKS does not "
+                       "define (it has 'default', 'database'): enqueue() fails. Did you mean "
+                       "'database'? Use one of those aliases, or add it to TASKS.")]
