@@ -73,7 +73,7 @@ def check_task_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         default = txmail_settings.TASK_BACKEND
     except InvalidSetting:
         return []  # check_settings reports it
-    named = [("TXMAIL['TASK_BACKEND']", default, "settings.TXMAIL")]
+    named: list[tuple[str, Any, Any]] = [("TXMAIL['TASK_BACKEND']", default, "settings.TXMAIL")]
     named += [(f"{name}.delivery_options.task_backend", cls.delivery_options.task_backend, cls)
               for name, cls in message_classes().items()
               if getattr(cls.delivery_options, "task_backend", None)]
