@@ -15,7 +15,6 @@ sent here, around the delivery layer. Import once apps are ready (models).
 
 from typing import TYPE_CHECKING, Any, cast
 
-from django.apps import apps
 from django.conf import settings
 
 from .backends.transport import SentMessage
@@ -25,7 +24,8 @@ from .delivery.log import notify, record_cancelled, send_now
 from .delivery.migrated import explain as explain_unmigrated
 from .delivery.queue import enqueue as queue_email
 from .draft import Draft, Rendered
-from .exceptions import CancelSend, InvalidSetting
+from .exceptions import CancelSend
+from .installed import require_installed
 from .interceptors import get_interceptors, run_interceptors
 from .mail import esp
 from .mail.build import build_email, check_intercepted
@@ -139,23 +139,13 @@ class Attempt:
         return row
 
 
-def check_installed() -> None:
-    """Raise unless the txmail app is installed: sending reads and writes its tables."""
-    # Without it the first query fails with "no such table: txmail_suppression".
-    if not apps.is_installed("txmail"):
-        raise InvalidSetting(
-            "txmail is not in INSTALLED_APPS, so its tables (the delivery log, the "
-            "suppression list) don't exist. Add 'txmail' to INSTALLED_APPS and run "
-            "'manage.py migrate'.", setting="INSTALLED_APPS")
-
-
 def send(message: "Message", using: str | None = None, *, message_class: str) -> SentMessage:
     """``Message.send()``: send now through the resolved mailer.
 
     ``message_class`` is the class's registry name, for the delivery log of a
     message cancelled before it was resolved.
     """
-    check_installed()
+    require_installed()  # before pre_send: sending reads and writes its tables
     attempt = Attempt(message, using, queued=False)
     try:
         draft = attempt.prepare()
@@ -181,7 +171,7 @@ def send(message: "Message", using: str | None = None, *, message_class: str) ->
 
 def enqueue(message: "Message", using: str | None = None, *, message_class: str) -> Queued:
     """``Message.enqueue()``: store the built email; a task sends it after commit."""
-    check_installed()
+    require_installed()  # before pre_send: sending reads and writes its tables
     attempt = Attempt(message, using, queued=True)
     try:
         draft = attempt.prepare()
