@@ -203,3 +203,77 @@ def test_manage_py_check_stops_on_a_mailer_mistake():
         assert "txmail.E023" in str(caught.value)
         assert [e.id for e in checks.run_checks(tags=[checks.Tags.mail])
                 if e.id.startswith("txmail")] == ["txmail.E023"]
+
+
+def test_an_entry_copied_as_an_ellipsis_set_is_reported_with_the_shape():
+    assert found(default=SMTP, transactional={...}) == [
+        ("txmail.E029", "settings.MAILERS['transactional']",
+         "MAILERS['transactional']: must be a dict such as {'BACKEND': '...', "
+         "'OPTIONS': {...}}, with OPTIONS a dict, not set ({...} is a set holding "
+         "Ellipsis: write the BACKEND and OPTIONS out)."),
+    ]
+
+
+@pytest.mark.parametrize("send", ["send", "enqueue"])
+def test_sending_through_a_malformed_entry_names_it_and_logs_nothing(send):
+    from tests.testapp.emails import Hello
+    from txmail.delivery.models import Delivery
+    from txmail.exceptions import MailerConfigurationError
+
+    with override_settings(MAILERS={"default": SMTP, "transactional": {...}}):
+        with pytest.raises(MailerConfigurationError) as caught:
+            getattr(Hello(), send)()
+    assert caught.value.alias == "transactional"
+    assert str(caught.value).startswith(
+        "mailer 'transactional' is not configured correctly: settings.MAILERS"
+        "['transactional'] must be a dict such as {'BACKEND': '...', 'OPTIONS': {...}}")
+    assert not Delivery.objects.exists()
+
+
+def test_a_class_naming_a_misspelt_alias_is_offered_the_closest():
+    from txmail import Message, registry
+    from txmail.exceptions import UnknownMailer
+
+    class Typo(Message):
+        template_name = "testapp/emails/hello"
+        subject = "Hi"
+        mailer = "transactionl"
+
+    registry.register(Typo)
+    try:
+        errors = [e for e in checks.run_checks(tags=[checks.Tags.compatibility])
+                  if e.id == "txmail.E001"]
+    finally:
+        registry.unregister(Typo)
+    assert [e.msg for e in errors] == [
+        f"{registry.name_of(Typo)} sends through mailer 'transactionl', which "
+        "settings.MAILERS does not define (it has 'default', 'transactional', "
+        "'marketing'). Did you mean 'transactional'?"]
+    with pytest.raises(UnknownMailer) as caught:
+        Typo(to=["a@example.com"]).send()
+    assert str(caught.value) == (
+        "Typo: mailer 'transactionl' is not configured; settings.MAILERS has 'default', "
+        "'transactional', 'marketing'. Did you mean 'transactional'? Add 'transactionl' "
+        "to MAILERS or use one of those aliases.")
+
+
+def test_a_misspelt_default_mailer_is_reported_once_with_the_closest():
+    mailers = {"default": SMTP, "transactional": SMTP, "marketing": SMTP}
+    with override_settings(MAILERS=mailers, TXMAIL={"DEFAULT_MAILER": "defualt"}):
+        errors = [(e.obj, e.msg) for e in checks.run_checks(tags=[checks.Tags.compatibility])
+                  if e.id == "txmail.E001"]
+    assert errors == [("settings.TXMAIL",
+                       "TXMAIL['DEFAULT_MAILER'] is 'defualt', which settings.MAILERS does "
+                       "not define (it has 'default', 'transactional', 'marketing'). Did you "
+                       "mean 'default'? Set it to one of those aliases, or add it to MAILERS.")]
+
+
+def test_a_misspelt_task_backend_is_offered_the_closest():
+    tasks = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
+             "database": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    with override_settings(TASKS=tasks, TXMAIL={"TASK_BACKEND": "databse"}):
+        errors = [(e.obj, e.msg) for e in checks.run_checks() if e.id == "txmail.E007"]
+    assert errors == [("settings.TXMAIL",
+                       "TXMAIL['TASK_BACKEND'] is 'databse', which settings.TASKS does not "
+                       "define (it has 'default', 'database'): enqueue() fails. Did you mean "
+                       "'database'? Use one of those aliases, or add it to TASKS.")]

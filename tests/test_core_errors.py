@@ -10,11 +10,11 @@ from txmail import (
     HeaderInjection,
     InvalidAddress,
     InvalidHeader,
-    InvalidSetting,
     Message,
     MessageConfigurationError,
     MJMLError,
     NoRecipients,
+    NotInstalled,
     TemplateNotFound,
     TxmailError,
     UnknownMailer,
@@ -268,10 +268,11 @@ def test_sending_without_the_app_installed_says_to_install_it(settings):
     with override_settings(INSTALLED_APPS=without):
         for way_out in (Hello(name="Ann", to=["ann@example.com"]).send,
                         Hello(name="Ann", to=["ann@example.com"]).enqueue):
-            with pytest.raises(InvalidSetting) as info:
+            with pytest.raises(NotInstalled) as info:
                 way_out()
             assert str(info.value) == (
-                "txmail is not in INSTALLED_APPS, so its tables (the delivery log, the "
-                "suppression list) don't exist. Add 'txmail' to INSTALLED_APPS and run "
-                "'manage.py migrate'.")
+                "txmail is used but 'txmail' is not in settings.INSTALLED_APPS, so its "
+                "models, templates, template tags and system checks are not loaded and no "
+                "app's emails.py is discovered. Add 'txmail' to INSTALLED_APPS, then run "
+                "`python manage.py migrate`.")
     assert mail.outbox == []

@@ -37,6 +37,8 @@ BROKEN = {
         "OPTIONS must define 'host'."),
     "a failover naming an unknown alias": ({"transactional": failover("nope")},
                                            "MailerDoesNotExist"),
+    "an entry written as {...} (a set)": ({"transactional": {...}},
+                                          "settings.MAILERS['transactional'] must be a dict"),
     "a failover cycle": ({"transactional": failover("other"), "other": failover("transactional")},
                          "failover mailers form a cycle: 'transactional' -> 'other' -> "
                          "'transactional'"),

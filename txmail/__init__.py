@@ -24,6 +24,8 @@ from .exceptions import (
     MessageConfigurationError,
     MJMLError,
     NoRecipients,
+    NotInstalled,
+    NotMigrated,
     PermanentDeliveryError,
     TemplateNotFound,
     TransientDeliveryError,
@@ -31,6 +33,7 @@ from .exceptions import (
     UndefinedVariable,
     UnknownMailer,
 )
+from .installed import check_installed  # noqa: F401  (registers it: txmail.E005)
 from .mail.mime import Attachment, InlineImage
 from .message import Message
 from .registry import warm_up
@@ -71,6 +74,8 @@ __all__ = [
     "Message",
     "MessageConfigurationError",
     "NoRecipients",
+    "NotInstalled",
+    "NotMigrated",
     "PermanentDeliveryError",
     "Queued",
     "Rendered",

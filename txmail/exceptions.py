@@ -13,6 +13,14 @@ class MessageConfigurationError(TxmailError, ImproperlyConfigured):
     """A Message class is declared wrongly; fix the class, not the call."""
 
 
+class NotInstalled(TxmailError, ImproperlyConfigured):
+    """txmail is used while ``'txmail'`` is not in ``INSTALLED_APPS``."""
+
+
+class NotMigrated(TxmailError, ImproperlyConfigured):
+    """The database lacks txmail's tables (or its task backend's): run ``migrate``."""
+
+
 class InvalidSetting(TxmailError, ImproperlyConfigured):
     """A setting (a ``TXMAIL`` key, ``INSTALLED_APPS``) txmail can't use; ``setting`` names it."""
 

@@ -18,6 +18,7 @@ that the way out (``txmail.outbox``) renders, builds and delivers without
 coming back here.
 """
 
+import difflib
 import html as html_lib
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
@@ -29,9 +30,11 @@ from django.conf import settings
 from django.core.mail import mailers
 from django.utils import timezone, translation
 
+from .backends.transport import check_shape
 from .conf import txmail_settings
 from .draft import DeliveryOptions, Draft, Rendered
 from .exceptions import MessageConfigurationError, UnknownMailer
+from .installed import require_installed
 from .mail.mime import Attachment, InlineImage, TxEmailMessage
 from .mail.validation import check_address_list
 from .rendering.pipeline import render, render_file, render_string
@@ -101,15 +104,27 @@ _MOVED = {
 
 
 def check_mailer(owner: str, alias: str | None) -> str:
-    """Return ``alias`` (None: the default) if ``MAILERS`` has it; else raise naming what does."""
+    """Return ``alias`` (None: the default) if ``MAILERS`` has it in a usable shape.
+
+    Else raise ``UnknownMailer`` naming what MAILERS has (and the closest), or
+    ``MailerConfigurationError`` for a malformed entry, before anything is logged.
+    """
     alias = alias or txmail_settings.DEFAULT_MAILER
     if alias not in mailers:
         configured = ", ".join(repr(a) for a in mailers) or "nothing"
         raise UnknownMailer(
             f"{owner}: mailer {alias!r} is not configured; settings.MAILERS has "
-            f"{configured}. Add {alias!r} to MAILERS or use one of those aliases."
+            f"{configured}. {closest_alias(alias)}Add {alias!r} to MAILERS or use one "
+            "of those aliases."
         )
+    check_shape(alias)
     return alias
+
+
+def closest_alias(alias: str) -> str:
+    """"Did you mean 'x'? " for the MAILERS alias closest to ``alias``, or ""."""
+    close = difflib.get_close_matches(str(alias), [str(a) for a in mailers], n=1)
+    return f"Did you mean {close[0]!r}? " if close else ""
 
 
 def missing_template_name(owner: str) -> MessageConfigurationError:
@@ -312,6 +327,7 @@ class Message:
         nothing). Hooks run in the recipient's language and time zone (a
         localized subject, header or PDF).
         """
+        require_installed()  # else sends fail on tables that don't exist
         cls = type(self)
         owner = cls.__name__
         alias = using or self.get_mailer() or str(txmail_settings.DEFAULT_MAILER)

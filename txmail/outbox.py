@@ -15,16 +15,17 @@ sent here, around the delivery layer. Import once apps are ready (models).
 
 from typing import TYPE_CHECKING, Any, cast
 
-from django.apps import apps
 from django.conf import settings
 
 from .backends.transport import SentMessage
 from .conf import txmail_settings
 from .delivery.handle import Queued
 from .delivery.log import notify, record_cancelled, send_now
+from .delivery.migrated import explain as explain_unmigrated
 from .delivery.queue import enqueue as queue_email
 from .draft import Draft, Rendered
-from .exceptions import CancelSend, InvalidSetting
+from .exceptions import CancelSend
+from .installed import require_installed
 from .interceptors import get_interceptors, run_interceptors
 from .mail import esp
 from .mail.build import build_email, check_intercepted
@@ -110,8 +111,11 @@ class Attempt:
         self._notify(post_send, mailer=self.alias, result=result, email=self.email,
                      rendered=self.rendered)
 
-    def failed(self, error: BaseException) -> None:
+    def failed(self, error: Exception) -> Exception:
+        """Send ``send_failed``; return the error to raise (the fix for missing tables)."""
+        error = explain_unmigrated(error, {"txmail"}) or error
         self._notify(send_failed, mailer=self.alias, error=error)
+        return error
 
     def cancel(self, exc: CancelSend, message_class: str) -> "Delivery | None":
         """Log the cancellation, send ``send_cancelled``; return the log row."""
@@ -135,23 +139,13 @@ class Attempt:
         return row
 
 
-def check_installed() -> None:
-    """Raise unless the txmail app is installed: sending reads and writes its tables."""
-    # Without it the first query fails with "no such table: txmail_suppression".
-    if not apps.is_installed("txmail"):
-        raise InvalidSetting(
-            "txmail is not in INSTALLED_APPS, so its tables (the delivery log, the "
-            "suppression list) don't exist. Add 'txmail' to INSTALLED_APPS and run "
-            "'manage.py migrate'.", setting="INSTALLED_APPS")
-
-
 def send(message: "Message", using: str | None = None, *, message_class: str) -> SentMessage:
     """``Message.send()``: send now through the resolved mailer.
 
     ``message_class`` is the class's registry name, for the delivery log of a
     message cancelled before it was resolved.
     """
-    check_installed()
+    require_installed()  # before pre_send: sending reads and writes its tables
     attempt = Attempt(message, using, queued=False)
     try:
         draft = attempt.prepare()
@@ -168,15 +162,16 @@ def send(message: "Message", using: str | None = None, *, message_class: str) ->
             delivery_id=row.pk if row else None, cancelled=attempt.reason,
         )
     except Exception as exc:
-        attempt.failed(exc)
-        raise
+        if (error := attempt.failed(exc)) is exc:
+            raise
+        raise error from exc
     attempt.sent(result)
     return result
 
 
 def enqueue(message: "Message", using: str | None = None, *, message_class: str) -> Queued:
     """``Message.enqueue()``: store the built email; a task sends it after commit."""
-    check_installed()
+    require_installed()  # before pre_send: sending reads and writes its tables
     attempt = Attempt(message, using, queued=True)
     try:
         draft = attempt.prepare()
@@ -186,8 +181,9 @@ def enqueue(message: "Message", using: str | None = None, *, message_class: str)
         # enqueue() always logs: the row is the queue's state.
         return Queued.of(cast("Delivery", attempt.cancel(exc, message_class)), final=True)
     except Exception as exc:
-        attempt.failed(exc)
-        raise
+        if (error := attempt.failed(exc)) is exc:
+            raise
+        raise error from exc
     attempt.sent(row)
     return Queued.of(row)
 
@@ -203,6 +199,11 @@ def send_test(draft: Draft, to: str, *, rendered: Rendered | None = None) -> Sen
     from dataclasses import replace
 
     email = build(replace(draft, to=(to,), cc=(), bcc=()), rendered)
-    return send_now(email, draft.mailer, message_class=draft.message_class,
-                    respect_suppression=draft.options.respect_suppression,
-                    topic=draft.options.topic or "", secret_body=draft.options.secret_body)
+    try:
+        return send_now(email, draft.mailer, message_class=draft.message_class,
+                        respect_suppression=draft.options.respect_suppression,
+                        topic=draft.options.topic or "", secret_body=draft.options.secret_body)
+    except Exception as exc:
+        if (error := explain_unmigrated(exc, {"txmail"})) is None:
+            raise
+        raise error from exc

@@ -1,10 +1,17 @@
 """URLs of the preview UI and the dev mailbox: ``path("emails/", include("txmail.urls"))``.
 
 Every page answers 404 unless previews are enabled (see ``txmail.preview``).
+Without ``'txmail'`` in INSTALLED_APPS, one pattern answers every URL with the
+fix, and reports it to the URL system checks (txmail.E005).
 """
 
-from django.urls import path, register_converter
+from typing import Any
 
+from django.core import checks
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, re_path, register_converter
+
+from . import installed
 from .preview import sent_views, views
 
 
@@ -56,3 +63,20 @@ urlpatterns = [
     path("<txmail_name:name>/<slug:variant>/send/", views.send_test,
          name="preview-send"),
 ]
+
+
+class NotInstalledPattern(URLPattern):
+    """Every URL below the include: txmail isn't installed (txmail.E005)."""
+
+    def check(self) -> list[checks.CheckMessage]:
+        return [installed.error()]
+
+
+def not_installed(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    installed.require_installed()
+    raise AssertionError("unreachable: only routed while txmail isn't installed")
+
+
+if not installed.installed():
+    catch_all = re_path(r"", not_installed, name="not-installed")
+    urlpatterns = [NotInstalledPattern(catch_all.pattern, not_installed, name="not-installed")]

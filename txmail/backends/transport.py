@@ -11,10 +11,16 @@ from dataclasses import dataclass, field
 from email.utils import getaddresses
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import mailers
 from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
 
-from ..exceptions import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from ..exceptions import (
+    DeliveryError,
+    MailerConfigurationError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from .classify import wrap
 from .smtp import EmailBackend as TxSMTPBackend
 
@@ -53,6 +59,44 @@ class SentMessage:
         return "sent"
 
 
+SHAPE = "a dict such as {'BACKEND': '...', 'OPTIONS': {...}}, with OPTIONS a dict"
+
+
+def shape_problem(config: Any) -> str | None:
+    """Say how a ``MAILERS`` entry is not a dict with a dict of OPTIONS; None if it is.
+
+    Types only, never values: OPTIONS hold passwords and API keys.
+    """
+    if isinstance(config, dict):
+        options = config.get("OPTIONS", {})
+        if isinstance(options, dict):
+            return None
+        return f"must be {SHAPE}, not a dict with OPTIONS a {type(options).__name__}"
+    shown = type(config).__name__
+    if isinstance(config, set | frozenset) and Ellipsis in config:
+        # {...} copied from an example is a set holding Ellipsis.
+        shown += " ({...} is a set holding Ellipsis: write the BACKEND and OPTIONS out)"
+    return f"must be {SHAPE}, not {shown}"
+
+
+def check_shape(alias: str) -> None:
+    """Raise ``MailerConfigurationError`` naming ``alias`` if its entry is malformed.
+
+    Django's handler would fail on it with an ``AttributeError`` that reads as
+    the mailer refusing the message.
+    """
+    configured = getattr(settings, "MAILERS", {})
+    if not isinstance(configured, dict) or alias not in configured:
+        return  # Django's InvalidMailer says so, and txmail.E029 / E001
+    problem = shape_problem(configured[alias])
+    if problem:
+        raise MailerConfigurationError(
+            f"mailer {alias!r} is not configured correctly: settings.MAILERS[{alias!r}] "
+            f"{problem}. Fix settings.MAILERS[{alias!r}] ('manage.py check' reports it as "
+            "txmail.E029); nothing was sent, and queued messages wait for the fix.",
+            alias=alias)
+
+
 def open_mailer(alias: str) -> Any:
     """Return a new backend instance for ``alias``.
 
@@ -60,6 +104,7 @@ def open_mailer(alias: str) -> Any:
     class hierarchy), which reports refused recipients and a connection lost
     after the end of DATA (see ``txmail.backends.smtp``).
     """
+    check_shape(alias)
     backend = mailers[alias]
     if type(backend) is DjangoSMTPBackend:
         backend.__class__ = TxSMTPBackend

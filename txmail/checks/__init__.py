@@ -1,20 +1,24 @@
 """System checks: configuration mistakes reported by ``manage.py check``.
 
 One module per theme; importing this package registers them all:
-``settings`` (TXMAIL, E003 E004 E050), ``mailers`` (MAILERS, E001 E020-E029),
-``message_templates`` (E002 E010 W001), ``production`` (DEBUG off, W010 E051 E052),
-``variables`` (undefined template variables in DEBUG, W060).
+``settings`` (TXMAIL, E003 E004 E007 E050), ``mailers`` (MAILERS, E001 E020-E029),
+``message_templates`` (E002 E010 E011 W001), ``production`` (DEBUG off, W010 E051
+E052), ``variables`` (undefined template variables in DEBUG, W060), ``setup``
+(migrations, E006; what stands aside during ``migrate``). txmail.E005 (txmail not
+in INSTALLED_APPS) is ``txmail.installed``'s.
 """
 
 from .mailers import check_mailer_aliases, check_mailers
 from .message_templates import check_message_templates, check_precompiled_templates
 from .production import check_placeholder_secrets, check_preview_access
-from .settings import check_base_url_for_bulk, check_settings
+from .settings import check_base_url_for_bulk, check_settings, check_task_backends
+from .setup import check_migrations
 from .variables import check_template_variables
 
 __all__ = [
     "check_base_url_for_bulk", "check_mailer_aliases", "check_mailers",
-    "check_message_templates", "check_placeholder_secrets", "check_precompiled_templates",
+    "check_message_templates", "check_migrations", "check_placeholder_secrets",
+    "check_precompiled_templates",
     "check_preview_access",
-    "check_settings", "check_template_variables",
+    "check_settings", "check_task_backends", "check_template_variables",
 ]

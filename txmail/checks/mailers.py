@@ -23,8 +23,10 @@ from django.utils.module_loading import import_string
 
 from ..backends.failover import EmailBackend as FailoverBackend
 from ..backends.failover import cooldown_problem, mailers_problem, self_reference
+from ..backends.transport import shape_problem
 from ..conf import txmail_settings
 from ..exceptions import InvalidSetting
+from ..message import closest_alias
 from ..registry import message_classes
 
 # The closest is offered for a BACKEND that doesn't import (a typo).
@@ -60,13 +62,20 @@ def check_mailer_aliases(
     except InvalidSetting:
         return errors  # check_settings reports it
     configured = ", ".join(repr(a) for a in mailers) or "nothing"
+    txmail = getattr(settings, "TXMAIL", {})
+    if "DEFAULT_MAILER" in txmail and default not in mailers:
+        errors.append(checks.Error(
+            f"TXMAIL['DEFAULT_MAILER'] is {default!r}, which settings.MAILERS does not "
+            f"define (it has {configured}). {closest_alias(default)}Set it to one of "
+            "those aliases, or add it to MAILERS.",
+            obj="settings.TXMAIL", id="txmail.E001"))
     for name, cls in message_classes().items():
         alias = cls.mailer or default
-        if alias not in mailers:
+        if alias not in mailers and (cls.mailer or not errors):
             errors.append(
                 checks.Error(
                     f"{name} sends through mailer {alias!r}, which settings.MAILERS "
-                    f"does not define (it has {configured}).",
+                    f"does not define (it has {configured}). {closest_alias(alias)}".rstrip(),
                     hint=f"Add {alias!r} to MAILERS or set {name}.mailer to one of "
                     "the configured aliases.",
                     obj=cls,
@@ -101,12 +110,8 @@ def check_mailers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
 def _config_problems(alias: str, config: Any, configured: dict[str, Any],
                      spreads: dict[str, list[str]], report: Report) -> list[checks.CheckMessage]:
     """Return what is wrong in ``config`` (MAILERS[alias]) as it is written."""
-    if not isinstance(config, dict) or not isinstance(config.get("OPTIONS", {}), dict):
-        # Types only: OPTIONS hold passwords and API keys.
-        shown = (type(config).__name__ if not isinstance(config, dict) else
-                 f"a dict with OPTIONS a {type(config['OPTIONS']).__name__}")
-        return [report("must be a dict such as {'BACKEND': '...', 'OPTIONS': {...}}, "
-                       f"with OPTIONS a dict, not {shown}.", "txmail.E029")]
+    if problem := shape_problem(config):
+        return [report(f"{problem}.", "txmail.E029")]
     path = config.get("BACKEND", DEFAULT_MAILER_BACKEND)
     options: dict[str, Any] = config.get("OPTIONS", {})
     try:

@@ -1,12 +1,13 @@
-"""System checks of registered classes' templates (txmail.E002, E010, W001)."""
+"""System checks of registered classes' templates (txmail.E002, E010, E011, W001)."""
 
 from typing import Any
 
 from django.core import checks
 
 from ..conf import txmail_settings
-from ..exceptions import InvalidSetting
+from ..exceptions import InvalidSetting, MJMLError
 from ..registry import message_classes
+from .setup import setting_up
 
 
 @checks.register(checks.Tags.templates)
@@ -25,7 +26,7 @@ def check_precompiled_templates(
     from ..rendering.compiled import get_compiled
 
     try:
-        if not (settings.DEBUG and txmail_settings.PRECOMPILE):
+        if not (settings.DEBUG and txmail_settings.PRECOMPILE) or setting_up():
             return []
     except InvalidSetting:
         return []  # check_settings reports it
@@ -33,9 +34,15 @@ def check_precompiled_templates(
     for name, cls in message_classes().items():
         if not cls.template_name:
             continue  # names from get_template_names(): compiled on first use
+        problem, unknown = _template_problem(name, cls, [cls.template_name])
+        if problem or unknown:
+            continue  # check_message_templates reports it, with the file and line
         try:
             templates = tpl.find_templates(cls.__name__, [cls.template_name])
-            reason = get_compiled(cls.__name__, templates)[0].fallback_reason
+            compiled = get_compiled(cls.__name__, templates)[0]
+            if compiled.error:
+                raise MJMLError(compiled.error)
+            reason = compiled.fallback_reason
         except Exception as exc:  # a check reports; it must not stop startup
             found.append(checks.Error(
                 f"{name}: its template cannot be rendered: {exc}",
@@ -54,35 +61,40 @@ def check_precompiled_templates(
     return found
 
 
-def _template_problem(name: str, cls: type, template_names: list[str]) -> str | None:
-    """Return why ``cls``'s templates can't render, or None.
+def _template_problem(name: str, cls: type, template_names: list[str]
+                      ) -> tuple[str | None, list[str]]:
+    """Return why ``cls``'s templates can't render (or None), and their unknown MJML tags.
 
     Cheap enough for every ``manage.py check`` (not only DEBUG): it loads and
     parses the body, the .txt, the subject template and every template they
     extend or (mj-)include by a literal name, without compiling MJML or
     inlining CSS (that is E002's job in DEBUG, and ``manage.py txmail list``'s).
+    An MJML body's files are read for ``<mj-…>`` tags that aren't MJML 4's.
     """
     from django.template import TemplateDoesNotExist, TemplateSyntaxError
 
     from ..rendering import find as tpl
+    from ..rendering.mjml_tags import unknown_tags
 
     try:
         found = tpl.find_templates(cls.__name__, template_names)
     except TemplateDoesNotExist as exc:
         tried = ", ".join(getattr(exc, "tried_paths", [])) or "no template directory"
         shown = " or ".join(repr(n) for n in template_names)
-        return f"{name}'s template {shown} does not exist (tried {tried})."
+        return f"{name}'s template {shown} does not exist (tried {tried}).", []
     except TemplateSyntaxError as exc:
-        return f"{name}'s template {template_names[0]!r} doesn't compile: {exc}"
-    todo: list[tuple[str, Any]] = [(found.name + "." + found.kind, found.body)]
+        return f"{name}'s template {template_names[0]!r} doesn't compile: {exc}", []
+    # (name, template or None to load it, whether it is the body's markup)
+    todo: list[tuple[str, Any, bool]] = [(found.name + "." + found.kind, found.body, True)]
     if found.text is not None:
-        todo.append((found.name + tpl.TEXT_EXTENSION, found.text))
+        todo.append((found.name + tpl.TEXT_EXTENSION, found.text, False))
     subject = getattr(cls, "subject_template_name", None)
     if subject:
-        todo.append((subject, None))
+        todo.append((subject, None, False))
     seen: set[str] = set()
+    unknown: list[str] = []
     while todo:
-        template_name, template = todo.pop()
+        template_name, template, markup = todo.pop()
         if template_name in seen:
             continue
         seen.add(template_name)
@@ -92,11 +104,15 @@ def _template_problem(name: str, cls: type, template_names: list[str]) -> str | 
                 template = tpl.get_template(template_name, looked)
                 if template is None:
                     return (f"{name}'s templates use {template_name!r}, which does not "
-                            f"exist (tried {', '.join(looked)}).")
-            todo += [(n, None) for n in tpl.referenced_names(template)]
+                            f"exist (tried {', '.join(looked)})."), unknown
+            todo += [(n, None, markup) for n in tpl.referenced_names(template)]
         except TemplateSyntaxError as exc:
-            return f"{name}'s template {template_name!r} doesn't compile: {exc}"
-    return None
+            return f"{name}'s template {template_name!r} doesn't compile: {exc}", unknown
+        if markup and found.kind == "mjml":
+            unknown += [f"{name}'s template '{tpl.template_origin_name(template)}', line "
+                        f"{tag.line}: {tag.problem()}."
+                        for tag in unknown_tags(tpl.source_of(template))]
+    return None, unknown
 
 
 @checks.register(checks.Tags.templates)
@@ -105,10 +121,15 @@ def check_message_templates(
 ) -> list[checks.CheckMessage]:
     """Every registered class's template must exist and parse, DEBUG or not."""
     errors: list[checks.CheckMessage] = []
+    if setting_up():
+        return errors  # migrate and makemigrations don't need templates
     for name, cls in message_classes().items():
         if not cls.template_name:
             continue  # names from get_template_names() need an instance
-        problem = _template_problem(name, cls, [cls.template_name])
+        problem, unknown = _template_problem(name, cls, [cls.template_name])
+        errors += [checks.Error(
+            message, hint="Fix the tag's name: sending or previewing it fails until then.",
+            obj=cls, id="txmail.E011") for message in unknown]
         if problem:
             errors.append(checks.Error(
                 problem,

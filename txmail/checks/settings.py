@@ -1,8 +1,10 @@
-"""System checks of settings.TXMAIL (txmail.E003, E004) and the base URL (E050)."""
+"""System checks of settings.TXMAIL (E003, E004), task backends (E007), the base URL (E050)."""
 
+import difflib
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core import checks
 
 from ..conf import setting_problems, txmail_settings
@@ -57,3 +59,33 @@ def check_base_url_for_bulk(
         "'https://shop.example.com'.",
         obj="settings.TXMAIL", id="txmail.E050",
     )]
+
+
+@checks.register()
+def check_task_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """``TXMAIL['TASK_BACKEND']`` and each class's ``task_backend`` must be TASKS aliases."""
+    from django.tasks import DEFAULT_TASK_BACKEND_ALIAS
+
+    configured = getattr(settings, "TASKS", None)
+    aliases = list(configured) if isinstance(configured, dict) else [
+        DEFAULT_TASK_BACKEND_ALIAS]
+    try:
+        default = txmail_settings.TASK_BACKEND
+    except InvalidSetting:
+        return []  # check_settings reports it
+    named: list[tuple[str, Any, Any]] = [("TXMAIL['TASK_BACKEND']", default, "settings.TXMAIL")]
+    named += [(f"{name}.delivery_options.task_backend", cls.delivery_options.task_backend, cls)
+              for name, cls in message_classes().items()
+              if getattr(cls.delivery_options, "task_backend", None)]
+    have = ", ".join(repr(a) for a in aliases) or "nothing"
+    found: list[checks.CheckMessage] = []
+    for where, alias, obj in named:
+        if alias in aliases:
+            continue
+        close = difflib.get_close_matches(str(alias), [str(a) for a in aliases], n=1)
+        fix = f"Did you mean {close[0]!r}? " if close else ""
+        found.append(checks.Error(
+            f"{where} is {alias!r}, which settings.TASKS does not define (it has {have}): "
+            f"enqueue() fails. {fix}Use one of those aliases, or add it to TASKS.",
+            obj=obj, id="txmail.E007"))
+    return found

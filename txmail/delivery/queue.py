@@ -36,7 +36,7 @@ from ..draft import DeliveryOptions
 from ..exceptions import DeliveryNotFound
 from ..mail import esp
 from ..mail.frozen import freeze
-from . import bookkeeping, recovery, send, shutdown
+from . import bookkeeping, migrated, recovery, send, shutdown
 from .bookkeeping import retrying
 from .models import READY, Delivery, Status
 
@@ -99,11 +99,18 @@ def hand_off(row: Delivery, run_after: datetime | None = None) -> None:
             Delivery.objects.filter(pk=row.pk).update(needs_handoff=True)
             return
         task_for(backend, row.queue_name, row.priority, run_after=run_after).enqueue(row.pk)
-    except Exception:
-        logger.exception(
-            "txmail: could not hand delivery %s to task backend %r; it stays queued "
-            "and the sweep (`manage.py txmail sweep`) hands it off again.", row.pk, backend,
-        )
+    except Exception as exc:
+        if (unmigrated := migrated.explain(exc, migrated.task_apps())) is not None:
+            # One line with the fix: a traceback would only bury it.
+            logger.error(
+                "txmail: could not hand delivery %s to task backend %r: %s It stays "
+                "queued and the sweep (`manage.py txmail sweep`) hands it off again.",
+                row.pk, backend, unmigrated)
+        else:
+            logger.exception(
+                "txmail: could not hand delivery %s to task backend %r; it stays queued "
+                "and the sweep (`manage.py txmail sweep`) hands it off again.", row.pk,
+                backend)
         Delivery.objects.filter(pk=row.pk).update(needs_handoff=True)
 
 

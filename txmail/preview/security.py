@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 
 from ..conf import txmail_settings
+from ..installed import require_installed
 
 # Email HTML is shown in a sandboxed srcdoc frame, which inherits this policy:
 # no inline or remote scripts anywhere, remote images/fonts/styles allowed
@@ -62,6 +63,7 @@ def preview_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        require_installed()  # the UI's templates come with the app
         if not may_preview(request):
             raise Http404("Not found.")
         response = view(request, *args, **kwargs)

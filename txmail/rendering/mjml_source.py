@@ -19,6 +19,8 @@ MRML sees a document, ``prepare`` makes it the document mjml-js would build:
   out of the Outlook-only comments MRML wraps around ``<mj-wrapper>``
   children (mjml-js writes raw children of a wrapper outside them).
 
+An ``<mj-…>`` tag that isn't MJML 4's is refused here, with its file, line and
+the closest known tag (``mjml_tags``): MRML would drop it and its content.
 When MRML still refuses the document, ``Prepared.error`` names the file and
 line it points at.
 """
@@ -32,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..exceptions import MJMLError
+from . import mjml_tags
 
 IncludeLoader = Callable[[str], str]
 MAX_DEPTH = 20
@@ -190,8 +193,10 @@ def _fix(reason: str) -> str:
 
 class _Builder:
     def __init__(
-        self, loader: IncludeLoader, origin: str, prepared: Prepared, head: list[str]
+        self, loader: IncludeLoader, origin: str, prepared: Prepared, head: list[str],
+        placeholder: "re.Pattern[str] | None" = None,
     ) -> None:
+        self.placeholder = placeholder  # a tag name holding one is decided per message
         self.loader = loader
         self.origin = origin
         self.nonce = secrets.token_hex(4)
@@ -233,8 +238,22 @@ class _Builder:
             elif kind == "voidend":
                 continue  # </img>: an HTML parser ignores it, MRML refuses it
             else:
+                self.known(text, origin, source, at)
                 self.emit(self.tag(text, origin, source, at), origin, at, source)
         self.emit(source[last:end], origin, last, source)
+
+    def known(self, text: str, origin: str, source: str, offset: int) -> None:
+        """Refuse a tag that isn't MJML 4's (MRML would drop it silently)."""
+        name = _TAG_START.match(text).group(1)  # type: ignore[union-attr]
+        if not name.lower().startswith(("mj-", "mjml")) or mjml_tags.is_known(name):
+            return
+        if self.placeholder is not None and self.placeholder.search(name):
+            return
+        line = source.count("\n", 0, offset) + 1
+        where = f"line {line}" if origin == self.origin else f"line {line} of '{origin}'"
+        unknown = mjml_tags.UnknownTag(name, line, mjml_tags.closest(name))
+        raise MJMLError(f"MJML error in template '{self.origin}' ({where}): "
+                        f"{unknown.problem()}. Fix the tag's name.")
 
     def raw(self, match: re.Match[str], origin: str, source: str) -> None:
         start = match.start()
@@ -305,7 +324,8 @@ class _Builder:
             if part.group(1).lower() == "mj-body":
                 self.file(content, name, chain, part.start(2), part.end(2))
             else:
-                head = _Builder(self.loader, self.origin, self.prepared, self.head)
+                head = _Builder(self.loader, self.origin, self.prepared, self.head,
+                                self.placeholder)
                 head.nonce = self.nonce
                 head.file(content, name, chain, part.start(2), part.end(2))
                 self.head.append("".join(head.parts))
@@ -355,10 +375,15 @@ def _folder_of_origin(origin: str) -> str:
     return posixpath.dirname(origin) if not os.path.isabs(origin) else ""
 
 
-def prepare(source: str, *, origin: str, include_loader: IncludeLoader) -> Prepared:
-    """The MRML-ready document of MJML ``source`` (see the module docstring)."""
+def prepare(source: str, *, origin: str, include_loader: IncludeLoader,
+            placeholder: "re.Pattern[str] | None" = None) -> Prepared:
+    """The MRML-ready document of MJML ``source`` (see the module docstring).
+
+    ``placeholder`` matches the precompiler's stand-ins for Django tags: a tag
+    name holding one isn't judged.
+    """
     prepared = Prepared()
-    builder = _Builder(include_loader, origin, prepared, [])
+    builder = _Builder(include_loader, origin, prepared, [], placeholder)
     builder.file(source, origin, (origin,))
     text = "".join(builder.parts)
     anchors = builder.anchors

@@ -79,7 +79,10 @@ def get_compiled(
             return entry, templates
         entry = compile_templates(owner, templates)
         _cache[key] = entry
-    if entry.fallback_reason:
+    if entry.error:
+        logger.error("txmail: template '%s' cannot be rendered: %s",
+                     templates.body_origin, entry.error)
+    elif entry.fallback_reason:
         logger.warning(
             "txmail: template '%s' renders through the full per-message pipeline "
             "(slow): %s", templates.body_origin, entry.fallback_reason,

@@ -16,6 +16,7 @@ from django.template import Context, Template
 from lxml import etree
 from lxml import html as lxml_html
 
+from ...exceptions import MJMLError
 from .. import find as tpl
 from ..markup import has_inline_styles, inline_styles, mjml_prepared_to_html
 from ..mjml_source import Prepared, prepare, relative_name
@@ -70,6 +71,9 @@ class Compiled:
     compile_seconds: float = 0.0
     runtime: Template | None = None
     heads: Heads | None = None  # the <head> per outcome of the top-level tags
+    # Why no message can render (the MJML error MRML or an unknown tag gives),
+    # else None; then ``fallback_reason`` says the same.
+    error: str | None = None
 
     def render(self, context: dict[str, Any]) -> tuple[str, str | None]:
         """Render HTML and derived text (None with a .txt) for ``context``.
@@ -175,7 +179,8 @@ class _Build:
                 )
             return sources[name]
 
-        return prepare(sources[""], origin=self.origin, include_loader=include)
+        return prepare(sources[""], origin=self.origin, include_loader=include,
+                       placeholder=self.prot.pattern)
 
     def run(self, sources: dict[str, str]) -> tuple[str, str | None]:
         """The per-message pipeline's compile steps, on protected sources."""
@@ -359,11 +364,13 @@ def compile_templates(owner: str, templates: tpl.TemplateSet) -> Compiled:
     started = time.perf_counter()
     build = _Build(owner, templates)
     compiled = None
-    reason = None
+    reason = error = None
     try:
         compiled = build.compile()
     except Unprecompilable as exc:
         reason = str(exc)
+    except MJMLError as exc:  # MRML refuses the markup: every message would fail
+        reason = error = str(exc)
     except Exception as exc:  # the per-message pipeline will report real errors
         reason = f"compiling with placeholders failed ({type(exc).__name__}: {exc})"
     if templates.text is not None:
@@ -378,6 +385,7 @@ def compile_templates(owner: str, templates: tpl.TemplateSet) -> Compiled:
         runtime=compiled.runtime if compiled else None,
         heads=compiled.heads if compiled else None,
         fallback_reason=reason,
+        error=error,
         body_source=tpl.source_of(templates.body),
         text_source=None if templates.text is None else tpl.source_of(templates.text),
         deps=tuple(build.flattener.deps.values()),

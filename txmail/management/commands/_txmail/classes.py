@@ -103,9 +103,12 @@ def _template_state(cls: type[Message]) -> tuple[str, str]:
     if not txmail_settings.PRECOMPILE:
         return template, "not precompiled (TXMAIL['PRECOMPILE'] is False)"
     try:
-        reason = get_compiled(cls.__name__, found)[0].fallback_reason
+        compiled = get_compiled(cls.__name__, found)[0]
     except Exception as exc:
         return template, f"error: {exc}"
+    if compiled.error:  # no message renders: not a slower path
+        return template, f"error: {compiled.error}"
+    reason = compiled.fallback_reason
     return template, "compiled" if reason is None else f"fallback: {reason}"
 
 
