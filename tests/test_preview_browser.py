@@ -195,3 +195,62 @@ def test_send_a_test_and_find_it_in_the_sent_view(page, live_server):
     page.locator(".topnav a", has_text="Sent").click()
     page.get_by_role("button", name="Clear").click()
     assert page.get_by_text("The mailbox is empty.").is_visible()
+
+
+FRAME_FIT = """f => {
+    const root = f.contentDocument.documentElement;
+    return {height: f.getBoundingClientRect().height, top: f.getBoundingClientRect().top,
+            content: root.scrollHeight, inner: root.clientHeight};
+}"""
+
+
+def fitted_frame(page):
+    """The HTML frame's box and its content's height, once preview.js has sized it."""
+    frame = page.locator("iframe.frame-light")
+    expect(frame).to_have_class("frame frame-light is-fitted")
+    return frame.evaluate(FRAME_FIT)
+
+
+@pytest.mark.parametrize("variant", ["Hello/default", "Rich/huge"])
+def test_the_email_starts_above_the_fold_in_a_frame_its_own_height(browser, live_server,
+                                                                    variant):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/emails/testapp.{variant}/")
+    fit = fitted_frame(page)
+    assert fit["top"] < 450, fit  # a good part of the email shows at once
+    # Its height is the content's: no scrollbar inside the frame, none to spare.
+    assert fit["content"] <= fit["inner"] + 1, fit
+    assert fit["height"] == pytest.approx(fit["content"] + 2, abs=3), fit  # + borders
+    # Narrower, the content is taller: the frame follows.
+    page.locator("label[for=tx-vp-mobile]").click()
+    expect(page.locator("iframe.frame-light")).to_have_css("width", "375px")
+    page.wait_for_function(
+        "() => { const f = document.querySelector('iframe.frame-light');"
+        " const r = f.contentDocument.documentElement;"
+        " return r.scrollHeight <= r.clientHeight + 1; }")
+    mobile = fitted_frame(page)
+    assert mobile["height"] >= fit["height"], (mobile, fit)
+    assert mobile["content"] <= mobile["inner"] + 1, mobile
+    context.close()
+
+
+def test_the_language_switch_offers_the_translated_languages(page, live_server, settings):
+    from django.conf import global_settings
+
+    settings.LANGUAGES = global_settings.LANGUAGES  # Django's hundred
+    page.goto(f"{live_server.url}/emails/testapp.Rich/default/")
+    switch = page.locator(".seg-lang a")
+    expect(switch).to_have_text(["en", "fr"])  # the test app translates French only
+    switch.nth(1).click()
+    page.wait_for_url("**/emails/testapp.Rich/default/?lang=fr")
+    expect(page.frame_locator("iframe.frame-light").locator("#greeting")).to_have_class(
+        "lang-fr")
+
+
+def test_no_parameters_box_without_parameters(page, live_server):
+    page.goto(f"{live_server.url}/emails/testapp.Scripted/default/")
+    expect(page.locator("iframe.frame-light")).to_be_visible()
+    expect(page.get_by_text("Parameters", exact=True)).to_have_count(0)
+    page.goto(f"{live_server.url}/emails/testapp.Rich/default/")
+    expect(page.get_by_text("Parameters", exact=True)).to_be_visible()

@@ -134,9 +134,9 @@ def test_message_page_shows_headers_parts_and_safe_frame(client, debug):
     page = response.content.decode()
     for header, value in [("From", "Example Shop &lt;shop@example.com&gt;"),
                           ("To", "ann@example.com"), ("Cc", "cc@example.com"),
-                          ("Bcc", "audit@example.com"), ("Reply-To", "help@example.com"),
-                          ("Subject", "Your order A-1")]:
+                          ("Bcc", "audit@example.com"), ("Reply-To", "help@example.com")]:
         assert f'<th scope="row">{header}</th><td>{value}</td>' in page
+    assert '<h1 class="subject">Your order A-1</h1>' in page
     assert re.search(r'<th scope="row">Date</th><td>\w{3}, \d+ \w{3} \d{4}', page)
     assert "All headers" in page and "Message-ID" in page
     frame = re.search(r"<iframe class=\"frame frame-light\"[^>]*>", page).group(0)
@@ -219,15 +219,77 @@ def test_lint_render_does_not_leak_into_the_message(client, debug):
     assert MARKER.split("[")[0] not in Rich.preview().render().html
 
 
+def language_options(page):
+    """The codes the language switch offers: its buttons or its drop-down."""
+    nav = re.search(r'<nav class="seg seg-lang".*?</nav>', page, re.S)
+    if nav:
+        return re.findall(r'\?lang=([\w-]+)"', nav.group(0))
+    select = re.search(r'<select id="tx-lang".*?</select>', page, re.S)
+    return re.findall(r'<option value="([\w-]+)"', select.group(0)) if select else []
+
+
 def test_language_switch_renders_through_the_language_hook(client, debug):
     french = client.get("/emails/testapp.Rich/default/?lang=fr").content.decode()
     assert 'class="lang-fr"' in srcdoc(french)
-    assert 'href="/emails/testapp.Rich/default/?lang=de"' in french
+    # The default language and French, which the test app translates; not German.
+    assert language_options(french) == ["en", "fr"]
+    assert 'href="/emails/testapp.Rich/default/?lang=fr" title="French" aria-current' in french
+    # A language asked for is offered too, to switch back from.
+    german = client.get("/emails/testapp.Rich/default/?lang=de").content.decode()
+    assert language_options(german) == ["en", "fr", "de"]
     hello = client.get("/emails/testapp.Hello/default/?lang=de").content.decode()
     assert '<html lang="de"' in srcdoc(hello)
     # An unknown code is ignored rather than rendered.
     assert 'class="lang-en"' in srcdoc(
         client.get("/emails/testapp.Rich/default/?lang=xx").content.decode())
+
+
+def test_the_parameters_form_shows_only_when_there_are_parameters(client, debug):
+    form = '<form class="card params"'
+    assert form in client.get("/emails/testapp.Rich/default/").content.decode()  # name, code
+    assert form not in client.get("/emails/testapp.Scripted/default/").content.decode()
+    # **kwargs alone: nothing to fill in until the URL names one.
+    anything = "/emails/testapp.Rich/anything/"
+    assert form not in client.get(anything).content.decode()
+    page = client.get(f"{anything}?x=1").content.decode()
+    assert form in page and '<input name="x" value="1">' in page
+
+
+def test_djangos_hundred_default_languages_offer_only_the_translated_ones(
+        client, debug, settings):
+    from django.conf import global_settings
+
+    settings.LANGUAGES = global_settings.LANGUAGES
+    page = client.get("/emails/testapp.Rich/default/").content.decode()
+    assert len(settings.LANGUAGES) > 90
+    assert language_options(page) == ["en", "fr"]
+    assert '<select id="tx-lang"' not in page
+
+
+def test_many_translated_languages_get_a_drop_down(client, debug, settings, tmp_path):
+    from django.conf import global_settings
+
+    catalog = (settings.LOCALE_PATHS[0] / "fr" / "LC_MESSAGES" / "django.mo").read_bytes()
+    codes = ["de", "it", "ja", "nl", "pt-br", "sv"]
+    for code in codes:
+        directory = tmp_path / code.replace("-br", "_BR") / "LC_MESSAGES"
+        directory.mkdir(parents=True)
+        (directory / "django.mo").write_bytes(catalog)
+    settings.LANGUAGES = global_settings.LANGUAGES
+    settings.LOCALE_PATHS = [*settings.LOCALE_PATHS, tmp_path]
+    page = client.get("/emails/testapp.Rich/default/?name=Zed&lang=ja").content.decode()
+    assert sorted(language_options(page)) == sorted(["en", "fr", *codes])
+    assert '<nav class="seg seg-lang"' not in page
+    assert '<option value="ja" selected>ja · Japanese</option>' in page
+    # The drop-down's form keeps the other parameters.
+    assert '<input type="hidden" name="name" value="Zed">' in page
+    assert 'class="lang-ja"' in srcdoc(page)
+
+
+def test_one_language_is_no_switch(client, debug, settings):
+    settings.LANGUAGES = [("en", "English"), ("de", "German")]
+    page = client.get("/emails/testapp.Rich/default/").content.decode()
+    assert language_options(page) == []
 
 
 def test_overridden_get_language_wins_and_the_page_says_so(client, debug):

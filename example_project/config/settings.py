@@ -118,9 +118,11 @@ TXMAIL = {
     # Where MailboxBackend keeps sent messages (the previews' "Sent" page).
     "MAILBOX_PATH": VAR_DIR / "mailbox",
     # Absolute base of links and hosted images in emails ({% absurl %},
-    # {% absstatic %}, the password reset link). The default serves the logo
-    # from runserver, so previews show it; production sets its own domain.
-    "SITE_URL": os.environ.get("SITE_URL", "http://localhost:8000"),
+    # {% absstatic %}, the password reset link). The default is the address
+    # ./run serves on (its PORT too), so previews and sent mail show the images
+    # runserver serves and their links open; production sets its own domain.
+    "SITE_URL": os.environ.get("SITE_URL",
+                               f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"),
 }
 
 SHOP_SITE_NAME = "Acme Shop"

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 
+from txmail.sites import absolute_static
+
 from .models import Order, OrderItem
 
 ORDER_DATE = datetime.datetime(2026, 11, 14, 9, 42, tzinfo=datetime.UTC)
@@ -62,9 +64,14 @@ class Article:
     title: str
     summary: str
     url: str
-    image_url: str
+    image: str  # a static file of the shop, served by the site itself
     image_alt: str
     tag: str = ""
+
+    @property
+    def image_url(self):
+        """The image's absolute URL (TXMAIL["SITE_URL"]): mail clients have no base."""
+        return absolute_static(self.image)
 
 
 ISSUES = {
@@ -78,7 +85,7 @@ ISSUES = {
                 "Three outfits built around one merino crew: what goes under, "
                 "what goes over, and what stays in the bag.",
                 "https://acme.example/journal/layering-guide",
-                "https://acme.example/media/journal/layering.jpg",
+                "shop/journal/layering.jpg",
                 "A charcoal merino sweater folded on a wooden bench",
                 "Style guide",
             ),
@@ -86,7 +93,7 @@ ISSUES = {
                 "Make your wool last a decade",
                 "Washing, drying and de-pilling, from the people who knit it.",
                 "https://acme.example/journal/wool-care",
-                "https://acme.example/media/journal/wool-care.jpg",
+                "shop/journal/wool-care.jpg",
                 "Hands brushing a wool sweater with a wooden comb",
                 "Care",
             ),
@@ -94,7 +101,7 @@ ISSUES = {
                 "Inside our new repair workshop",
                 "Bring anything we have sold you; we will fix it, free, for life.",
                 "https://acme.example/journal/repair-workshop",
-                "https://acme.example/media/journal/workshop.jpg",
+                "shop/journal/workshop.jpg",
                 "A tailor mending a canvas bag at a sewing machine",
                 "Behind the scenes",
             ),
@@ -110,7 +117,7 @@ ISSUES = {
                 "Trois tenues autour d'un même pull en mérinos\u00a0: dessous, "
                 "dessus, et ce qui reste dans le sac.",
                 "https://acme.example/fr/journal/superpositions",
-                "https://acme.example/media/journal/layering.jpg",
+                "shop/journal/layering.jpg",
                 "Un pull en mérinos anthracite plié sur un banc en bois",
                 "Guide de style",
             ),
@@ -118,7 +125,7 @@ ISSUES = {
                 "Faire durer votre laine dix ans",
                 "Lavage, séchage et anti-bouloches, par ceux qui la tricotent.",
                 "https://acme.example/fr/journal/entretien-laine",
-                "https://acme.example/media/journal/wool-care.jpg",
+                "shop/journal/wool-care.jpg",
                 "Des mains brossant un pull en laine avec un peigne en bois",
                 "Entretien",
             ),
@@ -127,7 +134,7 @@ ISSUES = {
                 "Rapportez tout ce que nous vous avons vendu\u00a0: nous le "
                 "réparons, gratuitement, à vie.",
                 "https://acme.example/fr/journal/atelier",
-                "https://acme.example/media/journal/workshop.jpg",
+                "shop/journal/workshop.jpg",
                 "Un tailleur réparant un sac en toile sur une machine à coudre",
                 "Coulisses",
             ),

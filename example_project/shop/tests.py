@@ -88,7 +88,7 @@ class FlowTests(TestCase):
         self.assertEqual(email.subject, "Password reset on Acme Shop")
         self.assertEqual((email.to, email.sent_using), (["demo@acme.example"], "transactional"))
         # TXMAIL["SITE_URL"] is the base of the link, not the request's host.
-        link = re.search(r"http://localhost:8000(/accounts/reset/\S+/)", email.body).group(1)
+        link = re.search(r"http://127.0.0.1:8000(/accounts/reset/\S+/)", email.body).group(1)
         response = self.client.get(link, follow=True)
         self.assertContains(response, "Choose a new password")
         response = self.client.post(response.redirect_chain[-1][0], {
@@ -157,14 +157,14 @@ class TxmailCommandTests(TestCase):
     def test_render_text_in_french(self):
         text = txmail("render", "shop.Welcome", "--variant", "without-name",
                       "--format", "text", "--language", "fr")
-        self.assertEqual(text.splitlines()[:3], ["Acme Shop (http://localhost:8000)", "",
+        self.assertEqual(text.splitlines()[:3], ["Acme Shop (http://127.0.0.1:8000)", "",
                                                  "Bienvenue chez Acme Shop"])
 
     def test_render_html(self):
         html = txmail("render", "shop.PasswordReset", "--language", "de")
         self.assertTrue(html.startswith("<!doctype html>"), html[:40])
         self.assertIn('lang="de"', html)
-        self.assertIn('href="http://localhost:8000/accounts/reset/', html)
+        self.assertIn('href="http://127.0.0.1:8000/accounts/reset/', html)
 
     def test_render_eml_with_a_preview_parameter(self):
         call_command("seed_demo", stdout=StringIO())
@@ -229,7 +229,7 @@ class NewsletterTests(TestCase):
         customer = get_user_model().objects.get(username="customer1")
         customer.language = "en"  # as get_bulk_queryset() annotates it
         message = Newsletter.get_bulk_message(customer).message()
-        url = re.fullmatch(r"<(http://localhost:8000(/email/unsubscribe/[^/]+/))>",
+        url = re.fullmatch(r"<(http://127.0.0.1:8000(/email/unsubscribe/[^/]+/))>",
                            message.extra_headers["List-Unsubscribe"])[2]
         self.assertEqual(message.extra_headers["List-Unsubscribe-Post"],
                          "List-Unsubscribe=One-Click")
@@ -241,6 +241,12 @@ class NewsletterTests(TestCase):
                          content_type="application/x-www-form-urlencoded")
         self.assertEqual(list(Suppression.objects.values_list("address", "topic")),
                          [("customer1@acme.example", "newsletter")])
+        # The shop's override of txmail/bulk/base.html: its layout and logo.
+        again = self.client.get(url)
+        self.assertContains(again, "You are unsubscribed")
+        self.assertContains(again, 'alt="Acme Shop"')
+        self.assertTemplateUsed(again, "shop/base.html")
+        self.assertContains(again, 'name="resubscribe"')
         mail.outbox.clear()
         campaign = self.run_campaign()
         progress = campaign.progress()

@@ -6,7 +6,10 @@ button, with no cookies, login or CSRF token (RFC 8058 section 3.2), so the
 signed token in the URL is the only credential. ``GET`` shows a confirmation
 page and changes nothing: link scanners and prefetchers follow every link in
 a message, and must not unsubscribe anyone. The page's button sends the same
-POST. A token that doesn't verify gets the same 400 page whatever the address,
+POST. An address already unsubscribed from the topic gets the page that says
+so, with a button to resubscribe: a POST with ``resubscribe=1``, which removes
+the topic's entry only if unsubscribing made it (never a bounce, a complaint
+or an entry added by hand). A token that doesn't verify gets the same 400 page whatever the address,
 so the endpoint can't be used to learn which addresses exist.
 """
 
@@ -19,8 +22,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
-from ..suppression.check import suppress
-from ..suppression.models import Reason
+from ..suppression.check import bare
+from ..suppression.models import Reason, Suppression
 from .tokens import read_token
 
 ONE_CLICK = "One-Click"  # the value RFC 8058 section 3.1 requires
@@ -31,11 +34,12 @@ ONE_CLICK = "One-Click"  # the value RFC 8058 section 3.1 requires
 @method_decorator(login_not_required, name="dispatch")
 @method_decorator(csrf_exempt, name="dispatch")
 class UnsubscribeView(TemplateView):
-    """Confirm (GET) and record (POST) an unsubscribe from one topic."""
+    """Confirm (GET) and record (POST) an unsubscribe from one topic; undo it."""
 
     http_method_names = ["get", "post", "head", "options"]
     template_name = "txmail/bulk/unsubscribe.html"
     done_template_name = "txmail/bulk/unsubscribed.html"
+    resubscribed_template_name = "txmail/bulk/resubscribed.html"
     invalid_template_name = "txmail/bulk/invalid.html"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -43,19 +47,48 @@ class UnsubscribeView(TemplateView):
         if read is None:
             return self.invalid()
         address, topic = read
-        return self.render_to_response(self.get_context_data(address=address, topic=topic))
+        context = self.get_context_data(address=address, topic=topic)
+        if context["unsubscribed"]:
+            return self.page(self.done_template_name, context)
+        return self.render_to_response(context)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         read = self.read(kwargs["token"])
         if read is None:
             return self.invalid()
         address, topic = read
-        if request.POST.get("List-Unsubscribe") != ONE_CLICK:
-            return HttpResponse("Expected the body List-Unsubscribe=One-Click (RFC 8058).",
-                                status=400, content_type="text/plain")
-        self.unsubscribe(address, topic)
-        context = self.get_context_data(address=address, topic=topic)
-        return self.response_class(request=request, template=[self.done_template_name],
+        if request.POST.get("List-Unsubscribe") == ONE_CLICK:
+            self.unsubscribe(address, topic)
+            return self.page(self.done_template_name,
+                             self.get_context_data(address=address, topic=topic))
+        if request.POST.get("resubscribe") == "1":
+            self.resubscribe(address, topic)
+            return self.page(self.resubscribed_template_name,
+                             self.get_context_data(address=address, topic=topic))
+        return HttpResponse("Expected the body List-Unsubscribe=One-Click (RFC 8058).",
+                            status=400, content_type="text/plain")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        """Add what the list says of the address: ``unsubscribed``, ``blocked``, ``topics``.
+
+        ``unsubscribed``: it unsubscribed from this topic. ``blocked``: the
+        reasons (in words) of the other entries that stop this topic's email to
+        it, which resubscribing doesn't lift (a bounce, a complaint, by hand).
+        ``topics``: every topic it unsubscribed from.
+        """
+        context = super().get_context_data(**kwargs)
+        entries = list(Suppression.objects.filter(address=bare(context["address"])))
+        topic = context["topic"]
+        context["unsubscribed"] = any(e.topic == topic and e.reason == Reason.UNSUBSCRIBED
+                                      for e in entries)
+        context["blocked"] = [e.get_reason_display() for e in entries
+                              if e.topic in ("", topic) and e.reason != Reason.UNSUBSCRIBED]
+        context["topics"] = sorted(e.topic for e in entries
+                                   if e.topic and e.reason == Reason.UNSUBSCRIBED)
+        return context
+
+    def page(self, template_name: str, context: dict[str, Any]) -> HttpResponse:
+        return self.response_class(request=self.request, template=[template_name],
                                    context=context, using=self.template_engine)
 
     @staticmethod
@@ -69,9 +102,20 @@ class UnsubscribeView(TemplateView):
         return (address, topic) if topic else None
 
     def unsubscribe(self, address: str, topic: str) -> None:
-        """Record the opt-out: a suppression entry for ``topic`` (idempotent)."""
-        suppress(address, Reason.UNSUBSCRIBED, topic=topic, source="unsubscribe link",
-                 description="Unsubscribed through the List-Unsubscribe link.")
+        """Record the opt-out: a suppression entry for ``topic`` (idempotent).
+
+        An entry the topic has for another reason (added by hand) is kept as it
+        is: resubscribing must not remove it.
+        """
+        Suppression.objects.get_or_create(
+            address=bare(address), topic=topic,
+            defaults={"reason": Reason.UNSUBSCRIBED, "source": "unsubscribe link",
+                      "description": "Unsubscribed through the List-Unsubscribe link."})
+
+    def resubscribe(self, address: str, topic: str) -> None:
+        """Remove the opt-out from ``topic``: only an entry unsubscribing made."""
+        Suppression.objects.filter(address=bare(address), topic=topic,
+                                   reason=Reason.UNSUBSCRIBED).delete()
 
     def invalid(self) -> HttpResponse:
         return self.response_class(request=self.request, template=[self.invalid_template_name],

@@ -6,7 +6,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.conf import settings
 from django.db import connections, transaction
 from django.utils import translation
 
@@ -87,11 +86,6 @@ def rolled_back() -> Iterator[None]:
         finally:
             for alias in aliases:
                 transaction.set_rollback(True, using=alias)
-
-
-def language_codes() -> list[tuple[str, str]]:
-    return [(code, str(name)) for code, name in settings.LANGUAGES] if settings.USE_I18N \
-        else []
 
 
 def apply_language(instance: Message, code: str | None) -> None:

@@ -22,7 +22,7 @@ from .. import outbox
 from ..backends.describe import describe_mailer
 from ..backends.mailbox import uses_mailbox
 from ..message import Message
-from . import previews
+from . import languages, previews
 from .display import display, part_download
 from .lint import cid_issues
 from .pages import (
@@ -44,7 +44,7 @@ def _query(request: HttpRequest) -> dict[str, str]:
 
 def _language(request: HttpRequest) -> str | None:
     code = request.GET.get("lang")
-    return code if code in dict(previews.language_codes()) else None
+    return code if code in dict(languages.project_languages()) else None
 
 
 def _variant(cls: type[Message], variant: str) -> None:
@@ -130,8 +130,7 @@ def message_page(request: HttpRequest, name: str, variant: str) -> HttpResponse:
         ],
         "language_note": _language_note(preview),
         "fallback_reason": preview.rendered.fallback_reason,
-        "languages": _language_links(request, name, variant,
-                                     preview.rendered.language),
+        "languages": _language_links(request, preview),
         "params": [
             {"name": p.name, "default": p.default, "value": request.GET.get(p.name, "")}
             for p in params
@@ -163,16 +162,24 @@ def _language_note(preview: previews.Preview) -> str:
     return ""
 
 
-def _language_links(request: HttpRequest, name: str, variant: str,
-                    rendered: str | None) -> list[dict[str, Any]]:
-    base = reverse("txmail:preview-message", args=[name, variant])
-    current = _language(request) or rendered
+def _language_links(request: HttpRequest, preview: previews.Preview) -> dict[str, Any]:
+    """The language switch: buttons for a few languages, a drop-down for more."""
+    base = reverse("txmail:preview-message", args=[preview.name, preview.variant])
+    current = _language(request) or preview.rendered.language
+    options = languages.offered(preview.cls, _language(request), preview.rendered.language)
     links = []
-    for code, label in previews.language_codes():
+    for code, label in options:
         query = {**_query(request), "lang": code}
         links.append({"code": code, "name": label, "url": f"{base}?{urlencode(query)}",
                       "active": code == current})
-    return links
+    return {
+        # One language is nothing to switch between.
+        "options": links if len(links) > 1 else [],
+        "compact": len(links) > languages.MAX_BUTTONS,
+        "action": base,
+        # The drop-down's form keeps the other query parameters.
+        "keep": {k: v for k, v in _query(request).items() if k != "lang"},
+    }
 
 
 @preview_view

@@ -16,3 +16,64 @@
     });
   });
 })();
+
+// Size each HTML frame to its content: one scrollbar (the page's), none in the
+// frame. The frames are sandboxed without scripts but same-origin, so their
+// height can be read from here. Without this script they keep a fixed height.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  var MAX = 100000;  // a message sized by 100vh would otherwise grow for ever
+  var frames = Array.prototype.slice.call(document.querySelectorAll("iframe.frame"));
+
+  function fit(frame) {
+    var doc;
+    try { doc = frame.contentDocument; } catch (e) { return; }
+    if (!doc || !doc.documentElement || doc.readyState === "loading") return;
+    if (!frame.getClientRects().length) return;  // hidden: measured when shown
+    var x = window.scrollX, y = window.scrollY;
+    // Shrink first: scrollHeight is never less than the frame's own height.
+    frame.style.height = "0px";
+    var root = doc.documentElement;
+    var height = Math.min(MAX, root.scrollHeight);
+    frame.style.height = height + "px";
+    // A horizontal scrollbar (a wide message in a narrow frame) takes height too.
+    if (root.scrollHeight > root.clientHeight) {
+      frame.style.height = Math.min(MAX, height + root.scrollHeight - root.clientHeight) + "px";
+    }
+    frame.classList.add("is-fitted");
+    window.scrollTo(x, y);
+  }
+
+  function fitAll() { frames.forEach(fit); }
+
+  frames.forEach(function (frame) {
+    frame.addEventListener("load", function () {
+      fit(frame);
+      // Images that arrive later, and web fonts, change the height again.
+      var doc = frame.contentDocument;
+      if (!doc) return;
+      doc.querySelectorAll("img").forEach(function (img) {
+        if (!img.complete) img.addEventListener("load", function () { fit(frame); });
+      });
+      if (doc.fonts && doc.fonts.ready) doc.fonts.ready.then(function () { fit(frame); });
+    });
+    fit(frame);
+    if (window.ResizeObserver) {
+      var width = 0;
+      new ResizeObserver(function () {
+        // Only a new width (mobile, desktop, full, the window) changes the content's
+        // height; the height set here must not set it off again.
+        if (frame.clientWidth !== width) { width = frame.clientWidth; fit(frame); }
+      }).observe(frame);
+    }
+  });
+  document.querySelectorAll(".viewer input.state").forEach(function (input) {
+    input.addEventListener("change", fitAll);
+  });
+
+  // The language drop-down shows its choice at once.
+  document.querySelectorAll(".seg-lang-select select").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+})();
