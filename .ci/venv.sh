@@ -40,7 +40,11 @@ txmail_venv() {
            "pyenv versions). Install one, or set TXMAIL_PYTHON=/path/to/python3.12." >&2
       return 1
     fi
-    echo "Creating .venv with $python ($("$python" --version 2>&1))"
+    echo "Creating .venv with $python ($("$python" --version 2>&1)): the newest" \
+         "Python >= 3.12 found; set TXMAIL_PYTHON=/path/to/python3.12 to choose another."
+    echo "Installing txmail with its test, docs and dev tools into .venv from PyPI" \
+         "(Django, mjml-python, anymail, Celery, moto, Playwright, Sphinx, ...): about" \
+         "2-3 minutes the first time, skipped while pyproject.toml is unchanged."
     rm -rf "$venv"
     "$python" -m venv "$venv"
   fi

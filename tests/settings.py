@@ -77,7 +77,10 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "shared": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        # One directory per xdist worker (tests clear it and read cooldown keys);
+        # the worker's db_worker children inherit the variable, so they share it.
         "LOCATION": os.environ.setdefault(
-            "TXMAIL_TEST_CACHE", tempfile.mkdtemp(prefix="txmail-cache-")),
+            f"TXMAIL_TEST_CACHE_{os.environ.get('PYTEST_XDIST_WORKER', 'main').upper()}",
+            tempfile.mkdtemp(prefix="txmail-cache-")),
     },
 }
