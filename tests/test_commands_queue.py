@@ -132,12 +132,13 @@ def test_status_tells_due_rows_from_later_retries():
         status=Status.RETRYING, next_attempt_at=timezone.now() + timedelta(hours=1))
     lines = txmail("status").splitlines()
     assert [line.split() for line in lines[:2]] == [["queued", "1"], ["sending", "0"]]
-    assert [line.split()[0] for line in lines[2:8]] == [
-        "sent", "retrying", "failed", "unknown", "cancelled", "suppressed"]
-    assert lines[8].startswith("oldest waiting since ") and lines[8].endswith(" (1 due now)")
-    assert lines[9].startswith("next retry at ")
-    assert lines[9].endswith(" (1 waiting for a later attempt)")
-    assert lines[10:] == ["last claimed by a worker: never"]
+    assert [line.split()[0] for line in lines[2:11]] == [
+        "sent", "retrying", "failed", "unknown", "cancelled", "suppressed", "scheduled",
+        "expired", "throttled"]
+    assert lines[11].startswith("oldest waiting since ") and lines[11].endswith(" (1 due now)")
+    assert lines[12].startswith("next retry at ")
+    assert lines[12].endswith(" (1 waiting for a later attempt)")
+    assert lines[13:] == ["last claimed by a worker: never"]
 
 
 def test_sweep_with_nothing_to_do_says_so_and_otherwise_names_what_it_did():

@@ -3,6 +3,7 @@ send() and enqueue() say what happened; DeliveryOptions check themselves."""
 
 import dataclasses
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -106,6 +107,19 @@ def test_the_handle_refreshes_its_status(django_capture_on_commit_callbacks):
                                     "respect_suppression must be True or False."),
     ({"tags": "receipt"}, "DeliveryOptions(tags='receipt'): tags must be a list of strings, "
                           "e.g. tags=['receipt']."),
+    ({"send_at": datetime(2030, 1, 1)},
+     "DeliveryOptions(send_at=datetime.datetime(2030, 1, 1, 0, 0)): send_at must be an aware "
+     "datetime (e.g. django.utils.timezone.now() + timedelta(hours=1)), or None."),
+    ({"delay": timedelta(seconds=-1)}, "DeliveryOptions(delay=datetime.timedelta(days=-1, "
+                                       "seconds=86399)): delay must be a timedelta of zero or "
+                                       "more, or None."),
+    ({"expires_at": datetime(2030, 1, 1, tzinfo=UTC), "expires_after": timedelta(hours=1)},
+     "DeliveryOptions: give expires_at or expires_after, not both."),
+    ({"idempotency_key": ""}, "DeliveryOptions(idempotency_key=''): idempotency_key must be a "
+                              "non-empty string of at most 200 characters, or None."),
+    ({"idempotency_window": timedelta()}, "DeliveryOptions(idempotency_window=datetime."
+                                          "timedelta(0)): idempotency_window must be a "
+                                          "positive timedelta."),
 ])
 def test_delivery_options_refuse_bad_values_with_the_fix(kwargs, message):
     with pytest.raises(MessageConfigurationError) as caught:
@@ -222,3 +236,28 @@ def test_the_handle_follows_a_worker_without_a_refresh():
     with CaptureQueriesContext(connection) as queries:
         assert queued.status == Status.SENT  # final: no query
     assert len(queries) == 0
+
+
+def test_send_and_enqueue_take_delivery_options_for_one_message(
+        django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():
+        queued = Hello(to=["a@example.com"]).enqueue(priority=7, topic="news")
+    row = Delivery.objects.get(pk=queued.delivery_id)
+    assert (row.priority, row.topic) == (7, "news")
+    assert Hello.delivery_options.priority is None  # the class's value is unchanged
+
+
+@pytest.mark.parametrize(("call", "kwargs", "message"), [
+    ("enqueue", {"sendat": None}, "Hello: 'sendat' is not a delivery option. Did you mean "
+                                   "'send_at'? send() and enqueue() take the fields of "
+                                   "txmail.DeliveryOptions: "),
+    ("send", {"delay": timedelta(hours=1)}, "Hello.send() sends now, so it takes no 'delay': "
+                                            "use enqueue(delay=...) to send later."),
+    ("enqueue", {"priority": 500}, "DeliveryOptions(priority=500): priority must be an "
+                                   "integer from -100 to 100, or None."),
+])
+def test_a_wrong_delivery_option_is_refused_and_nothing_is_logged(call, kwargs, message):
+    with pytest.raises(MessageConfigurationError) as caught:
+        getattr(Hello(to=["a@example.com"]), call)(**kwargs)
+    assert str(caught.value).startswith(message)
+    assert not Delivery.objects.exists() and not mail.outbox

@@ -9,8 +9,11 @@ message. They hold no behaviour beyond checking themselves.
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
+
+from django.utils import timezone
 
 from .exceptions import MessageConfigurationError
 
@@ -48,6 +51,17 @@ class DeliveryOptions:
     ``tags``, ``metadata``, ``esp_extra``
         Provider features through django-anymail (ignored by SMTP mailers).
         None tags mean the registry name ("shop.Receipt"). JSON values.
+    ``send_at``, ``delay``
+        When ``enqueue()`` hands it over: an aware datetime, or a delay from
+        now (one of the two). None: at once. ``send()`` sends now and refuses them.
+    ``expires_at``, ``expires_after``
+        A deadline (an aware datetime, or a time after enqueueing; one of the
+        two): a queued message not handed over by then ends ``expired``, never
+        sent late. None: no deadline.
+    ``idempotency_key``, ``idempotency_window``
+        A second ``send()`` / ``enqueue()`` of the same class with the same key
+        within the window (a timedelta; default one day) returns the first
+        one's delivery and sends nothing. None: no key.
     """
 
     task_backend: str | None = None
@@ -60,6 +74,12 @@ class DeliveryOptions:
     tags: Sequence[str] | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     esp_extra: Mapping[str, Any] | None = None
+    send_at: datetime | None = None
+    delay: timedelta | None = None
+    expires_at: datetime | None = None
+    expires_after: timedelta | None = None
+    idempotency_key: str | None = None
+    idempotency_window: timedelta = timedelta(days=1)
 
     def __post_init__(self) -> None:
         # Checked when the class is defined, not when a worker meets it.
@@ -108,6 +128,35 @@ class DeliveryOptions:
                     f"DeliveryOptions({name}=...): {name} must hold JSON values only "
                     f"({exc}).") from None
             object.__setattr__(self, name, _frozen_mapping(value))
+        self._check_times()
+        if self.idempotency_key is not None and (
+                not isinstance(self.idempotency_key, str) or not self.idempotency_key.strip()
+                or len(self.idempotency_key) > 200):
+            raise MessageConfigurationError(
+                f"DeliveryOptions(idempotency_key={self.idempotency_key!r}): "
+                "idempotency_key must be a non-empty string of at most 200 characters, "
+                "or None.")
+
+    def _check_times(self) -> None:
+        for when, after in (("send_at", "delay"), ("expires_at", "expires_after")):
+            moment, span = getattr(self, when), getattr(self, after)
+            if moment is not None and (not isinstance(moment, datetime)
+                                       or timezone.is_naive(moment)):
+                raise MessageConfigurationError(
+                    f"DeliveryOptions({when}={moment!r}): {when} must be an aware datetime "
+                    "(e.g. django.utils.timezone.now() + timedelta(hours=1)), or None.")
+            if span is not None and (not isinstance(span, timedelta) or span < timedelta()):
+                raise MessageConfigurationError(
+                    f"DeliveryOptions({after}={span!r}): {after} must be a timedelta of "
+                    "zero or more, or None.")
+            if moment is not None and span is not None:
+                raise MessageConfigurationError(
+                    f"DeliveryOptions: give {when} or {after}, not both.")
+        window = self.idempotency_window
+        if not isinstance(window, timedelta) or window <= timedelta():
+            raise MessageConfigurationError(
+                f"DeliveryOptions(idempotency_window={window!r}): idempotency_window must "
+                "be a positive timedelta.")
 
     def provider_options(self, default_tags: Sequence[str] = ()) -> dict[str, Any]:
         """anymail's ``tags``, ``metadata`` and ``esp_extra`` for the built email."""

@@ -22,7 +22,7 @@ import difflib
 import html as html_lib
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
@@ -86,6 +86,22 @@ def _completed(cls: type["Message"], options: Any, where: str) -> DeliveryOption
     if options.resend_if_unknown is None:
         options = replace(options, resend_if_unknown=cls.resend_if_unknown_default)
     return options
+
+
+_OPTION_NAMES = tuple(f.name for f in fields(DeliveryOptions))
+
+
+def _overridden(options: DeliveryOptions, given: Mapping[str, Any], owner: str
+                ) -> DeliveryOptions:
+    """``options`` with the fields given to ``send()`` / ``enqueue()`` replaced."""
+    for name in given:
+        if name not in _OPTION_NAMES:
+            close = difflib.get_close_matches(name, _OPTION_NAMES, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise MessageConfigurationError(
+                f"{owner}: {name!r} is not a delivery option.{hint} send() and enqueue() "
+                f"take the fields of txmail.DeliveryOptions: {', '.join(_OPTION_NAMES)}.")
+    return replace(options, **given)
 
 
 # Attributes and hooks of earlier releases, now read from ``delivery_options``:
@@ -319,15 +335,19 @@ class Message:
         """Activate the recipient's language and time zone, as ``resolve()`` does."""
         return _activated(self.get_language(), self.get_time_zone())
 
-    def resolve(self, using: str | None = None, *, sending: bool = True) -> Draft:
+    def resolve(self, using: str | None = None, *, sending: bool = True,
+                options: Mapping[str, Any] | None = None) -> Draft:
         """Read every attribute and hook once; return the frozen ``Draft``.
 
+        ``options`` (the keyword arguments of ``send()`` / ``enqueue()``)
+        replace fields of the class's ``DeliveryOptions`` for this message.
         ``using`` overrides the mailer alias, which must be a ``MAILERS`` alias
         when ``sending`` (``render()`` and ``message()`` pass False: they send
         nothing). Hooks run in the recipient's language and time zone (a
         localized subject, header or PDF).
         """
         require_installed()  # else sends fail on tables that don't exist
+        given = options or {}
         cls = type(self)
         owner = cls.__name__
         alias = using or self.get_mailer() or str(txmail_settings.DEFAULT_MAILER)
@@ -335,11 +355,13 @@ class Message:
             check_mailer(owner, alias)
         language, time_zone = self.get_language(), self.get_time_zone()
         with _activated(language, time_zone):
-            options = self.get_delivery_options()
-            if options is cls.delivery_options:
-                options = cls._resolved_options  # checked and completed once per class
+            chosen = self.get_delivery_options()
+            if chosen is cls.delivery_options:
+                chosen = cls._resolved_options  # checked and completed once per class
             else:
-                options = _completed(cls, options, f"{owner}.get_delivery_options()")
+                chosen = _completed(cls, chosen, f"{owner}.get_delivery_options()")
+            if given:
+                chosen = _overridden(chosen, given, owner)
             context = self.get_context_data()
             return Draft(
                 owner=owner, message_class=name_of(cls), mailer=alias,
@@ -350,7 +372,7 @@ class Message:
                 reply_to=tuple(self.get_reply_to()), headers=self.get_headers(),
                 attachments=tuple(self.get_attachments()),
                 language=language, time_zone=time_zone,
-                options=options,
+                options=chosen,
             )
 
     # -- the way out ----------------------------------------------------------
@@ -365,7 +387,7 @@ class Message:
 
         return build(self.resolve(sending=False))
 
-    def send(self, using: str | None = None) -> "SentMessage":
+    def send(self, using: str | None = None, **options: Any) -> "SentMessage":
         """Render, build and send now through ``using`` (default: the class's mailer).
 
         Returns a ``SentMessage`` whose ``status`` says what happened: ``sent``,
@@ -377,15 +399,19 @@ class Message:
         """
         from .outbox import send  # models: loaded once apps are ready
 
-        return send(self, using, message_class=name_of(type(self)))
+        if later := sorted({"send_at", "delay"} & set(options)):
+            raise MessageConfigurationError(
+                f"{type(self).__name__}.send() sends now, so it takes no {later[0]!r}: "
+                f"use enqueue({later[0]}=...) to send later.")
+        return send(self, using, message_class=name_of(type(self)), options=options)
 
-    async def asend(self, using: str | None = None) -> "SentMessage":
+    async def asend(self, using: str | None = None, **options: Any) -> "SentMessage":
         """Async ``send()``: runs the pipeline and the mailer in a thread."""
         from asgiref.sync import sync_to_async
 
-        return await sync_to_async(self.send)(using=using)
+        return await sync_to_async(self.send)(using=using, **options)
 
-    def enqueue(self, using: str | None = None) -> "Queued":
+    def enqueue(self, using: str | None = None, **options: Any) -> "Queued":
         """Render and build now; send from a task worker once the transaction commits.
 
         Returns a ``Queued`` handle (``delivery_id``, ``message_id`` and a
@@ -396,13 +422,13 @@ class Message:
         """
         from .outbox import enqueue  # models: loaded once apps are ready
 
-        return enqueue(self, using, message_class=name_of(type(self)))
+        return enqueue(self, using, message_class=name_of(type(self)), options=options)
 
-    async def aenqueue(self, using: str | None = None) -> "Queued":
+    async def aenqueue(self, using: str | None = None, **options: Any) -> "Queued":
         """Async ``enqueue()``."""
         from asgiref.sync import sync_to_async
 
-        return await sync_to_async(self.enqueue)(using=using)
+        return await sync_to_async(self.enqueue)(using=using, **options)
 
 
 # The base class itself: __init_subclass__ completes its subclasses' options.

@@ -13,6 +13,7 @@ and the ``DeliveryOptions``. The message-level signals (``txmail.signals``) are
 sent here, around the delivery layer. Import once apps are ready (models).
 """
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
@@ -50,9 +51,11 @@ def build(draft: Draft, rendered: Rendered | None = None) -> "TxEmailMessage":
 class Attempt:
     """What is known about one message so far: its draft, what it rendered to, the email."""
 
-    def __init__(self, message: "Message", using: str | None, *, queued: bool) -> None:
+    def __init__(self, message: "Message", using: str | None, *, queued: bool,
+                 options: Mapping[str, Any] | None = None) -> None:
         self.message = message
         self.using = using
+        self.options = options or {}  # send()'s / enqueue()'s delivery options
         self.queued = queued
         self.draft: Draft | None = None
         self.rendered: Rendered | None = None
@@ -77,7 +80,7 @@ class Attempt:
         """Run ``pre_send``, resolve, render, build, run the interceptors; return the draft."""
         self._signal(pre_send, mailer=self.using)
         # After pre_send: its receivers may change the message.
-        draft = self.draft = self.message.resolve(self.using)
+        draft = self.draft = self.message.resolve(self.using, options=self.options)
         with activated(draft):
             self.rendered = render_activated(draft)
             self.email = build_email(draft, self.rendered)
@@ -91,7 +94,8 @@ class Attempt:
         """The draft of a message cancelled before it was resolved, for its log row."""
         if self.draft is None:
             try:
-                self.draft = self.message.resolve(self.using, sending=False)
+                self.draft = self.message.resolve(self.using, sending=False,
+                                                  options=self.options)
             except Exception:  # it was cancelled: a broken hook must not hide that
                 return None
         return self.draft
@@ -139,20 +143,22 @@ class Attempt:
         return row
 
 
-def send(message: "Message", using: str | None = None, *, message_class: str) -> SentMessage:
+def send(message: "Message", using: str | None = None, *, message_class: str,
+         options: Mapping[str, Any] | None = None) -> SentMessage:
     """``Message.send()``: send now through the resolved mailer.
 
     ``message_class`` is the class's registry name, for the delivery log of a
-    message cancelled before it was resolved.
+    message cancelled before it was resolved; ``options`` replace fields of
+    its ``DeliveryOptions``.
     """
     require_installed()  # before pre_send: sending reads and writes its tables
-    attempt = Attempt(message, using, queued=False)
+    attempt = Attempt(message, using, queued=False, options=options)
     try:
         draft = attempt.prepare()
-        options = draft.options
+        chosen = draft.options
         result = send_now(attempt.email, draft.mailer, message_class=draft.message_class,
-                          respect_suppression=options.respect_suppression,
-                          topic=options.topic or "", secret_body=options.secret_body)
+                          respect_suppression=chosen.respect_suppression,
+                          topic=chosen.topic or "", secret_body=chosen.secret_body)
     except CancelSend as exc:
         row = attempt.cancel(exc, message_class)
         email = attempt.email
@@ -169,10 +175,11 @@ def send(message: "Message", using: str | None = None, *, message_class: str) ->
     return result
 
 
-def enqueue(message: "Message", using: str | None = None, *, message_class: str) -> Queued:
+def enqueue(message: "Message", using: str | None = None, *, message_class: str,
+            options: Mapping[str, Any] | None = None) -> Queued:
     """``Message.enqueue()``: store the built email; a task sends it after commit."""
     require_installed()  # before pre_send: sending reads and writes its tables
-    attempt = Attempt(message, using, queued=True)
+    attempt = Attempt(message, using, queued=True, options=options)
     try:
         draft = attempt.prepare()
         row = queue_email(attempt.email, alias=draft.mailer,

@@ -24,13 +24,22 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
     # Every recipient is on the suppression list (txmail.suppression): not sent.
     SUPPRESSED = "suppressed", _("suppressed")
+    # Waiting for its send time (DeliveryOptions.send_at / delay): claimable once due.
+    SCHEDULED = "scheduled", _("scheduled")
+    # Not handed over by its deadline (DeliveryOptions.expires_at / expires_after): never
+    # sent late.
+    EXPIRED = "expired", _("expired")
+    # Held back by its mailer's rate limit (TXMAIL["RATE_LIMITS"]) or a "slow down"
+    # reply: claimable again once the limit allows.
+    THROTTLED = "throttled", _("throttled")
 
 
 # Statuses a worker may claim.
-READY = (Status.QUEUED, Status.RETRYING)
+READY = (Status.QUEUED, Status.RETRYING, Status.SCHEDULED, Status.THROTTLED)
 # Statuses that never change again (except by an admin's "send again", which
 # makes a new row).
-FINAL = (Status.SENT, Status.FAILED, Status.UNKNOWN, Status.CANCELLED, Status.SUPPRESSED)
+FINAL = (Status.SENT, Status.FAILED, Status.UNKNOWN, Status.CANCELLED, Status.SUPPRESSED,
+         Status.EXPIRED)
 
 
 class Delivery(models.Model):
