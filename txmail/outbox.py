@@ -152,7 +152,8 @@ def send(message: "Message", using: str | None = None, *, message_class: str) ->
         options = draft.options
         result = send_now(attempt.email, draft.mailer, message_class=draft.message_class,
                           respect_suppression=options.respect_suppression,
-                          topic=options.topic or "", secret_body=options.secret_body)
+                          topic=options.topic or "", secret_body=options.secret_body,
+                          critical=options.critical)
     except CancelSend as exc:
         row = attempt.cancel(exc, message_class)
         email = attempt.email
@@ -202,7 +203,8 @@ def send_test(draft: Draft, to: str, *, rendered: Rendered | None = None) -> Sen
     try:
         return send_now(email, draft.mailer, message_class=draft.message_class,
                         respect_suppression=draft.options.respect_suppression,
-                        topic=draft.options.topic or "", secret_body=draft.options.secret_body)
+                        topic=draft.options.topic or "", secret_body=draft.options.secret_body,
+                        critical=draft.options.critical)
     except Exception as exc:
         if (error := explain_unmigrated(exc, {"txmail"})) is None:
             raise
