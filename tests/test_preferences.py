@@ -198,6 +198,9 @@ def test_opting_in_never_lifts_a_bounce_a_complaint_or_an_entry_by_hand(client):
 TAMPERED = {
     "one character changed": lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
     "an unsubscribe token": lambda t: make_token(ADDRESS, "digest"),
+    "another site's key": lambda t: signing.Signer(key="another-secret-key",
+                                                   salt=PREFERENCES_SALT).sign_object(
+        [ADDRESS], compress=True),
     "signed, not an address": lambda t: signing.Signer(salt=PREFERENCES_SALT).sign_object(
         ["not an address"], compress=True),
     "not signed": lambda t: "ann@example.com",
