@@ -125,3 +125,8 @@ def test_the_unsubscribe_pages_have_the_shops_look(offline_page, example_server)
     expect(page.locator("h1")).to_have_text("You are unsubscribed")
     page.get_by_role("button", name="Resubscribe").click()
     expect(page.locator("h1")).to_have_text("You are subscribed again")
+    # The preference centre, in the shop's look too, with the topic's label.
+    page.get_by_role("link", name="Choose which emails you get").click()
+    expect(page.locator("h1")).to_have_text("Email preferences")
+    expect(page.locator("img[alt='Acme Shop']")).to_be_visible()
+    expect(page.get_by_label("The Acme Journal")).to_be_checked()

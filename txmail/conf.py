@@ -136,6 +136,39 @@ MAILTO_ADDRESS = Kind(
     _reason(mailto_problem),
 )
 
+TOPIC_FIELDS = ("label", "description")
+
+
+def topics_problem(value: Any) -> str | None:
+    """Say why ``value`` isn't ``{topic: {"label": str, "description": str}}``; None if it is.
+
+    Topic names are ``DeliveryOptions.topic`` values (at most 100 characters, as the
+    suppression list stores them); both fields are optional.
+    """
+    if not isinstance(value, dict):
+        return "it is not a dict"
+    for topic, entry in value.items():
+        if not isinstance(topic, str) or not topic.strip() or len(topic) > 100:
+            return f"the key {topic!r} is not a topic name (a non-empty string of 100 or fewer)"
+        if not isinstance(entry, dict):
+            return f"{topic!r} maps to {entry!r}: use {{'label': ..., 'description': ...}}"
+        for field, text in entry.items():
+            if field not in TOPIC_FIELDS:
+                close = difflib.get_close_matches(str(field), TOPIC_FIELDS, n=1)
+                fix = f"did you mean {close[0]!r}?" if close else "use 'label' or 'description'"
+                return f"{topic!r} has the unknown field {field!r}: {fix}"
+            if not isinstance(text, str):
+                return f"{topic!r}'s {field!r} is {text!r}, not a string"
+    return None
+
+
+TOPICS = Kind(
+    "a dict of topic names to {'label': ..., 'description': ...}, e.g. "
+    "{'newsletter': {'label': 'Monthly journal'}}",
+    lambda v: topics_problem(v) is None,
+    lambda v: f" ({topics_problem(v)})",
+)
+
 SCHEMA: dict[str, tuple[Any, Kind]] = {
     # Domain of generated Message-IDs; None means the domain of the From address,
     # which keeps the ID aligned with DKIM instead of leaking the host name.
@@ -195,6 +228,10 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # txmail does not read that mailbox, your mail system must).
     "BULK_CHUNK_SIZE": (500, POSITIVE_INT),
     "UNSUBSCRIBE_MAILTO": (None, MAILTO_ADDRESS),
+    # The preference centre (txmail.bulk.preferences): labels and descriptions
+    # of topics, in the order the page lists them (registered classes' other
+    # topics follow, by name), e.g. {"newsletter": {"label": "Monthly journal"}}.
+    "TOPICS": ({}, TOPICS),
 }
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _kind) in SCHEMA.items()}
 

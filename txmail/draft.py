@@ -38,6 +38,10 @@ class DeliveryOptions:
         The list the message belongs to ("newsletter"): an address
         unsubscribed from it is skipped, as are addresses suppressed for
         everything. None for transactional mail (``BulkMessage`` needs one).
+    ``critical``
+        The address must get it whatever it opted out of (a password reset,
+        a security alert): topic opt-outs and "unsubscribe from everything"
+        are ignored; hard bounces, complaints and entries added by hand are not.
     ``resend_if_unknown``
         A worker killed while the server had the message leaves its outcome
         unknown. False: leave it ``unknown``, never mailed twice. True: the
@@ -69,6 +73,7 @@ class DeliveryOptions:
     priority: int | None = None
     respect_suppression: bool = True
     topic: str | None = None
+    critical: bool = False
     resend_if_unknown: bool | None = None
     secret_body: bool = False
     tags: Sequence[str] | None = None
@@ -95,7 +100,7 @@ class DeliveryOptions:
             raise MessageConfigurationError(
                 f"DeliveryOptions(priority={self.priority!r}): priority must be an integer "
                 "from -100 to 100, or None.")
-        for name in ("respect_suppression", "secret_body"):
+        for name in ("respect_suppression", "secret_body", "critical"):
             if not isinstance(getattr(self, name), bool):
                 raise MessageConfigurationError(
                     f"DeliveryOptions({name}={getattr(self, name)!r}): {name} must be True "

@@ -109,7 +109,7 @@ def _overridden(options: DeliveryOptions, given: Mapping[str, Any], owner: str
 _MOVED = {
     **{name: f"delivery_options = DeliveryOptions({name}=...)" for name in (
         "task_backend", "respect_suppression", "topic", "resend_if_unknown", "secret_body",
-        "tags", "metadata", "esp_extra")},
+        "tags", "metadata", "esp_extra", "critical")},
     "task_queue_name": "delivery_options = DeliveryOptions(queue_name=...)",
     "task_priority": "delivery_options = DeliveryOptions(priority=...)",
     **{f"get_{name}": "get_delivery_options()" for name in (

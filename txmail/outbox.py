@@ -158,7 +158,8 @@ def send(message: "Message", using: str | None = None, *, message_class: str,
         chosen = draft.options
         result = send_now(attempt.email, draft.mailer, message_class=draft.message_class,
                           respect_suppression=chosen.respect_suppression,
-                          topic=chosen.topic or "", secret_body=chosen.secret_body)
+                          topic=chosen.topic or "", secret_body=chosen.secret_body,
+                          critical=chosen.critical)
     except CancelSend as exc:
         row = attempt.cancel(exc, message_class)
         email = attempt.email
@@ -209,7 +210,8 @@ def send_test(draft: Draft, to: str, *, rendered: Rendered | None = None) -> Sen
     try:
         return send_now(email, draft.mailer, message_class=draft.message_class,
                         respect_suppression=draft.options.respect_suppression,
-                        topic=draft.options.topic or "", secret_body=draft.options.secret_body)
+                        topic=draft.options.topic or "", secret_body=draft.options.secret_body,
+                        critical=draft.options.critical)
     except Exception as exc:
         if (error := explain_unmigrated(exc, {"txmail"})) is None:
             raise

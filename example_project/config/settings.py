@@ -123,6 +123,10 @@ TXMAIL = {
     # runserver serves and their links open; production sets its own domain.
     "SITE_URL": os.environ.get("SITE_URL",
                                f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"),
+    # The preference centre's topics (/email/preferences/<token>/, linked from
+    # the newsletter's footer): their labels and descriptions.
+    "TOPICS": {"newsletter": {"label": "The Acme Journal",
+                              "description": "Stories from the workshop, once a month."}},
 }
 
 SHOP_SITE_NAME = "Acme Shop"

@@ -216,6 +216,26 @@ class NewsletterTests(TestCase):
     def setUp(self):
         call_command("seed_demo", customers=3, stdout=StringIO())
 
+    def test_the_preference_centre_stops_the_newsletter_but_not_a_password_reset(self):
+        customer = get_user_model().objects.get(username="customer1")
+        customer.language = "en"
+        message = Newsletter.get_bulk_message(customer).message()
+        url = re.search(r'href="http://127.0.0.1:8000(/email/preferences/[^/"]+/)"',
+                        message.alternatives[0].content)[1]
+        self.assertIn(f"Email preferences: http://127.0.0.1:8000{url}", message.body)
+        page = self.client.get(url)
+        self.assertTemplateUsed(page, "shop/base.html")  # the shop's look
+        self.assertContains(page, "The Acme Journal")  # TXMAIL["TOPICS"]'s label
+        self.assertContains(page, "Stories from the workshop, once a month.")
+        self.client.post(url, {"topic": ["newsletter"], "everything": "1"})  # no CSRF check here
+        self.assertEqual(list(Suppression.objects.values_list("address", "topic", "reason")),
+                         [("customer1@acme.example", "", "unsubscribed")])
+        mail.outbox.clear()
+        PasswordReset(customer).send()  # critical: sent all the same
+        self.assertEqual([m.to for m in mail.outbox], [["customer1@acme.example"]])
+        progress = self.run_campaign().progress()
+        self.assertEqual((progress.sent, progress.suppressed), (3, 1))
+
     def run_campaign(self):
         from txmail.bulk import tasks as chunks
 
@@ -247,6 +267,8 @@ class NewsletterTests(TestCase):
         self.assertContains(again, 'alt="Acme Shop"')
         self.assertTemplateUsed(again, "shop/base.html")
         self.assertContains(again, 'name="resubscribe"')
+        # The page links to the preference centre, which shows the opt-out.
+        self.assertContains(again, "/email/preferences/")
         mail.outbox.clear()
         campaign = self.run_campaign()
         progress = campaign.progress()

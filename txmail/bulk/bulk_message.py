@@ -10,7 +10,8 @@
 Each message carries RFC 8058's headers, ``List-Unsubscribe`` (a signed
 per-recipient https URL, plus a ``mailto:`` where configured) and
 ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``, and its template gets
-``{{ unsubscribe_url }}`` for the visible link. An unsubscribe is stored on the
+``{{ unsubscribe_url }}`` for the visible link and ``{{ preferences_url }}`` for
+the recipient's preference centre (``txmail.bulk.preferences``). An unsubscribe is stored on the
 suppression list for the message's topic, so it stops this list only.
 Transactional classes (plain ``Message``) get none of this.
 """
@@ -29,6 +30,7 @@ from ..exceptions import MessageConfigurationError
 from ..message import Message
 from ..sites import absolute
 from ..suppression.check import bare
+from .preferences import preferences_url
 from .tokens import make_token
 
 if TYPE_CHECKING:
@@ -106,6 +108,11 @@ class BulkMessage(Message):
                 "DeliveryOptions(topic='newsletter')) or an implementation of "
                 "'get_delivery_options()'."
             )
+        if cls.delivery_options.critical:
+            raise MessageConfigurationError(
+                f"{cls.__name__}.delivery_options has critical=True: bulk mail can't be "
+                "critical, its recipients' unsubscribes must stop it (RFC 8058). Remove "
+                "critical=True, or send it as a plain Message.")
         if problem := MAILTO_ADDRESS.problem(cls.unsubscribe_mailto):
             raise MessageConfigurationError(f"{cls.__name__}.unsubscribe_mailto {problem}.")
 
@@ -180,6 +187,10 @@ class BulkMessage(Message):
             ) from None
         return absolute(path)
 
+    def get_preferences_url(self) -> str:
+        """Return the signed URL of the recipient's preference centre (absolute)."""
+        return preferences_url(self.get_unsubscribe_address())
+
     def get_unsubscribe_mailto(self) -> str | None:
         """Return the mailto: address for List-Unsubscribe, or None for none."""
         return self.unsubscribe_mailto or txmail_settings.UNSUBSCRIBE_MAILTO
@@ -210,5 +221,6 @@ class BulkMessage(Message):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("unsubscribe_url", self.get_unsubscribe_url())
+        kwargs.setdefault("preferences_url", self.get_preferences_url())
         kwargs.setdefault("recipient", self.recipient)
         return super().get_context_data(**kwargs)

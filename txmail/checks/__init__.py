@@ -1,7 +1,7 @@
 """System checks: configuration mistakes reported by ``manage.py check``.
 
 One module per theme; importing this package registers them all:
-``settings`` (TXMAIL, E003 E004 E007 E050), ``mailers`` (MAILERS, E001 E020-E029),
+``settings`` (TXMAIL, E003 E004 E007 E050 W070), ``mailers`` (MAILERS, E001 E020-E029),
 ``message_templates`` (E002 E010 E011 W001), ``production`` (DEBUG off, W010 E051
 E052), ``variables`` (undefined template variables in DEBUG, W060), ``setup``
 (migrations, E006; what stands aside during ``migrate``). txmail.E005 (txmail not
@@ -11,7 +11,12 @@ in INSTALLED_APPS) is ``txmail.installed``'s.
 from .mailers import check_mailer_aliases, check_mailers
 from .message_templates import check_message_templates, check_precompiled_templates
 from .production import check_placeholder_secrets, check_preview_access
-from .settings import check_base_url_for_bulk, check_settings, check_task_backends
+from .settings import (
+    check_base_url_for_bulk,
+    check_settings,
+    check_task_backends,
+    check_topics,
+)
 from .setup import check_migrations
 from .variables import check_template_variables
 
@@ -20,5 +25,5 @@ __all__ = [
     "check_message_templates", "check_migrations", "check_placeholder_secrets",
     "check_precompiled_templates",
     "check_preview_access",
-    "check_settings", "check_task_backends", "check_template_variables",
+    "check_settings", "check_task_backends", "check_template_variables", "check_topics",
 ]

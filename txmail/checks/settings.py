@@ -1,4 +1,4 @@
-"""System checks of settings.TXMAIL (E003, E004), task backends (E007), the base URL (E050)."""
+"""System checks of settings.TXMAIL (E003 E004 W070), task backends (E007), the base URL (E050)."""
 
 import difflib
 from typing import Any
@@ -88,4 +88,31 @@ def check_task_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             f"{where} is {alias!r}, which settings.TASKS does not define (it has {have}): "
             f"enqueue() fails. {fix}Use one of those aliases, or add it to TASKS.",
             obj=obj, id="txmail.E007"))
+    return found
+
+
+@checks.register()
+def check_topics(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A ``TXMAIL['TOPICS']`` key close to a class's topic but not it is a typo.
+
+    Other keys no class names are fine: a ``get_delivery_options()`` may choose
+    its topic at send time, and the preference centre lists them all.
+    """
+    try:
+        configured = txmail_settings.TOPICS
+    except InvalidSetting:
+        return []  # check_settings reports it
+    used = sorted({cls.delivery_options.topic for cls in message_classes().values()
+                   if cls.delivery_options.topic})
+    found: list[checks.CheckMessage] = []
+    for topic in configured:
+        if topic in used:
+            continue
+        close = difflib.get_close_matches(topic, used, n=1)
+        if close:
+            found.append(checks.Warning(
+                f"TXMAIL['TOPICS'] has {topic!r}, which no registered class's delivery_options "
+                f"names: did you mean {close[0]!r}? The preference centre would list both, "
+                f"and {close[0]!r} without its label. Rename the key.",
+                obj="settings.TXMAIL", id="txmail.W070"))
     return found

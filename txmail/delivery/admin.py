@@ -74,9 +74,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     SUMMARY = ("status", "recipients_line", "subject", "from_email", "mailer_line", "message_class",
                ("created_at", "sent_at", "next_attempt_at"), "attempts_line", "last_error_line")
     INTERNALS = ("message_id", "provider_message_id", "queued", "topic", "respect_suppression",
-                 "resend_if_unknown", "secret_body", "task_backend", "queue_name", "priority",
-                 "claim_token", "claimed_at", "handed_over_at", "needs_handoff", "updated_at",
-                 "esp_options", "resent_from")
+                 "critical", "resend_if_unknown", "secret_body", "task_backend", "queue_name",
+                 "priority", "claim_token", "claimed_at", "handed_over_at", "needs_handoff",
+                 "updated_at", "esp_options", "resent_from")
     fieldsets = (
         (_("Summary"), {"fields": SUMMARY}),
         (_("Internals"), {"fields": INTERNALS, "classes": ("collapse", "tx-internals")}),

@@ -49,4 +49,4 @@ def suppressed_now(row: Delivery, email: Any) -> dict[str, str]:
     """Drop ``email``'s suppressed recipients (see ``filter_recipients``); return them."""
     if not row.may_be_suppressed and version() == row.suppression_version:
         return {}
-    return filter_recipients(email, row.topic)
+    return filter_recipients(email, row.topic, critical=row.critical)

@@ -30,7 +30,7 @@ logger = logging.getLogger("txmail.delivery")
 
 def send_now(email: Any, alias: str, *, message_class: str = "",
              respect_suppression: bool = True, topic: str = "",
-             secret_body: bool = False) -> SentMessage:
+             secret_body: bool = False, critical: bool = False) -> SentMessage:
     """Send ``email`` through ``alias`` now, logging it; raise a ``DeliveryError`` on failure.
 
     Suppressed recipients are dropped first (unless ``respect_suppression`` is
@@ -39,7 +39,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
     row = None
     recipients = list(email.recipients())
     check = respect_suppression and txmail_settings.SUPPRESSION
-    suppressed = suppression.filter_recipients(email, topic) if check else {}
+    suppressed = suppression.filter_recipients(email, topic, critical=critical) if check else {}
     if txmail_settings.LOG_SENDS:
         now = timezone.now()
         row = Delivery.objects.create(
@@ -49,6 +49,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
             status=Status.SENDING, attempts=1, max_attempts=1,
             claimed_at=now, handed_over_at=now, suppressed=suppressed,
             respect_suppression=respect_suppression, topic=topic, secret_body=secret_body,
+            critical=critical,
             raw=freeze(email)[0] if txmail_settings.KEEP_BODIES and not secret_body else None,
         )
     if row is not None:

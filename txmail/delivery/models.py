@@ -64,6 +64,10 @@ class Delivery(models.Model):
         _("respect the suppression list"), default=True,
         help_text=_("False when the message class opts out "
                     "(DeliveryOptions(respect_suppression=False))."))
+    critical = models.BooleanField(
+        _("critical"), default=False,
+        help_text=_("Sent despite opt-outs, not despite bounces or complaints "
+                    "(DeliveryOptions.critical)."))
     resend_if_unknown = models.BooleanField(
         _("resend if unknown"), default=False,
         help_text=_("Send the same bytes again when a worker died while the mailer had "
@@ -132,7 +136,8 @@ class Delivery(models.Model):
     # What a copy of the row keeps: the message and every option it is sent with.
     COPIED = ("message_class", "mailer", "from_email", "recipients", "subject", "message_id",
               "task_backend", "queue_name", "priority", "raw", "topic", "respect_suppression",
-              "resend_if_unknown", "esp_options", "max_attempts", "secret_body")
+              "resend_if_unknown", "esp_options", "max_attempts", "secret_body",
+              "critical")
 
     def copy(self, **changes: Any) -> "Delivery":
         """Return an unsaved queued row sending this row's message again (``changes`` apply)."""

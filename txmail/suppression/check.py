@@ -25,11 +25,13 @@ def suppressed_among(addresses: Iterable[str]) -> set[str]:
     return set(Suppression.objects.filter(address__in=wanted).values_list("address", flat=True))
 
 
-def filter_recipients(email: Any, topic: str = "") -> dict[str, str]:
+def filter_recipients(email: Any, topic: str = "", *, critical: bool = False) -> dict[str, str]:
     """Remove suppressed addresses from ``email``'s To, Cc, Bcc and envelope.
 
     Entries without a topic apply to every email; an entry with one (an
-    unsubscribe from a list) only to emails of that ``topic``.
+    unsubscribe from a list) only to emails of that ``topic``. A ``critical``
+    email (a password reset) ignores opt-outs, the topic's and "everything"
+    (``Reason.UNSUBSCRIBED``), never bounces, complaints or entries by hand.
 
     Return ``{address: reason}`` for those removed (empty when none were). The
     email is changed in place, so every backend sees only the others: SMTP
@@ -39,6 +41,8 @@ def filter_recipients(email: Any, topic: str = "") -> dict[str, str]:
     """
     by_bare = {bare(r): r for r in email.recipients()}
     topics = Q(topic="") | Q(topic=topic) if topic else Q(topic="")
+    if critical:
+        topics &= ~Q(reason=Reason.UNSUBSCRIBED)
     found = dict(Suppression.objects.filter(topics, address__in=list(by_bare))
                  .order_by("-topic").values_list("address", "reason"))
     if not found:

@@ -36,7 +36,9 @@ class PasswordReset(Message):
         "{% endblocktranslate %}"
     )
     # The reset link works until it is used or expires: no stored copy of it.
-    delivery_options = DeliveryOptions(secret_body=True)
+    # Critical: sent to an address that unsubscribed from everything (never to
+    # one that bounced or complained).
+    delivery_options = DeliveryOptions(secret_body=True, critical=True)
     # Anything with make_token(user), as PasswordResetView's token_generator.
     token_generator: PasswordResetTokenGenerator = default_token_generator
     # The URL pattern of PasswordResetConfirmView (django.contrib.auth.urls names it so).
