@@ -5,7 +5,10 @@ loopback; the concurrent ones (threads, worker processes, PostgreSQL, Celery)
 are in tests/test_idempotency_workers.py and tests/test_celery_idempotency.py.
 """
 
+import json
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 
 import pytest
@@ -16,9 +19,9 @@ from django.utils import timezone
 
 from tests.testapp.emails import Hello
 from txmail import DeliveryOptions, MessageConfigurationError, TransientDeliveryError
+from txmail.delivery import queue
 from txmail.delivery.idempotency import IdempotencyKey, expire_keys
 from txmail.delivery.models import Delivery, Status
-from txmail.delivery.queue import sweep
 from txmail.signals import post_send, pre_send, send_deduplicated
 from txmail.testing import MailRecorder
 
@@ -151,7 +154,7 @@ def test_expired_keys_are_deleted_by_the_sweep(server):
     Receipt(Order(1)).send()
     Receipt(Order(2)).send()
     IdempotencyKey.objects.filter(key="receipt/1").update(expires_at=timezone.now())
-    sweep()
+    queue.sweep()
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["receipt/2"]
     assert expire_keys(timezone.now() + timedelta(days=2)) == 1
 
@@ -245,3 +248,75 @@ def test_the_admin_filters_deduplicated_deliveries(server, admin_client, admin_u
     assert shown == [first.delivery_id]
     page = admin_client.get("/admin/txmail/delivery/", {"deduplicated": "no"})
     assert [row.pk for row in page.context["cl"].result_list] == [other.delivery_id]
+
+
+# -- providers --------------------------------------------------------------
+
+
+class ResendHandler(BaseHTTPRequestHandler):
+    """Resend's POST /emails: an id; records each request. 503 when told to."""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.requests.append((self.path, dict(self.headers), json.loads(body)))
+        status = self.server.statuses.pop(0) if self.server.statuses else 200
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        answer = {"id": f"re-{len(self.server.requests)}"} if status == 200 else {
+            "name": "internal_server_error", "message": "try later"}
+        self.wfile.write(json.dumps(answer).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def resend():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ResendHandler)
+    server.requests, server.statuses = [], []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    mailer = {"BACKEND": "txmail.backends.resend.EmailBackend",
+              "OPTIONS": {"api_key": "re_test",
+                          "api_url": f"http://127.0.0.1:{server.server_address[1]}/"}}
+    with override_settings(MAILERS={"transactional": mailer}):
+        yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_resend_gets_the_key_in_its_idempotency_key_header(resend):
+    sent = Receipt(Order(1)).send()
+    assert Receipt(Order(1)).send().status == "deduplicated"
+    ((path, headers, payload),) = resend.requests
+    key = IdempotencyKey.objects.get()
+    assert path == "/emails" and sent.provider_message_id == "re-1"
+    assert headers["Idempotency-Key"] == key.provider_key
+    assert key.provider_key.startswith(f"{NAME}/receipt/1/")  # and the window's start
+    assert "receipt/1" not in json.dumps(payload)  # an HTTP header, not the email's
+
+
+def test_a_retried_delivery_gives_resend_the_same_key(
+        resend, django_capture_on_commit_callbacks):
+    resend.statuses = [503]
+    with django_capture_on_commit_callbacks(execute=True):
+        handle = Receipt(Order(1)).enqueue()
+    assert handle.refresh().status == Status.RETRYING
+    Delivery.objects.update(next_attempt_at=timezone.now())
+    queue.run(handle.delivery_id)
+    assert handle.refresh().status == Status.SENT
+    keys = [headers["Idempotency-Key"] for _path, headers, _payload in resend.requests]
+    assert keys == [IdempotencyKey.objects.get().provider_key] * 2
+
+
+def test_a_message_without_a_key_sends_resend_none(resend):
+    Hello().send()
+    ((_path, headers, _payload),) = resend.requests
+    assert "Idempotency-Key" not in headers
+
+
+def test_smtp_gets_no_trace_of_the_key(server):
+    Receipt(Order(1)).send()
+    (received,) = server.received
+    assert "idempotency" not in received.data.decode().lower()
+    assert "receipt/1" not in received.data.decode()
