@@ -22,6 +22,7 @@ from txmail import DeliveryOptions, MessageConfigurationError, TransientDelivery
 from txmail.delivery import queue
 from txmail.delivery.idempotency import IdempotencyKey, expire_keys
 from txmail.delivery.models import Delivery, Status
+from txmail.exceptions import DeliveryOutcomeUnknown
 from txmail.signals import post_send, pre_send, send_deduplicated
 from txmail.testing import MailRecorder
 
@@ -320,3 +321,20 @@ def test_smtp_gets_no_trace_of_the_key(server):
     (received,) = server.received
     assert "idempotency" not in received.data.decode().lower()
     assert "receipt/1" not in received.data.decode()
+
+
+def test_an_unknown_outcome_keeps_the_key_so_a_retry_sends_nothing():
+    from tests.faulty_smtp import FaultySMTPServer
+
+    server = FaultySMTPServer(rates={"drop_after_dot": 1.0}).start()
+    try:
+        with override_settings(MAILERS={"transactional": server.mailer()}):
+            with pytest.raises(DeliveryOutcomeUnknown):
+                Receipt(Order(1)).send()
+            again = Receipt(Order(1)).send()
+    finally:
+        server.stop()
+    first = Delivery.objects.get()
+    assert (first.status, again.status, again.delivery_id) == (
+        Status.UNKNOWN, "deduplicated", first.pk)
+    assert len(server.received) == 1  # the server may have it: not sent twice

@@ -54,8 +54,11 @@ class Attempt:
     """What is known about one message so far: its draft, what it rendered to, the email."""
 
     def __init__(self, message: "Message", using: str | None, *, queued: bool,
-                 options: Mapping[str, Any] | None = None) -> None:
+                 options: Mapping[str, Any] | None = None, keyed: bool = False) -> None:
         self.message = message
+        # send() and enqueue() honour the idempotency key; a campaign's rows don't
+        # (each recipient gets one message per campaign already).
+        self.keyed = keyed
         self.using = using
         self.options = options or {}  # send()'s / enqueue()'s delivery options
         self.queued = queued
@@ -87,7 +90,7 @@ class Attempt:
         self._signal(pre_send, mailer=self.using)
         # After pre_send: its receivers may change the message.
         draft = self.draft = self.message.resolve(self.using, options=self.options)
-        if draft.options.idempotency_key:  # cheap, before rendering; claim() decides
+        if self.keyed and draft.options.idempotency_key:  # cheap, before rendering
             self.first = idempotency.duplicate(draft.message_class,
                                                draft.options.idempotency_key)
             if self.first is not None:
@@ -128,7 +131,7 @@ class Attempt:
         In the caller's transaction, before anything is sent or stored.
         """
         options = draft.options
-        if self.first is not None or not options.idempotency_key:
+        if self.first is not None or not (self.keyed and options.idempotency_key):
             return self.first is None
         held = idempotency.claim(draft.message_class, options.idempotency_key,
                                  options.idempotency_window,
@@ -187,7 +190,7 @@ def send(message: "Message", using: str | None = None, *, message_class: str,
     its ``DeliveryOptions``.
     """
     require_installed()  # before pre_send: sending reads and writes its tables
-    attempt = Attempt(message, using, queued=False, options=options)
+    attempt = Attempt(message, using, queued=False, options=options, keyed=True)
     try:
         draft = attempt.prepare()
         if not attempt.claim(draft):
@@ -230,7 +233,7 @@ def enqueue(message: "Message", using: str | None = None, *, message_class: str,
             options: Mapping[str, Any] | None = None) -> Queued:
     """``Message.enqueue()``: store the built email; a task sends it after commit."""
     require_installed()  # before pre_send: sending reads and writes its tables
-    attempt = Attempt(message, using, queued=True, options=options)
+    attempt = Attempt(message, using, queued=True, options=options, keyed=True)
     try:
         draft = attempt.prepare()
         # The key and the row are written together, or neither.
