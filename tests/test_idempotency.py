@@ -14,7 +14,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from django.test import override_settings
+from django.test import TestCase, override_settings
 from django.utils import timezone
 
 from tests.testapp.emails import Hello
@@ -24,7 +24,7 @@ from txmail.delivery.idempotency import IdempotencyKey, expire_keys
 from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import DeliveryOutcomeUnknown
 from txmail.signals import post_send, pre_send, send_deduplicated
-from txmail.testing import MailRecorder
+from txmail.testing import MailRecorder, MailTestMixin
 
 pytestmark = pytest.mark.smtp
 
@@ -338,3 +338,16 @@ def test_an_unknown_outcome_keeps_the_key_so_a_retry_sends_nothing():
     assert (first.status, again.status, again.delivery_id) == (
         Status.UNKNOWN, "deduplicated", first.pk)
     assert len(server.received) == 1  # the server may have it: not sent twice
+
+
+class DeduplicatedTests(MailTestMixin, TestCase):
+    def test_assert_deduplicated_in_djangos_spelling(self):
+        first = Receipt(Order(3)).enqueue()
+        again = Receipt(Order(3)).enqueue()
+        self.assertEqual(repr(again), f"<Queued delivery={first.delivery_id} message_id="
+                                      f"{first.message_id!r} status=(not read) "
+                                      "deduplicated='receipt/3'>")
+        self.assertDeduplicated(Receipt, key="receipt/3")
+        self.assertEnqueued(Receipt)
+        self.runQueued()
+        self.assertSentCount(1, Receipt)
