@@ -17,6 +17,7 @@ from django.db import transaction
 from django.test import TestCase, override_settings
 from django.utils import timezone
 
+from tests.test_providers import sendgrid  # noqa: F401 (a fixture)
 from tests.testapp.emails import Hello
 from txmail import DeliveryOptions, MessageConfigurationError, TransientDeliveryError
 from txmail.delivery import queue
@@ -351,3 +352,10 @@ class DeduplicatedTests(MailTestMixin, TestCase):
         self.assertEnqueued(Receipt)
         self.runQueued()
         self.assertSentCount(1, Receipt)
+
+
+def test_sendgrid_which_takes_no_key_gets_none(sendgrid):  # noqa: F811
+    Receipt(Order(1)).send()
+    ((_path, headers, payload),) = sendgrid.requests
+    assert "Idempotency-Key" not in headers
+    assert "receipt/1" not in json.dumps(payload)
