@@ -7,6 +7,7 @@ are in tests/test_idempotency_workers.py and tests/test_celery_idempotency.py.
 
 import json
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
@@ -359,3 +360,14 @@ def test_sendgrid_which_takes_no_key_gets_none(sendgrid):  # noqa: F811
     ((_path, headers, payload),) = sendgrid.requests
     assert "Idempotency-Key" not in headers
     assert "receipt/1" not in json.dumps(payload)
+
+
+def test_a_key_whose_delivery_row_was_deleted_still_holds_and_answers_at_once(server):
+    Receipt(Order(1)).send()
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(minutes=1))
+    Delivery.objects.all().delete()  # the admin, or retention, within the window
+    began = time.monotonic()
+    again = Receipt(Order(1)).send()
+    assert time.monotonic() - began < 2
+    assert (again.status, again.delivery_id) == ("deduplicated", None)
+    assert len(server.received) == 1

@@ -21,8 +21,9 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Delivery
 
-# How long a duplicate waits for a first send() that holds the key but has not
-# written its delivery row yet (it is rendering); then it reports what it knows.
+# How long after a key was taken a duplicate waits for the first send() to write
+# its delivery row (autocommit: the key is committed a moment before the row);
+# then it reports what it knows.
 WAIT_FOR_FIRST = 10.0
 
 
@@ -134,14 +135,18 @@ def atomic() -> transaction.Atomic:
 
 
 def _first(held: IdempotencyKey, using: str) -> First | None:
-    """The delivery holding ``held``; waits a little for a send() still rendering."""
-    deadline = time.monotonic() + WAIT_FOR_FIRST
+    """The delivery holding ``held``; waits a little for a send() about to write its row.
+
+    Only for a key taken moments ago: a key whose delivery row was deleted since
+    (the admin, retention) has none to wait for.
+    """
+    deadline = held.created_at + timedelta(seconds=WAIT_FOR_FIRST)
     while True:
         delivery_id = held.delivery_id
         if delivery_id is None and held.message_id:
             delivery_id = Delivery.objects.using(using).filter(
                 message_id=held.message_id).values_list("pk", flat=True).first()
-        if delivery_id is not None or time.monotonic() > deadline:
+        if delivery_id is not None or timezone.now() > deadline:
             mailer = Delivery.objects.using(using).filter(pk=delivery_id).values_list(
                 "mailer", flat=True).first() if delivery_id else None
             return First(held.key, delivery_id, held.message_id, mailer or "")
