@@ -7,6 +7,7 @@ message. They hold no behaviour beyond checking themselves.
 """
 
 import json
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -65,7 +66,10 @@ class DeliveryOptions:
     ``idempotency_key``, ``idempotency_window``
         A second ``send()`` / ``enqueue()`` of the same class with the same key
         within the window (a timedelta; default one day) returns the first
-        one's delivery and sends nothing. None: no key.
+        one's delivery and sends nothing. None: no key. On the class it is a
+        template filled in with the message's attributes (``"receipt/{order.pk}"``;
+        ``Message.get_idempotency_key()``); given to ``send()`` / ``enqueue()``,
+        it is used as it is.
     """
 
     task_backend: str | None = None
@@ -168,6 +172,43 @@ class DeliveryOptions:
         return {"tags": list(default_tags if self.tags is None else self.tags),
                 "metadata": dict(self.metadata),
                 "esp_extra": dict(self.esp_extra) if self.esp_extra else None}
+
+
+class _Attributes(dict[str, Any]):
+    """The message's attributes as a mapping, for ``str.format_map``."""
+
+    def __init__(self, message: Any) -> None:
+        super().__init__()
+        self.message = message
+
+    def __missing__(self, name: str) -> Any:
+        return getattr(self.message, name)
+
+
+def format_key(message: Any, template: str | None) -> str | None:
+    """``template`` (``"receipt/{order.pk}"``) formatted with the message's attributes."""
+    if template is None:
+        return None
+    try:
+        return template.format_map(_Attributes(message))
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+        owner = type(message).__name__
+        raise MessageConfigurationError(
+            f"{owner}: idempotency_key {template!r} can't be formatted ({type(exc).__name__}: "
+            f"{exc}). Each {{name}} must be an attribute of the message: set it in "
+            f"{owner}.__init__(), or override get_idempotency_key() to return the key.",
+        ) from exc
+
+
+def check_key_template(owner: str, template: str | None) -> None:
+    """Refuse a malformed key template when the class is defined."""
+    try:
+        list(string.Formatter().parse(template or ""))
+    except ValueError as exc:
+        raise MessageConfigurationError(
+            f"{owner}.delivery_options: idempotency_key {template!r} is not a valid "
+            f"template ({exc}): name attributes in braces ('receipt/{{order.pk}}'), and "
+            "write {{ and }} for a literal brace.") from None
 
 
 @dataclass(frozen=True, slots=True)

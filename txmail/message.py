@@ -32,7 +32,7 @@ from django.utils import timezone, translation
 
 from .backends.transport import check_shape
 from .conf import txmail_settings
-from .draft import DeliveryOptions, Draft, Rendered
+from .draft import DeliveryOptions, Draft, Rendered, check_key_template, format_key
 from .exceptions import MessageConfigurationError, UnknownMailer
 from .installed import require_installed
 from .mail.mime import Attachment, InlineImage, TxEmailMessage
@@ -240,6 +240,7 @@ class Message:
                 "(see CHANGELOG.md).")
         cls._resolved_options = _completed(cls, cls.delivery_options,
                                            f"{cls.__name__}.delivery_options")
+        check_key_template(cls.__name__, cls._resolved_options.idempotency_key)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} to={self.to!r}>"
@@ -329,6 +330,15 @@ class Message:
         """
         return self.delivery_options
 
+    def get_idempotency_key(self, template: str | None) -> str | None:
+        """Return the message's idempotency key, or None.
+
+        ``template`` is ``DeliveryOptions.idempotency_key``; the default fills
+        it in with the message's attributes (``"receipt/{order.pk}"`` →
+        ``"receipt/1042"``). Override to compute the key in code (not formatted).
+        """
+        return format_key(self, template)
+
     # -- resolving -----------------------------------------------------------
 
     def activated(self) -> AbstractContextManager[None]:
@@ -362,6 +372,10 @@ class Message:
                 chosen = _completed(cls, chosen, f"{owner}.get_delivery_options()")
             if given:
                 chosen = _overridden(chosen, given, owner)
+            if "idempotency_key" not in given:  # a key passed to send() is used as it is
+                key = self.get_idempotency_key(chosen.idempotency_key)
+                if key != chosen.idempotency_key:
+                    chosen = replace(chosen, idempotency_key=key)
             context = self.get_context_data()
             return Draft(
                 owner=owner, message_class=name_of(cls), mailer=alias,

@@ -14,24 +14,26 @@ sent here, around the delivery layer. Import once apps are ready (models).
 """
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 
 from .backends.transport import SentMessage
 from .conf import txmail_settings
+from .delivery import idempotency
 from .delivery.handle import Queued
 from .delivery.log import notify, record_cancelled, send_now
 from .delivery.migrated import explain as explain_unmigrated
 from .delivery.queue import enqueue as queue_email
 from .draft import Draft, Rendered
-from .exceptions import CancelSend
+from .exceptions import CancelSend, DeliveryError, DeliveryOutcomeUnknown
 from .installed import require_installed
 from .interceptors import get_interceptors, run_interceptors
 from .mail import esp
 from .mail.build import build_email, check_intercepted
 from .rendering.pipeline import activated, render_activated
-from .signals import post_send, pre_send, send_cancelled, send_failed
+from .signals import post_send, pre_send, send_cancelled, send_deduplicated, send_failed
 
 if TYPE_CHECKING:
     from .delivery.models import Delivery
@@ -52,8 +54,11 @@ class Attempt:
     """What is known about one message so far: its draft, what it rendered to, the email."""
 
     def __init__(self, message: "Message", using: str | None, *, queued: bool,
-                 options: Mapping[str, Any] | None = None) -> None:
+                 options: Mapping[str, Any] | None = None, keyed: bool = False) -> None:
         self.message = message
+        # send() and enqueue() honour the idempotency key; a campaign's rows don't
+        # (each recipient gets one message per campaign already).
+        self.keyed = keyed
         self.using = using
         self.options = options or {}  # send()'s / enqueue()'s delivery options
         self.queued = queued
@@ -62,6 +67,10 @@ class Attempt:
         self.email: Any = None
         self.reason = ""
         self.cancelled_via = ""
+        # The delivery that holds the message's idempotency key, if another
+        # call holds it (then nothing is sent); else the key row this call holds.
+        self.first: idempotency.First | None = None
+        self.key_row: idempotency.IdempotencyKey | None = None
 
     @property
     def alias(self) -> str | None:
@@ -81,6 +90,11 @@ class Attempt:
         self._signal(pre_send, mailer=self.using)
         # After pre_send: its receivers may change the message.
         draft = self.draft = self.message.resolve(self.using, options=self.options)
+        if self.keyed and draft.options.idempotency_key:  # cheap, before rendering
+            self.first = idempotency.duplicate(draft.message_class,
+                                               draft.options.idempotency_key)
+            if self.first is not None:
+                return draft
         with activated(draft):
             self.rendered = render_activated(draft)
             self.email = build_email(draft, self.rendered)
@@ -110,6 +124,30 @@ class Attempt:
             return {"from_email": str(draft.from_email), "recipients": draft.recipients}
         return {"from_email": str(message.from_email or settings.DEFAULT_FROM_EMAIL),
                 "recipients": [*message.to, *message.cc, *message.bcc]}
+
+    def claim(self, draft: Draft) -> bool:
+        """Take the draft's idempotency key, if it has one; False if another call holds it.
+
+        In the caller's transaction, before anything is sent or stored.
+        """
+        options = draft.options
+        if self.first is not None or not (self.keyed and options.idempotency_key):
+            return self.first is None
+        held = idempotency.claim(draft.message_class, options.idempotency_key,
+                                 options.idempotency_window,
+                                 str(self.email.extra_headers.get("Message-ID", "")))
+        if isinstance(held, idempotency.First):
+            self.first = held
+            return False
+        self.key_row = held
+        self.email.idempotency_key = held.provider_key  # for providers that take one
+        return True
+
+    def deduplicated(self, result: Any) -> Any:
+        """Send ``send_deduplicated``; return ``result``."""
+        first, draft = cast("idempotency.First", self.first), cast(Draft, self.draft)
+        self._notify(send_deduplicated, mailer=draft.mailer, key=first.key, result=result)
+        return result
 
     def sent(self, result: Any) -> None:
         self._notify(post_send, mailer=self.alias, result=result, email=self.email,
@@ -152,14 +190,30 @@ def send(message: "Message", using: str | None = None, *, message_class: str,
     its ``DeliveryOptions``.
     """
     require_installed()  # before pre_send: sending reads and writes its tables
-    attempt = Attempt(message, using, queued=False, options=options)
+    attempt = Attempt(message, using, queued=False, options=options, keyed=True)
     try:
         draft = attempt.prepare()
+        if not attempt.claim(draft):
+            first = cast("idempotency.First", attempt.first)
+            return attempt.deduplicated(SentMessage(
+                message_id=first.message_id, mailer=first.mailer or draft.mailer,
+                recipients=[], email=None, delivery_id=first.delivery_id,
+                deduplicated=first.key))
         chosen = draft.options
-        result = send_now(attempt.email, draft.mailer, message_class=draft.message_class,
-                          respect_suppression=chosen.respect_suppression,
-                          topic=chosen.topic or "", secret_body=chosen.secret_body,
-                          critical=chosen.critical)
+        try:
+            result = send_now(attempt.email, draft.mailer, message_class=draft.message_class,
+                              respect_suppression=chosen.respect_suppression,
+                              topic=chosen.topic or "", secret_body=chosen.secret_body,
+                              critical=chosen.critical,
+                              log=attempt.key_row is not None)
+        except DeliveryError as exc:
+            # Not sent: the key is free for a retry. Unless the server may have
+            # it: then the key keeps a second call from sending it twice.
+            if attempt.key_row is not None and not isinstance(exc, DeliveryOutcomeUnknown):
+                idempotency.release(attempt.key_row)
+            raise
+        if attempt.key_row is not None:
+            idempotency.link(attempt.key_row, result.delivery_id)
     except CancelSend as exc:
         row = attempt.cancel(exc, message_class)
         email = attempt.email
@@ -180,11 +234,20 @@ def enqueue(message: "Message", using: str | None = None, *, message_class: str,
             options: Mapping[str, Any] | None = None) -> Queued:
     """``Message.enqueue()``: store the built email; a task sends it after commit."""
     require_installed()  # before pre_send: sending reads and writes its tables
-    attempt = Attempt(message, using, queued=True, options=options)
+    attempt = Attempt(message, using, queued=True, options=options, keyed=True)
     try:
         draft = attempt.prepare()
-        row = queue_email(attempt.email, alias=draft.mailer,
-                          message_class=draft.message_class, options=draft.options)
+        # The key and the row are written together, or neither.
+        with idempotency.atomic() if draft.options.idempotency_key else nullcontext():
+            if attempt.claim(draft):
+                row = queue_email(attempt.email, alias=draft.mailer,
+                                  message_class=draft.message_class, options=draft.options)
+                if attempt.key_row is not None:
+                    idempotency.link(attempt.key_row, row.pk)
+        if attempt.first is not None:
+            first = attempt.first
+            return attempt.deduplicated(Queued(first.delivery_id, first.message_id,
+                                               deduplicated=first.key))
     except CancelSend as exc:
         # enqueue() always logs: the row is the queue's state.
         return Queued.of(cast("Delivery", attempt.cancel(exc, message_class)), final=True)

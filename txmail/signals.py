@@ -9,12 +9,13 @@ post_send          message class    message, mailer, result, email, rendered,
 send_failed        message class    message, mailer, error, queued
 send_cancelled     message class    message, mailer, reason, email, delivery,
                                     queued
+send_deduplicated  message class    message, mailer, key, result, queued
 message_sent       mailer alias     email, result, delivery
 message_failed     mailer alias     email, error, delivery, will_retry
 message_suppressed mailer alias     email, suppressed, delivery
 ================== ================ ==========================================
 
-The first four are the message's: ``Message.send()`` and ``Message.enqueue()``
+The first five are the message's: ``Message.send()`` and ``Message.enqueue()``
 send them in the caller's process; ``message`` is the instance and ``queued``
 is True for ``enqueue()``.
 
@@ -37,6 +38,11 @@ is True for ``enqueue()``.
     A ``pre_send`` receiver or an interceptor cancelled the message. ``email``
     is None when it was cancelled before it was built; ``delivery`` is the
     ``cancelled`` log row (None for ``send()`` with ``TXMAIL["LOG_SENDS"]`` off).
+``send_deduplicated``
+    A call with the same class and idempotency ``key`` within its window sent
+    or stored the message: this one rendered and sent nothing (no
+    ``post_send``). ``result`` is what the call returns: the first delivery's
+    ``Queued`` handle or a ``SentMessage`` whose status is ``deduplicated``.
 
 The last three are the delivery layer's, sent after each attempt wherever it
 runs (the caller's process for ``send()``, a worker for queued messages):
@@ -59,6 +65,7 @@ pre_send = Signal()
 post_send = Signal()
 send_failed = Signal()
 send_cancelled = Signal()
+send_deduplicated = Signal()
 
 message_sent = Signal()
 message_failed = Signal()

@@ -48,10 +48,17 @@ class SentMessage:
     # Why it was not sent, when a pre_send receiver or an interceptor cancelled
     # it (txmail.signals); then ``recipients`` is empty.
     cancelled: str | None = None
+    # The idempotency key, when a call with the same class and key within its
+    # window had sent it: nothing was sent now, and ``delivery_id`` and
+    # ``message_id`` are the first call's.
+    deduplicated: str | None = None
 
     @property
     def status(self) -> str:
-        """What happened: ``"sent"``, ``"cancelled"`` or ``"suppressed"`` (nothing went out)."""
+        """What happened: ``"sent"``, ``"cancelled"``, ``"suppressed"`` or
+        ``"deduplicated"`` (nothing went out)."""
+        if self.deduplicated is not None:
+            return "deduplicated"
         if self.cancelled is not None:
             return "cancelled"
         if self.suppressed and not self.recipients:

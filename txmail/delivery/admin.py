@@ -57,13 +57,30 @@ class DeliveryChangeList(ChangeList):
         super().get_results(request)
 
 
+class DeduplicatedFilter(admin.SimpleListFilter):
+    """Deliveries that later calls with the same idempotency key were deduplicated onto."""
+
+    title = _("deduplicated")
+    parameter_name = "deduplicated"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Yes: later calls sent nothing")), ("no", _("No"))]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "yes":
+            return queryset.filter(duplicates__gt=0)
+        if self.value() == "no":
+            return queryset.filter(duplicates=0)
+        return queryset
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     # Few, narrow columns: the page stays one line a row beside the filters at
     # 1280 px (admin.css lays the table out fixed and cuts each cell short).
     list_display = ("created", "status_cell", "to", "subject_cell", "class_cell", "mailer_cell")
     list_display_links = ("created",)
-    list_filter = ("status", "queued", "mailer", "message_class")
+    list_filter = ("status", "queued", DeduplicatedFilter, "mailer", "message_class")
     search_fields = ("recipients_text", "message_id", "provider_message_id", "subject")
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
@@ -76,7 +93,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     INTERNALS = ("message_id", "provider_message_id", "queued", "topic", "respect_suppression",
                  "critical", "resend_if_unknown", "secret_body", "task_backend", "queue_name",
                  "priority", "claim_token", "claimed_at", "handed_over_at", "needs_handoff",
-                 "updated_at", "esp_options", "resent_from")
+                 "updated_at", "esp_options", "resent_from", "duplicates")
     fieldsets = (
         (_("Summary"), {"fields": SUMMARY}),
         (_("Internals"), {"fields": INTERNALS, "classes": ("collapse", "tx-internals")}),

@@ -11,20 +11,27 @@ after; under a worker's backend it is ``queued`` until a worker claims it
 pays no query for it.
 """
 
+from django.db import models
+
 from .models import FINAL, Delivery
 
 
 class Queued:
     """A queued message: ``delivery_id``, ``message_id`` and its current ``status``."""
 
-    def __init__(self, delivery_id: int, message_id: str, status: str | None = None) -> None:
+    def __init__(self, delivery_id: int | None, message_id: str, status: str | None = None, *,
+                 deduplicated: str | None = None) -> None:
         self.delivery_id = delivery_id
         self.message_id = message_id
         self._status = status  # the last status read; None: not read yet
+        # The idempotency key, when this handle is the first call's: a call with
+        # the same class and key within its window stored it, this one nothing.
+        self.deduplicated = deduplicated
 
     def __repr__(self) -> str:
+        again = f" deduplicated={self.deduplicated!r}" if self.deduplicated else ""
         return (f"<Queued delivery={self.delivery_id} message_id={self.message_id!r} "
-                f"status={self._status or '(not read)'}>")  # repr() makes no query
+                f"status={self._status or '(not read)'}{again}>")  # repr() makes no query
 
     @property
     def status(self) -> str:
@@ -40,14 +47,18 @@ class Queued:
 
     def refresh(self) -> "Queued":
         """Read the status again from the delivery log; return the handle."""
-        self._status = Delivery.objects.filter(pk=self.delivery_id).values_list(
-            "status", flat=True).get()
+        self.delivery_id, self._status = self._rows().values_list("pk", "status").get()
         return self
+
+    def _rows(self) -> "models.QuerySet[Delivery]":
+        if self.delivery_id is None:  # a duplicate of a send() still writing its row
+            return Delivery.objects.filter(message_id=self.message_id).order_by("pk")[:1]
+        return Delivery.objects.filter(pk=self.delivery_id)
 
     @property
     def delivery(self) -> Delivery:
         """The delivery-log row, read now."""
-        return Delivery.objects.get(pk=self.delivery_id)
+        return self._rows().get()
 
     @classmethod
     def of(cls, row: Delivery, *, final: bool = False) -> "Queued":

@@ -30,17 +30,20 @@ logger = logging.getLogger("txmail.delivery")
 
 def send_now(email: Any, alias: str, *, message_class: str = "",
              respect_suppression: bool = True, topic: str = "",
-             secret_body: bool = False, critical: bool = False) -> SentMessage:
+             secret_body: bool = False, critical: bool = False,
+             log: bool = False) -> SentMessage:
     """Send ``email`` through ``alias`` now, logging it; raise a ``DeliveryError`` on failure.
 
     Suppressed recipients are dropped first (unless ``respect_suppression`` is
     False); if none is left nothing is sent and the result has no recipients.
+    ``log``: write the row even if ``TXMAIL["LOG_SENDS"]`` is off (an
+    idempotency key's duplicates return it).
     """
     row = None
     recipients = list(email.recipients())
     check = respect_suppression and txmail_settings.SUPPRESSION
     suppressed = suppression.filter_recipients(email, topic, critical=critical) if check else {}
-    if txmail_settings.LOG_SENDS:
+    if log or txmail_settings.LOG_SENDS:
         now = timezone.now()
         row = Delivery.objects.create(
             message_class=message_class, mailer=alias, from_email=str(email.from_email),

@@ -107,6 +107,10 @@ class Delivery(models.Model):
     # hold secrets such as reset links), once ended if secret_body, and by the
     # sweep TXMAIL["BODY_RETENTION"] seconds after it ended (record.py).
     raw = models.BinaryField(_("message bytes"), null=True, blank=True, editable=False)
+    # Calls deduplicated onto this delivery by their idempotency key
+    # (DeliveryOptions.idempotency_key): each sent nothing.
+    duplicates = models.PositiveIntegerField(_("deduplicated calls"), default=0,
+                                             editable=False)
     resent_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="resends", verbose_name=_("sent again from"))
 

@@ -36,7 +36,7 @@ from ..draft import DeliveryOptions
 from ..exceptions import DeliveryNotFound
 from ..mail import esp
 from ..mail.frozen import freeze
-from . import bookkeeping, migrated, recovery, send, shutdown
+from . import bookkeeping, idempotency, migrated, recovery, send, shutdown
 from .bookkeeping import retrying
 from .models import READY, Delivery, Status
 
@@ -234,6 +234,9 @@ def sweep(*, older_than: float | None = None, claims: bool = True) -> dict[str, 
     found, again = recovery.sweep(older_than=older_than, claims=claims)
     for row in again:
         hand_off(row)
+    # In passing: idempotency keys whose window has passed (not counted: the
+    # rows are spent, nothing waits on them).
+    idempotency.expire_keys()
     return found
 
 

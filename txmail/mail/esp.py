@@ -5,7 +5,9 @@ attribute names anymail reads from any ``EmailMessage``); Django's SMTP backend
 ignores them. The queue keeps them on the row (``Delivery.esp_options``), since
 the stored bytes can't hold them, and puts them back on the email it rebuilds.
 Every logged send also carries the delivery's id in the metadata, so a
-provider's webhook events find their row (``txmail.webhooks``).
+provider's webhook events find their row (``txmail.webhooks``). A message with
+an idempotency key carries ``idempotency_key`` too, for the providers that take
+one (``txmail.backends.resend``); anymail's other backends and SMTP ignore it.
 """
 
 import copy
@@ -13,7 +15,7 @@ from typing import Any
 
 # The metadata key holding the delivery id; webhooks read it back.
 DELIVERY_ID = "txmail_delivery_id"
-_ATTRS = ("tags", "metadata", "esp_extra")
+_ATTRS = ("tags", "metadata", "esp_extra", "idempotency_key")
 
 
 def options_of(email: Any) -> dict[str, Any]:

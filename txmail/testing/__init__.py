@@ -66,6 +66,10 @@ class MailTestMixin:
                        **fields: Any) -> SentRecord:
         return self.sent_mail.assert_enqueued(message_class, **fields)
 
+    def assertDeduplicated(self, message_class: type | None = None, /, *,
+                           key: str | None = None, **fields: Any) -> SentRecord:
+        return self.sent_mail.assert_deduplicated(message_class, key=key, **fields)
+
     def assertNothingSent(self) -> None:
         self.sent_mail.assert_nothing_sent()
 

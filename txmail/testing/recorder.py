@@ -19,6 +19,7 @@ from ..signals import (
     message_suppressed,
     post_send,
     send_cancelled,
+    send_deduplicated,
     send_failed,
 )
 
@@ -27,6 +28,8 @@ QUEUED = "queued"
 FAILED = "failed"
 CANCELLED = "cancelled"
 SUPPRESSED = "suppressed"  # every recipient was on the suppression list: nothing went out
+# A call with the same class and idempotency key sent or stored it: nothing went out.
+DEDUPLICATED = "deduplicated"
 
 
 def _bare(addresses: Any) -> list[str]:
@@ -45,9 +48,11 @@ class SentRecord:
     """One message that went through ``send()`` or ``enqueue()`` while recording.
 
     ``status`` is ``"sent"``, ``"queued"`` (``enqueue()``, not yet run),
-    ``"failed"``, ``"cancelled"`` or ``"suppressed"``; ``subject``/``html``/``text`` and the
-    recipients are what went out (after interceptors), ``rendered`` what the
-    templates produced, ``context`` what they rendered with.
+    ``"failed"``, ``"cancelled"``, ``"suppressed"`` or ``"deduplicated"``
+    (``result`` is then the first call's handle, ``reason`` the key);
+    ``subject``/``html``/``text`` and the recipients are what went out (after
+    interceptors), ``rendered`` what the templates produced, ``context`` what
+    they rendered with.
     """
 
     message: Any
@@ -193,6 +198,7 @@ class MailRecorder:
         post_send.connect(self._on_sent, weak=False, dispatch_uid=self._uid)
         send_failed.connect(self._on_failed, weak=False, dispatch_uid=self._uid)
         send_cancelled.connect(self._on_cancelled, weak=False, dispatch_uid=self._uid)
+        send_deduplicated.connect(self._on_deduplicated, weak=False, dispatch_uid=self._uid)
         # A queued message's outcome, however its task ran (a worker, the
         # immediate backend on commit, run_queued()).
         for signal in (message_sent, message_failed, message_suppressed):
@@ -200,8 +206,8 @@ class MailRecorder:
         return self
 
     def stop(self) -> None:
-        for signal in (post_send, send_failed, send_cancelled, message_sent, message_failed,
-                       message_suppressed):
+        for signal in (post_send, send_failed, send_cancelled, send_deduplicated, message_sent,
+                       message_failed, message_suppressed):
             signal.disconnect(dispatch_uid=self._uid)
 
     def __enter__(self) -> "MailRecorder":
@@ -267,6 +273,11 @@ class MailRecorder:
                                        queued=queued, email=email, reason=reason,
                                        delivery=delivery))
 
+    def _on_deduplicated(self, sender: type, *, message: Any, mailer: str, key: str,
+                         result: Any, queued: bool, **kwargs: Any) -> None:
+        self.records.append(SentRecord(message=message, mailer=mailer, status=DEDUPLICATED,
+                                       queued=queued, result=result, reason=key))
+
     # -- reading -------------------------------------------------------------
 
     def __iter__(self) -> Iterator[SentRecord]:
@@ -297,6 +308,11 @@ class MailRecorder:
     @property
     def failed(self) -> list[SentRecord]:
         return [r for r in self.records if r.status == FAILED]
+
+    @property
+    def deduplicated(self) -> list[SentRecord]:
+        """Records of calls that sent nothing: their idempotency key was taken."""
+        return [r for r in self.records if r.status == DEDUPLICATED]
 
     def filter(self, message_class: type | None = None, /, *, status: str | None = SENT,
                **fields: Any) -> list[SentRecord]:
@@ -383,6 +399,17 @@ class MailRecorder:
                  if r in self.enqueued]
         if not found:
             self._fail(f"Expected {_what(message_class, fields)} to be enqueued; it was not.")
+        return found[-1]
+
+    def assert_deduplicated(self, message_class: type | None = None, /, *,
+                            key: str | None = None, **fields: Any) -> SentRecord:
+        """Assert that a matching call was deduplicated (by ``key``, if given); return it."""
+        __tracebackhide__ = True
+        found = [r for r in self.filter(message_class, status=DEDUPLICATED, **fields)
+                 if key is None or r.reason == key]
+        if not found:
+            what = _what(message_class, {**fields, **({"key": key} if key else {})})
+            self._fail(f"Expected {what} to be deduplicated; it was not.")
         return found[-1]
 
     def assert_nothing_sent(self) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from ....bulk import tasks as chunks
@@ -73,6 +73,11 @@ def do_status(command: BaseCommand, **options: Any) -> None:
     counts = dict(Delivery.objects.values_list("status").annotate(n=Count("pk")))
     for status in Status:
         command.stdout.write(f"{status.value:<10} {counts.get(status.value, 0):>8}")
+    deduplicated = Delivery.objects.filter(duplicates__gt=0).aggregate(
+        calls=Sum("duplicates"), rows=Count("pk"))
+    if deduplicated["rows"]:
+        command.stdout.write(f"deduplicated: {deduplicated['calls']} calls sent nothing, their "
+                             f"idempotency key held by {deduplicated['rows']} deliveries")
     now = timezone.now()
     ready = Delivery.objects.filter(status__in=READY)
     due = ready.filter(next_attempt_at__lte=now).aggregate(t=Min("next_attempt_at"), n=Count("pk"))
