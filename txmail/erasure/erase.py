@@ -23,14 +23,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from ..addresses import canonical
 from ..bulk.models import Campaign, CampaignStatus, Chunk, Recipient
 from ..delivery.models import Delivery
 from ..exceptions import InvalidAddress, TxmailError
-from ..suppression.erased import address_hash, hashes_of, is_hash
+from ..suppression.check import matching
+from ..suppression.erased import address_hash, is_hash
 from ..suppression.models import Suppression
 from ..webhooks.models import DeliveryEvent
 from .traces import Matcher, Trace, columns, rows_naming, traces_of
@@ -80,7 +80,7 @@ def erase(address: str, *, dry_run: bool = False) -> dict[str, Any]:
         DeliveryEvent.objects.filter(delivery__in=deliveries).values_list("pk", flat=True))
     recipients = _naming(Recipient, matcher) | set(
         Recipient.objects.filter(delivery__in=deliveries).values_list("pk", flat=True))
-    mine = Q(address=bare) | Q(address__in=hashes_of(bare))
+    mine = matching(bare)
     entries = Suppression.objects.filter(mine)
     mentions = Suppression.objects.filter(pk__in=_naming(Suppression, matcher)).exclude(mine)
     counts: dict[str, Any] = {

@@ -6,7 +6,7 @@ from typing import Any
 from django.db.models import Q
 
 from ..addresses import canonical
-from .erased import with_hashes
+from .erased import hashes_of, with_hashes
 from .models import Reason, Suppression
 
 
@@ -16,6 +16,11 @@ def bare(address: str) -> str:
     ``ann@bücher.example`` and ``ann@xn--bcher-kva.example`` are one entry.
     """
     return canonical(address)
+
+
+def matching(address: str) -> Q:
+    """The entries of ``address``: in any spelling, and those erased to its hash."""
+    return Q(address__in=[bare(address), *hashes_of(address)])
 
 
 def suppressed_among(addresses: Iterable[str]) -> set[str]:

@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from ....delivery import retention
 from ....erasure.erase import describe, describe_left, erase
 from ....exceptions import TxmailError
+from ....suppression.erased import PREFIX
+from ....suppression.models import Suppression
 
 
 def add_arguments(sub: Any) -> None:
@@ -22,6 +24,18 @@ def add_arguments(sub: Any) -> None:
                               help="The address, in any case or spelling of its domain.")
     erase_parser.add_argument("--dry-run", action="store_true",
                               help="Count what would be erased; change nothing.")
+
+
+def status_lines() -> list[str]:
+    """What ``txmail status`` says of retention and erased addresses."""
+    lines = []
+    if retention.configured():
+        lines.append(f"past TXMAIL['RETENTION']: {retention.due().count()} (workers delete "
+                     "them hourly; or run `manage.py txmail prune`)")
+    erased = Suppression.objects.filter(address__startswith=PREFIX).count()
+    if erased:
+        lines.append(f"erased addresses kept suppressed as a hash: {erased}")
+    return lines
 
 
 def do_prune(command: BaseCommand, *, dry_run: bool, **options: Any) -> None:
