@@ -202,3 +202,17 @@ def test_a_bad_value_raises_when_read():
     with override_settings(TXMAIL={"RETENTION": {"statuses": {"sent": -1}}}):
         with pytest.raises(InvalidSetting, match=r"'statuses'\['sent'\] is -1"):
             retention.prune()
+
+
+@override_settings(TXMAIL={"RETENTION": {"statuses": {"sent": 0}}})
+def test_prune_never_reads_the_message_bytes():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pk = row(Status.SENT, 1)
+    DeliveryEvent.objects.create(delivery_id=pk, event_type="delivered", esp_name="test")
+    with CaptureQueriesContext(connection) as queries:
+        assert retention.prune() == {("sent", "testapp.Other"): 1}
+    selects = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert selects and not [sql for sql in selects if '"raw"' in sql]
+    assert not DeliveryEvent.objects.exists()

@@ -33,7 +33,7 @@ from ..suppression.check import matching
 from ..suppression.erased import address_hash, is_hash
 from ..suppression.models import Suppression
 from ..webhooks.models import DeliveryEvent
-from .traces import Matcher, Trace, columns, rows_naming, traces_of
+from .traces import Matcher, Trace, find, traces_of
 
 BATCH = 500  # rows per DELETE
 
@@ -43,14 +43,15 @@ class CampaignRunning(TxmailError):
 
 
 def _naming(model: Any, matcher: Matcher) -> set[Any]:
-    return {pk for field in columns(model) for pk in rows_naming(model, matcher, field)}
+    return {trace.pk for trace in find(model, matcher)}
 
 
 def _delete(model: Any, pks: Iterable[Any]) -> int:
     pks, deleted = list(pks), 0
     for start in range(0, len(pks), BATCH):
-        deleted += model._default_manager.filter(pk__in=pks[start:start + BATCH]).delete()[1].get(
-            model._meta.label, 0)
+        # only("pk"): the collector need not load a row's bytes to delete it.
+        rows = model._default_manager.filter(pk__in=pks[start:start + BATCH]).only("pk")
+        deleted += rows.delete()[1].get(model._meta.label, 0)
     return deleted
 
 

@@ -9,7 +9,6 @@ campaign's pickled query) are read in batches and searched here.
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,19 +86,27 @@ def columns(model: type[models.Model]) -> list[models.Field]:
             if isinstance(f, (*TEXT, models.BinaryField)) and not f.primary_key]
 
 
-def rows_naming(model: type[models.Model], matcher: Matcher,
-                field: models.Field) -> Iterator[Any]:
-    """The primary keys of ``model``'s rows whose ``field`` names the address."""
+def find(model: type[models.Model], matcher: Matcher) -> list[Trace]:
+    """Where ``model``'s rows name the address: one query for the text and JSON columns,
+    then the binary ones read in batches."""
+    found: list[Trace] = []
+    fields = columns(model)
+    text = [f for f in fields if not isinstance(f, models.BinaryField)]
     rows = model._default_manager.order_by("pk")
-    if isinstance(field, models.BinaryField):
-        values = rows.exclude(**{f"{field.name}__isnull": True}).values_list("pk", field.name)
-        for pk, value in values.iterator(chunk_size=SCAN_BATCH):
-            if matcher.names(value):
-                yield pk
-        return
-    for pk, value in rows.filter(matcher.narrowing(field)).values_list("pk", field.name):
-        if matcher.names(value):
-            yield pk
+    if text:
+        narrowed = Q(pk__in=[])
+        for field in text:
+            narrowed |= matcher.narrowing(field)
+        for pk, *values in rows.filter(narrowed).values_list("pk", *(f.name for f in text)):
+            found += [Trace(model, f.name, pk) for f, value in zip(text, values, strict=True)
+                      if matcher.names(value)]
+    for field in fields:
+        if isinstance(field, models.BinaryField):
+            stored = rows.exclude(**{f"{field.name}__isnull": True}).values_list("pk", field.name)
+            found += [Trace(model, field.name, pk)
+                      for pk, value in stored.iterator(chunk_size=SCAN_BATCH)
+                      if matcher.names(value)]
+    return found
 
 
 def traces_of(address: str, models_: list[type[models.Model]] | None = None) -> list[Trace]:
@@ -107,6 +114,5 @@ def traces_of(address: str, models_: list[type[models.Model]] | None = None) -> 
     matcher = Matcher(address)
     found = []
     for model in models_ if models_ is not None else apps.get_app_config("txmail").get_models():
-        for field in columns(model):
-            found += [Trace(model, field.name, pk) for pk in rows_naming(model, matcher, field)]
+        found += find(model, matcher)
     return found
