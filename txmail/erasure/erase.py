@@ -99,14 +99,14 @@ def erase(address: str, *, dry_run: bool = False) -> dict[str, Any]:
         _delete(Delivery, deliveries)
         _delete(Campaign, campaigns)  # with its chunks and recipient rows
         _hash_entries(bare, entries)
-        mentions.update(description=_note())
+        mentions.update(description=_note("Description cleared: it named an erased address"))
     counts["left"] = traces_of(bare)
     return counts
 
 
-def _note() -> str:
+def _note(what: str = "Address erased; kept as a keyed hash") -> str:
     today = timezone.now().astimezone(datetime.UTC).date().isoformat()
-    return f"Address erased on {today} (txmail.erase); kept as a keyed hash."
+    return f"{what} (txmail.erase, {today})."
 
 
 def _hash_entries(bare: str, entries: Any) -> None:
