@@ -275,3 +275,26 @@ def test_an_old_unsubscribe_link_still_says_unsubscribed_after_erasure(client):
     txmail.erase(ANN)
     page = client.get(f"/mail/unsubscribe/{make_token(ANN_IDNA, 'bulletin')}/").content.decode()
     assert "You are unsubscribed" in page
+
+
+def test_the_action_needs_the_delete_permission(server, client, admin_urls):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    staff = get_user_model().objects.create_user("op", "op@example.com", "pw", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(
+        codename__in=["view_delivery", "change_delivery"]))
+    client.force_login(staff)
+    sent = Hello(to=[ANN]).send()
+    choices = dict(client.get("/admin/txmail/delivery/").context["action_form"]
+                   .fields["action"].choices)
+    assert "retry_now" in choices and "erase_everywhere" not in choices
+    response = client.post("/admin/txmail/delivery/", {
+        "action": "erase_everywhere", "_selected_action": [sent.delivery_id], "post": "yes",
+        "address": [ANN_IDNA]})
+    assert response.status_code in (200, 302)
+    assert Delivery.objects.filter(pk=sent.delivery_id).exists()
+    staff.user_permissions.add(Permission.objects.get(codename="delete_delivery"))
+    choices = dict(client.get("/admin/txmail/delivery/").context["action_form"]
+                   .fields["action"].choices)
+    assert "erase_everywhere" in choices
