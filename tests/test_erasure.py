@@ -4,6 +4,7 @@ Real parts: aiosmtpd on loopback (what it received, or didn't), every txmail
 table searched with raw SQL, the command, the admin through Django's test client.
 """
 
+import json
 import re
 from io import StringIO
 
@@ -46,6 +47,13 @@ def server():
     server.stop()
 
 
+def unescaped(text):
+    try:
+        return json.dumps(json.loads(text), ensure_ascii=False)
+    except ValueError:
+        return text
+
+
 def raw_sql_hits():
     """Every (table, column) of every txmail model whose value names Ann, by raw SQL."""
     hits = set()
@@ -58,6 +66,8 @@ def raw_sql_hits():
                 for name, value in zip(names, values, strict=True):
                     if isinstance(value, bytes | memoryview):
                         value = bytes(value).decode("utf-8", "replace")
+                    elif isinstance(value, str) and value[:1] in ("[", "{", '"'):
+                        value = unescaped(value)  # JSON text: "\u00fc" is ü
                     if value is not None and ANYWHERE.search(str(value)):
                         hits.add((table, name))
     return hits
@@ -70,6 +80,9 @@ def everywhere(server):
     about_ann = Hello(name=ANN, to=["bob@example.com"]).send()  # her address in its subject
     joann = Hello(to=["joann@bücher.example"]).send()  # a longer address: not hers
     Hello(name="Bob", to=["bob@example.com"], reply_to=[ANN]).send()  # in the body only
+    Delivery.objects.create(mailer="transactional", from_email="shop@example.com",
+                            recipients=["bob@example.com"], status=Status.SUPPRESSED,
+                            suppressed={f"Ann <{ANN.upper()}>": "bounced"})  # JSON, capitals
     bob = Hello(name="Bob", to=["bob@example.com"]).send()
     DeliveryEvent.objects.create(delivery_id=both.delivery_id, event_type="bounced",
                                  recipient=ANN_IDNA, esp_name="test",
@@ -109,7 +122,7 @@ def test_erasure_leaves_nothing_of_the_address_but_its_hash(server):
     counts = txmail.erase(f"Ann <{ANN.upper()}>")
 
     assert raw_sql_hits() == set()
-    assert counts == {"deliveries": 4, "events": 2, "campaign recipients": 1, "campaigns": 1,
+    assert counts == {"deliveries": 5, "events": 2, "campaign recipients": 1, "campaigns": 1,
                       "suppressions hashed": 2, "suppression descriptions cleared": 1,
                       "left": []}
     digest = address_hash(ANN)
@@ -188,10 +201,10 @@ def test_the_command_counts_then_erases(server):
     out = StringIO()
     call_command("txmail", "erase", ANN_IDNA, "--dry-run", stdout=out)
     assert out.getvalue().split("\n") == [
-        "deliveries: 4", "events: 2", "campaign recipients: 1", "campaigns: 1",
+        "deliveries: 5", "events: 2", "campaign recipients: 1", "campaigns: 1",
         "suppressions hashed: 2", "suppression descriptions cleared: 1",
         "Dry run: nothing was changed.", ""]
-    assert Delivery.objects.count() == 6
+    assert Delivery.objects.count() == 7
     out = StringIO()
     call_command("txmail", "erase", ANN_IDNA, stdout=out)
     assert out.getvalue().endswith(
@@ -215,15 +228,15 @@ def test_the_admin_action_asks_then_erases(server, admin):
     assert "Erase addresses everywhere" in html
     # Each recipient of the chosen rows, ticked, with what erasing it removes.
     assert f'value="{ANN_IDNA}"' in html and 'value="bob@example.com"' in html
-    assert "deliveries: 4" in html
-    assert Delivery.objects.count() == 6  # the page only asks
+    assert "deliveries: 5" in html
+    assert Delivery.objects.count() == 7  # the page only asks
     response = admin.post("/admin/txmail/delivery/", {**picked, "post": "yes",
                                                       "address": [ANN_IDNA]})
     assert response.status_code == 302
     assert raw_sql_hits() == set()
     assert Delivery.objects.filter(pk=rows["bob"]).exists()  # Bob was not ticked
     messages = [str(m) for m in admin.get(response.url).context["messages"]]
-    assert messages == [f"{ANN_IDNA} erased: deliveries: 4, events: 2, campaign recipients: 1, "
+    assert messages == [f"{ANN_IDNA} erased: deliveries: 5, events: 2, campaign recipients: 1, "
                         "campaigns: 1, suppressions hashed: 2, suppression descriptions "
                         "cleared: 1."]
 

@@ -61,8 +61,9 @@ class Matcher:
     def narrowing(self, field: models.Field) -> Q:
         """A database filter every row naming the address passes (and a few others)."""
         wanted = list(self.spellings)
-        if isinstance(field, models.JSONField):  # stored with non-ASCII escaped
-            wanted += [json.dumps(s)[1:-1] for s in self.spellings]
+        if isinstance(field, models.JSONField):
+            # Stored with non-ASCII escaped ("\u00fc"), where LIKE can't fold case.
+            wanted += [json.dumps(v)[1:-1] for s in self.spellings for v in (s, s.upper())]
         found = Q(pk__in=[])
         for spelling in dict.fromkeys(wanted):
             found |= Q(**{f"{field.name}__icontains": spelling})
