@@ -22,7 +22,6 @@ from tests.testapp.emails import Hello
 from txmail.bulk.models import Campaign, CampaignStatus, Chunk, Recipient
 from txmail.bulk.tokens import make_token
 from txmail.delivery.models import Delivery, Status
-from txmail.erasure.erase import CampaignRunning
 from txmail.suppression.check import suppress, suppressed_among
 from txmail.suppression.erased import address_hash
 from txmail.suppression.models import Suppression
@@ -183,7 +182,7 @@ def test_a_running_campaign_naming_the_address_stops_it_before_anything(server):
     Hello(to=[ANN]).send()
     Campaign.objects.create(message_class="testapp.Hello", model="auth.User", query=b"",
                             kwargs={"to": ANN}, status=CampaignStatus.RUNNING)
-    with pytest.raises(CampaignRunning, match=r"is still running: nothing was erased\. "
+    with pytest.raises(txmail.ErasureBlocked, match=r"is still running: nothing was erased\. "
                        r"Cancel it \(`manage.py txmail campaign cancel ID`\)"):
         txmail.erase(ANN)
     assert Delivery.objects.count() == 1

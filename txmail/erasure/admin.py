@@ -24,6 +24,8 @@ from ..suppression.erased import is_hash
 from ..suppression.models import Suppression
 from .erase import describe, describe_left, erase
 
+COUNTED = 20  # addresses the confirmation page counts the rows of
+
 
 def addresses_of(queryset: QuerySet[Any]) -> list[str]:
     """The addresses the selected deliveries are to, or the selected entries list."""
@@ -58,7 +60,9 @@ def erase_everywhere(modeladmin: admin.ModelAdmin, request: HttpRequest,
             modeladmin.message_user(request, _("No address was ticked: nothing was erased."),
                                     messages.WARNING)
         return None
-    found = [(a, describe(erase(a, dry_run=True))) for a in addresses]
+    # Each count reads every table: the page counts the first few addresses only.
+    found = [(a, describe(erase(a, dry_run=True)) if i < COUNTED else [_("not counted")])
+             for i, a in enumerate(addresses)]
     opts = modeladmin.model._meta
     context = {**modeladmin.admin_site.each_context(request), "title": _("Erase addresses"),
                "opts": opts, "found": found, "queryset": queryset,

@@ -28,7 +28,7 @@ from django.utils import timezone
 from ..addresses import canonical
 from ..bulk.models import Campaign, CampaignStatus, Chunk, Recipient
 from ..delivery.models import Delivery
-from ..exceptions import InvalidAddress, TxmailError
+from ..exceptions import ErasureBlocked, InvalidAddress
 from ..suppression.check import matching
 from ..suppression.erased import address_hash, is_hash
 from ..suppression.models import Suppression
@@ -36,10 +36,6 @@ from ..webhooks.models import DeliveryEvent
 from .traces import Matcher, Trace, find, traces_of
 
 BATCH = 500  # rows per DELETE
-
-
-class CampaignRunning(TxmailError):
-    """A running campaign names the address: erasing now would leave it sending."""
 
 
 def _naming(model: Any, matcher: Matcher) -> set[Any]:
@@ -72,7 +68,7 @@ def erase(address: str, *, dry_run: bool = False) -> dict[str, Any]:
     running = sorted(Campaign.objects.filter(pk__in=campaigns, status=CampaignStatus.RUNNING)
                      .values_list("pk", flat=True))
     if running:
-        raise CampaignRunning(
+        raise ErasureBlocked(
             f"Campaign {', '.join(map(str, running))} names {bare!r} in its arguments, query "
             "or key ranges and is still running: nothing was erased. Cancel it (`manage.py "
             "txmail campaign cancel ID`) or wait until it finishes, then erase again.")
