@@ -20,7 +20,7 @@ import txmail
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Hello
 from txmail.bulk.models import Campaign, CampaignStatus, Chunk, Recipient
-from txmail.bulk.tokens import make_token
+from txmail.bulk.tokens import make_preferences_token, make_token
 from txmail.delivery.models import Delivery, Status
 from txmail.suppression.check import suppress, suppressed_among
 from txmail.suppression.erased import address_hash
@@ -280,13 +280,28 @@ def test_status_counts_rows_past_retention_and_erased_addresses(server):
     assert "erased addresses kept suppressed as a hash: 1" in lines
 
 
-@pytest.mark.xfail(strict=True, reason="bulk/views.py looks entries up by the plain address: "
-                   "it should use suppression.check.matching() (left to the preference centre)")
-def test_an_old_unsubscribe_link_still_says_unsubscribed_after_erasure(client):
+def test_old_unsubscribe_links_see_the_erased_entry_and_lift_it(client):
     suppress(ANN, "unsubscribed", topic="bulletin")
     txmail.erase(ANN)
-    page = client.get(f"/mail/unsubscribe/{make_token(ANN_IDNA, 'bulletin')}/").content.decode()
-    assert "You are unsubscribed" in page
+    link = f"/mail/unsubscribe/{make_token(ANN_IDNA, 'bulletin')}/"
+    assert "You are unsubscribed" in client.get(link).content.decode()
+    # Unsubscribing again stores nothing new: the hashed entry already says so.
+    client.post(link, "List-Unsubscribe=One-Click",
+                content_type="application/x-www-form-urlencoded")
+    assert list(Suppression.objects.values_list("address", "topic")) == [
+        (address_hash(ANN), "bulletin")]
+    page = client.post(link, "resubscribe=1", content_type="application/x-www-form-urlencoded")
+    assert "You are subscribed again" in page.content.decode()
+    assert not Suppression.objects.exists()
+
+
+def test_the_preference_centre_shows_an_erased_address_s_choices(client):
+    suppress(ANN, "unsubscribed", topic="bulletin")
+    txmail.erase(ANN)
+    page = client.get(f"/mail/preferences/{make_preferences_token(ANN)}/").content.decode()
+    line = next(p for p in re.findall(r'<p class="topic">\s*(.*?)</p>', page, re.S)
+                if 'value="bulletin"' in p)
+    assert " checked" not in line
 
 
 def test_the_action_needs_the_delete_permission(server, client, admin_urls):

@@ -56,6 +56,8 @@ def test_rows_go_by_status_and_class_a_class_entry_winning():
     queued = row(Status.QUEUED, 400, HELLO)  # not ended: never
     retrying = row(Status.RETRYING, 400, HELLO)
     sending = row(Status.SENDING, 400)
+    scheduled = row(Status.SCHEDULED, 400, HELLO)
+    throttled = row(Status.THROTTLED, 400, HELLO)
     event = DeliveryEvent.objects.create(delivery_id=old_sent, event_type="delivered",
                                          recipient="ann@example.com", esp_name="test")
     kept_event = DeliveryEvent.objects.create(delivery_id=young_sent, event_type="delivered",
@@ -67,12 +69,13 @@ def test_rows_go_by_status_and_class_a_class_entry_winning():
     assert retention.prune(dry_run=True) == {
         ("sent", "testapp.Other"): 1, ("cancelled", "testapp.Other"): 1,
         ("sent", HELLO): 1, ("failed", HELLO): 1}
-    assert len(left()) == 11
+    assert len(left()) == 13
     pruned = retention.prune()
 
     assert pruned == {("sent", "testapp.Other"): 1, ("cancelled", "testapp.Other"): 1,
                       ("sent", HELLO): 1, ("failed", HELLO): 1}
-    assert left() == {young_sent, old_failed, hello_young, forever, queued, retrying, sending}
+    assert left() == {young_sent, old_failed, hello_young, forever, queued, retrying, sending,
+                      scheduled, throttled}
     assert not {old_sent, cancelled, hello_sent, hello_failed} & left()
     assert list(DeliveryEvent.objects.values_list("pk", flat=True)) == [kept_event.pk]
     assert not DeliveryEvent.objects.filter(pk=event.pk).exists()
@@ -160,24 +163,24 @@ def ids(found):
 
 
 def run_checks():
-    return [m for m in checks.run_checks() if m.id in ("txmail.E003", "txmail.E070",
-                                                       "txmail.W070")]
+    return [m for m in checks.run_checks() if m.id in ("txmail.E003", "txmail.E090",
+                                                       "txmail.W090")]
 
 
 @pytest.mark.parametrize(("retention_setting", "expected"), [
     ({"statuses": {"snet": 60}}, [(
-        "txmail.E070", "TXMAIL['RETENTION']['statuses']['snet']: 'snet' isn't a delivery "
+        "txmail.E090", "TXMAIL['RETENTION']['statuses']['snet']: 'snet' isn't a delivery "
         "status. Did you mean 'sent'? Statuses that end a row: sent, failed, unknown, "
-        "cancelled, suppressed.")]),
+        "cancelled, suppressed, expired.")]),
     ({"statuses": {"queued": 60}}, [(
-        "txmail.E070", "TXMAIL['RETENTION']['statuses']['queued']: 'queued' rows haven't "
+        "txmail.E090", "TXMAIL['RETENTION']['statuses']['queued']: 'queued' rows haven't "
         "ended (they are waiting to be sent or being sent) and are never pruned. Remove it; "
-        "statuses that end a row: sent, failed, unknown, cancelled, suppressed.")]),
+        "statuses that end a row: sent, failed, unknown, cancelled, suppressed, expired.")]),
     ({"classes": {"testapp.Helo": 60}}, [(
-        "txmail.W070", "TXMAIL['RETENTION']['classes']['testapp.Helo'] names no registered "
+        "txmail.W090", "TXMAIL['RETENTION']['classes']['testapp.Helo'] names no registered "
         "message class, so it applies to no row. Did you mean 'testapp.Hello'? Use a "
         "registry name ('<app_label>.<ClassName>', as `manage.py txmail list` shows them). "
-        "For the old rows of a class you removed, keep it and add txmail.W070 to "
+        "For the old rows of a class you removed, keep it and add txmail.W090 to "
         "SILENCED_SYSTEM_CHECKS.")]),
     ({"status": {"sent": 60}}, [(
         "txmail.E003", "TXMAIL['RETENTION'] must be a dict like {'statuses': {'sent': "

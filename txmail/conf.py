@@ -134,7 +134,7 @@ def retention_problem(value: Any) -> str | None:
     """Say what is wrong with a ``RETENTION`` value's shape, with the fix; None if nothing.
 
     Its status names and class names are checked by ``checks.retention``, which
-    knows the statuses and the registry (txmail.E070, txmail.W070).
+    knows the statuses and the registry (txmail.E090, txmail.W090).
     """
     if not isinstance(value, dict):
         return "it isn't a dict"

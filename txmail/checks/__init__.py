@@ -5,7 +5,7 @@ One module per theme; importing this package registers them all:
 ``message_templates`` (E002 E010 E011 W001), ``production`` (DEBUG off, W010 E051
 E052), ``variables`` (undefined template variables in DEBUG, W060), ``setup``
 (migrations, E006; what stands aside during ``migrate``), ``retention``
-(TXMAIL['RETENTION']'s names, E070 W070). txmail.E005 (txmail not
+(TXMAIL['RETENTION']'s names, E090 W090). txmail.E005 (txmail not
 in INSTALLED_APPS) is ``txmail.installed``'s.
 """
 

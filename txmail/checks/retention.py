@@ -1,4 +1,4 @@
-"""System checks of ``TXMAIL["RETENTION"]``'s names: statuses (E070), classes (W070).
+"""System checks of ``TXMAIL["RETENTION"]``'s names: statuses (E090), classes (W090).
 
 ``conf.py`` checks the value's shape and seconds (txmail.E003); this module
 knows the statuses and the registry.
@@ -40,7 +40,7 @@ def check_retention(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
             why = (f"{status!r} isn't a delivery status. {_close(status, final)}"
                    "Statuses that end a row: ")
         found.append(checks.Error(f"{where}: {why}{', '.join(final)}.",
-                                  obj="settings.TXMAIL", id="txmail.E070"))
+                                  obj="settings.TXMAIL", id="txmail.E090"))
     known = list(message_classes())
     for name in configured.get("classes", {}):
         if name in known:
@@ -49,7 +49,7 @@ def check_retention(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
             f"TXMAIL['RETENTION']['classes'][{name!r}] names no registered message class, so "
             f"it applies to no row. {_close(name, known)}Use a registry name "
             "('<app_label>.<ClassName>', as `manage.py txmail list` shows them). For the old "
-            "rows of a class you removed, keep it and add txmail.W070 to "
+            "rows of a class you removed, keep it and add txmail.W090 to "
             "SILENCED_SYSTEM_CHECKS.",
-            obj="settings.TXMAIL", id="txmail.W070"))
+            obj="settings.TXMAIL", id="txmail.W090"))
     return found

@@ -4,8 +4,8 @@
 seconds per message class; a class's entry wins over the status entries for
 every row of that class (None: keep that class's rows for good). A row's age is
 counted from when it ended (``updated_at``), as ``BODY_RETENTION`` counts. Rows
-not ended (queued, sending, retrying, or waiting for a later time) are never
-deleted, whatever the setting says.
+not ended (queued, sending, retrying, scheduled, throttled) are never deleted,
+whatever the setting says.
 
 ``prune()`` deletes in batches of ``BATCH`` rows, each its own short
 transaction, so a backlog of millions neither loads nor locks them at once.
