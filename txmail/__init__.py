@@ -15,6 +15,7 @@ from .exceptions import (
     CancelSend,
     DeliveryError,
     DeliveryOutcomeUnknown,
+    ErasureBlocked,
     HeaderInjection,
     InvalidAddress,
     InvalidAttachment,
@@ -41,10 +42,12 @@ from .registry import warm_up
 if TYPE_CHECKING:
     from .bulk.bulk_message import BulkMessage
     from .delivery.handle import Queued
+    from .erasure.erase import erase
 
 # Names whose modules need the app registry (they import models): imported
 # on first use, so ``import txmail`` works while INSTALLED_APPS is loading.
-_LAZY = {"BulkMessage": "txmail.bulk.bulk_message", "Queued": "txmail.delivery.handle"}
+_LAZY = {"BulkMessage": "txmail.bulk.bulk_message", "Queued": "txmail.delivery.handle",
+         "erase": "txmail.erasure.erase"}
 
 
 def __getattr__(name: str) -> Any:
@@ -63,6 +66,7 @@ __all__ = [
     "DeliveryOptions",
     "DeliveryOutcomeUnknown",
     "Draft",
+    "ErasureBlocked",
     "HeaderInjection",
     "InlineImage",
     "InvalidAddress",
@@ -85,5 +89,6 @@ __all__ = [
     "TxmailError",
     "UndefinedVariable",
     "UnknownMailer",
+    "erase",
     "warm_up",
 ]

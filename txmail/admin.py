@@ -2,5 +2,6 @@
 
 from .bulk import admin as bulk_admin  # noqa: F401
 from .delivery import admin  # noqa: F401
+from .erasure import admin as erasure_admin  # noqa: F401
 from .suppression import admin as suppression_admin  # noqa: F401
 from .webhooks import admin as webhooks_admin  # noqa: F401

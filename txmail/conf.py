@@ -125,6 +125,40 @@ def _reason(problem: Callable[[str], str | None]) -> Callable[[Any], str]:
     return hint
 
 
+def _seconds(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool)
+                             and value >= 0)
+
+
+def retention_problem(value: Any) -> str | None:
+    """Say what is wrong with a ``RETENTION`` value's shape, with the fix; None if nothing.
+
+    Its status names and class names are checked by ``checks.retention``, which
+    knows the statuses and the registry (txmail.E090, txmail.W090).
+    """
+    if not isinstance(value, dict):
+        return "it isn't a dict"
+    for key, periods in value.items():
+        if key not in ("statuses", "classes"):
+            close = difflib.get_close_matches(str(key), ["statuses", "classes"], n=1)
+            fix = f"did you mean {close[0]!r}?" if close else "use 'statuses' and 'classes'"
+            return f"it has an unknown key {key!r}: {fix}"
+        if not isinstance(periods, dict):
+            return f"{key!r} isn't a dict of names to seconds"
+        for name, seconds in periods.items():
+            if not isinstance(name, str):
+                return f"{key!r} has a key {name!r} that isn't a string"
+            if not _seconds(seconds):
+                return (f"{key!r}[{name!r}] is {seconds!r}, not a number of seconds, 0 or more, "
+                        "or None (keep for good)")
+    return None
+
+
+RETENTION = Kind(
+    "a dict like {'statuses': {'sent': 2592000}, 'classes': {'shop.PasswordReset': 86400}}",
+    lambda v: retention_problem(v) is None,
+    lambda v: f" ({reason})" if (reason := retention_problem(v)) else "",
+)
 SITE_URL = Kind(
     "the site's scheme and host only, e.g. 'https://shop.example.com', or None",
     lambda v: v is None or (isinstance(v, str) and v != "" and site_url_problem(v) is None),
@@ -199,6 +233,12 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # suppressed) keeps its body, for "send again"; then the sweep drops it.
     # None keeps bodies for good. DeliveryOptions(secret_body=True) drops it at once.
     "BODY_RETENTION": (7 * 24 * 3600, OPTIONAL_SECONDS),
+    # Seconds an ended delivery row (and its events) is kept before
+    # `manage.py txmail prune` and the workers delete it, per status
+    # ("statuses": {"sent": 30 * 86400}) and per message class ("classes":
+    # {"shop.PasswordReset": 86400}); a class's entry wins over its rows'
+    # status entries, None keeps for good. Absent: kept for good (txmail.delivery.retention).
+    "RETENTION": ({}, RETENTION),
     # django.tasks backend alias (settings.TASKS) for classes without their own.
     "TASK_BACKEND": ("default", NAME),
     # Attempts per queued message before a transient failure becomes final, and

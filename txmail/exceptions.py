@@ -130,6 +130,10 @@ class CampaignArgumentError(TxmailError, TypeError):
     """A ``send_bulk()`` argument a worker can't be given (not JSON, not re-runnable)."""
 
 
+class ErasureBlocked(TxmailError, RuntimeError):
+    """``erase()`` changed nothing: a running campaign names the address; cancel it first."""
+
+
 class CancelSend(TxmailError):
     """Raise in a ``pre_send`` receiver or an interceptor to cancel the message.
 

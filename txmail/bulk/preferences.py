@@ -22,7 +22,7 @@ from ..conf import txmail_settings
 from ..exceptions import MessageConfigurationError
 from ..registry import message_classes
 from ..sites import absolute
-from ..suppression.check import bare
+from ..suppression.check import bare, matching
 from ..suppression.models import Reason, Suppression
 from .tokens import make_preferences_token
 
@@ -84,7 +84,8 @@ class Preferences:
 
 def preferences_of(address: str) -> Preferences:
     """Return the topics with the address's state (one query)."""
-    entries = list(Suppression.objects.filter(address=bare(address)))
+    # matching(): an erased address's entries are its hash (txmail.erase).
+    entries = list(Suppression.objects.filter(matching(address)))
     opted_out = {e.topic for e in entries if e.reason == Reason.UNSUBSCRIBED}
     listed = topics()
     known = {t.name for t in listed}
@@ -130,6 +131,8 @@ def opt_out(address: str, topic: str, *, source: str) -> None:
     it is: opting in must not remove it.
     """
     what = f"the topic {topic!r}" if topic else "everything"
+    if Suppression.objects.filter(matching(address), topic=topic).exists():
+        return  # an erased address's entry too: the address isn't stored again
     Suppression.objects.get_or_create(
         address=bare(address), topic=topic,
         defaults={"reason": Reason.UNSUBSCRIBED, "source": source,
@@ -138,7 +141,7 @@ def opt_out(address: str, topic: str, *, source: str) -> None:
 
 def opt_in(address: str, topic: str) -> None:
     """Remove the opt-out of ``topic`` ("": everything): only an entry an opt-out made."""
-    Suppression.objects.filter(address=bare(address), topic=topic,
+    Suppression.objects.filter(matching(address), topic=topic,
                                reason=Reason.UNSUBSCRIBED).delete()
 
 

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.generic import TemplateView
 
-from ..suppression.check import bare
+from ..suppression.check import matching
 from ..suppression.models import Reason, Suppression
 from . import preferences
 from .tokens import read_preferences_token, read_token
@@ -85,7 +85,7 @@ class UnsubscribeView(TemplateView):
         ``topics``: every topic it unsubscribed from.
         """
         context = super().get_context_data(**kwargs)
-        entries = list(Suppression.objects.filter(address=bare(context["address"])))
+        entries = list(Suppression.objects.filter(matching(context["address"])))
         topic = context["topic"]
         context["unsubscribed"] = any(e.topic == topic and e.reason == Reason.UNSUBSCRIBED
                                       for e in entries)

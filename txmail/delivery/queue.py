@@ -36,7 +36,7 @@ from ..draft import DeliveryOptions
 from ..exceptions import DeliveryNotFound
 from ..mail import esp
 from ..mail.frozen import freeze
-from . import bookkeeping, idempotency, migrated, recovery, send, shutdown
+from . import bookkeeping, idempotency, migrated, recovery, retention, send, shutdown
 from .bookkeeping import retrying
 from .models import READY, Delivery, Status
 
@@ -244,6 +244,8 @@ _throttle = tasking.Throttle()
 
 
 def maybe_sweep() -> None:
-    """Sweep from inside a worker at most once per ``CLAIM_TIMEOUT / 2`` per process."""
+    """Sweep from inside a worker at most once per ``CLAIM_TIMEOUT / 2`` per process,
+    and prune old rows at most once an hour (``retention.maybe_prune()``)."""
     bookkeeping.sweep_in_passing(_throttle, sweep, "delivery")
+    retention.maybe_prune()
 

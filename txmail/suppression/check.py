@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import Q
 
 from ..addresses import canonical
+from .erased import hashes_of, with_hashes
 from .models import Reason, Suppression
 
 
@@ -17,12 +18,21 @@ def bare(address: str) -> str:
     return canonical(address)
 
 
+def matching(address: str) -> Q:
+    """The entries of ``address``: in any spelling, and those erased to its hash."""
+    return Q(address__in=[bare(address), *hashes_of(address)])
+
+
 def suppressed_among(addresses: Iterable[str]) -> set[str]:
-    """The bare addresses among ``addresses`` with any suppression entry (one query)."""
-    wanted = {bare(a) for a in addresses}
+    """The bare addresses among ``addresses`` with any suppression entry (one query).
+
+    An erased address's entry (its hash: ``erased``) counts as the address's.
+    """
+    wanted = with_hashes(addresses)
     if not wanted:
         return set()
-    return set(Suppression.objects.filter(address__in=wanted).values_list("address", flat=True))
+    return {wanted[found] for found in Suppression.objects.filter(
+        address__in=list(wanted)).values_list("address", flat=True)}
 
 
 def filter_recipients(email: Any, topic: str = "", *, critical: bool = False) -> dict[str, str]:
@@ -43,8 +53,9 @@ def filter_recipients(email: Any, topic: str = "", *, critical: bool = False) ->
     topics = Q(topic="") | Q(topic=topic) if topic else Q(topic="")
     if critical:
         topics &= ~Q(reason=Reason.UNSUBSCRIBED)
-    found = dict(Suppression.objects.filter(topics, address__in=list(by_bare))
-                 .order_by("-topic").values_list("address", "reason"))
+    wanted = with_hashes(by_bare)  # an erased address is listed as its hash
+    found = {wanted[stored]: reason for stored, reason in Suppression.objects.filter(
+        topics, address__in=list(wanted)).order_by("-topic").values_list("address", "reason")}
     if not found:
         return {}
 

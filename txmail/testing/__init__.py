@@ -19,14 +19,19 @@ Both make rendering strict: a template that outputs a variable that doesn't
 exist raises ``txmail.UndefinedVariable`` (opt out: the pytest marker
 ``txmail_allow_undefined``, or ``txmail_strict_variables = False`` on a
 ``MailTestMixin`` test case). ``strict_variables()`` does it anywhere else.
+
+``traces_of(address)`` lists every row and column of txmail's tables that
+still names an address: a test of your own erasure flow asserts it is empty.
 """
 
 from typing import Any
 
+from ..erasure.traces import Trace, traces_of
 from ..rendering.variables import strict as strict_variables
 from .recorder import MailRecorder, SentRecord
 
-__all__ = ["MailRecorder", "MailTestMixin", "SentRecord", "strict_variables"]
+__all__ = ["MailRecorder", "MailTestMixin", "SentRecord", "Trace", "strict_variables",
+           "traces_of"]
 
 
 class MailTestMixin:

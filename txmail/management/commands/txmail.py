@@ -6,8 +6,11 @@
     manage.py txmail requeue-stuck          recover rows claimed by workers that died
     manage.py txmail sweep [--every 60]     what workers do in passing; run it from cron
                                             or as a loop beside the workers
+    manage.py txmail prune [--dry-run]      delete ended rows past TXMAIL['RETENTION']
+    manage.py txmail erase ADDRESS          remove an address everywhere, keep it suppressed
 
-(``_txmail/deliveries.py``), for bulk campaigns (``_txmail/campaigns.py``):
+(``_txmail/deliveries.py``, ``_txmail/retention.py``), for bulk campaigns
+(``_txmail/campaigns.py``):
 
     manage.py txmail campaign start NAME [--follow]   send a bulk class to its recipients
     manage.py txmail campaign follow ID               a progress bar until it is done
@@ -30,7 +33,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ._txmail import campaigns, deliveries
+from ._txmail import campaigns, deliveries, retention
 from ._txmail import classes as messages
 
 # Read-only: they run while the system checks fail, to diagnose them.
@@ -66,6 +69,7 @@ class Command(BaseCommand):
         deliveries.add_arguments(sub)
         messages.add_arguments(sub)
         campaigns.add_arguments(sub)
+        retention.add_arguments(sub)
         parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
         _everywhere(parser)
 
@@ -101,3 +105,9 @@ class Command(BaseCommand):
 
     def do_sweep(self, **options: Any) -> None:
         deliveries.do_sweep(self, **options)
+
+    def do_prune(self, **options: Any) -> None:
+        retention.do_prune(self, **options)
+
+    def do_erase(self, **options: Any) -> None:
+        retention.do_erase(self, **options)

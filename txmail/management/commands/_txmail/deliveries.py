@@ -19,6 +19,7 @@ from ....conf import txmail_settings
 from ....delivery import actions, bookkeeping, health
 from ....delivery.models import READY, Delivery, Status
 from ....delivery.queue import sweep
+from . import retention
 
 # Why ``retry`` leaves a row of this status alone, and what to do instead.
 NOT_RETRIED = {
@@ -92,6 +93,8 @@ def do_status(command: BaseCommand, **options: Any) -> None:
     last = Delivery.objects.filter(queued=True).aggregate(t=Max("claimed_at"))["t"]
     command.stdout.write("last claimed by a worker: " + (
         f"{last:%Y-%m-%d %H:%M:%S %Z}" if last else "never"))
+    for line in retention.status_lines():
+        command.stdout.write(line)
     for stall in health.stalled():
         command.stdout.write(command.style.WARNING(f"Stuck: {stall}"))
 
