@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 
 from tests.smtp import SMTPServer
-from tests.testapp.emails import Bulletin
+from tests.testapp.emails import Bulletin, Hello
 from tests.testapp.models import Subscriber
 from txmail import registry
 from txmail.bulk.tokens import make_preferences_token, make_token
@@ -152,3 +152,23 @@ def test_one_click_still_works_and_its_token_opens_no_preference_page(client):
                             "everything": "1"})
     assert response.status_code == 400
     assert entries() == [(ADDRESS, "bulletin", Reason.UNSUBSCRIBED)]
+
+
+STAGING = {"INTERCEPTORS": ["txmail.interceptors.StagingRedirect"],
+           "STAGING_REDIRECT": {"to": "inbox@staging.example", "allow": ["example.com"]}}
+
+
+@pytest.mark.parametrize("how", ["send", "enqueue"])
+def test_an_interceptors_recipients_are_checked_for_critical_mail_too(
+        server, how, django_capture_on_commit_callbacks):
+    suppress("inbox@staging.example", Reason.BOUNCED)
+    suppress(ADDRESS, Reason.UNSUBSCRIBED)
+    with override_settings(TXMAIL=STAGING), django_capture_on_commit_callbacks(execute=True):
+        # Redirected to the bounced staging inbox: not sent.
+        getattr(Hello(name="away", to=["bob@elsewhere.example"]), how)(critical=True)
+        # Allowed, opted out of everything: critical, so sent.
+        getattr(Hello(name="kept"), how)(critical=True)
+    assert [(r.rcpt_tos, r.message["Subject"]) for r in server.received] == [
+        ([ADDRESS], "Hello kept")]
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == [
+        Status.SENT, Status.SUPPRESSED]
