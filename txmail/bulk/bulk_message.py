@@ -34,6 +34,7 @@ from .preferences import preferences_url
 from .tokens import make_token
 
 if TYPE_CHECKING:
+    from ..draft import Draft
     from .models import Campaign
 
 URL_NAME = "txmail_bulk:unsubscribe"
@@ -115,6 +116,18 @@ class BulkMessage(Message):
                 "critical=True, or send it as a plain Message.")
         if problem := MAILTO_ADDRESS.problem(cls.unsubscribe_mailto):
             raise MessageConfigurationError(f"{cls.__name__}.unsubscribe_mailto {problem}.")
+
+    def resolve(self, using: str | None = None, *, sending: bool = True,
+                options: Mapping[str, Any] | None = None) -> "Draft":
+        draft = super().resolve(using, sending=sending, options=options)
+        # The class check above can't see get_delivery_options() or send()'s options.
+        if draft.options.critical:
+            raise MessageConfigurationError(
+                f"{type(self).__name__} was given critical=True (by get_delivery_options() "
+                "or send()/enqueue()): bulk mail can't be critical, its recipients' "
+                "unsubscribes must stop it (RFC 8058). Remove critical=True, or send it as "
+                "a plain Message.")
+        return draft
 
     # -- bulk ---------------------------------------------------------------
 
