@@ -62,14 +62,17 @@ class SMTPServer:
 
     ``hold``: an address whose first message is kept but not acknowledged until
     ``release`` is set (``holding`` is set once it arrived). ``latency``: seconds
-    each acknowledgement waits.
+    each acknowledgement waits; ``idle_timeout``: seconds after which the server
+    closes a connection that sent no command.
     """
 
-    def __init__(self, hold: str | None = None, latency: float = 0.0) -> None:
+    def __init__(self, hold: str | None = None, latency: float = 0.0,
+                 idle_timeout: float = 300) -> None:
         self.handler = _Handler(hold=hold, latency=latency)
         self.holding, self.release = self.handler.holding, self.handler.release
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     timeout=idle_timeout)
 
     @property
     def received(self) -> list[Received]:

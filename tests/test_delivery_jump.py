@@ -21,7 +21,7 @@ from txmail import DeliveryOptions
 from txmail.bulk import tasks as chunks
 from txmail.bulk.campaign import BULK_PRIORITY
 from txmail.bulk.models import Campaign, Recipient
-from txmail.delivery import queue
+from txmail.delivery import queue, send
 from txmail.delivery.models import Delivery, Status
 from txmail.signals import message_sent
 
@@ -36,6 +36,10 @@ class Elsewhere(Hello):
 
 class Later(Hello):
     delivery_options = DeliveryOptions(priority=-50)
+
+
+class OnDefault(Hello):
+    mailer = "default"
 
 
 class Digest(Hello):
@@ -142,3 +146,24 @@ def test_a_task_leaves_mail_of_other_queues_at_its_own_priority_alone(servers):
     assert queue.run(rows[0].pk) == {"sent": 3}
     other.refresh_from_db()
     assert other.status == Status.QUEUED  # its queue's workers send it
+
+
+def test_a_lane_reconnects_a_mailer_it_left_idle_longer_than_servers_wait(monkeypatch):
+    # A reset's connection sits idle while its lane sends the campaign through
+    # the other mailer; this server closes it after 0.3 s of silence.
+    monkeypatch.setattr(send, "IDLE_SECONDS", 0.2)
+    quick = SMTPServer(idle_timeout=0.3).start()
+    slow = SMTPServer(latency=0.6).start()
+    mailers = {"transactional": quick.mailer(), "default": slow.mailer()}
+    try:
+        with override_settings(MAILERS=mailers, TXMAIL={"TASK_BACKEND": "db",
+                                                        "CONNECTIONS": 1}):
+            first = Hello(to=["a@example.com"]).enqueue().delivery
+            OnDefault(to=["b@example.com"]).enqueue()
+            Hello(to=["c@example.com"]).enqueue()
+            counts = queue.run(first.pk)
+    finally:
+        quick.stop()
+        slow.stop()
+    assert counts == {"sent": 3}  # not "retrying": c's send found no dead connection
+    assert [r.rcpt_tos for r in quick.received] == [["a@example.com"], ["c@example.com"]]

@@ -12,6 +12,7 @@ below the queue, which imports it).
 import logging
 import random
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,8 @@ from .models import Delivery, Status
 logger = logging.getLogger("txmail.delivery")
 
 HandOff = Callable[..., None]  # queue.hand_off(row, run_after=None)
+# A lane's connection unused this long is opened again before its next send.
+IDLE_SECONDS = 30.0
 
 
 def _claimed(token: str) -> list[Delivery]:
@@ -98,11 +101,18 @@ def send_claimed(token: str, *, hand_off: HandOff,
 
     def lane() -> None:
         connections: dict[str, Connection] = {}  # one per mailer, kept open
+        used: dict[str, float] = {}
         try:
             while (row := line.next()) is not None:
                 connection = connections.get(row.mailer)
                 if connection is None:
                     connection = connections[row.mailer] = Connection(row.mailer)
+                elif time.monotonic() - used[row.mailer] > IDLE_SECONDS:
+                    # Servers drop idle connections (a reset's, while the lane
+                    # sends a campaign through another mailer): a fresh one,
+                    # rather than a failed send and a retry later.
+                    connection.close()
+                used[row.mailer] = time.monotonic()
                 try:
                     status = send_row(connection, row, row.claim_token, hand_off)
                 except Exception:
