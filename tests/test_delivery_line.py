@@ -120,3 +120,19 @@ def test_a_failed_jump_is_not_asked_again_and_the_line_goes_on():
     with pytest.raises(RuntimeError):
         line.next()
     assert [line.next(), line.next(), line.next()] == [1, 2, None]
+
+
+def test_jump_is_not_asked_while_low_water_rows_from_it_still_wait():
+    asked = []
+
+    def jump():
+        asked.append(1)
+        return ["j", "j", "j"] if len(asked) <= 2 else []
+
+    line = Line([1], None, low_water=2, jump=jump, jump_every=0)
+    taken, counts = [], []
+    while (row := line.next()) is not None:
+        taken.append(row)
+        counts.append(len(asked))
+    assert taken == ["j"] * 6 + [1]
+    assert counts == [1, 1, 2, 2, 2, 3, 4]  # asked again once fewer than 2 wait

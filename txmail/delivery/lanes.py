@@ -9,8 +9,9 @@ the rest, to hand back.
 
 ``jump()`` (if given) is asked at most every ``jump_every`` seconds, as a lane
 takes its next row, for rows that go before the rest of the line (a password
-reset while a campaign is being sent): they join the line at its front, so the
-next free lane sends them, over the connections already open.
+reset while a campaign is being sent): they wait at its front, so the next
+free lane sends them, over the connections already open. It is not asked while
+``low_water`` or more of them still wait: it claims no more than the lanes send.
 """
 
 import threading
@@ -27,6 +28,7 @@ class Line:
                  low_water: int, stop: Callable[[], bool] | None = None,
                  jump: Callable[[], list[Any]] | None = None, jump_every: float = 0.5) -> None:
         self.rows = deque(rows)
+        self.front: deque[Any] = deque()  # rows from jump(), taken first
         self.fetch = fetch  # cleared once it returns None (or raises)
         self.low_water = low_water
         self.stop = stop
@@ -39,7 +41,7 @@ class Line:
         self.lock = threading.Condition()
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.front) + len(self.rows)
 
     def next(self) -> Any:
         """Return the next row, or None when the line is done."""
@@ -48,8 +50,11 @@ class Line:
                 if self.stop is not None and self.stop():
                     return None
                 if self.jump is not None and not self.jumping and (
-                        time.monotonic() >= self.jump_at):
+                        len(self.front) < self.low_water
+                        and time.monotonic() >= self.jump_at):
                     self._jump(self.jump)
+                if self.front:
+                    return self.front.popleft()
                 if self.fetch is not None and not self.fetching and (
                         len(self.rows) < self.low_water):
                     self._fetch(self.fetch)
@@ -59,12 +64,13 @@ class Line:
                     return None
                 # For the lane that is fetching; a slow fetch (a batch being
                 # rendered) doesn't keep rows that jump waiting.
-                self.lock.wait(self.jump_every if self.jump is not None else None)
+                self.lock.wait(max(self.jump_every, 0.01) if self.jump is not None else None)
 
     def take_all(self) -> list[Any]:
         """Remove and return the rows no lane took."""
         with self.lock:
-            rows = list(self.rows)
+            rows = [*self.front, *self.rows]
+            self.front.clear()
             self.rows.clear()
             return rows
 
@@ -98,5 +104,5 @@ class Line:
             self.lock.acquire()
             self.jumping = False
             self.jump_at = time.monotonic() + self.jump_every
-            self.rows.extendleft(reversed(rows))
+            self.front.extend(rows)
             self.lock.notify_all()
