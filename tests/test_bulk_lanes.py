@@ -1,10 +1,11 @@
 """Transactional mail doesn't wait behind a campaign: real ``db_worker``, real server.
 
-One worker process sends a campaign in chunks of 400 through an aiosmtpd
+Two worker processes send a campaign in chunks of 400 through an aiosmtpd
 server that takes 20 ms a message; password-reset-like messages enqueued
-meanwhile (another process, the same task queue) are sent by the chunk that
-is running (``tasks.ahead_of``), before the campaign's next messages, instead
-of waiting for the chunk's end. Orders are compared, not clocks: at the
+meanwhile (another process, the same task queue) are sent by a chunk that is
+running (``tasks.ahead_of``), before the campaign's next messages, instead of
+waiting for a chunk's end; both chunks try to claim each of them, and it
+arrives once. Orders are compared, not clocks: at the
 server, and between the rows' own timestamps.
 """
 
@@ -70,7 +71,8 @@ def wait_for(cluster, done, timeout: float, what: str) -> None:
 
 def test_resets_enqueued_during_a_chunk_go_before_the_rest_of_it(cluster):
     [campaign] = map(int, cluster.python(START, COUNT, CHUNK).split())
-    cluster.start_worker()  # one worker: without the jump, a reset waits for the chunk
+    cluster.start_worker()  # without the jump, a reset waits for a chunk's end
+    cluster.start_worker()
     wait_for(cluster, lambda: campaign_count(cluster) >= 50, 60, "the campaign's start")
     cluster.python(RESETS)
     wait_for(cluster, lambda: len(cluster.server.received) == COUNT + 3, 120,
@@ -85,7 +87,7 @@ def test_resets_enqueued_during_a_chunk_go_before_the_rest_of_it(cluster):
             "WHERE recipients_text = ?", reset)
         assert status == "sent"
         # Campaign rows handed over while the reset waited: a few of the
-        # lanes' turns, not the rest of a chunk of 400.
+        # lanes' turns, not the rest of two chunks of 400.
         [(overtaken,)] = cluster.query(
             "SELECT COUNT(*) FROM txmail_delivery d JOIN txmail_recipient r "
             "ON r.delivery_id = d.id WHERE r.campaign_id = ? AND d.handed_over_at > ? "

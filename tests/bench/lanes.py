@@ -203,7 +203,7 @@ def run(options: argparse.Namespace, resets: int) -> dict:
 def resets_left(conn: sqlite3.Connection) -> int:
     [(left,)] = conn.execute("SELECT COUNT(*) FROM txmail_delivery WHERE message_class "
                              "LIKE '%PasswordReset' AND status IN ('queued', 'retrying', "
-                             "'sending')").fetchall()
+                             "'sending', 'scheduled', 'throttled')").fetchall()
     return int(left)
 
 
