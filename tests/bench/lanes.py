@@ -88,6 +88,7 @@ def serve_sink(port: int, latency: float) -> None:
 
     count = 0
     arrived: dict[str, float] = {}
+    copies: dict[str, int] = {}
 
     class Handler:
         async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
@@ -96,6 +97,7 @@ def serve_sink(port: int, latency: float) -> None:
             for rcpt in envelope.rcpt_tos:
                 if rcpt.startswith("reset"):
                     arrived.setdefault(rcpt, at)
+                    copies[rcpt] = copies.get(rcpt, 0) + 1
             if latency:
                 await asyncio.sleep(latency)
             count += 1
@@ -106,7 +108,7 @@ def serve_sink(port: int, latency: float) -> None:
 
     def stop(*_args: object) -> None:
         controller.stop()
-        print(json.dumps({"count": count, "arrived": arrived}), flush=True)
+        print(json.dumps({"count": count, "arrived": arrived, "copies": copies}), flush=True)
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
@@ -188,6 +190,11 @@ def run(options: argparse.Namespace, resets: int) -> dict:
     finally:
         arrivals = sink.stop()
     last = max(times)
+    if len(times) != options.recipients or arrivals["count"] != options.recipients + resets:
+        print(f"  warning: {len(times)} campaign messages sent, the sink accepted "
+              f"{arrivals['count']}, of {options.recipients} + {resets} resets")
+    if any(n != 1 for n in arrivals["copies"].values()):
+        print(f"  warning: resets that arrived more than once: {arrivals['copies']}")
     result = {"sent": len(times), "rate": len(times) / (last - started),
               "elapsed": last - started, "accepted": arrivals["count"]}
     if trickle:
