@@ -9,6 +9,7 @@ import email
 import email.policy
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -20,6 +21,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    at: float = field(default_factory=time.monotonic)  # when DATA ended, this process's clock
 
     @property
     def message(self) -> EmailMessage:
@@ -32,11 +34,14 @@ class _Handler:
     hold: str | None = None
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+    latency: float = 0.0  # seconds before each acknowledgement, as a remote server takes
 
     async def handle_DATA(self, server, session, envelope):
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
         )
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if self.hold in envelope.rcpt_tos and not self.holding.is_set():
             # Kept, as an MTA keeps what it has, but not acknowledged yet: the
             # moment where a client that dies can't know the outcome.
@@ -56,14 +61,18 @@ class SMTPServer:
     """Start with ``start()``; ``received`` lists what arrived.
 
     ``hold``: an address whose first message is kept but not acknowledged until
-    ``release`` is set (``holding`` is set once it arrived).
+    ``release`` is set (``holding`` is set once it arrived). ``latency``: seconds
+    each acknowledgement waits; ``idle_timeout``: seconds after which the server
+    closes a connection that sent no command.
     """
 
-    def __init__(self, hold: str | None = None) -> None:
-        self.handler = _Handler(hold=hold)
+    def __init__(self, hold: str | None = None, latency: float = 0.0,
+                 idle_timeout: float = 300) -> None:
+        self.handler = _Handler(hold=hold, latency=latency)
         self.holding, self.release = self.handler.holding, self.handler.release
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     timeout=idle_timeout)
 
     @property
     def received(self) -> list[Received]:

@@ -68,3 +68,71 @@ def test_a_failed_fetch_ends_the_line_for_every_lane():
     with pytest.raises(RuntimeError):
         line.next()
     assert line.next() is None  # not fetched again
+
+
+def test_rows_that_jump_go_to_the_front_of_the_line():
+    asked = []
+
+    def jump():
+        asked.append(1)
+        return [8, 9] if len(asked) == 1 else []
+
+    line = Line([1, 2, 3], None, low_water=1, jump=jump, jump_every=0)
+    assert [line.next() for _ in range(6)] == [8, 9, 1, 2, 3, None]
+
+
+def test_jump_is_asked_at_most_every_jump_every_seconds():
+    asked = []
+    line = Line([1, 2, 3], None, low_water=1, jump=lambda: asked.append(1) or [9],
+                jump_every=60)
+    assert [line.next() for _ in range(4)] == [1, 2, 3, None]
+    assert asked == []  # not due yet: the line's own rows were the most urgent
+
+
+def test_a_lane_waiting_for_a_slow_fetch_takes_a_row_that_jumps():
+    fetching, done = threading.Event(), threading.Event()
+    jumped = []
+
+    def fetch():
+        fetching.set()
+        assert done.wait(5)
+        return None
+
+    def jump():
+        jumped.append(1)
+        return [9] if len(jumped) == 1 else []
+
+    line = Line([], fetch, low_water=1, jump=jump, jump_every=0.05)
+    fetcher = threading.Thread(target=line.next)
+    fetcher.start()
+    assert fetching.wait(5)
+    assert line.next() == 9  # while the other lane still fetches
+    assert not done.is_set()
+    done.set()
+    fetcher.join(5)
+
+
+def test_a_failed_jump_is_not_asked_again_and_the_line_goes_on():
+    def jump():
+        raise RuntimeError("database is locked")
+
+    line = Line([1, 2], None, low_water=1, jump=jump, jump_every=0)
+    with pytest.raises(RuntimeError):
+        line.next()
+    assert [line.next(), line.next(), line.next()] == [1, 2, None]
+
+
+def test_jump_is_not_asked_while_low_water_rows_from_it_still_wait():
+    asked = []
+
+    def jump():
+        asked.append(1)
+        return ["j", "j", "j"] if len(asked) <= 2 else []
+
+    line = Line([1], None, low_water=2, jump=jump, jump_every=0)
+    taken, counts = [], []
+    while (row := line.next()) is not None:
+        taken.append(row)
+        counts.append(len(asked))
+    assert taken == ["j"] * 6 + [1]
+    assert counts == [1, 1, 2, 2, 2, 3, 4]  # asked again once fewer than 2 wait

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import router, transaction
 from django.db.models import QuerySet
+from django.tasks import task_backends
 from django.utils import timezone
 
 from ..conf import txmail_settings
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
     from .bulk_message import BulkMessage
 
 logger = logging.getLogger("txmail.bulk")
+# A campaign's priority when its class sets none: below transactional mail (0),
+# so the task backend runs a password reset's task before the next chunk, and
+# a running chunk sends it first (``tasks.ahead_of``).
+BULK_PRIORITY = -10
 
 
 def check_kwargs(owner: str, kwargs: dict[str, Any]) -> None:
@@ -78,6 +83,8 @@ def start(cls: type["BulkMessage"], queryset: QuerySet[Any], *, using: str | Non
     queue_name = options.queue_name or ""
     priority = options.priority or 0
     chunk_task_for(backend, queue_name, priority, owner=owner)  # fail here, not in a worker
+    if options.priority is None and task_backends[backend].supports_priority:
+        priority = BULK_PRIORITY
     if using or cls.get_mailer is Message.get_mailer:
         # An unknown alias fails here, naming those that exist; a get_mailer()
         # override chooses per recipient, and each message checks its own.

@@ -13,7 +13,9 @@ primary key order, and for each batch:
    ``Recipient`` rows in one short transaction;
 4. sends them with the delivery queue's sender (``send_claimed``): reused
    connections, ``CONNECTIONS`` of them, the suppression list checked per
-   recipient and topic at the moment each message goes out.
+   recipient and topic at the moment each message goes out. Transactional mail
+   goes first: every ``queue.JUMP_SECONDS`` the sender claims the ready
+   messages of ``ahead_of()`` the campaign, of any queue, and sends them next.
 
 If the worker dies, the delivery sweep takes over the rows it wrote (requeued
 if never handed to the mailer), and ``sweep()`` here puts the chunk back in
@@ -31,11 +33,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.apps import apps
 from django.db import IntegrityError, router, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.tasks import task
 from django.utils import timezone
 
@@ -123,7 +126,9 @@ def run_chunk(chunk_id: int) -> dict[str, int]:
         # lanes send this one, instead of every lane waiting for the render.
         # It sends the stored bytes, not the built emails: a message sent again
         # after a crash is then the very same, MIME boundaries included.
-        counts = queue.send_claimed(first, claim_more=write_next, low_water=size)
+        counts = queue.send_claimed(first, claim_more=write_next, low_water=size,
+                                    jump=queue.jumper(campaign.task_backend,
+                                                      partial(ahead_of, campaign)))
     if stopped:
         return {**counts, "stopped": 1}
     if shutdown.stopping.is_set():
@@ -135,6 +140,14 @@ def run_chunk(chunk_id: int) -> dict[str, int]:
     if retrying(mine.update, status=ChunkStatus.DONE, claim_token=""):
         finish_if_done(campaign)
     return counts
+
+
+def ahead_of(campaign: Campaign) -> Q:
+    """The messages that go before ``campaign``'s: a higher priority, or the same
+    priority and not of a campaign (transactional mail)."""
+    return Q(priority__gt=campaign.priority) | Q(
+        priority=campaign.priority, campaign_recipient__isnull=True,
+        resent_from__campaign_recipient__isnull=True)
 
 
 def batches(queryset: Any, size: int) -> Iterator[list[Any]]:

@@ -6,9 +6,16 @@ holding the lock, so the other lanes go on sending what is in the line, and
 wait only if it runs empty before the fetch is done. Once ``stop()`` says so
 (the worker is shutting down) no lane gets another row: ``take_all()`` returns
 the rest, to hand back.
+
+``jump()`` (if given) is asked at most every ``jump_every`` seconds, as a lane
+takes its next row, for rows that go before the rest of the line (a password
+reset while a campaign is being sent): they wait at its front, so the next
+free lane sends them, over the connections already open. It is not asked while
+``low_water`` or more of them still wait: it claims no more than the lanes send.
 """
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,16 +25,23 @@ class Line:
     """Rows for lanes; ``fetch()`` returns more rows, or None when there are none."""
 
     def __init__(self, rows: Iterable[Any], fetch: Callable[[], list[Any] | None] | None,
-                 low_water: int, stop: Callable[[], bool] | None = None) -> None:
+                 low_water: int, stop: Callable[[], bool] | None = None,
+                 jump: Callable[[], list[Any]] | None = None, jump_every: float = 0.5) -> None:
         self.rows = deque(rows)
+        self.front: deque[Any] = deque()  # rows from jump(), taken first
         self.fetch = fetch  # cleared once it returns None (or raises)
         self.low_water = low_water
         self.stop = stop
         self.fetching = False
+        self.jump = jump  # cleared if it raises
+        self.jump_every = jump_every
+        self.jumping = False
+        # Not at once: the line's own rows were the most urgent a moment ago.
+        self.jump_at = time.monotonic() + jump_every
         self.lock = threading.Condition()
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.front) + len(self.rows)
 
     def next(self) -> Any:
         """Return the next row, or None when the line is done."""
@@ -35,6 +49,12 @@ class Line:
             while True:
                 if self.stop is not None and self.stop():
                     return None
+                if self.jump is not None and not self.jumping and (
+                        len(self.front) < self.low_water
+                        and time.monotonic() >= self.jump_at):
+                    self._jump(self.jump)
+                if self.front:
+                    return self.front.popleft()
                 if self.fetch is not None and not self.fetching and (
                         len(self.rows) < self.low_water):
                     self._fetch(self.fetch)
@@ -42,12 +62,15 @@ class Line:
                     return self.rows.popleft()
                 if not self.fetching:
                     return None
-                self.lock.wait()  # for the lane that is fetching
+                # For the lane that is fetching; a slow fetch (a batch being
+                # rendered) doesn't keep rows that jump waiting.
+                self.lock.wait(max(self.jump_every, 0.01) if self.jump is not None else None)
 
     def take_all(self) -> list[Any]:
         """Remove and return the rows no lane took."""
         with self.lock:
-            rows = list(self.rows)
+            rows = [*self.front, *self.rows]
+            self.front.clear()
             self.rows.clear()
             return rows
 
@@ -65,4 +88,21 @@ class Line:
                 self.fetch = None
             else:
                 self.rows.extend(rows)
+            self.lock.notify_all()
+
+    def _jump(self, jump: Callable[[], list[Any]]) -> None:
+        # As _fetch(): the other lanes go on taking rows meanwhile.
+        self.jumping = True
+        self.lock.release()
+        rows: list[Any] = []
+        try:
+            rows = jump()
+        except BaseException:
+            self.jump = None  # the line goes on without it
+            raise
+        finally:
+            self.lock.acquire()
+            self.jumping = False
+            self.jump_at = time.monotonic() + self.jump_every
+            self.front.extend(rows)
             self.lock.notify_all()

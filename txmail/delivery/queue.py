@@ -10,7 +10,10 @@ A task claims its row with a conditional UPDATE (``status`` ready → sending,
 with a fresh token), so a task that runs twice, or two workers racing, send it
 once. While it's there, the task also claims other ready rows of its queue (up
 to ``BATCH_SIZE`` at a time, more as it goes, for up to ``DRAIN_SECONDS``) and
-sends them over ``CONNECTIONS`` concurrent connections (``send``).
+sends them over ``CONNECTIONS`` concurrent connections (``send``). Every
+``JUMP_SECONDS`` it also claims ready rows of any queue of its task backend
+that go before what it sends (``jumper()``: a higher priority; a campaign's
+chunk also lets through every message not of a campaign), and sends them next.
 Before handing a message to the mailer the worker stamps ``handed_over_at``; a
 claim that goes stale (its worker was killed) is requeued by ``sweep()``
 (``recovery``) if it wasn't handed over yet, and ends ``unknown`` if it was: the
@@ -27,6 +30,7 @@ from functools import partial
 from typing import Any
 
 from django.db import router, transaction
+from django.db.models import Q
 from django.tasks import task, task_backends
 from django.utils import timezone
 
@@ -126,6 +130,9 @@ def deliver_queued(delivery_id: int) -> dict[str, int]:
 # the worker's queues run. A worker told to stop claims no more at once
 # (``shutdown``) and hands back what no mailer had.
 DRAIN_SECONDS = 60.0
+# How often a task's lanes look for messages that go before the ones they send
+# (``jumper()``): about the longest a password reset waits behind a campaign.
+JUMP_SECONDS = 0.5
 CLOCK_MARGIN = timedelta(seconds=5)
 
 
@@ -160,7 +167,7 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
     tokens.append(token)
     now = timezone.now()
     row = retrying(Delivery.objects.filter(pk=delivery_id).only(
-        "status", "task_backend", "queue_name").first)
+        "status", "task_backend", "queue_name", "priority").first)
     if row is None:
         raise DeliveryNotFound(
             f"Delivery {delivery_id} does not exist: it was deleted before its task "
@@ -173,8 +180,9 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
     # Drain: other ready rows of the same task backend and queue, so one task
     # fills the worker's connections (their own tasks then find nothing to do).
     limit = max(txmail_settings.BATCH_SIZE - 1, 0)
+    floor = [row.priority]  # the lowest priority claimed: rows above it jump the line
     ids = [] if shutdown.stopping.is_set() else retrying(
-        _ready_ids, row, now, limit, exclude=delivery_id)
+        _ready_ids, row, now, limit, exclude=delivery_id, floor=floor)
     if ids:
         retrying(_claim, Delivery.objects.filter(pk__in=ids), token, now)
     deadline = time.monotonic() + DRAIN_SECONDS
@@ -186,12 +194,16 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
             return None
         more, when = uuid.uuid4().hex, timezone.now()
         tokens.append(more)
-        ids = _ready_ids(row, when, max(txmail_settings.BATCH_SIZE, 1))
+        ids = _ready_ids(row, when, max(txmail_settings.BATCH_SIZE, 1), floor=floor)
         if ids and _claim(Delivery.objects.filter(pk__in=ids), more, when):
             return more
         return None
 
-    counts = send_claimed(token, claim_more=partial(retrying, claim_more) if limit else None)
+    def first() -> Q:
+        return Q(priority__gt=floor[0])
+
+    counts = send_claimed(token, claim_more=partial(retrying, claim_more) if limit else None,
+                          jump=jumper(row.task_backend, first, tokens, until=deadline))
     if bookkeeping.outages() != outages:
         bookkeeping.drop_connections()  # the worker's own, dead since the outage
     if not shutdown.stopping.is_set():
@@ -199,9 +211,12 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
     return counts
 
 
-def _ready_ids(row: Delivery, now: datetime, limit: int, exclude: int | None = None
-               ) -> list[int]:
-    """Up to ``limit`` ready rows of ``row``'s task backend and queue, next first."""
+def _ready_ids(row: Delivery, now: datetime, limit: int, exclude: int | None = None,
+               floor: list[int] | None = None) -> list[int]:
+    """Up to ``limit`` ready rows of ``row``'s task backend and queue, next first.
+
+    ``floor[0]`` is lowered to the lowest priority among them.
+    """
     if limit <= 0:
         return []
     ready = Delivery.objects.filter(
@@ -210,7 +225,35 @@ def _ready_ids(row: Delivery, now: datetime, limit: int, exclude: int | None = N
     ).order_by("-priority", "next_attempt_at", "pk")
     if exclude is not None:
         ready = ready.exclude(pk=exclude)
-    return list(ready.values_list("pk", flat=True)[:limit])
+    found = list(ready.values_list("pk", "priority")[:limit])
+    if floor is not None and found:
+        floor[0] = min(floor[0], found[-1][1])
+    return [pk for pk, _priority in found]
+
+
+def jumper(backend: str, first: Callable[[], Q], tokens: list[str] | None = None,
+           until: float | None = None) -> Callable[[], str | None]:
+    """Return a ``jump`` for ``send_claimed()``: it claims (up to ``BATCH_SIZE``) the
+    ready rows of any queue of task ``backend`` that ``first()`` selects, and returns
+    their claim token (appended to ``tokens``), or None when there are none (or
+    ``time.monotonic()`` is past ``until``).
+    """
+    def jump() -> str | None:
+        if shutdown.stopping.is_set() or (until is not None and time.monotonic() > until):
+            return None
+        now = timezone.now()
+        ready = Delivery.objects.filter(
+            first(), status__in=READY, next_attempt_at__lte=now, task_backend=backend,
+        ).order_by("-priority", "next_attempt_at", "pk")
+        ids = list(ready.values_list("pk", flat=True)[:max(txmail_settings.BATCH_SIZE, 1)])
+        if not ids:
+            return None
+        token = uuid.uuid4().hex
+        if tokens is not None:
+            tokens.append(token)
+        return token if _claim(Delivery.objects.filter(pk__in=ids), token, now) else None
+
+    return partial(retrying, jump)
 
 
 def _claim(rows: Any, token: str, now: datetime, due: datetime | None = None) -> int:
@@ -222,10 +265,11 @@ def _claim(rows: Any, token: str, now: datetime, due: datetime | None = None) ->
 
 
 def send_claimed(token: str, claim_more: Callable[[], str | None] | None = None,
-                 low_water: int | None = None) -> dict[str, int]:
+                 low_water: int | None = None,
+                 jump: Callable[[], str | None] | None = None) -> dict[str, int]:
     """``send.send_claimed()`` with this queue's hand-off (a campaign's chunks use it too)."""
     return send.send_claimed(token, hand_off=hand_off, claim_more=claim_more,
-                             low_water=low_water)
+                             low_water=low_water, jump=jump, jump_every=JUMP_SECONDS)
 
 
 def sweep(*, older_than: float | None = None, claims: bool = True) -> dict[str, int]:

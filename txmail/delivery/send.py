@@ -12,6 +12,7 @@ below the queue, which imports it).
 import logging
 import random
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,8 @@ from .models import Delivery, Status
 logger = logging.getLogger("txmail.delivery")
 
 HandOff = Callable[..., None]  # queue.hand_off(row, run_after=None)
+# A lane's connection unused this long is opened again before its next send.
+IDLE_SECONDS = 30.0
 
 
 def _claimed(token: str) -> list[Delivery]:
@@ -55,13 +58,17 @@ def _claimed(token: str) -> list[Delivery]:
 
 def send_claimed(token: str, *, hand_off: HandOff,
                  claim_more: Callable[[], str | None] | None = None,
-                 low_water: int | None = None) -> dict[str, int]:
+                 low_water: int | None = None,
+                 jump: Callable[[], str | None] | None = None,
+                 jump_every: float = 0.5) -> dict[str, int]:
     """Send every row claimed with ``token``, over up to ``CONNECTIONS`` connections.
 
     The connections are lanes that each take the next row from one line; when
     fewer than ``low_water`` rows (default: the lanes) wait in it, a lane calls
     ``claim_more()`` (if given), which claims more rows under a new token and
     returns it (None when there are none), while the other lanes go on sending.
+    ``jump()``, asked every ``jump_every`` seconds, claims the same way rows
+    that go first: they join the front of the line.
     """
     first = retrying(_claimed, token)
     counts: dict[str, int] = defaultdict(int)
@@ -77,19 +84,35 @@ def send_claimed(token: str, *, hand_off: HandOff,
         fresh = claim_more() if claim_more is not None else None
         return None if fresh is None else retrying(_claimed, fresh)
 
+    def jumped() -> list[Delivery]:
+        try:
+            fresh = jump() if jump is not None else None
+            return [] if fresh is None else retrying(_claimed, fresh)
+        except Exception:  # the rows it claimed, if any, are the sweep's
+            logger.exception("txmail: could not claim the messages that go first")
+            return []
+
     # A stopping worker's lanes take no new row: what is left goes back below.
     line = Line(first, fetch if claim_more is not None else None,
                 width if low_water is None else max(low_water, 1),
-                stop=shutdown.stopping.is_set)
+                stop=shutdown.stopping.is_set, jump=jumped if jump is not None else None,
+                jump_every=jump_every)
     lock = threading.Lock()
 
     def lane() -> None:
         connections: dict[str, Connection] = {}  # one per mailer, kept open
+        used: dict[str, float] = {}
         try:
             while (row := line.next()) is not None:
                 connection = connections.get(row.mailer)
                 if connection is None:
                     connection = connections[row.mailer] = Connection(row.mailer)
+                elif time.monotonic() - used[row.mailer] > IDLE_SECONDS:
+                    # Servers drop idle connections (a reset's, while the lane
+                    # sends a campaign through another mailer): a fresh one,
+                    # rather than a failed send and a retry later.
+                    connection.close()
+                used[row.mailer] = time.monotonic()
                 try:
                     status = send_row(connection, row, row.claim_token, hand_off)
                 except Exception:
