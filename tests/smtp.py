@@ -9,6 +9,7 @@ import email
 import email.policy
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -20,6 +21,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    at: float = field(default_factory=time.time)  # when it arrived (rate-limit tests)
 
     @property
     def message(self) -> EmailMessage:

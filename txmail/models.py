@@ -1,8 +1,10 @@
 """txmail's models live next to the code that uses them; Django finds them here."""
 
+from .backends.models import MailerRate
 from .bulk.models import Campaign, Chunk, Recipient
 from .delivery.models import Delivery, Status
 from .suppression.models import Suppression
 from .webhooks.models import DeliveryEvent
 
-__all__ = ["Campaign", "Chunk", "Delivery", "DeliveryEvent", "Recipient", "Status", "Suppression"]
+__all__ = ["Campaign", "Chunk", "Delivery", "DeliveryEvent", "MailerRate", "Recipient", "Status",
+           "Suppression"]

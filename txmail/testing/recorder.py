@@ -27,6 +27,7 @@ QUEUED = "queued"
 FAILED = "failed"
 CANCELLED = "cancelled"
 SUPPRESSED = "suppressed"  # every recipient was on the suppression list: nothing went out
+THROTTLED = "throttled"  # queued, held back by its mailer's rate limit (TXMAIL["RATE_LIMITS"])
 
 
 def _bare(addresses: Any) -> list[str]:
@@ -45,9 +46,10 @@ class SentRecord:
     """One message that went through ``send()`` or ``enqueue()`` while recording.
 
     ``status`` is ``"sent"``, ``"queued"`` (``enqueue()``, not yet run),
-    ``"failed"``, ``"cancelled"`` or ``"suppressed"``; ``subject``/``html``/``text`` and the
-    recipients are what went out (after interceptors), ``rendered`` what the
-    templates produced, ``context`` what they rendered with.
+    ``"failed"``, ``"cancelled"``, ``"suppressed"`` or ``"throttled"`` (queued, held
+    back by its mailer's rate limit: ``reason`` says until when);
+    ``subject``/``html``/``text`` and the recipients are what went out (after
+    interceptors), ``rendered`` what the templates produced, ``context`` what they rendered with.
     """
 
     message: Any
@@ -255,6 +257,8 @@ class MailRecorder:
             record.status, record.reason = CANCELLED, record.delivery.last_error
         elif status == Status.SUPPRESSED:
             record.status, record.reason = SUPPRESSED, record.delivery.last_error
+        elif status == Status.THROTTLED:
+            record.status, record.reason = THROTTLED, record.delivery.last_error
 
     def _on_failed(self, sender: type, *, message: Any, mailer: str | None,
                    error: BaseException, queued: bool, **kwargs: Any) -> None:
