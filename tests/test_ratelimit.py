@@ -9,6 +9,7 @@ in-process. Worker processes sharing one limit are in test_ratelimit_workers.py
 import json
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
@@ -161,8 +162,6 @@ def test_a_421_without_a_limit_entry_is_a_transient_failure_as_before(
 
 
 def test_a_451_for_one_recipient_is_not_a_slow_down(server):
-    server.handler.handle_RCPT = None  # placeholder, replaced below
-
     async def refuse_one(server_, session, envelope, address, rcpt_options):
         if address == "grey@example.com":
             return "451 4.7.1 Greylisted, try again later"
@@ -194,8 +193,7 @@ def test_failover_passes_a_primary_at_its_limit_to_the_secondary(
     with limits(RATE_LIMITS={"primary": "1/m"}):
         assert queue.run(rows[0].pk) == {"sent": 4}
     assert (len(first.received), len(second.received)) == (1, 3)
-    sent_via = dict(Delivery.objects.values_list("sent_via").annotate(
-        n=__import__("django.db.models", fromlist=["Count"]).Count("pk")))
+    sent_via = Counter(Delivery.objects.values_list("sent_via", flat=True))
     assert sent_via == {"primary": 1, "secondary": 3}
 
 
@@ -286,7 +284,8 @@ def test_the_recorder_shows_a_throttled_message(server):
             Hello(name="first").enqueue()
             Hello(name="second").enqueue()
     assert [r.status for r in recorder] == ["sent", "throttled"]
-    assert "is at its rate limit (1/m" in recorder.records[1].reason
+    [held] = recorder.throttled
+    assert "is at its rate limit (1/m" in held.reason
 
 
 def test_status_shows_throttled_rows_and_each_limit(server, django_capture_on_commit_callbacks):

@@ -299,6 +299,11 @@ class MailRecorder:
         return [r for r in self.records if r.status == SUPPRESSED]
 
     @property
+    def throttled(self) -> list[SentRecord]:
+        """Queued messages held back by their mailer's rate limit (not sent yet)."""
+        return [r for r in self.records if r.status == THROTTLED]
+
+    @property
     def failed(self) -> list[SentRecord]:
         return [r for r in self.records if r.status == FAILED]
 
