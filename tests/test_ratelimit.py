@@ -7,6 +7,7 @@ in-process. Worker processes sharing one limit are in test_ratelimit_workers.py
 """
 
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -17,6 +18,7 @@ from io import StringIO
 import pytest
 from django.core import checks
 from django.core.management import call_command
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -301,7 +303,7 @@ def test_status_shows_throttled_rows_and_each_limit(server, django_capture_on_co
     lines = out.getvalue().splitlines()
     assert "throttled         1" in lines
     [limited] = [line for line in lines if line.startswith("rate limit 'transactional'")]
-    assert limited.startswith("rate limit 'transactional': 1/m; next slot in 5")
+    assert re.match(r"rate limit 'transactional': 1/m; next slot in (59|60)\.\d s;", limited)
     assert "; held back until " in limited and limited.endswith(
         "after a slow-down reply: SMTP 421 slow down")
     assert "rate limit 'default': 5/s (burst 5); free now" in lines
@@ -326,3 +328,31 @@ def test_a_rate_that_does_not_read_is_an_error_naming_the_alias():
     [error] = errors
     assert "['transactional'] has the rate '14 per second': write a count above 0 per s, m, " \
         "h or d, such as '14/s', '300/h' or '5/10s'" in error.msg
+
+
+@pytest.mark.urls("tests.urls")
+def test_the_admin_filters_throttled_rows(server, admin_client,
+                                          django_capture_on_commit_callbacks):
+    rows = queued(2, django_capture_on_commit_callbacks)
+    with limits(RATE_LIMITS={"transactional": "1/m"}, RATE_LIMIT_WAIT=0):
+        queue.run(rows[0].pk)
+    page = admin_client.get("/admin/txmail/delivery/").content.decode()
+    assert "?status__exact=throttled" in page  # offered in the status filter
+    listed = admin_client.get("/admin/txmail/delivery/?status__exact=throttled")
+    assert listed.context["cl"].result_count == 1
+    [shown] = listed.context["cl"].result_list
+    assert shown.status == Status.THROTTLED
+
+
+def test_a_rate_store_it_cannot_read_holds_the_row_back_not_unknown(
+        server, django_capture_on_commit_callbacks):
+    rows = queued(1, django_capture_on_commit_callbacks)
+    with connection.cursor() as cursor:  # rolled back with the test's transaction
+        cursor.execute("DROP TABLE txmail_mailerrate")
+    with limits(RATE_LIMITS={"transactional": "10/s"}):
+        assert queue.run(rows[0].pk) == {"throttled": 1}
+    row = Delivery.objects.get()
+    assert (row.status, row.attempts, row.claim_token) == (Status.THROTTLED, 0, "")
+    assert "its rate limit could not be read from the database (OperationalError: " \
+        "no such table: txmail_mailerrate); nothing was sent." in row.last_error
+    assert server.received == []

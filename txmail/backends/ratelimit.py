@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.signals import setting_changed
+from django.db import DatabaseError
 from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
@@ -88,6 +89,19 @@ def acquire(alias: str, wait: float | None = None) -> None:
     limit = rate_limits().get(alias)
     if limit is None:
         return
+    try:
+        _acquire(alias, limit, wait)
+    except DatabaseError as exc:
+        # Not sent, and not handed over: the message waits (a queued row is
+        # recorded throttled once the database is back) rather than go unmetered.
+        raise RateLimited(
+            f"mailer {alias!r}: its rate limit could not be read from the database "
+            f"({type(exc).__name__}: {exc}); nothing was sent. A queued message is tried "
+            "again in 10 s.", alias=alias, until=timezone.now() + timedelta(seconds=10),
+        ) from exc
+
+
+def _acquire(alias: str, limit: RateLimit, wait: float | None) -> None:
     ahead = timedelta(seconds=float(txmail_settings.RATE_LIMIT_WAIT if wait is None else wait))
     interval = _interval(limit)
     tolerance = interval * (limit.burst - 1)
@@ -158,7 +172,13 @@ def slowed(error: DeliveryError, cause: BaseException, alias: str) -> DeliveryEr
     asked, seconds = slow_down(cause)
     if not asked:
         return error
-    until = back_off(alias, limit.slow_down if seconds is None else seconds, str(error)[:300])
+    try:
+        until = back_off(alias, limit.slow_down if seconds is None else seconds,
+                         str(error)[:300])
+    except DatabaseError:
+        logger.exception("txmail: could not hold mailer %r back after its slow-down reply",
+                         alias)
+        return error
     return RateLimited(f"{error} Every sender holds mailer {alias!r} back until "
                        f"{until:%H:%M:%S} UTC.", alias=alias, until=until, attempted=True,
                        host=error.host)
