@@ -356,3 +356,18 @@ def test_a_rate_store_it_cannot_read_holds_the_row_back_not_unknown(
     assert "its rate limit could not be read from the database (OperationalError: " \
         "no such table: txmail_mailerrate); nothing was sent." in row.last_error
     assert server.received == []
+
+
+@pytest.mark.urls("tests.urls")
+def test_the_admin_shows_each_mailer_rate_and_lifts_a_hold(server, admin_client):
+    MailerRate.objects.create(alias="transactional", next_slot=timezone.now(),
+                              blocked_until=timezone.now() + timedelta(minutes=5),
+                              blocked_reason="SMTP 421 4.7.0 slow down")
+    with limits(RATE_LIMITS={"transactional": "14/s"}):
+        page = admin_client.get("/admin/txmail/mailerrate/").content.decode()
+        assert "14/s" in page and "SMTP 421 4.7.0 slow down" in page
+        admin_client.post("/admin/txmail/mailerrate/", {
+            "action": "lift_hold", "_selected_action": ["transactional"]})
+        Hello().send()  # at once: nothing holds it back now
+    assert MailerRate.objects.get().blocked_until is None
+    assert len(server.received) == 1
