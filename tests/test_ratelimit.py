@@ -8,14 +8,17 @@ in-process. Worker processes sharing one limit are in test_ratelimit_workers.py
 
 import json
 import re
+import smtplib
 import threading
 import time
 from collections import Counter
 from datetime import timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 
 import pytest
+from botocore.exceptions import ClientError
 from django.core import checks
 from django.core.management import call_command
 from django.db import connection
@@ -25,6 +28,7 @@ from django.utils import timezone
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Hello
 from txmail import RateLimited
+from txmail.backends.classify import retry_after, slow_down
 from txmail.backends.models import MailerRate
 from txmail.conf import parse_rate
 from txmail.delivery import queue
@@ -371,3 +375,17 @@ def test_the_admin_shows_each_mailer_rate_and_lifts_a_hold(server, admin_client)
         Hello().send()  # at once: nothing holds it back now
     assert MailerRate.objects.get().blocked_until is None
     assert len(server.received) == 1
+
+
+def test_slow_down_replies_are_recognised_and_retry_after_read():
+    assert slow_down(smtplib.SMTPDataError(451, b"4.7.1 Slow down")) == (True, None)
+    assert slow_down(smtplib.SMTPConnectError(421, b"Too many connections")) == (True, None)
+    assert slow_down(smtplib.SMTPDataError(452, b"Mailbox full")) == (False, None)
+    assert slow_down(smtplib.SMTPRecipientsRefused({"a@x": (451, b"greylisted")})) == (
+        False, None)
+    assert slow_down(ClientError({"Error": {"Code": "Throttling"}}, "SendEmail")) == (
+        True, None)
+    assert retry_after("120") == 120
+    later = format_datetime(timezone.now() + timedelta(seconds=90), usegmt=True)
+    assert 85 < retry_after(later) <= 90
+    assert retry_after("soon") is None and retry_after(None) is None
