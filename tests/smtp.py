@@ -21,7 +21,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
-    at: float = field(default_factory=time.monotonic)  # when DATA ended, this process's clock
+    at: float = field(default_factory=time.time)  # when DATA ended (time.time())
 
     @property
     def message(self) -> EmailMessage:

@@ -1,5 +1,6 @@
 """Admin registrations, found by Django's admin autodiscovery."""
 
+from .backends import admin as backends_admin  # noqa: F401
 from .bulk import admin as bulk_admin  # noqa: F401
 from .delivery import admin  # noqa: F401
 from .erasure import admin as erasure_admin  # noqa: F401

@@ -9,6 +9,7 @@ A new setting is one line in ``SCHEMA``.
 
 import difflib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -203,6 +204,80 @@ TOPICS = Kind(
     lambda v: f" ({topics_problem(v)})",
 )
 
+@dataclass(frozen=True)
+class RateLimit:
+    """One alias's ``TXMAIL["RATE_LIMITS"]`` entry: sends per second, burst, back-off."""
+
+    text: str  # as written: "14/s"; "" when only slow-down replies are honoured
+    per_second: float | None
+    burst: int = 1
+    slow_down: float = 60.0  # seconds an SMTP 421/451 backs the alias off; 0: never
+
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(\d*)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE_KEYS = {"rate", "burst", "slow_down"}
+RATE_EXAMPLE = "e.g. {'ses': '14/s', 'relay': {'rate': '300/h', 'burst': 10, 'slow_down': 60}}"
+
+
+def parse_rate(text: Any) -> float | None:
+    """Sends per second of ``"14/s"``, ``"300/h"``, ``"10/m"``, ``"1000/d"``, ``"5/10s"``."""
+    match = _RATE.match(text) if isinstance(text, str) else None
+    if match is None or float(match[1]) <= 0:
+        return None
+    return float(match[1]) / (int(match[2] or 1) * _UNITS[match[3]])
+
+
+def rate_limit_problem(alias: Any, entry: Any) -> str | None:
+    """Say what is wrong with one ``RATE_LIMITS`` entry, and how to write it; None if nothing."""
+    if not isinstance(alias, str) or not alias:
+        return f"has a key {alias!r}: keys are MAILERS aliases"
+    if isinstance(entry, str):
+        entry = {"rate": entry}
+    if not isinstance(entry, dict):
+        return (f"[{alias!r}] must be a rate such as '14/s' or a dict with 'rate', 'burst' and "
+                f"'slow_down', not {entry!r}")
+    if unknown := sorted(map(str, set(entry) - _RATE_KEYS)):
+        return f"[{alias!r}] has unknown keys {unknown}: use 'rate', 'burst' and 'slow_down'"
+    rate, burst, slow = entry.get("rate"), entry.get("burst", 1), entry.get("slow_down", 60)
+    if rate is not None and parse_rate(rate) is None:
+        return (f"[{alias!r}] has the rate {rate!r}: write a count above 0 per s, m, h or d, "
+                "such as '14/s', '300/h' or '5/10s'")
+    if not _is_int(burst) or burst < 1:
+        return f"[{alias!r}] has the burst {burst!r}: write a whole number of sends, 1 or more"
+    if rate is None and burst != 1:
+        return f"[{alias!r}] has a burst but no 'rate': add one, such as 'rate': '14/s'"
+    if not NON_NEGATIVE_NUMBER.test(slow):
+        return (f"[{alias!r}] has the slow_down {slow!r}: write the seconds an SMTP 421/451 "
+                "reply holds the alias back (0: never)")
+    return None
+
+
+def _rate_limits_problem(value: Any) -> str:
+    if not isinstance(value, dict):
+        return f" (a dict of MAILERS aliases, {RATE_EXAMPLE})"
+    problems = [p for alias, entry in value.items() if (p := rate_limit_problem(alias, entry))]
+    return f" (it {problems[0]})" if problems else ""
+
+
+RATE_LIMITS = Kind(
+    f"a dict of MAILERS aliases to rates, {RATE_EXAMPLE}",
+    lambda v: isinstance(v, dict) and not any(rate_limit_problem(a, e) for a, e in v.items()),
+    _rate_limits_problem,
+)
+
+
+def rate_limits() -> dict[str, RateLimit]:
+    """The parsed ``TXMAIL["RATE_LIMITS"]``: ``{alias: RateLimit}``."""
+    limits: dict[str, RateLimit] = {}
+    for alias, entry in txmail_settings.RATE_LIMITS.items():
+        fields = {"rate": entry} if isinstance(entry, str) else entry
+        text = fields.get("rate") or ""
+        limits[alias] = RateLimit(text, parse_rate(text) if text else None,
+                                  int(fields.get("burst", 1)), float(fields.get("slow_down", 60)))
+    return limits
+
+
 SCHEMA: dict[str, tuple[Any, Kind]] = {
     # Domain of generated Message-IDs; None means the domain of the From address,
     # which keeps the ID aligned with DKIM instead of leaking the host name.
@@ -272,6 +347,12 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # of topics, in the order the page lists them (registered classes' other
     # topics follow, by name), e.g. {"newsletter": {"label": "Monthly journal"}}.
     "TOPICS": ({}, TOPICS),
+    # Sends per mailer alias, shared by every worker through the database
+    # (txmail.backends.ratelimit): {"ses": "14/s", "relay": {"rate": "300/h", ...}}.
+    "RATE_LIMITS": ({}, RATE_LIMITS),
+    # Seconds a sender waits for its alias's next slot before a queued message is
+    # handed back (throttled) or send() raises RateLimited.
+    "RATE_LIMIT_WAIT": (1.0, NON_NEGATIVE_NUMBER),
 }
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _kind) in SCHEMA.items()}
 

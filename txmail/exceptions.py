@@ -1,5 +1,7 @@
 """txmail's exceptions: one root, each mixed with the stdlib type callers expect."""
 
+from typing import Any
+
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import InvalidMailer
 from django.template import TemplateDoesNotExist
@@ -95,6 +97,21 @@ class TransientDeliveryError(DeliveryError, ConnectionError):
     """The mailer or its server failed for now (connection, timeout, SMTP 4xx, HTTP 429/5xx)."""
 
     transient = True
+
+
+class RateLimited(TransientDeliveryError):
+    """A mailer is at its rate limit (``TXMAIL["RATE_LIMITS"]``) or was told to slow down.
+
+    ``until`` is when the alias may send again. ``attempted`` is True when the
+    server was asked and answered "slow down" (SMTP 421/451, HTTP 429): the
+    attempt counts. False: txmail held the message back and sent nothing.
+    """
+
+    def __init__(self, msg: str, *, alias: str | None, until: Any, attempted: bool = False,
+                 host: str | None = None):
+        super().__init__(msg, alias=alias, host=host)
+        self.until = until
+        self.attempted = attempted
 
 
 class PermanentDeliveryError(DeliveryError, ValueError):

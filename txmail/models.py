@@ -1,10 +1,11 @@
 """txmail's models live next to the code that uses them; Django finds them here."""
 
+from .backends.models import MailerRate
 from .bulk.models import Campaign, Chunk, Recipient
 from .delivery.idempotency import IdempotencyKey
 from .delivery.models import Delivery, Status
 from .suppression.models import Suppression
 from .webhooks.models import DeliveryEvent
 
-__all__ = ["Campaign", "Chunk", "Delivery", "DeliveryEvent", "IdempotencyKey", "Recipient",
-           "Status", "Suppression"]
+__all__ = ["Campaign", "Chunk", "Delivery", "DeliveryEvent", "IdempotencyKey", "MailerRate",
+           "Recipient", "Status", "Suppression"]

@@ -12,9 +12,11 @@ benchmark that starts the processes:
 - ``TXMAIL_TEST_SMTP_PORT``: the SMTP server on 127.0.0.1;
 - ``TXMAIL_TEST_TASKS``: ``celery`` (a Celery worker on ``TXMAIL_TEST_BROKER``)
   or ``db`` (django-tasks-db's ``db_worker``);
-- ``TXMAIL_TEST_CONNECTIONS`` / ``TXMAIL_TEST_BATCH_SIZE``: txmail's settings.
+- ``TXMAIL_TEST_CONNECTIONS`` / ``TXMAIL_TEST_BATCH_SIZE``: txmail's settings;
+- ``TXMAIL_TEST_TXMAIL``: JSON merged into ``TXMAIL`` (e.g. ``RATE_LIMITS``).
 """
 
+import json
 import os
 
 from tests.settings import *  # noqa: F403
@@ -45,6 +47,7 @@ TXMAIL = {
     "SITE_URL": "https://shop.example.com",  # bulk classes need one (txmail.E050)
     "CONNECTIONS": int(os.environ.get("TXMAIL_TEST_CONNECTIONS", "10")),
     "BATCH_SIZE": int(os.environ.get("TXMAIL_TEST_BATCH_SIZE", "100")),
+    **json.loads(os.environ.get("TXMAIL_TEST_TXMAIL", "{}")),
 }
 
 if os.environ.get("TXMAIL_TEST_TASKS", "celery") == "celery":

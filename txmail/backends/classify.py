@@ -15,6 +15,8 @@ import re
 import smtplib
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -179,6 +181,43 @@ def is_message_error(exc: BaseException) -> bool:
     return _http_status(exc) in _MESSAGE_HTTP
 
 
+# A server or provider asking the sender to slow down, not refusing the message:
+# SMTP 421 (closing, "too many connections") and 451 to the connection, MAIL or
+# DATA (RCPT refusals are about one recipient, e.g. greylisting), HTTP 429, SES
+# throttling.
+_SLOW_DOWN_SMTP = {421, 451}
+_SES_THROTTLING = {"Throttling", "ThrottlingException", "TooManyRequestsException"}
+
+
+def slow_down(exc: BaseException) -> tuple[bool, float | None]:
+    """Whether ``exc`` says "slow down", and the seconds its ``Retry-After`` asks for."""
+    for related in _related(exc):
+        if isinstance(related, smtplib.SMTPResponseException) and (
+                related.smtp_code in _SLOW_DOWN_SMTP):
+            return True, None
+        if _ses_code(related) in _SES_THROTTLING:
+            return True, None
+        if _http_status(related) == 429:
+            headers = getattr(getattr(related, "response", None), "headers", None) or {}
+            return True, retry_after(headers.get("Retry-After"))
+    return False, None
+
+
+def retry_after(value: Any) -> float | None:
+    """Seconds of an HTTP ``Retry-After`` (seconds or an HTTP date, RFC 9110 10.2.3)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
 def describe(exc: BaseException) -> str:
     """``exc`` in words: SMTP replies as "SMTP 550 5.1.1 No such user"."""
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -232,4 +271,5 @@ def wrap(exc: BaseException, alias: str, backend: Any) -> DeliveryError:
 
 
 __all__ = ["DeliveryOutcomeUnknown", "is_configuration_error", "is_message_error",
-           "is_outcome_unknown", "is_transient", "mailer_host", "wrap"]
+           "is_outcome_unknown", "is_transient", "mailer_host", "retry_after", "slow_down",
+           "wrap"]

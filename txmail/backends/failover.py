@@ -25,6 +25,11 @@ logged as an error: it says nothing about the provider. If no alias sent the
 message, that configuration error is raised, and a queued message waits for
 the fix without using up its attempts.
 
+Each alias keeps its own rate limit (``TXMAIL["RATE_LIMITS"]``): one at its
+limit, or held back after a "slow down" reply, is passed over for the next
+without being marked down; when every one is, the message waits for the first
+free slot (up to ``RATE_LIMIT_WAIT`` seconds), else ``RateLimited`` says when.
+
 ``email.txmail_sent_via`` names the alias that sent it; the delivery log's
 ``sent_via`` shows it. Round-robin (``roundrobin.py``) is this with a rotating
 first alias.
@@ -39,11 +44,14 @@ from typing import Any
 from django.core.cache import caches
 from django.core.mail import InvalidMailer
 from django.core.mail.backends.base import BaseEmailBackend
+from django.utils import timezone
 
+from ..conf import txmail_settings
 from ..exceptions import (
     DeliveryError,
     DeliveryOutcomeUnknown,
     MailerConfigurationError,
+    RateLimited,
     TransientDeliveryError,
 )
 from .classify import describe, is_message_error
@@ -168,11 +176,25 @@ class EmailBackend(BaseEmailBackend):
             _sending.reset(reset)
 
     def _send_one(self, email: Any) -> None:
+        # Each alias's own rate limit: one at its limit is passed over for the
+        # next; when every one is, wait for the first free slot if it is soon.
+        deadline = time.monotonic() + float(txmail_settings.RATE_LIMIT_WAIT)
+        while True:
+            try:
+                return self._send_through_first(email)
+            except RateLimited as exc:
+                pause = (exc.until - timezone.now()).total_seconds()
+                if exc.attempted or time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(max(pause, 0.0))
+
+    def _send_through_first(self, email: Any) -> None:
         down = self.down_until(self.mailers)
         failures: list[str] = []
         misconfigured: list[MailerConfigurationError] = []
+        limited: list[RateLimited] = []
         for alias in self.order([a for a in self.mailers if a not in down]):
-            connection = self.connections.get(alias) or Connection(alias)
+            connection = self.connections.get(alias) or Connection(alias, wait=0)
             self.connections[alias] = connection
             try:
                 result = connection.send(email)
@@ -184,6 +206,9 @@ class EmailBackend(BaseEmailBackend):
                 logger.error("txmail: mailer %r skipped %r: %s", self.alias, alias, exc)
                 misconfigured.append(exc)
                 continue
+            except RateLimited as exc:
+                limited.append(exc)  # its limit, shared by every sender: not marked down
+                continue
             except DeliveryError as exc:
                 cause = exc.__cause__ or exc
                 if is_message_error(cause):
@@ -193,6 +218,14 @@ class EmailBackend(BaseEmailBackend):
                 continue
             email.txmail_sent_via = result.sent_via or alias
             return
+        if limited and not misconfigured:
+            soonest = min(limited, key=lambda e: e.until)
+            raise RateLimited(
+                f"mailer {self.alias!r}: every mailer it tries is held back: "
+                + " ".join(str(e) for e in limited)
+                + (f" Failed: {'; '.join(failures)}." if failures else ""),
+                alias=self.alias, until=soonest.until,
+                attempted=bool(failures) or any(e.attempted for e in limited))
         if misconfigured:
             first = misconfigured[0]
             raise MailerConfigurationError(

@@ -21,6 +21,7 @@ from ..exceptions import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from . import ratelimit
 from .classify import wrap
 from .smtp import EmailBackend as TxSMTPBackend
 
@@ -139,10 +140,15 @@ def provider_message_id(email: Any) -> str | None:
 
 
 class Connection:
-    """One open backend for ``alias``; ``send()`` one email at a time. A context manager."""
+    """One open backend for ``alias``; ``send()`` one email at a time. A context manager.
 
-    def __init__(self, alias: str) -> None:
+    Each send takes a slot of the alias's rate limit first, waiting up to
+    ``wait`` seconds (default ``TXMAIL["RATE_LIMIT_WAIT"]``; ``ratelimit``).
+    """
+
+    def __init__(self, alias: str, *, wait: float | None = None) -> None:
         self.alias = alias
+        self.wait = wait
         self.backend: Any = None
 
     def __enter__(self) -> "Connection":
@@ -163,6 +169,7 @@ class Connection:
         """Send ``email``; return the outcome or raise a ``DeliveryError``."""
         backend = self.backend
         email.txmail_sent_via = ""  # set by a failover mailer to the alias it used
+        ratelimit.acquire(self.alias, self.wait)
         try:
             if backend is None:
                 backend = self.backend = open_mailer(self.alias)
@@ -170,7 +177,8 @@ class Connection:
             count = backend.send_messages([email])
         except Exception as exc:
             self.close()  # the connection may be half-dead: reconnect next time
-            raise wrap(exc, self.alias, backend) from exc
+            # A "slow down" reply holds the alias back for every sender.
+            raise ratelimit.slowed(wrap(exc, self.alias, backend), exc, self.alias) from exc
         if count == 0:  # fail_silently swallowed an error: nothing went out
             self.close()
             raise TransientDeliveryError(

@@ -177,21 +177,24 @@ def mark_failed(row: Delivery, error: BaseException, *, email: Any, status: str,
     if isinstance(error, DeliveryError):
         notify(message_failed,
             error.alias or row.mailer, email=email, error=error, delivery=row,
-            will_retry=status == Status.RETRYING and isinstance(error, TransientDeliveryError),
+            will_retry=status in (Status.RETRYING, Status.THROTTLED)
+            and isinstance(error, TransientDeliveryError),
         )
 
 
 def mark_waiting(row: Delivery, error: BaseException, *, next_attempt_at: Any,
-                 token: str) -> bool:
-    """Requeue a row that no mailer could take because of its settings.
+                 token: str, status: str = Status.RETRYING,
+                 note: str = "Waiting for a configuration fix") -> bool:
+    """Requeue a row that no mailer could take: its settings, or its rate limit (``status``
+    ``throttled``).
 
     The attempt counted at the hand-over is given back (the message is not at
-    fault) and no ``message_failed`` is sent; ``last_error`` says what to fix.
+    fault) and no ``message_failed`` is sent; ``last_error`` says why it waits.
     Return False if the row's claim was taken back meanwhile.
     """
     fields: dict[str, Any] = {
-        "status": Status.RETRYING, "claim_token": "", "next_attempt_at": next_attempt_at,
-        "last_error": f"Waiting for a configuration fix: {error}",
+        "status": status, "claim_token": "", "next_attempt_at": next_attempt_at,
+        "last_error": f"{note}: {error}",
     }
     if not _mine(row, token).update(attempts=F("attempts") - 1, **fields):
         return False

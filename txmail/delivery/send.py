@@ -32,6 +32,7 @@ from ..exceptions import (
     DeliveryError,
     DeliveryOutcomeUnknown,
     MailerConfigurationError,
+    RateLimited,
     TransientDeliveryError,
 )
 from ..mail import esp
@@ -181,6 +182,8 @@ def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOf
             return Status.UNKNOWN
         # The same bytes again (resend_if_unknown).
         return _retry_later(row, exc, now, token, hand_off)
+    except RateLimited as exc:  # the alias's rate limit, or a "slow down" reply
+        return _throttled(row, exc, token, hand_off)
     except TransientDeliveryError as exc:
         if row.attempts < row.max_attempts:
             return _retry_later(row, exc, now, token, hand_off)
@@ -232,6 +235,27 @@ def _retry_later(row: Delivery, exc: Exception, now: datetime, token: str,
                 next_attempt_at=retry_at)
     hand_off(row, run_after=retry_at)
     return Status.RETRYING
+
+
+def _throttled(row: Delivery, exc: RateLimited, token: str, hand_off: HandOff) -> str:
+    """The row waits, ``throttled``, until its alias may send again (``exc.until``).
+
+    Held back by txmail's own limit, nothing was sent: the attempt is given
+    back. Told to slow down by the server, the attempt counts, as any
+    transient failure's does.
+    """
+    if exc.attempted and row.attempts >= row.max_attempts:
+        mark_failed(row, exc, email=None, status=Status.FAILED, token=token,
+                    note=f"gave up after {row.attempts} attempts")
+        return Status.FAILED
+    if exc.attempted:
+        mark_failed(row, exc, email=None, status=Status.THROTTLED, token=token,
+                    next_attempt_at=exc.until)
+    elif not mark_waiting(row, exc, next_attempt_at=exc.until, token=token,
+                          status=Status.THROTTLED, note="Held back by its rate limit"):
+        return "lost"
+    hand_off(row, run_after=exc.until)
+    return Status.THROTTLED
 
 
 def _wait_for_settings(row: Delivery, exc: Exception, now: datetime, token: str,

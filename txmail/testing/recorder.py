@@ -30,6 +30,7 @@ CANCELLED = "cancelled"
 SUPPRESSED = "suppressed"  # every recipient was on the suppression list: nothing went out
 # A call with the same class and idempotency key sent or stored it: nothing went out.
 DEDUPLICATED = "deduplicated"
+THROTTLED = "throttled"  # queued, held back by its mailer's rate limit (TXMAIL["RATE_LIMITS"])
 
 
 def _bare(addresses: Any) -> list[str]:
@@ -48,11 +49,12 @@ class SentRecord:
     """One message that went through ``send()`` or ``enqueue()`` while recording.
 
     ``status`` is ``"sent"``, ``"queued"`` (``enqueue()``, not yet run),
-    ``"failed"``, ``"cancelled"``, ``"suppressed"`` or ``"deduplicated"``
-    (``result`` is then the first call's handle, ``reason`` the key);
-    ``subject``/``html``/``text`` and the recipients are what went out (after
-    interceptors), ``rendered`` what the templates produced, ``context`` what
-    they rendered with.
+    ``"failed"``, ``"cancelled"``, ``"suppressed"``, ``"deduplicated"``
+    (``result`` is then the first call's handle, ``reason`` the key) or
+    ``"throttled"`` (queued, held back by its mailer's rate limit: ``reason``
+    says until when); ``subject``/``html``/``text`` and the recipients are what
+    went out (after interceptors), ``rendered`` what the templates produced,
+    ``context`` what they rendered with.
     """
 
     message: Any
@@ -261,6 +263,8 @@ class MailRecorder:
             record.status, record.reason = CANCELLED, record.delivery.last_error
         elif status == Status.SUPPRESSED:
             record.status, record.reason = SUPPRESSED, record.delivery.last_error
+        elif status == Status.THROTTLED:
+            record.status, record.reason = THROTTLED, record.delivery.last_error
 
     def _on_failed(self, sender: type, *, message: Any, mailer: str | None,
                    error: BaseException, queued: bool, **kwargs: Any) -> None:
@@ -304,6 +308,11 @@ class MailRecorder:
     @property
     def suppressed(self) -> list[SentRecord]:
         return [r for r in self.records if r.status == SUPPRESSED]
+
+    @property
+    def throttled(self) -> list[SentRecord]:
+        """Queued messages held back by their mailer's rate limit (not sent yet)."""
+        return [r for r in self.records if r.status == THROTTLED]
 
     @property
     def failed(self) -> list[SentRecord]:

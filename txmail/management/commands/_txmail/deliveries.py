@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
+from ....backends import ratelimit
 from ....bulk import tasks as chunks
 from ....conf import txmail_settings
 from ....delivery import actions, bookkeeping, health
@@ -95,8 +96,23 @@ def do_status(command: BaseCommand, **options: Any) -> None:
         f"{last:%Y-%m-%d %H:%M:%S %Z}" if last else "never"))
     for line in retention.status_lines():
         command.stdout.write(line)
+    for limit in ratelimit.state():
+        command.stdout.write(_rate_line(limit, now))
     for stall in health.stalled():
         command.stdout.write(command.style.WARNING(f"Stuck: {stall}"))
+
+
+def _rate_line(limit: dict[str, Any], now: Any) -> str:
+    """One alias's rate limit: ``rate limit 'ses': 14/s; next slot in 0.2 s``."""
+    line = f"rate limit {limit['alias']!r}: {limit['limit']}"
+    if limit["burst"] > 1:
+        line += f" (burst {limit['burst']})"
+    ahead = (limit["next_slot"] - now).total_seconds() if limit["next_slot"] else 0
+    line += f"; next slot in {ahead:.1f} s" if ahead > 0 else "; free now"
+    if limit["blocked_until"]:
+        line += (f"; held back until {limit['blocked_until']:%Y-%m-%d %H:%M:%S %Z} after a "
+                 f"slow-down reply: {limit['blocked_reason']}")
+    return line
 
 
 def do_retry(command: BaseCommand, *, ids: list[int], failed: bool, **options: Any) -> None:
