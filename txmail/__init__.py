@@ -37,6 +37,7 @@ from .installed import check_installed  # noqa: F401  (registers it: txmail.E005
 from .mail.mime import Attachment, InlineImage
 from .message import Message
 from .registry import warm_up
+from .schedule import LocalTime, local_time
 
 if TYPE_CHECKING:
     from .bulk.bulk_message import BulkMessage
@@ -69,6 +70,7 @@ __all__ = [
     "InvalidAttachment",
     "InvalidHeader",
     "InvalidSetting",
+    "LocalTime",
     "MJMLError",
     "MailerConfigurationError",
     "Message",
@@ -85,5 +87,6 @@ __all__ = [
     "TxmailError",
     "UndefinedVariable",
     "UnknownMailer",
+    "local_time",
     "warm_up",
 ]

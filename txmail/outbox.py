@@ -183,7 +183,8 @@ def enqueue(message: "Message", using: str | None = None, *, message_class: str,
     try:
         draft = attempt.prepare()
         row = queue_email(attempt.email, alias=draft.mailer,
-                          message_class=draft.message_class, options=draft.options)
+                          message_class=draft.message_class, options=draft.options,
+                          time_zone=draft.time_zone, send_check=draft.send_check)
     except CancelSend as exc:
         # enqueue() always logs: the row is the queue's state.
         return Queued.of(cast("Delivery", attempt.cancel(exc, message_class)), final=True)

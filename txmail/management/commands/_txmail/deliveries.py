@@ -155,6 +155,7 @@ def do_requeue_stuck(command: BaseCommand, *, older_than: float | None, **option
 
 SWEPT = {"requeued": "requeued (their worker died)", "resent": "sent again",
          "unknown": "marked unknown (their worker died while the mailer had them)",
+         "expired": "expired (past their deadline)",
          "handed_off": "handed to the task backend again", "bodies_dropped": "bodies dropped",
          "chunks requeued": "campaign chunks requeued",
          "chunks handed off": "campaign chunks handed off"}
