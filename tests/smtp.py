@@ -10,6 +10,7 @@ import email.policy
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
@@ -20,6 +21,8 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    # When the server had the whole message (the scheduling tests: never early).
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def message(self) -> EmailMessage:

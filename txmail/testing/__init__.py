@@ -66,6 +66,14 @@ class MailTestMixin:
                        **fields: Any) -> SentRecord:
         return self.sent_mail.assert_enqueued(message_class, **fields)
 
+    def assertScheduled(self, message_class: type | None = None, /, **fields: Any
+                        ) -> SentRecord:
+        return self.sent_mail.assert_scheduled(message_class, **fields)
+
+    def assertExpired(self, message_class: type | None = None, /, **fields: Any
+                      ) -> SentRecord:
+        return self.sent_mail.assert_expired(message_class, **fields)
+
     def assertNothingSent(self) -> None:
         self.sent_mail.assert_nothing_sent()
 

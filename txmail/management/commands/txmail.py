@@ -2,12 +2,14 @@
 
     manage.py txmail status                 counts by status; a queue no worker takes
     manage.py txmail retry --failed         queue every failed message again (or: retry ID ...)
-    manage.py txmail cancel ID ...          cancel queued messages
+    manage.py txmail cancel ID ...          cancel queued or scheduled messages
+    manage.py txmail reschedule ID ... WHEN send them at another time (ISO, +2h, now)
     manage.py txmail requeue-stuck          recover rows claimed by workers that died
     manage.py txmail sweep [--every 60]     what workers do in passing; run it from cron
                                             or as a loop beside the workers
 
-(``_txmail/deliveries.py``), for bulk campaigns (``_txmail/campaigns.py``):
+(``_txmail/deliveries.py``, ``_txmail/reschedule.py``), for bulk campaigns
+(``_txmail/campaigns.py``):
 
     manage.py txmail campaign start NAME [--follow]   send a bulk class to its recipients
     manage.py txmail campaign follow ID               a progress bar until it is done
@@ -30,7 +32,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ._txmail import campaigns, deliveries
+from ._txmail import campaigns, deliveries, reschedule
 from ._txmail import classes as messages
 
 # Read-only: they run while the system checks fail, to diagnose them.
@@ -64,6 +66,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         deliveries.add_arguments(sub)
+        reschedule.add_arguments(sub)
         messages.add_arguments(sub)
         campaigns.add_arguments(sub)
         parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
@@ -95,6 +98,9 @@ class Command(BaseCommand):
 
     def do_cancel(self, **options: Any) -> None:
         deliveries.do_cancel(self, **options)
+
+    def do_reschedule(self, **options: Any) -> None:
+        reschedule.do_reschedule(self, **options)
 
     def do_requeue_stuck(self, **options: Any) -> None:
         deliveries.do_requeue_stuck(self, **options)
