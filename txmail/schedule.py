@@ -58,13 +58,14 @@ def zone_of(time_zone: Any) -> tzinfo:
 
 
 def at_local(day: date, clock: time, zone: tzinfo) -> datetime:
-    """``day`` at ``clock`` in ``zone``, as an aware datetime.
+    """``day`` at ``clock`` in ``zone``, as an aware datetime in UTC.
 
     A time the clock skips (spring forward) comes out as the moment after the
-    gap (02:30 → 03:30); a time it shows twice (fall back), as the first.
+    gap (02:30 → 03:30); a time it shows twice (fall back), as the first. In
+    UTC because arithmetic and comparisons within one ``zoneinfo`` zone ignore
+    a change of offset (PEP 495).
     """
-    naive = datetime.combine(day, clock, tzinfo=zone)
-    return naive.astimezone(UTC).astimezone(zone)  # normalised: a skipped time moves on
+    return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
 
 
 def check_quiet_hours(value: Any) -> None:
