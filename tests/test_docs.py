@@ -79,7 +79,7 @@ def test_the_testing_pages_project_passes_its_own_tests(tmp_path):
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     # Every test on the page ran: 4 with pytest, 2 in the TestCase.
-    assert "6 passed" in run.stdout, run.stdout
+    assert "8 passed" in run.stdout, run.stdout
     # The page (and the README) say the shell shows Welcome's preview().
     shown = subprocess.run(
         [sys.executable, "-m", "django", "txmail", "render", "shop.Welcome", "--format", "text"],
