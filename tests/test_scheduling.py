@@ -378,3 +378,14 @@ def test_the_recorder_asserts_scheduled_and_expired(sent_mail):
     expired = sent_mail.assert_expired(Hello, to="code@example.com")
     assert expired.reason.startswith("Not handed over by ")
     assert code.status == Status.EXPIRED
+
+
+def test_a_last_check_on_the_instance_is_refused_when_the_class_is_defined():
+    with pytest.raises(MessageConfigurationError, match=r"^Plain.still_wanted must be a "
+                       r"classmethod: the worker has the data get_send_check\(\) stored"):
+        class Plain(Hello):
+            def get_send_check(self):
+                return {"order": 1}
+
+            def still_wanted(self, data):
+                return True

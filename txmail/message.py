@@ -20,6 +20,7 @@ coming back here.
 
 import difflib
 import html as html_lib
+import inspect
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
@@ -107,8 +108,14 @@ def _overridden(options: DeliveryOptions, given: Mapping[str, Any], owner: str
 
 def _check_last_check(cls: type["Message"]) -> None:
     """Refuse a class with one half of the last check: its data or its verdict."""
+    hook = inspect.getattr_static(cls, "still_wanted")
+    if not isinstance(hook, classmethod):
+        raise MessageConfigurationError(
+            f"{cls.__name__}.still_wanted must be a classmethod: the worker has the data "
+            "get_send_check() stored, not the instance (@classmethod def still_wanted(cls, "
+            "data)).")
     stores = cls.get_send_check is not Message.get_send_check
-    decides = cls.still_wanted.__func__ is not Message.still_wanted.__func__  # type: ignore[attr-defined]
+    decides = hook.__func__ is not Message.__dict__["still_wanted"].__func__
     if stores != decides:
         given, missing = (("get_send_check()", "still_wanted()") if stores
                           else ("still_wanted()", "get_send_check()"))
