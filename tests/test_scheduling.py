@@ -389,3 +389,20 @@ def test_a_last_check_on_the_instance_is_refused_when_the_class_is_defined():
 
             def still_wanted(self, data):
                 return True
+
+
+@override_settings(TXMAIL=DB)
+def test_a_scheduled_deliverys_page_has_reschedule_and_cancel_buttons(admin_client,
+                                                                      admin_urls):
+    queued = Hello().enqueue(delay=timedelta(hours=1))
+    sent = Hello().enqueue()
+    Delivery.objects.filter(pk=sent.delivery_id).update(status=Status.SENT)
+    text = admin_client.get(f"/admin/txmail/delivery/{queued.delivery_id}/change/"
+                            ).content.decode()
+    assert 'name="action" value="reschedule"' in text and "Scheduled for" in text
+    assert 'name="action" value="cancel"' not in admin_client.get(
+        f"/admin/txmail/delivery/{sent.delivery_id}/change/").content.decode()
+    done = admin_client.post("/admin/txmail/delivery/", {
+        "action": "cancel", "_selected_action": [queued.delivery_id]}, follow=True)
+    assert "1 message cancelled." in done.content.decode()
+    assert row(queued).status == Status.CANCELLED

@@ -25,12 +25,29 @@ from .models import READY, Delivery
 class RescheduleForm(forms.Form):
     when = forms.DateTimeField(
         label=_("Send at"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=_("In the time zone %(zone)s.") % {"zone": timezone.get_current_timezone_name()})
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The request's zone, in which the value is read (not the one at import).
+        self.fields["when"].help_text = _("In the time zone %(zone)s.") % {
+            "zone": timezone.get_current_timezone_name()}
 
 
 class RescheduleMixin:
-    """Adds the ``reschedule`` action (listed in the admin's ``actions``)."""
+    """Adds the ``reschedule`` action (listed in the admin's ``actions``), and *Reschedule*
+    and *Cancel* buttons on the page of a delivery no worker has claimed."""
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any],
+                           add: bool = False, change: bool = False, form_url: str = "",
+                           obj: Any = None) -> Any:
+        model_admin: Any = self
+        if obj is not None and obj.status in READY and model_admin.has_operate_permission(
+                request):
+            context.update(tx_schedulable=True, tx_row_actions=[
+                ("reschedule", _("Reschedule")), ("cancel", _("Cancel"))])
+        return super().render_change_form(  # type: ignore[misc]
+            request, context, add, change, form_url, obj)
 
     @admin.action(permissions=["operate"],
                   description=_("Reschedule the selected queued or scheduled messages"))
