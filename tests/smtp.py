@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
@@ -22,6 +23,11 @@ class Received:
     rcpt_tos: list[str]
     data: bytes
     at: float = field(default_factory=time.time)  # when DATA ended (time.time())
+
+    @property
+    def arrived(self) -> datetime:
+        """``at`` as an aware datetime (the scheduling tests: never early)."""
+        return datetime.fromtimestamp(self.at, UTC)
 
     @property
     def message(self) -> EmailMessage:

@@ -39,6 +39,7 @@ from .installed import check_installed  # noqa: F401  (registers it: txmail.E005
 from .mail.mime import Attachment, InlineImage
 from .message import Message
 from .registry import warm_up
+from .schedule import LocalTime, local_time
 
 if TYPE_CHECKING:
     from .bulk.bulk_message import BulkMessage
@@ -74,6 +75,7 @@ __all__ = [
     "InvalidAttachment",
     "InvalidHeader",
     "InvalidSetting",
+    "LocalTime",
     "MJMLError",
     "MailerConfigurationError",
     "Message",
@@ -92,5 +94,6 @@ __all__ = [
     "UndefinedVariable",
     "UnknownMailer",
     "erase",
+    "local_time",
     "warm_up",
 ]

@@ -16,7 +16,16 @@ class TxmailConfig(AppConfig):
         # The task modules, so a worker knows the tasks from its start: Celery
         # discards a task whose module no import has registered yet.
         from .delivery import queue  # noqa: F401
+        connect_last_check()
         connect_shutdown()
+
+
+def connect_last_check() -> None:
+    """Let the delivery layer find a row's class for its last check (``still_wanted()``)."""
+    from .delivery import deadline
+    from .registry import get_message_class
+
+    deadline.use(get_message_class)
 
 
 def connect_shutdown() -> None:

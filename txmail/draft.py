@@ -10,13 +10,14 @@ import json
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
 
 from django.utils import timezone
 
 from .exceptions import MessageConfigurationError
+from .schedule import LocalTime, check_quiet_hours
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -57,8 +58,14 @@ class DeliveryOptions:
         Provider features through django-anymail (ignored by SMTP mailers).
         None tags mean the registry name ("shop.Receipt"). JSON values.
     ``send_at``, ``delay``
-        When ``enqueue()`` hands it over: an aware datetime, or a delay from
-        now (one of the two). None: at once. ``send()`` sends now and refuses them.
+        When ``enqueue()`` hands it over: an aware datetime, a
+        ``txmail.local_time(9)`` (the next 9:00 on the recipient's clock), or a
+        delay from now (one of the two). None: at once. ``send()`` sends now
+        and refuses them.
+    ``quiet_hours``
+        ``(start, end)`` ``datetime.time`` values on the recipient's clock, e.g.
+        ``(time(21), time(8))``: a queued message due inside them waits for
+        their end. None: any hour.
     ``expires_at``, ``expires_after``
         A deadline (an aware datetime, or a time after enqueueing; one of the
         two): a queued message not handed over by then ends ``expired``, never
@@ -83,12 +90,13 @@ class DeliveryOptions:
     tags: Sequence[str] | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     esp_extra: Mapping[str, Any] | None = None
-    send_at: datetime | None = None
+    send_at: datetime | LocalTime | None = None
     delay: timedelta | None = None
     expires_at: datetime | None = None
     expires_after: timedelta | None = None
     idempotency_key: str | None = None
     idempotency_window: timedelta = timedelta(days=1)
+    quiet_hours: tuple[time, time] | None = None
 
     def __post_init__(self) -> None:
         # Checked when the class is defined, not when a worker meets it.
@@ -149,7 +157,9 @@ class DeliveryOptions:
     def _check_times(self) -> None:
         for when, after in (("send_at", "delay"), ("expires_at", "expires_after")):
             moment, span = getattr(self, when), getattr(self, after)
-            if moment is not None and (not isinstance(moment, datetime)
+            if when == "send_at" and isinstance(moment, LocalTime):
+                pass  # resolved on the recipient's clock at enqueue()
+            elif moment is not None and (not isinstance(moment, datetime)
                                        or timezone.is_naive(moment)):
                 raise MessageConfigurationError(
                     f"DeliveryOptions({when}={moment!r}): {when} must be an aware datetime "
@@ -161,6 +171,9 @@ class DeliveryOptions:
             if moment is not None and span is not None:
                 raise MessageConfigurationError(
                     f"DeliveryOptions: give {when} or {after}, not both.")
+        check_quiet_hours(self.quiet_hours)
+        if self.quiet_hours is not None:
+            object.__setattr__(self, "quiet_hours", tuple(self.quiet_hours))
         window = self.idempotency_window
         if not isinstance(window, timedelta) or window <= timedelta():
             raise MessageConfigurationError(
@@ -238,6 +251,9 @@ class Draft:
     language: str | None = None
     time_zone: Any = None
     options: DeliveryOptions = field(default_factory=DeliveryOptions)
+    # What ``Message.get_send_check()`` returned (JSON values; None: no last
+    # check): the worker gives it to the class's ``still_wanted()``.
+    send_check: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "headers", MappingProxyType(dict(self.headers)))

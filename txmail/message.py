@@ -20,6 +20,8 @@ coming back here.
 
 import difflib
 import html as html_lib
+import inspect
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import fields, replace
@@ -102,6 +104,37 @@ def _overridden(options: DeliveryOptions, given: Mapping[str, Any], owner: str
                 f"{owner}: {name!r} is not a delivery option.{hint} send() and enqueue() "
                 f"take the fields of txmail.DeliveryOptions: {', '.join(_OPTION_NAMES)}.")
     return replace(options, **given)
+
+
+def _check_last_check(cls: type["Message"]) -> None:
+    """Refuse a class with one half of the last check: its data or its verdict."""
+    hook = inspect.getattr_static(cls, "still_wanted")
+    if not isinstance(hook, classmethod):
+        raise MessageConfigurationError(
+            f"{cls.__name__}.still_wanted must be a classmethod: the worker has the data "
+            "get_send_check() stored, not the instance (@classmethod def still_wanted(cls, "
+            "data)).")
+    stores = cls.get_send_check is not Message.get_send_check
+    decides = hook.__func__ is not Message.__dict__["still_wanted"].__func__
+    if stores != decides:
+        given, missing = (("get_send_check()", "still_wanted()") if stores
+                          else ("still_wanted()", "get_send_check()"))
+        raise MessageConfigurationError(
+            f"{cls.__name__} defines {given} but not {missing}: the last check needs "
+            "both (get_send_check() returns the data kept at enqueue(), still_wanted(cls, "
+            "data) decides from it before the hand-over).")
+
+
+def _send_check(message: "Message", owner: str) -> Any:
+    data = message.get_send_check()
+    if data is not None:
+        try:
+            json.dumps(data)
+        except (TypeError, ValueError) as exc:
+            raise MessageConfigurationError(
+                f"{owner}.get_send_check() must return JSON values, such as ids "
+                f"({{'order': order.pk}}), not objects: {exc}.") from None
+    return data
 
 
 # Attributes and hooks of earlier releases, now read from ``delivery_options``:
@@ -241,6 +274,7 @@ class Message:
         cls._resolved_options = _completed(cls, cls.delivery_options,
                                            f"{cls.__name__}.delivery_options")
         check_key_template(cls.__name__, cls._resolved_options.idempotency_key)
+        _check_last_check(cls)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} to={self.to!r}>"
@@ -322,6 +356,25 @@ class Message:
         """Return the MAILERS alias to send through; None means the default."""
         return self.mailer
 
+    def get_send_check(self) -> Any:
+        """Return JSON values kept at ``enqueue()`` for ``still_wanted()``; None: no check.
+
+        E.g. ``{"order": self.order.pk}``: the worker passes them to the class's
+        ``still_wanted()`` just before the hand-over, so a dispatch notice for
+        an order cancelled since can be dropped.
+        """
+        return None
+
+    @classmethod
+    def still_wanted(cls, data: Any) -> bool:
+        """Return whether the message is still wanted, from ``get_send_check()``'s data.
+
+        Called by the worker just before the hand-over. False, or raising
+        ``txmail.CancelSend("why")``, ends the row ``cancelled``; an error
+        leaves it unsent and tried again later (``docs/how-to/scheduling.md``).
+        """
+        return True
+
     def get_delivery_options(self) -> DeliveryOptions:
         """Return how this message is delivered (see ``DeliveryOptions``).
 
@@ -387,6 +440,7 @@ class Message:
                 attachments=tuple(self.get_attachments()),
                 language=language, time_zone=time_zone,
                 options=chosen,
+                send_check=_send_check(self, owner) if sending else None,
             )
 
     # -- the way out ----------------------------------------------------------

@@ -241,7 +241,8 @@ def enqueue(message: "Message", using: str | None = None, *, message_class: str,
         with idempotency.atomic() if draft.options.idempotency_key else nullcontext():
             if attempt.claim(draft):
                 row = queue_email(attempt.email, alias=draft.mailer,
-                                  message_class=draft.message_class, options=draft.options)
+                                  message_class=draft.message_class, options=draft.options,
+                                  time_zone=draft.time_zone, send_check=draft.send_check)
                 if attempt.key_row is not None:
                     idempotency.link(attempt.key_row, row.pk)
         if attempt.first is not None:

@@ -259,9 +259,11 @@ def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
         return Delivery(**fields, mailer=campaign.mailer, from_email="", recipients=[],
                         status=Status.FAILED, max_attempts=0,
                         last_error=f"Not rendered: {type(exc).__name__}: {exc}"), None
-    # The campaign's task queue (chosen at start) with the message's own options.
+    # The campaign's task queue (chosen at start) with the message's own options;
+    # it sends when it runs (start it at the time you want): no send time of its own.
     options = replace(draft.options, task_backend=campaign.task_backend,
-                      queue_name=campaign.queue_name or None, priority=campaign.priority)
+                      queue_name=campaign.queue_name or None, priority=campaign.priority,
+                      send_at=None, delay=None, quiet_hours=None)
     row = queue.new_row(attempt.email, alias=draft.mailer,
                         message_class=campaign.message_class, options=options)
     # Claimed by this task already, as queue._claim() would: the sweep

@@ -6,6 +6,7 @@ undoes what the worker did; history is never edited: "send again" makes a
 new row.
 """
 
+from datetime import datetime
 from email import message_from_bytes
 from email.policy import SMTP
 from email.utils import make_msgid
@@ -13,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from ..conf import txmail_settings
@@ -46,13 +47,36 @@ def retry_now(rows: "QuerySet[Delivery]") -> int:
     return changed
 
 
-def cancel(rows: "QuerySet[Delivery]") -> int:
-    """Cancel rows that no worker has claimed yet (a secret body is dropped with it)."""
+def cancel(rows: "QuerySet[Delivery]", reason: str = "Cancelled by an operator.") -> int:
+    """Cancel rows that no worker has claimed yet, scheduled ones too (a secret body is
+    dropped with it)."""
     ids = list(rows.filter(status__in=READY).values_list("pk", flat=True))
     changed = Delivery.objects.filter(pk__in=ids, status__in=READY).update(
-        status=Status.CANCELLED, claim_token="", last_error="Cancelled by an operator.",
+        status=Status.CANCELLED, claim_token="", last_error=reason,
         updated_at=timezone.now())
     drop_secret_bodies(Delivery.objects.filter(pk__in=ids))
+    return changed
+
+
+def reschedule(rows: "QuerySet[Delivery]", when: datetime) -> int:
+    """Move rows no worker has claimed to ``when``; return how many moved.
+
+    A row whose deadline (``expires_at``) comes first stays as it is. Each
+    moved row gets a task for its new time; the task of its old time finds it
+    not due and leaves it (``queue.run()``).
+    """
+    later = when > timezone.now()
+    movable = rows.filter(status__in=READY).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=when))
+    ids = list(movable.values_list("pk", flat=True))
+    # Scheduled until then; now, it is queued as it was (retrying stays retrying).
+    status = Value(Status.SCHEDULED) if later else Case(
+        When(status=Status.SCHEDULED, then=Value(Status.QUEUED)), default=F("status"))
+    changed = Delivery.objects.filter(pk__in=ids, status__in=READY).update(
+        status=status, next_attempt_at=when, send_at=when, needs_handoff=False,
+        claim_token="", updated_at=timezone.now())
+    for row in Delivery.objects.filter(pk__in=ids, status__in=READY, next_attempt_at=when):
+        transaction.on_commit(partial(hand_off, row, run_after=when if later else None))
     return changed
 
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import actions, health, stored
+from .admin_reschedule import RescheduleMixin
 from .models import Delivery
 
 # The message's HTML, opened in the admin's frame or on its own: no scripts, no
@@ -75,7 +76,7 @@ class DeduplicatedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(RescheduleMixin, admin.ModelAdmin):
     # Few, narrow columns: the page stays one line a row beside the filters at
     # 1280 px (admin.css lays the table out fixed and cuts each cell short).
     list_display = ("created", "status_cell", "to", "subject_cell", "class_cell", "mailer_cell")
@@ -84,22 +85,24 @@ class DeliveryAdmin(admin.ModelAdmin):
     search_fields = ("recipients_text", "message_id", "provider_message_id", "subject")
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
-    actions = ("retry_now", "cancel", "send_again")
+    actions = ("retry_now", "cancel", "reschedule", "send_again")
     list_select_related = False  # the list shows no related row
     show_full_result_count = False  # no second COUNT over the whole log when filtering
     change_form_template = "admin/txmail/delivery/change_form.html"
     SUMMARY = ("status", "recipients_line", "subject", "from_email", "mailer_line", "message_class",
-               ("created_at", "sent_at", "next_attempt_at"), "attempts_line", "last_error_line")
+               ("created_at", "sent_at", "next_attempt_at"), ("send_at", "expires_at"),
+               "attempts_line", "last_error_line")
     INTERNALS = ("message_id", "provider_message_id", "queued", "topic", "respect_suppression",
                  "critical", "resend_if_unknown", "secret_body", "task_backend", "queue_name",
                  "priority", "claim_token", "claimed_at", "handed_over_at", "needs_handoff",
-                 "updated_at", "esp_options", "resent_from", "duplicates")
+                 "updated_at", "esp_options", "send_check", "resent_from", "duplicates")
     fieldsets = (
         (_("Summary"), {"fields": SUMMARY}),
         (_("Internals"), {"fields": INTERNALS, "classes": ("collapse", "tx-internals")}),
     )
     readonly_fields = [f for group in (SUMMARY, INTERNALS) for f in group
-                       if isinstance(f, str)] + ["created_at", "sent_at", "next_attempt_at"]
+                       if isinstance(f, str)] + ["created_at", "sent_at", "next_attempt_at",
+                                                 "send_at", "expires_at"]
 
     class Media:
         css = {"all": ("txmail/admin.css",)}
@@ -241,7 +244,8 @@ class DeliveryAdmin(admin.ModelAdmin):
                 "%(count)d messages can't be sent again: %(why)s.",
                 count) % {"count": count, "why": actions.NO_BODY}, messages.WARNING)
 
-    @admin.action(permissions=["operate"], description=_("Cancel the selected queued messages"))
+    @admin.action(permissions=["operate"],
+                  description=_("Cancel the selected queued or scheduled messages"))
     def cancel(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         count = actions.cancel(queryset)
         self.message_user(request, ngettext(

@@ -8,10 +8,15 @@ outside a transaction has sent the message before it returns (``sent``), and
 inside one it is ``queued`` until the transaction commits and ``sent`` right
 after; under a worker's backend it is ``queued`` until a worker claims it
 (``sending``), then ``sent``, ``retrying``, ``failed``, ... ``enqueue()`` itself
-pays no query for it.
+pays no query for it. ``cancel()`` and ``reschedule()`` change it while no
+worker has claimed it.
 """
 
+from datetime import datetime, timedelta
+from typing import cast
+
 from django.db import models
+from django.utils import timezone
 
 from .models import FINAL, Delivery
 
@@ -54,6 +59,43 @@ class Queued:
         if self.delivery_id is None:  # a duplicate of a send() still writing its row
             return Delivery.objects.filter(message_id=self.message_id).order_by("pk")[:1]
         return Delivery.objects.filter(pk=self.delivery_id)
+
+    def _pk(self) -> int:
+        if self.delivery_id is None:
+            self.refresh()  # finds the row by its Message-ID
+        return int(cast(int, self.delivery_id))
+
+    def cancel(self, reason: str = "Queued.cancel() was called.") -> bool:
+        """Cancel it if no worker has claimed it yet (scheduled, queued, retrying).
+
+        Return whether it was cancelled: a conditional UPDATE, so a message a
+        worker is sending, or that ended, is left as it is.
+        """
+        from .actions import cancel  # the queue's module: imported when needed
+
+        done = bool(cancel(Delivery.objects.filter(pk=self._pk()),
+                           reason=f"Cancelled: {reason}"))
+        self.refresh()
+        return done
+
+    def reschedule(self, when: datetime | timedelta) -> bool:
+        """Send it at ``when`` (an aware datetime, or a delay from now) instead.
+
+        Return whether it moved: not if a worker claimed it, it ended, or its
+        deadline comes first. A task for the new time is handed to the queue
+        once the transaction commits.
+        """
+        from .actions import reschedule
+
+        if isinstance(when, timedelta):
+            when = timezone.now() + when
+        elif timezone.is_naive(when):
+            raise ValueError(f"reschedule({when!r}): give an aware datetime (e.g. "
+                             "django.utils.timezone.now() + timedelta(hours=1)) or a "
+                             "timedelta.")
+        done = bool(reschedule(Delivery.objects.filter(pk=self._pk()), when))
+        self.refresh()
+        return done
 
     @property
     def delivery(self) -> Delivery:

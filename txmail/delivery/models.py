@@ -92,6 +92,11 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True,
                                            db_index=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # DeliveryOptions.send_at / delay / quiet_hours, and expires_at / expires_after
+    # (txmail/delivery/deadline.py); send_check: Message.get_send_check()'s data.
+    send_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True, db_index=True)
+    send_check = models.JSONField(_("last check data"), null=True, blank=True, editable=False)
     # A worker's claim: who, since when, and whether the mailer had the message
     # when the worker stopped (then a stale claim ends as unknown, not retried).
     claim_token = models.CharField(max_length=32, blank=True, editable=False)

@@ -40,7 +40,16 @@ from ..draft import DeliveryOptions
 from ..exceptions import DeliveryNotFound
 from ..mail import esp
 from ..mail.frozen import freeze
-from . import bookkeeping, idempotency, migrated, recovery, retention, send, shutdown
+from . import (
+    bookkeeping,
+    deadline,
+    idempotency,
+    migrated,
+    recovery,
+    retention,
+    send,
+    shutdown,
+)
 from .bookkeeping import retrying
 from .models import READY, Delivery, Status
 
@@ -49,21 +58,32 @@ DEFAULT_OPTIONS = DeliveryOptions()
 
 
 def enqueue(email: Any, *, alias: str, message_class: str = "",
-            options: DeliveryOptions = DEFAULT_OPTIONS) -> Delivery:
-    """Store ``email`` as a queued delivery; hand it to the task queue on commit."""
-    row = new_row(email, alias=alias, message_class=message_class, options=options)
+            options: DeliveryOptions = DEFAULT_OPTIONS, time_zone: Any = None,
+            send_check: Any = None) -> Delivery:
+    """Store ``email`` as a queued delivery; hand it to the task queue on commit.
+
+    A send time (``options.send_at`` / ``delay`` / ``quiet_hours``, local times
+    on ``time_zone``'s clock) makes it ``scheduled`` until then (``deadline``).
+    """
+    row = new_row(email, alias=alias, message_class=message_class, options=options,
+                  time_zone=time_zone, send_check=send_check)
     # Build the task now: a bad backend alias, queue or priority raises here,
     # in the caller, instead of leaving the row stuck in the queue.
     task_for(row.task_backend, row.queue_name, row.priority, owner=message_class)
     row.save(force_insert=True)
-    transaction.on_commit(partial(hand_off, row), using=router.db_for_write(Delivery))
+    later = row.next_attempt_at if row.status == Status.SCHEDULED else None
+    transaction.on_commit(partial(hand_off, row, run_after=later),
+                          using=router.db_for_write(Delivery))
     return row
 
 
 def new_row(email: Any, *, alias: str, message_class: str,
-            options: DeliveryOptions = DEFAULT_OPTIONS) -> Delivery:
+            options: DeliveryOptions = DEFAULT_OPTIONS, time_zone: Any = None,
+            send_check: Any = None) -> Delivery:
     """Return an unsaved queued ``Delivery`` holding ``email`` frozen (bulk sends save many)."""
     raw, envelope_from, recipients = freeze(email)
+    timing = deadline.row_fields(options, time_zone=time_zone, send_check=send_check,
+                                 owner=message_class)
     return Delivery(
         message_class=message_class,
         mailer=alias,
@@ -71,10 +91,10 @@ def new_row(email: Any, *, alias: str, message_class: str,
         recipients=recipients,
         subject=str(email.subject),
         message_id=str(email.extra_headers.get("Message-ID", "")),
-        status=Status.QUEUED,
+        status=timing.pop("status", Status.QUEUED),
         queued=True,
         max_attempts=txmail_settings.MAX_ATTEMPTS,
-        next_attempt_at=timezone.now(),
+        next_attempt_at=timing.pop("next_attempt_at", timezone.now()),
         task_backend=options.task_backend or txmail_settings.TASK_BACKEND,
         queue_name=options.queue_name or "",
         priority=options.priority or 0,
@@ -85,6 +105,7 @@ def new_row(email: Any, *, alias: str, message_class: str,
         resend_if_unknown=bool(options.resend_if_unknown),
         secret_body=options.secret_body,
         esp_options=esp.options_of(email),
+        **timing,  # send_at, expires_at, send_check
     )
 
 
@@ -167,16 +188,18 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
     tokens.append(token)
     now = timezone.now()
     row = retrying(Delivery.objects.filter(pk=delivery_id).only(
-        "status", "task_backend", "queue_name", "priority").first)
+        "status", "task_backend", "queue_name", "priority", "next_attempt_at").first)
     if row is None:
         raise DeliveryNotFound(
             f"Delivery {delivery_id} does not exist: it was deleted before its task "
             "ran, so nothing was sent. Send the message again if it is still wanted."
         )
     # Its own row with a margin: the enqueuing host's clock may run a little
-    # ahead of this one's, and a deferred retry may fire a moment early.
-    retrying(_claim, Delivery.objects.filter(pk=delivery_id), token, now,
-             due=now + CLOCK_MARGIN)
+    # ahead of this one's, and a deferred retry may fire a moment early. A
+    # scheduled row never goes before its time: its task waits for it.
+    now = deadline.wait_until_due(row, now, CLOCK_MARGIN)
+    retrying(_claim, Delivery.objects.filter(deadline.claimable(now), pk=delivery_id), token,
+             now, due=now + CLOCK_MARGIN)
     # Drain: other ready rows of the same task backend and queue, so one task
     # fills the worker's connections (their own tasks then find nothing to do).
     limit = max(txmail_settings.BATCH_SIZE - 1, 0)
@@ -185,12 +208,12 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
         _ready_ids, row, now, limit, exclude=delivery_id, floor=floor)
     if ids:
         retrying(_claim, Delivery.objects.filter(pk__in=ids), token, now)
-    deadline = time.monotonic() + DRAIN_SECONDS
+    drain_until = time.monotonic() + DRAIN_SECONDS
 
     def claim_more() -> str | None:
         # Claimed while the lanes still have work, so they never wait for a
         # batch to finish (a slow send held up the whole batch) or reconnect.
-        if time.monotonic() > deadline or shutdown.stopping.is_set():
+        if time.monotonic() > drain_until or shutdown.stopping.is_set():
             return None
         more, when = uuid.uuid4().hex, timezone.now()
         tokens.append(more)
@@ -203,7 +226,7 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
         return Q(priority__gt=floor[0])
 
     counts = send_claimed(token, claim_more=partial(retrying, claim_more) if limit else None,
-                          jump=jumper(row.task_backend, first, tokens, until=deadline))
+                          jump=jumper(row.task_backend, first, tokens, until=drain_until))
     if bookkeeping.outages() != outages:
         bookkeeping.drop_connections()  # the worker's own, dead since the outage
     if not shutdown.stopping.is_set():

@@ -18,6 +18,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from ..conf import txmail_settings
+from . import deadline
 from .models import FINAL, READY, Delivery, Status
 
 logger = logging.getLogger("txmail.delivery")
@@ -37,6 +38,7 @@ def sweep(*, older_than: float | None = None, claims: bool = True
       same bytes while attempts are left;
     - due for longer than that and still waiting, or due and never handed off (a
       backend that can't defer, a failed hand-off): handed to the task queue again;
+    - past their deadline (``expires_at``) and unclaimed: ``expired``;
     - ended longer than ``BODY_RETENTION`` ago: the body is dropped.
 
     ``claims=False`` leaves claims alone (the sweep loops, while a worker may
@@ -45,6 +47,7 @@ def sweep(*, older_than: float | None = None, claims: bool = True
     timeout = float(txmail_settings.CLAIM_TIMEOUT if older_than is None else older_than)
     now = timezone.now()
     stale = now - timedelta(seconds=timeout)
+    expired = deadline.expire_overdue(now)  # first: they are not handed off again
     found: dict[str, Any] = judge_claims(stale, now) if claims else {}
     taken_back = found.pop("ids", [])
     overdue = Delivery.objects.filter(
@@ -54,7 +57,8 @@ def sweep(*, older_than: float | None = None, claims: bool = True
     rows = list(overdue.only("pk", "task_backend", "queue_name", "priority")[:1000])
     Delivery.objects.filter(pk__in=[r.pk for r in rows], status__in=READY).update(
         next_attempt_at=now, needs_handoff=False)
-    counts = {"requeued": 0, "resent": 0, "unknown": 0, **found, "handed_off": len(rows),
+    counts = {"requeued": 0, "resent": 0, "unknown": 0, **found,
+              **({"expired": expired} if expired else {}), "handed_off": len(rows),
               "bodies_dropped": drop_bodies(now)}
     return counts, one_per_batch(rows)
 

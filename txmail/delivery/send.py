@@ -37,7 +37,7 @@ from ..exceptions import (
 )
 from ..mail import esp
 from ..mail.frozen import FrozenEmail
-from . import bookkeeping, heartbeat, listed, recovery, shutdown
+from . import bookkeeping, deadline, heartbeat, listed, recovery, shutdown
 from .bookkeeping import mark_failed, mark_sent, mark_suppressed, mark_waiting, retrying
 from .lanes import Line
 from .models import Delivery, Status
@@ -152,6 +152,11 @@ def _in_thread(func: Any, *args: Any) -> None:
 
 def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOff) -> str:
     """Send one claimed row's stored bytes; return its status."""
+    # Its deadline and its class's last check, before the mailer is told.
+    retry_at = timezone.now() + timedelta(seconds=backoff(row.attempts + 1))
+    if (ended := retrying(deadline.before_hand_over, row, token, retry_at=retry_at,
+                          hand_off=hand_off)) is not None:
+        return ended
     now = timezone.now()
     mine = Delivery.objects.filter(pk=row.pk, claim_token=token, status=Status.SENDING)
     # The claim is renewed as the mailer gets the message (a row may wait in
@@ -222,7 +227,8 @@ def _retry_refused(row: Delivery, sent: Any, now: datetime, raw: Any,
     retry_at = now + timedelta(seconds=backoff(row.attempts))
     first = row.resent_from if row.resent_from_id else row
     follow_up = row.copy(recipients=later, status=Status.RETRYING, attempts=row.attempts,
-                         next_attempt_at=retry_at, raw=raw, resent_from=first)
+                         next_attempt_at=retry_at, raw=raw, resent_from=first,
+                         expires_at=row.expires_at, send_check=row.send_check)
     follow_up.save()
     transaction.on_commit(partial(hand_off, follow_up, run_after=retry_at),
                           using=router.db_for_write(Delivery))
@@ -231,6 +237,12 @@ def _retry_refused(row: Delivery, sent: Any, now: datetime, raw: Any,
 def _retry_later(row: Delivery, exc: Exception, now: datetime, token: str,
                  hand_off: HandOff) -> str:
     retry_at = now + timedelta(seconds=backoff(row.attempts))
+    if row.expires_at is not None and retry_at >= row.expires_at:
+        # Never sent late: no attempt after the deadline.
+        mark_failed(row, exc, email=None, status=Status.EXPIRED, token=token,
+                    note=f"Expired: the next attempt would come after its deadline "
+                    f"({row.expires_at.isoformat(sep=' ', timespec='seconds')})")
+        return Status.EXPIRED
     mark_failed(row, exc, email=None, status=Status.RETRYING, token=token,
                 next_attempt_at=retry_at)
     hand_off(row, run_after=retry_at)

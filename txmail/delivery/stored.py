@@ -107,6 +107,9 @@ _NEXT_STEP = {
                    "if the body is gone).",
     Status.UNKNOWN: "The server may have accepted it: check the recipient's mailbox or the "
                     "provider's log before using 'Send again' (which may send it twice).",
+    Status.SCHEDULED: "Waiting for its send time: 'Reschedule' moves it, 'Cancel' stops it.",
+    Status.EXPIRED: "Its deadline passed before it was handed over, so it was not sent: "
+                    "'Send again' sends a copy now, without the deadline.",
     Status.SUPPRESSED: "Every recipient is on the suppression list: remove them from it "
                        "to send to them again.",
 }

@@ -75,6 +75,14 @@ class MailTestMixin:
                            key: str | None = None, **fields: Any) -> SentRecord:
         return self.sent_mail.assert_deduplicated(message_class, key=key, **fields)
 
+    def assertScheduled(self, message_class: type | None = None, /, **fields: Any
+                        ) -> SentRecord:
+        return self.sent_mail.assert_scheduled(message_class, **fields)
+
+    def assertExpired(self, message_class: type | None = None, /, **fields: Any
+                      ) -> SentRecord:
+        return self.sent_mail.assert_expired(message_class, **fields)
+
     def assertNothingSent(self) -> None:
         self.sent_mail.assert_nothing_sent()
 

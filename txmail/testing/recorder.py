@@ -31,6 +31,8 @@ SUPPRESSED = "suppressed"  # every recipient was on the suppression list: nothin
 # A call with the same class and idempotency key sent or stored it: nothing went out.
 DEDUPLICATED = "deduplicated"
 THROTTLED = "throttled"  # queued, held back by its mailer's rate limit (TXMAIL["RATE_LIMITS"])
+SCHEDULED = "scheduled"  # enqueue() with a send time still to come
+EXPIRED = "expired"  # its deadline passed before it was handed over: never sent
 
 
 def _bare(addresses: Any) -> list[str]:
@@ -49,12 +51,13 @@ class SentRecord:
     """One message that went through ``send()`` or ``enqueue()`` while recording.
 
     ``status`` is ``"sent"``, ``"queued"`` (``enqueue()``, not yet run),
-    ``"failed"``, ``"cancelled"``, ``"suppressed"``, ``"deduplicated"``
-    (``result`` is then the first call's handle, ``reason`` the key) or
-    ``"throttled"`` (queued, held back by its mailer's rate limit: ``reason``
-    says until when); ``subject``/``html``/``text`` and the recipients are what
-    went out (after interceptors), ``rendered`` what the templates produced,
-    ``context`` what they rendered with.
+    ``"scheduled"`` (waiting for ``send_at``), ``"failed"``, ``"cancelled"``,
+    ``"suppressed"``, ``"expired"``, ``"deduplicated"`` (``result`` is then the
+    first call's handle, ``reason`` the key) or ``"throttled"`` (queued, held
+    back by its mailer's rate limit: ``reason`` says until when);
+    ``subject``/``html``/``text`` and the recipients are what went out (after
+    interceptors), ``rendered`` what the templates produced, ``context`` what
+    they rendered with.
     """
 
     message: Any
@@ -71,6 +74,11 @@ class SentRecord:
     @property
     def message_class(self) -> type:
         return type(self.message)
+
+    @property
+    def send_at(self) -> Any:
+        """When an ``enqueue()``'d message is (or was) to be sent; None: at once."""
+        return getattr(self.delivery, "send_at", None)
 
     @property
     def context(self) -> Mapping[str, Any]:
@@ -123,6 +131,8 @@ class SentRecord:
         if self.subject:
             line += f", subject {self.subject!r}"
         line += f" [{self.status} by {how}"
+        if self.send_at is not None:
+            line += f" for {self.send_at.isoformat(sep=' ', timespec='seconds')}"
         if self.mailer:
             line += f" via {self.mailer!r}"
         if self.reason:
@@ -236,7 +246,7 @@ class MailRecorder:
         if queued:
             # Outside a transaction the task may have run inside enqueue(),
             # before this signal: its outcome is in the row already.
-            record.delivery.refresh_from_db(fields=["status", "last_error"])
+            record.delivery.refresh_from_db(fields=["status", "last_error", "send_at"])
             self._settle(record)
 
     def _on_delivered(self, sender: str, *, delivery: Any = None, **kwargs: Any) -> None:
@@ -265,6 +275,12 @@ class MailRecorder:
             record.status, record.reason = SUPPRESSED, record.delivery.last_error
         elif status == Status.THROTTLED:
             record.status, record.reason = THROTTLED, record.delivery.last_error
+        elif status == Status.EXPIRED:
+            record.status, record.reason = EXPIRED, record.delivery.last_error
+        elif status == Status.SCHEDULED:
+            record.status = SCHEDULED
+        elif record.status == SCHEDULED:  # rescheduled to now, or claimed
+            record.status = QUEUED
 
     def _on_failed(self, sender: type, *, message: Any, mailer: str | None,
                    error: BaseException, queued: bool, **kwargs: Any) -> None:
@@ -273,6 +289,9 @@ class MailRecorder:
 
     def _on_cancelled(self, sender: type, *, message: Any, mailer: str, reason: str,
                       email: Any, delivery: Any, queued: bool, **kwargs: Any) -> None:
+        if message is None and delivery is not None:  # a worker's last check: no instance
+            self._on_delivered(mailer, delivery=delivery)
+            return
         self.records.append(SentRecord(message=message, mailer=mailer, status=CANCELLED,
                                        queued=queued, email=email, reason=reason,
                                        delivery=delivery))
@@ -355,7 +374,7 @@ class MailRecorder:
 
         ran = []
         for record in self.records:
-            if record.status != QUEUED:
+            if record.status not in (QUEUED, SCHEDULED):  # scheduled: sent once due
                 continue
             record.delivery.refresh_from_db()
             if record.delivery.status in READY:
@@ -421,9 +440,47 @@ class MailRecorder:
             self._fail(f"Expected {what} to be deduplicated; it was not.")
         return found[-1]
 
+    def _reread(self) -> None:
+        """Read the rows of queued records again: the sweep expires rows without a signal."""
+        for record in self.records:
+            if record.queued and record.delivery is not None and record.status in (
+                    QUEUED, SCHEDULED):
+                record.delivery.refresh_from_db(fields=["status", "last_error", "send_at"])
+                self._settle(record)
+
+    def assert_scheduled(self, message_class: type | None = None, /, *, at: Any = None,
+                         between: tuple[Any, Any] | None = None,
+                         **fields: Any) -> SentRecord:
+        """Assert that a matching message waits for its send time; return the match.
+
+        ``at``: exactly this aware datetime; ``between=(earliest, latest)``: in
+        that range, both included (for ``delay=`` or ``local_time()``).
+        """
+        __tracebackhide__ = True
+        self._reread()
+        found = [r for r in self.filter(message_class, status=SCHEDULED, **fields)
+                 if (at is None or r.send_at == at)
+                 and (between is None or between[0] <= r.send_at <= between[1])]
+        if not found:
+            when = f" for {at}" if at is not None else (
+                f" between {between[0]} and {between[1]}" if between else "")
+            self._fail(f"Expected {_what(message_class, fields)} to be scheduled{when}; "
+                       "it was not.")
+        return found[-1]
+
+    def assert_expired(self, message_class: type | None = None, /,
+                       **fields: Any) -> SentRecord:
+        """Assert that a matching message expired unsent (its deadline passed); return it."""
+        __tracebackhide__ = True
+        self._reread()
+        found = self.filter(message_class, status=EXPIRED, **fields)
+        if not found:
+            self._fail(f"Expected {_what(message_class, fields)} to have expired; it did not.")
+        return found[-1]
+
     def assert_nothing_sent(self) -> None:
         """Assert that nothing was sent or queued (cancelled and failed messages weren't)."""
         __tracebackhide__ = True
-        if any(r.status in (SENT, QUEUED) for r in self.records):
+        if any(r.status in (SENT, QUEUED, SCHEDULED) for r in self.records):
             self._fail("Expected nothing to be sent.")
 

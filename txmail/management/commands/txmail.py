@@ -2,14 +2,15 @@
 
     manage.py txmail status                 counts by status; a queue no worker takes
     manage.py txmail retry --failed         queue every failed message again (or: retry ID ...)
-    manage.py txmail cancel ID ...          cancel queued messages
+    manage.py txmail cancel ID ...          cancel queued or scheduled messages
+    manage.py txmail reschedule ID ... WHEN send them at another time (ISO, +2h, now)
     manage.py txmail requeue-stuck          recover rows claimed by workers that died
     manage.py txmail sweep [--every 60]     what workers do in passing; run it from cron
                                             or as a loop beside the workers
     manage.py txmail prune [--dry-run]      delete ended rows past TXMAIL['RETENTION']
     manage.py txmail erase ADDRESS          remove an address everywhere, keep it suppressed
 
-(``_txmail/deliveries.py``, ``_txmail/retention.py``), for bulk campaigns
+(``_txmail/deliveries.py``, ``_txmail/retention.py``, ``_txmail/reschedule.py``), for bulk campaigns
 (``_txmail/campaigns.py``):
 
     manage.py txmail campaign start NAME [--follow]   send a bulk class to its recipients
@@ -33,7 +34,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ._txmail import campaigns, deliveries, retention
+from ._txmail import campaigns, deliveries, reschedule, retention
 from ._txmail import classes as messages
 
 # Read-only: they run while the system checks fail, to diagnose them.
@@ -67,6 +68,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         deliveries.add_arguments(sub)
+        reschedule.add_arguments(sub)
         messages.add_arguments(sub)
         campaigns.add_arguments(sub)
         retention.add_arguments(sub)
@@ -99,6 +101,9 @@ class Command(BaseCommand):
 
     def do_cancel(self, **options: Any) -> None:
         deliveries.do_cancel(self, **options)
+
+    def do_reschedule(self, **options: Any) -> None:
+        reschedule.do_reschedule(self, **options)
 
     def do_requeue_stuck(self, **options: Any) -> None:
         deliveries.do_requeue_stuck(self, **options)

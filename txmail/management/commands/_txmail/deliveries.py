@@ -31,6 +31,9 @@ NOT_RETRIED = {
                      "may have arrived; check with the recipient or the provider, then use "
                      "the admin's 'Send again' if it didn't"),
     Status.CANCELLED: "it was cancelled; use the admin's 'Send again' to send it after all",
+    Status.SCHEDULED: "it is scheduled; `txmail reschedule ID now` sends it now",
+    Status.EXPIRED: ("it expired: its deadline passed before a worker handed it over; use "
+                     "the admin's 'Send again' to send it after all"),
     Status.SUPPRESSED: ("every recipient is on the suppression list; remove them from it "
                         "(admin: Suppressions), then use the admin's 'Send again'"),
 }
@@ -41,7 +44,7 @@ def add_arguments(sub: Any) -> None:
     retry = sub.add_parser("retry", help="Queue failed messages for another attempt now.")
     retry.add_argument("ids", nargs="*", type=int, metavar="ID")
     retry.add_argument("--failed", action="store_true", help="Every failed message.")
-    cancel = sub.add_parser("cancel", help="Cancel queued messages.")
+    cancel = sub.add_parser("cancel", help="Cancel queued or scheduled messages.")
     cancel.add_argument("ids", nargs="+", type=int, metavar="ID")
     stuck = sub.add_parser("requeue-stuck", help="Recover messages claimed by workers that died.")
     stuck.add_argument("--older-than", type=float, metavar="SECONDS",
@@ -86,11 +89,17 @@ def do_status(command: BaseCommand, **options: Any) -> None:
     if due["n"]:
         command.stdout.write(f"oldest waiting since {due['t']:%Y-%m-%d %H:%M:%S %Z} "
                              f"({due['n']} due now)")
-    later = ready.filter(next_attempt_at__gt=now).aggregate(t=Min("next_attempt_at"),
-                                                            n=Count("pk"))
+    waiting = ready.filter(next_attempt_at__gt=now)
+    later = waiting.exclude(status=Status.SCHEDULED).aggregate(t=Min("next_attempt_at"),
+                                                               n=Count("pk"))
     if later["n"]:
         command.stdout.write(f"next retry at {later['t']:%Y-%m-%d %H:%M:%S %Z} "
                              f"({later['n']} waiting for a later attempt)")
+    scheduled = waiting.filter(status=Status.SCHEDULED).aggregate(t=Min("next_attempt_at"),
+                                                                  n=Count("pk"))
+    if scheduled["n"]:
+        command.stdout.write(f"next scheduled at {scheduled['t']:%Y-%m-%d %H:%M:%S %Z} "
+                             f"({scheduled['n']} waiting for their send time)")
     last = Delivery.objects.filter(queued=True).aggregate(t=Max("claimed_at"))["t"]
     command.stdout.write("last claimed by a worker: " + (
         f"{last:%Y-%m-%d %H:%M:%S %Z}" if last else "never"))
@@ -161,7 +170,8 @@ def do_cancel(command: BaseCommand, *, ids: list[int], **options: Any) -> None:
         by_status.setdefault(status, []).append(pk)
     for status, pks in by_status.items():
         why = ("a worker is sending it now; it can't be stopped" if status == Status.SENDING
-               else "it has ended; only queued or retrying messages can be cancelled")
+               else "it has ended; only queued, scheduled or retrying messages can be "
+               "cancelled")
         command.stderr.write(f"Not cancelled: {_ids(pks)} ({status}): {why}.")
     _refuse_unknown(_unknown(found, ids), "cancelled")
 
@@ -179,6 +189,7 @@ def do_requeue_stuck(command: BaseCommand, *, older_than: float | None, **option
 
 SWEPT = {"requeued": "requeued (their worker died)", "resent": "sent again",
          "unknown": "marked unknown (their worker died while the mailer had them)",
+         "expired": "expired (past their deadline)",
          "handed_off": "handed to the task backend again", "bodies_dropped": "bodies dropped",
          "chunks requeued": "campaign chunks requeued",
          "chunks handed off": "campaign chunks handed off"}
