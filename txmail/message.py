@@ -18,24 +18,28 @@ that the way out (``txmail.outbox``) renders, builds and delivers without
 coming back here.
 """
 
-import difflib
 import html as html_lib
-import inspect
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
 from django.conf import settings
-from django.core.mail import mailers
 from django.utils import timezone, translation
 
-from .backends.transport import check_shape
 from .conf import txmail_settings
+from .declared import (
+    MOVED,
+    check_last_check,
+    check_mailer,
+    completed_options,
+    missing_template_name,
+    overridden,
+    send_check_data,
+)
 from .draft import DeliveryOptions, Draft, Rendered, check_key_template, format_key
-from .exceptions import MessageConfigurationError, UnknownMailer
+from .exceptions import MessageConfigurationError
 from .installed import require_installed
 from .mail.mime import Attachment, InlineImage, TxEmailMessage
 from .mail.validation import check_address_list
@@ -77,110 +81,6 @@ def _activated(language: str | None, time_zone: Any) -> AbstractContextManager[A
     if time_zone:
         stack.enter_context(timezone.override(time_zone))
     return stack
-
-
-def _completed(cls: type["Message"], options: Any, where: str) -> DeliveryOptions:
-    """``options`` checked, with the kind's default for ``resend_if_unknown``."""
-    if not isinstance(options, DeliveryOptions):
-        raise MessageConfigurationError(
-            f"{where} must be a txmail.DeliveryOptions, not {options!r}: e.g. "
-            "delivery_options = DeliveryOptions(queue_name='email').")
-    if options.resend_if_unknown is None:
-        options = replace(options, resend_if_unknown=cls.resend_if_unknown_default)
-    return options
-
-
-_OPTION_NAMES = tuple(f.name for f in fields(DeliveryOptions))
-
-
-def _overridden(options: DeliveryOptions, given: Mapping[str, Any], owner: str
-                ) -> DeliveryOptions:
-    """``options`` with the fields given to ``send()`` / ``enqueue()`` replaced."""
-    for name in given:
-        if name not in _OPTION_NAMES:
-            close = difflib.get_close_matches(name, _OPTION_NAMES, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise MessageConfigurationError(
-                f"{owner}: {name!r} is not a delivery option.{hint} send() and enqueue() "
-                f"take the fields of txmail.DeliveryOptions: {', '.join(_OPTION_NAMES)}.")
-    return replace(options, **given)
-
-
-def _check_last_check(cls: type["Message"]) -> None:
-    """Refuse a class with one half of the last check: its data or its verdict."""
-    hook = inspect.getattr_static(cls, "still_wanted")
-    if not isinstance(hook, classmethod):
-        raise MessageConfigurationError(
-            f"{cls.__name__}.still_wanted must be a classmethod: the worker has the data "
-            "get_send_check() stored, not the instance (@classmethod def still_wanted(cls, "
-            "data)).")
-    stores = cls.get_send_check is not Message.get_send_check
-    decides = hook.__func__ is not Message.__dict__["still_wanted"].__func__
-    if stores != decides:
-        given, missing = (("get_send_check()", "still_wanted()") if stores
-                          else ("still_wanted()", "get_send_check()"))
-        raise MessageConfigurationError(
-            f"{cls.__name__} defines {given} but not {missing}: the last check needs "
-            "both (get_send_check() returns the data kept at enqueue(), still_wanted(cls, "
-            "data) decides from it before the hand-over).")
-
-
-def _send_check(message: "Message", owner: str) -> Any:
-    data = message.get_send_check()
-    if data is not None:
-        try:
-            json.dumps(data)
-        except (TypeError, ValueError) as exc:
-            raise MessageConfigurationError(
-                f"{owner}.get_send_check() must return JSON values, such as ids "
-                f"({{'order': order.pk}}), not objects: {exc}.") from None
-    return data
-
-
-# Attributes and hooks of earlier releases, now read from ``delivery_options``:
-# a class that still sets one would be silently ignored, so it is refused.
-_MOVED = {
-    **{name: f"delivery_options = DeliveryOptions({name}=...)" for name in (
-        "task_backend", "respect_suppression", "topic", "resend_if_unknown", "secret_body",
-        "tags", "metadata", "esp_extra", "critical")},
-    "task_queue_name": "delivery_options = DeliveryOptions(queue_name=...)",
-    "task_priority": "delivery_options = DeliveryOptions(priority=...)",
-    **{f"get_{name}": "get_delivery_options()" for name in (
-        "task_backend", "task_queue_name", "task_priority", "respect_suppression", "topic",
-        "resend_if_unknown", "secret_body", "tags", "metadata", "esp_extra")},
-    "get_recipients": "get_to()",
-}
-
-
-def check_mailer(owner: str, alias: str | None) -> str:
-    """Return ``alias`` (None: the default) if ``MAILERS`` has it in a usable shape.
-
-    Else raise ``UnknownMailer`` naming what MAILERS has (and the closest), or
-    ``MailerConfigurationError`` for a malformed entry, before anything is logged.
-    """
-    alias = alias or txmail_settings.DEFAULT_MAILER
-    if alias not in mailers:
-        configured = ", ".join(repr(a) for a in mailers) or "nothing"
-        raise UnknownMailer(
-            f"{owner}: mailer {alias!r} is not configured; settings.MAILERS has "
-            f"{configured}. {closest_alias(alias)}Add {alias!r} to MAILERS or use one "
-            "of those aliases."
-        )
-    check_shape(alias)
-    return alias
-
-
-def closest_alias(alias: str) -> str:
-    """"Did you mean 'x'? " for the MAILERS alias closest to ``alias``, or ""."""
-    close = difflib.get_close_matches(str(alias), [str(a) for a in mailers], n=1)
-    return f"Did you mean {close[0]!r}? " if close else ""
-
-
-def missing_template_name(owner: str) -> MessageConfigurationError:
-    return MessageConfigurationError(
-        f"{owner} requires either a definition of 'template_name' or an "
-        "implementation of 'get_template_names()'."
-    )
 
 
 class Message:
@@ -267,14 +167,14 @@ class Message:
         # ``abstract`` is not inherited: only a class that says so is abstract.
         if "abstract" not in cls.__dict__:
             cls.abstract = False
-        for name in sorted(_MOVED.keys() & cls.__dict__.keys()):
+        for name in sorted(MOVED.keys() & cls.__dict__.keys()):
             raise MessageConfigurationError(
-                f"{cls.__name__}.{name} is no longer read: use {_MOVED[name]} instead "
+                f"{cls.__name__}.{name} is no longer read: use {MOVED[name]} instead "
                 "(see CHANGELOG.md).")
-        cls._resolved_options = _completed(cls, cls.delivery_options,
+        cls._resolved_options = completed_options(cls, cls.delivery_options,
                                            f"{cls.__name__}.delivery_options")
         check_key_template(cls.__name__, cls._resolved_options.idempotency_key)
-        _check_last_check(cls)
+        check_last_check(cls, Message)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} to={self.to!r}>"
@@ -422,9 +322,9 @@ class Message:
             if chosen is cls.delivery_options:
                 chosen = cls._resolved_options  # checked and completed once per class
             else:
-                chosen = _completed(cls, chosen, f"{owner}.get_delivery_options()")
+                chosen = completed_options(cls, chosen, f"{owner}.get_delivery_options()")
             if given:
-                chosen = _overridden(chosen, given, owner)
+                chosen = overridden(chosen, given, owner)
             if "idempotency_key" not in given:  # a key passed to send() is used as it is
                 key = self.get_idempotency_key(chosen.idempotency_key)
                 if key != chosen.idempotency_key:
@@ -440,7 +340,7 @@ class Message:
                 attachments=tuple(self.get_attachments()),
                 language=language, time_zone=time_zone,
                 options=chosen,
-                send_check=_send_check(self, owner) if sending else None,
+                send_check=send_check_data(self, owner) if sending else None,
             )
 
     # -- the way out ----------------------------------------------------------
@@ -500,5 +400,5 @@ class Message:
 
 
 # The base class itself: __init_subclass__ completes its subclasses' options.
-Message._resolved_options = _completed(Message, Message.delivery_options,
+Message._resolved_options = completed_options(Message, Message.delivery_options,
                                        "Message.delivery_options")

@@ -9,8 +9,9 @@ import logging
 from django.apps import apps
 from django.utils.module_loading import autodiscover_modules
 
+from .declared import missing_template_name
 from .exceptions import MessageConfigurationError, TemplateNotFound
-from .message import Message, missing_template_name, name_of
+from .message import Message, name_of
 from .rendering import find as tpl
 from .rendering.compiled import get_compiled
 

@@ -19,8 +19,9 @@ from django.tasks import task_backends
 from django.utils import timezone
 
 from ..conf import txmail_settings
+from ..declared import check_mailer
 from ..exceptions import CampaignArgumentError, MessageConfigurationError
-from ..message import Message, check_mailer, name_of
+from ..message import Message, name_of
 from ..registry import get_message_class
 from .models import Campaign, CampaignStatus, Chunk
 from .tasks import chunk_task_for, hand_off_chunks

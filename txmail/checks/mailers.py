@@ -25,8 +25,8 @@ from ..backends.failover import EmailBackend as FailoverBackend
 from ..backends.failover import cooldown_problem, mailers_problem, self_reference
 from ..backends.transport import shape_problem
 from ..conf import txmail_settings
+from ..declared import closest_alias
 from ..exceptions import InvalidSetting
-from ..message import closest_alias
 from ..registry import message_classes
 
 # The closest is offered for a BACKEND that doesn't import (a typo).

@@ -11,8 +11,8 @@ from django.core import checks
 from django.core.mail import mailers
 
 from ..conf import txmail_settings
+from ..declared import closest_alias
 from ..exceptions import InvalidSetting
-from ..message import closest_alias
 
 
 @checks.register(checks.Tags.compatibility)
