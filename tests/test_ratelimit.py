@@ -30,9 +30,9 @@ from tests.testapp.emails import Hello
 from txmail import RateLimited
 from txmail.backends.classify import retry_after, slow_down
 from txmail.backends.models import MailerRate
-from txmail.conf import parse_rate
 from txmail.delivery import queue
 from txmail.delivery.models import Delivery, Status
+from txmail.kinds import parse_rate
 from txmail.testing import MailRecorder
 
 pytestmark = pytest.mark.smtp

@@ -14,8 +14,9 @@ from django.http import HttpRequest
 from django.templatetags.static import static
 from django.urls import reverse
 
-from .conf import site_url_problem, txmail_settings
+from .conf import txmail_settings
 from .exceptions import MessageConfigurationError
+from .kinds import site_url_problem
 
 
 def check_site_url(value: str, where: str = "TXMAIL['SITE_URL']") -> str:

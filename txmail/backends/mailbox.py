@@ -31,8 +31,9 @@ from django.core.mail import InvalidMailer
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
-from ..conf import POSITIVE_INT, txmail_settings
+from ..conf import txmail_settings
 from ..exceptions import InvalidSetting
+from ..kinds import POSITIVE_INT
 
 BACKEND_PATH = "txmail.backends.mailbox.MailboxBackend"
 # <20-digit ns timestamp>-<hex>: sorts chronologically and is safe in URLs/paths.

@@ -34,8 +34,9 @@ from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
 
-from ..conf import RateLimit, rate_limits, txmail_settings
+from ..conf import rate_limits, txmail_settings
 from ..exceptions import DeliveryError, RateLimited, TransientDeliveryError
+from ..kinds import RateLimit
 from .classify import slow_down
 
 if TYPE_CHECKING:

@@ -25,8 +25,9 @@ from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import punycode
 
-from ..conf import MAILTO_ADDRESS, txmail_settings
+from ..conf import txmail_settings
 from ..exceptions import MessageConfigurationError
+from ..kinds import MAILTO_ADDRESS
 from ..message import Message
 from ..sites import absolute
 from ..suppression.check import bare

@@ -28,7 +28,8 @@ from typing import Any
 
 from ..erasure.traces import Trace, traces_of
 from ..rendering.variables import strict as strict_variables
-from .recorder import MailRecorder, SentRecord
+from .recorder import MailRecorder
+from .records import SentRecord
 
 __all__ = ["MailRecorder", "MailTestMixin", "SentRecord", "Trace", "strict_variables",
            "traces_of"]
