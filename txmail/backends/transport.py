@@ -143,7 +143,9 @@ class Connection:
     """One open backend for ``alias``; ``send()`` one email at a time. A context manager.
 
     Each send takes a slot of the alias's rate limit first, waiting up to
-    ``wait`` seconds (default ``TXMAIL["RATE_LIMIT_WAIT"]``; ``ratelimit``).
+    ``wait`` seconds (default ``TXMAIL["RATE_LIMIT_WAIT"]``; ``ratelimit``),
+    unless its caller took it (``slot_taken``: the queue, before it stamps
+    the hand-over).
     """
 
     def __init__(self, alias: str, *, wait: float | None = None) -> None:
@@ -165,11 +167,12 @@ class Connection:
             except Exception:  # closing a broken connection must not hide the real error
                 pass
 
-    def send(self, email: Any) -> SentMessage:
+    def send(self, email: Any, *, slot_taken: bool = False) -> SentMessage:
         """Send ``email``; return the outcome or raise a ``DeliveryError``."""
         backend = self.backend
         email.txmail_sent_via = ""  # set by a failover mailer to the alias it used
-        ratelimit.acquire(self.alias, self.wait)
+        if not slot_taken:
+            ratelimit.acquire(self.alias, self.wait)
         try:
             if backend is None:
                 backend = self.backend = open_mailer(self.alias)

@@ -1,0 +1,44 @@
+"""Where the delivery options meet at a worker's hand-over, in the test process (issue #20).
+
+Scheduled sends and deadlines, rate limits and the line's jumps were each
+tested alone; here they meet, through aiosmtpd on loopback and the queue's
+task run here (rows on the "db" task backend: stored tasks, none run). The
+worker processes are in tests/test_handover_workers.py.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+
+from tests.smtp import SMTPServer
+from tests.testapp.emails import Hello
+from txmail.delivery import queue
+from txmail.delivery.models import Delivery, Status
+
+pytestmark = pytest.mark.smtp
+
+
+@pytest.fixture
+def server():
+    server = SMTPServer().start()
+    with override_settings(MAILERS={a: server.mailer() for a in ("default", "transactional")}):
+        yield server
+    server.stop()
+
+
+def txmail(**settings):
+    return override_settings(TXMAIL={"TASK_BACKEND": "db", "CONNECTIONS": 1, **settings})
+
+
+def test_a_deadline_passing_while_the_row_waits_for_its_slot_expires_it_unsent(server):
+    with txmail(RATE_LIMITS={"transactional": "1/2s"}, RATE_LIMIT_WAIT=5):
+        first = Hello(name="first").enqueue()
+        late = Hello(name="late").enqueue(expires_after=timedelta(seconds=1))
+        # The first takes the slot; the second's is 2 s away, after its deadline.
+        assert queue.run(first.delivery_id) == {"sent": 1, "expired": 1}
+    assert [r.message["Subject"] for r in server.received] == ["Hello first"]
+    stored = Delivery.objects.get(pk=late.delivery_id)
+    assert stored.status == Status.EXPIRED and stored.attempts == 0
+    assert stored.handed_over_at is None
+    assert stored.last_error.endswith("expired, never sent late.")
