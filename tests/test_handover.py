@@ -6,10 +6,12 @@ task run here (rows on the "db" task backend: stored tasks, none run). The
 worker processes are in tests/test_handover_workers.py.
 """
 
+import time
 from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from tests.smtp import SMTPServer
 from tests.testapp.emails import Hello
@@ -42,3 +44,32 @@ def test_a_deadline_passing_while_the_row_waits_for_its_slot_expires_it_unsent(s
     assert stored.status == Status.EXPIRED and stored.attempts == 0
     assert stored.handed_over_at is None
     assert stored.last_error.endswith("expired, never sent late.")
+
+
+@pytest.fixture
+def two_servers():
+    first, second = SMTPServer().start(), SMTPServer().start()
+    failover = {"BACKEND": "txmail.backends.failover.EmailBackend",
+                "OPTIONS": {"mailers": ["primary", "secondary"], "cooldown": 0}}
+    with override_settings(MAILERS={"primary": first.mailer(), "secondary": second.mailer(),
+                                    "transactional": failover, "default": first.mailer()}):
+        yield first, second
+    first.stop()
+    second.stop()
+
+
+def test_a_deadline_passing_while_failover_waits_for_a_slot_expires_it_unsent(two_servers):
+    first, second = two_servers
+    limits = {"primary": "1/2s", "secondary": "1/2s"}
+    with txmail(RATE_LIMITS=limits, RATE_LIMIT_WAIT=5):
+        sent = [Hello(name=f"n{i}").enqueue() for i in range(2)]
+        late = Hello(name="late").enqueue(expires_after=timedelta(seconds=1))
+        # One through each alias; the third's first free slot is after its deadline.
+        counts = queue.run(sent[0].delivery_id)
+        stored = Delivery.objects.get(pk=late.delivery_id)
+        if stored.status == Status.THROTTLED:  # handed back: its deadline passes first
+            time.sleep(max((stored.expires_at - timezone.now()).total_seconds(), 0))
+            counts = queue.run(late.delivery_id)
+    assert len(first.received) + len(second.received) == 2, counts
+    stored = Delivery.objects.get(pk=late.delivery_id)
+    assert stored.status == Status.EXPIRED and stored.attempts == 0

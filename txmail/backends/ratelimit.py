@@ -22,9 +22,12 @@ alias without an entry costs nothing: no query. Times are the senders'
 clocks: keep the machines' clocks in sync (NTP), as the claims already need.
 """
 
+import contextvars
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +54,26 @@ CAS_TRIES = 50  # senders racing for one slot: each loss means another one sent
 # one slot apart instead of all at once (and all but one held back again).
 _deferred: dict[str, datetime] = {}
 _lock = threading.Lock()
+# False while the queue hands a row over (``without_waiting()``): once it is
+# marked handed over, no sender sleeps for a slot (a worker killed meanwhile
+# would leave it ``unknown``; its deadline could pass). It waits throttled.
+_may_wait: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "txmail_rate_may_wait", default=True)
+
+
+@contextmanager
+def without_waiting() -> Iterator[None]:
+    """Within it, a sender never sleeps for a slot: ``RateLimited`` says when instead."""
+    reset = _may_wait.set(False)
+    try:
+        yield
+    finally:
+        _may_wait.reset(reset)
+
+
+def may_wait() -> bool:
+    """Whether a sender may sleep for a slot now (not within ``without_waiting()``)."""
+    return _may_wait.get()
 
 
 @receiver(setting_changed)
@@ -102,6 +125,8 @@ def acquire(alias: str, wait: float | None = None) -> None:
 
 
 def _acquire(alias: str, limit: RateLimit, wait: float | None) -> None:
+    if not may_wait():
+        wait = 0
     ahead = timedelta(seconds=float(txmail_settings.RATE_LIMIT_WAIT if wait is None else wait))
     interval = _interval(limit)
     tolerance = interval * (limit.burst - 1)

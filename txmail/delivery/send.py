@@ -187,7 +187,9 @@ def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOf
         if suppressed and not email.recipients():
             mark_suppressed(row, suppressed, email=email, token=token)
             return Status.SUPPRESSED
-        with heartbeat.with_mailer(row.pk, token):  # a slow send is not a dead worker
+        # A slow send is not a dead worker; a failover's aliases at their limits
+        # don't sleep now that the row is marked handed over: it waits throttled.
+        with heartbeat.with_mailer(row.pk, token), ratelimit.without_waiting():
             sent = replace(connection.send(email, slot_taken=True), suppressed=suppressed)
     except MailerConfigurationError as exc:
         return _wait_for_settings(row, exc, now, token, hand_off)
