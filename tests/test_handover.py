@@ -14,7 +14,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from tests.smtp import SMTPServer
-from tests.testapp.emails import Hello
+from tests.testapp.emails import Bulletin, Hello
+from tests.testapp.models import Subscriber
+from txmail import registry
 from txmail.delivery import queue
 from txmail.delivery.models import Delivery, Status
 
@@ -73,3 +75,34 @@ def test_a_deadline_passing_while_failover_waits_for_a_slot_expires_it_unsent(tw
     assert len(first.received) + len(second.received) == 2, counts
     stored = Delivery.objects.get(pk=late.delivery_id)
     assert stored.status == Status.EXPIRED and stored.attempts == 0
+
+
+@pytest.fixture
+def checked_bulletin():
+    """A campaign class with a last check: only subscribers still named "keep" get it."""
+
+    class CheckedBulletin(Bulletin):
+        def get_send_check(self):
+            return {"subscriber": self.recipient.pk}
+
+        @classmethod
+        def still_wanted(cls, data):
+            return Subscriber.objects.filter(pk=data["subscriber"], name="keep").exists()
+
+    registry.register(CheckedBulletin)
+    yield CheckedBulletin
+    registry.unregister(CheckedBulletin)
+
+
+def test_a_campaigns_messages_get_their_classs_last_check(
+        server, checked_bulletin, django_capture_on_commit_callbacks):
+    for i, name in enumerate(["keep", "gone", "keep"]):
+        Subscriber.objects.create(name=name, email=f"user{i}@example.com")
+    with override_settings(TXMAIL={"SITE_URL": "https://shop.example.com"}), \
+            django_capture_on_commit_callbacks(execute=True):
+        checked_bulletin.send_bulk(Subscriber.objects.all(), title="June")
+    assert sorted(r.rcpt_tos[0] for r in server.received) == [
+        "user0@example.com", "user2@example.com"]
+    cancelled = Delivery.objects.get(status=Status.CANCELLED)
+    assert cancelled.recipients == ["user1@example.com"]
+    assert cancelled.last_error.startswith("Cancelled by the last check: ")
