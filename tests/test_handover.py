@@ -77,6 +77,16 @@ def test_a_deadline_passing_while_failover_waits_for_a_slot_expires_it_unsent(tw
     assert stored.status == Status.EXPIRED and stored.attempts == 0
 
 
+
+def test_failover_rows_wait_in_the_lane_for_a_soon_slot_before_their_hand_over(two_servers):
+    first, second = two_servers
+    with txmail(RATE_LIMITS={"primary": "5/s", "secondary": "5/s"}, RATE_LIMIT_WAIT=1):
+        rows = [Hello(name=f"n{i}").enqueue() for i in range(6)]
+        assert queue.run(rows[0].delivery_id) == {"sent": 6}  # none handed back throttled
+    times = sorted(r.at for r in first.received + second.received)
+    assert len(times) == 6 and times[-1] - times[0] > 0.35  # 10/s between the two
+
+
 @pytest.fixture
 def checked_bulletin():
     """A campaign class with a last check: only subscribers still named "keep" get it."""
@@ -106,3 +116,52 @@ def test_a_campaigns_messages_get_their_classs_last_check(
     cancelled = Delivery.objects.get(status=Status.CANCELLED)
     assert cancelled.recipients == ["user1@example.com"]
     assert cancelled.last_error.startswith("Cancelled by the last check: ")
+
+
+class SlowDownServer(SMTPServer):
+    """aiosmtpd answering the first DATA with 421, then accepting."""
+
+    def __init__(self):
+        super().__init__()
+        accept, self.refused = self.handler.handle_DATA, 0
+
+        async def handle_data(server, session, envelope):
+            if not self.refused:
+                self.refused += 1
+                return "421 4.7.0 Too many messages, slow down"
+            return await accept(server, session, envelope)
+
+        self.handler.handle_DATA = handle_data
+
+
+def test_a_421_on_one_alias_holds_its_rows_back_not_another_aliass_in_the_same_lanes():
+    slow, other = SlowDownServer().start(), SMTPServer().start()
+    try:
+        with override_settings(MAILERS={"transactional": slow.mailer(),
+                                        "marketing": other.mailer(), "default": slow.mailer()}
+                               ), txmail(RATE_LIMITS={"transactional": {"slow_down": 30}},
+                                         RATE_LIMIT_WAIT=5):
+            rows = [Hello(name=f"t{i}").enqueue() for i in range(3)]
+            rows += [Hello(name=f"m{i}").enqueue("marketing") for i in range(3)]
+            started = time.monotonic()
+            counts = queue.run(rows[0].delivery_id)
+            took = time.monotonic() - started
+    finally:
+        slow.stop()
+        other.stop()
+    assert counts == {"throttled": 3, "sent": 3} and took < 3, (counts, took)
+    assert len(other.received) == 3 and not slow.received
+    held = Delivery.objects.filter(status=Status.THROTTLED).order_by("pk")
+    assert [row.attempts for row in held] == [1, 0, 0]  # only the one that met the 421
+
+
+def test_cancel_of_a_throttled_row_ends_it_and_its_task_sends_nothing(server):
+    with txmail(RATE_LIMITS={"transactional": "1/m"}, RATE_LIMIT_WAIT=0):
+        first, held = Hello(name="a").enqueue(), Hello(name="b").enqueue()
+        assert queue.run(first.delivery_id) == {"sent": 1, "throttled": 1}
+        assert held.status == Status.THROTTLED
+        assert held.cancel("not wanted") and held.status == Status.CANCELLED
+        Delivery.objects.filter(pk=held.delivery_id).update(next_attempt_at=timezone.now())
+        assert queue.run(held.delivery_id) == {}
+    assert len(server.received) == 1
+    assert Delivery.objects.get(pk=held.delivery_id).attempts == 0

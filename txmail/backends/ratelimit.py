@@ -152,6 +152,34 @@ def _acquire(alias: str, limit: RateLimit, wait: float | None) -> None:
     raise _limited(alias, limit, timezone.now() + interval, None)
 
 
+def wait_for_any(aliases: list[str], wait: float | None = None) -> None:
+    """Sleep until the first of ``aliases`` has a free slot, if that is at most ``wait``
+    seconds away (default ``RATE_LIMIT_WAIT``); take none (each alias takes its own as
+    it sends: a failover mailer's, once the queue has stamped the hand-over).
+    """
+    limits = rate_limits()
+    if not aliases or any(alias not in limits for alias in aliases):
+        return  # one of them has no limit: free now
+    try:
+        rows = {row.alias: row for row in _rates().filter(pk__in=aliases)}
+    except DatabaseError:
+        return  # the send says so
+    now = timezone.now()
+    starts = []
+    for alias in aliases:
+        row, limit = rows.get(alias), limits[alias]
+        if row is None:
+            return  # never used: free now
+        start = max(now, row.next_slot - _interval(limit) * (limit.burst - 1)
+                    ) if limit.per_second else now
+        if row.blocked_until is not None and row.blocked_until > start:
+            start = row.blocked_until
+        starts.append(start)
+    pause = (min(starts) - now).total_seconds()
+    if 0 < pause <= float(txmail_settings.RATE_LIMIT_WAIT if wait is None else wait):
+        time.sleep(pause)
+
+
 def _limited(alias: str, limit: RateLimit, start: datetime, blocked: "MailerRate | None"
              ) -> RateLimited:
     with _lock:

@@ -161,7 +161,7 @@ def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOf
     # The alias's rate limit before the stamp: a worker killed while it waits
     # for a slot had not handed the message over, so the sweep requeues it.
     try:
-        ratelimit.acquire(row.mailer)
+        connection.take_slot()
     except RateLimited as exc:
         return _throttled(row, exc, token, hand_off, counted=False)
     # The wait may have passed its deadline.
