@@ -22,9 +22,12 @@ alias without an entry costs nothing: no query. Times are the senders'
 clocks: keep the machines' clocks in sync (NTP), as the claims already need.
 """
 
+import contextvars
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +55,26 @@ CAS_TRIES = 50  # senders racing for one slot: each loss means another one sent
 # one slot apart instead of all at once (and all but one held back again).
 _deferred: dict[str, datetime] = {}
 _lock = threading.Lock()
+# False while the queue hands a row over (``without_waiting()``): once it is
+# marked handed over, no sender sleeps for a slot (a worker killed meanwhile
+# would leave it ``unknown``; its deadline could pass). It waits throttled.
+_may_wait: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "txmail_rate_may_wait", default=True)
+
+
+@contextmanager
+def without_waiting() -> Iterator[None]:
+    """Within it, a sender never sleeps for a slot: ``RateLimited`` says when instead."""
+    reset = _may_wait.set(False)
+    try:
+        yield
+    finally:
+        _may_wait.reset(reset)
+
+
+def may_wait() -> bool:
+    """Whether a sender may sleep for a slot now (not within ``without_waiting()``)."""
+    return _may_wait.get()
 
 
 @receiver(setting_changed)
@@ -103,6 +126,8 @@ def acquire(alias: str, wait: float | None = None) -> None:
 
 
 def _acquire(alias: str, limit: RateLimit, wait: float | None) -> None:
+    if not may_wait():
+        wait = 0
     ahead = timedelta(seconds=float(txmail_settings.RATE_LIMIT_WAIT if wait is None else wait))
     interval = _interval(limit)
     tolerance = interval * (limit.burst - 1)
@@ -126,6 +151,34 @@ def _acquire(alias: str, limit: RateLimit, wait: float | None) -> None:
             time.sleep(pause)
         return
     raise _limited(alias, limit, timezone.now() + interval, None)
+
+
+def wait_for_any(aliases: list[str], wait: float | None = None) -> None:
+    """Sleep until the first of ``aliases`` has a free slot, if that is at most ``wait``
+    seconds away (default ``RATE_LIMIT_WAIT``); take none (each alias takes its own as
+    it sends: a failover mailer's, once the queue has stamped the hand-over).
+    """
+    limits = rate_limits()
+    if not aliases or any(alias not in limits for alias in aliases):
+        return  # one of them has no limit: free now
+    try:
+        rows = {row.alias: row for row in _rates().filter(pk__in=aliases)}
+    except DatabaseError:
+        return  # the send says so
+    now = timezone.now()
+    starts = []
+    for alias in aliases:
+        row, limit = rows.get(alias), limits[alias]
+        if row is None:
+            return  # never used: free now
+        start = max(now, row.next_slot - _interval(limit) * (limit.burst - 1)
+                    ) if limit.per_second else now
+        if row.blocked_until is not None and row.blocked_until > start:
+            start = row.blocked_until
+        starts.append(start)
+    pause = (min(starts) - now).total_seconds()
+    if 0 < pause <= float(txmail_settings.RATE_LIMIT_WAIT if wait is None else wait):
+        time.sleep(pause)
 
 
 def _limited(alias: str, limit: RateLimit, start: datetime, blocked: "MailerRate | None"

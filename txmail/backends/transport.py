@@ -143,13 +143,33 @@ class Connection:
     """One open backend for ``alias``; ``send()`` one email at a time. A context manager.
 
     Each send takes a slot of the alias's rate limit first, waiting up to
-    ``wait`` seconds (default ``TXMAIL["RATE_LIMIT_WAIT"]``; ``ratelimit``).
+    ``wait`` seconds (default ``TXMAIL["RATE_LIMIT_WAIT"]``; ``ratelimit``),
+    unless its caller took it (``take_slot()``: the queue, before it stamps
+    the hand-over).
     """
 
     def __init__(self, alias: str, *, wait: float | None = None) -> None:
         self.alias = alias
         self.wait = wait
         self.backend: Any = None
+        self._relays: list[str] | None = None  # a failover mailer's aliases
+
+    def take_slot(self) -> None:
+        """Take a slot of the alias's rate limit now, for a ``send(slot_taken=True)``.
+
+        Wait up to ``wait`` seconds for it, else raise ``RateLimited``; for a
+        failover mailer, also wait (as long) until one of its aliases has a
+        slot: each takes its own as it sends, then without waiting.
+        """
+        ratelimit.acquire(self.alias, self.wait)
+        if self._relays is None:
+            try:
+                relays = getattr(open_mailer(self.alias), "mailers", None)
+            except Exception:  # its send() says what is wrong
+                relays = None
+            self._relays = list(relays) if isinstance(relays, list | tuple) else []
+        if self._relays:
+            ratelimit.wait_for_any(self._relays, self.wait)
 
     def __enter__(self) -> "Connection":
         return self
@@ -165,11 +185,12 @@ class Connection:
             except Exception:  # closing a broken connection must not hide the real error
                 pass
 
-    def send(self, email: Any) -> SentMessage:
+    def send(self, email: Any, *, slot_taken: bool = False) -> SentMessage:
         """Send ``email``; return the outcome or raise a ``DeliveryError``."""
         backend = self.backend
         email.txmail_sent_via = ""  # set by a failover mailer to the alias it used
-        ratelimit.acquire(self.alias, self.wait)
+        if not slot_taken:
+            ratelimit.acquire(self.alias, self.wait)
         try:
             if backend is None:
                 backend = self.backend = open_mailer(self.alias)

@@ -265,7 +265,8 @@ def build_row(campaign: Campaign, cls: Any, recipient: Any, token: str,
                       queue_name=campaign.queue_name or None, priority=campaign.priority,
                       send_at=None, delay=None, quiet_hours=None)
     row = queue.new_row(attempt.email, alias=draft.mailer,
-                        message_class=campaign.message_class, options=options)
+                        message_class=campaign.message_class, options=options,
+                        send_check=draft.send_check)  # its class's last check, as enqueue()'s
     # Claimed by this task already, as queue._claim() would: the sweep
     # requeues it if this worker dies before handing it to the mailer.
     # No attempt yet: send_row() counts it as the mailer gets the message.

@@ -92,10 +92,8 @@ def before_hand_over(row: Delivery, token: str, *, retry_at: datetime,
     ``still_wanted()`` says no; ``retrying`` (at ``retry_at``, then ``failed``
     once out of attempts) when the check can't run: never sent unchecked.
     """
-    now = timezone.now()
-    if row.expires_at is not None and now >= row.expires_at:
-        return expire(row, token, f"Not handed over by {_at(row.expires_at)}, its deadline "
-                      "(DeliveryOptions.expires_at / expires_after): expired, never sent late.")
+    if (ended := expire_if_overdue(row, token)) is not None:
+        return ended
     if row.send_check is None:
         return None
     cls = None
@@ -114,6 +112,14 @@ def before_hand_over(row: Delivery, token: str, *, retry_at: datetime,
         return None
     return _cancel(row, token, cls, f"{row.message_class}.still_wanted({row.send_check!r}) "
                    "returned False: no longer wanted.")
+
+
+def expire_if_overdue(row: Delivery, token: str) -> str | None:
+    """End a claimed row past its deadline ``expired``; return its status, or None."""
+    if row.expires_at is None or timezone.now() < row.expires_at:
+        return None
+    return expire(row, token, f"Not handed over by {_at(row.expires_at)}, its deadline "
+                  "(DeliveryOptions.expires_at / expires_after): expired, never sent late.")
 
 
 def _class_of(row: Delivery) -> Any:

@@ -184,23 +184,25 @@ def mark_failed(row: Delivery, error: BaseException, *, email: Any, status: str,
 
 def mark_waiting(row: Delivery, error: BaseException, *, next_attempt_at: Any,
                  token: str, status: str = Status.RETRYING,
-                 note: str = "Waiting for a configuration fix") -> bool:
+                 note: str = "Waiting for a configuration fix", give_back: bool = True) -> bool:
     """Requeue a row that no mailer could take: its settings, or its rate limit (``status``
     ``throttled``).
 
     The attempt counted at the hand-over is given back (the message is not at
-    fault) and no ``message_failed`` is sent; ``last_error`` says why it waits.
+    fault; ``give_back=False``: none was counted) and no ``message_failed`` is
+    sent; ``last_error`` says why it waits.
     Return False if the row's claim was taken back meanwhile.
     """
     fields: dict[str, Any] = {
         "status": status, "claim_token": "", "next_attempt_at": next_attempt_at,
         "last_error": f"{note}: {error}",
     }
-    if not _mine(row, token).update(attempts=F("attempts") - 1, **fields):
+    given = int(give_back)
+    if not _mine(row, token).update(attempts=F("attempts") - given, **fields):
         return False
     for name, value in fields.items():
         setattr(row, name, value)
-    row.attempts -= 1
+    row.attempts -= given
     return True
 
 

@@ -26,6 +26,7 @@ from django.db import connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..backends import ratelimit
 from ..backends.transport import Connection
 from ..conf import txmail_settings
 from ..exceptions import (
@@ -157,6 +158,15 @@ def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOf
     if (ended := retrying(deadline.before_hand_over, row, token, retry_at=retry_at,
                           hand_off=hand_off)) is not None:
         return ended
+    # The alias's rate limit before the stamp: a worker killed while it waits
+    # for a slot had not handed the message over, so the sweep requeues it.
+    try:
+        connection.take_slot()
+    except RateLimited as exc:
+        return _throttled(row, exc, token, hand_off, counted=False)
+    # The wait may have passed its deadline.
+    if (ended := retrying(deadline.expire_if_overdue, row, token)) is not None:
+        return ended
     now = timezone.now()
     mine = Delivery.objects.filter(pk=row.pk, claim_token=token, status=Status.SENDING)
     # The claim is renewed as the mailer gets the message (a row may wait in
@@ -177,8 +187,10 @@ def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOf
         if suppressed and not email.recipients():
             mark_suppressed(row, suppressed, email=email, token=token)
             return Status.SUPPRESSED
-        with heartbeat.with_mailer(row.pk, token):  # a slow send is not a dead worker
-            sent = replace(connection.send(email), suppressed=suppressed)
+        # A slow send is not a dead worker; a failover's aliases at their limits
+        # don't sleep now that the row is marked handed over: it waits throttled.
+        with heartbeat.with_mailer(row.pk, token), ratelimit.without_waiting():
+            sent = replace(connection.send(email, slot_taken=True), suppressed=suppressed)
     except MailerConfigurationError as exc:
         return _wait_for_settings(row, exc, now, token, hand_off)
     except DeliveryOutcomeUnknown as exc:
@@ -249,12 +261,13 @@ def _retry_later(row: Delivery, exc: Exception, now: datetime, token: str,
     return Status.RETRYING
 
 
-def _throttled(row: Delivery, exc: RateLimited, token: str, hand_off: HandOff) -> str:
+def _throttled(row: Delivery, exc: RateLimited, token: str, hand_off: HandOff, *,
+               counted: bool = True) -> str:
     """The row waits, ``throttled``, until its alias may send again (``exc.until``).
 
     Held back by txmail's own limit, nothing was sent: the attempt is given
-    back. Told to slow down by the server, the attempt counts, as any
-    transient failure's does.
+    back (``counted``: it was counted at the hand-over). Told to slow down by
+    the server, the attempt counts, as any transient failure's does.
     """
     if exc.attempted and row.attempts >= row.max_attempts:
         mark_failed(row, exc, email=None, status=Status.FAILED, token=token,
@@ -264,7 +277,8 @@ def _throttled(row: Delivery, exc: RateLimited, token: str, hand_off: HandOff) -
         mark_failed(row, exc, email=None, status=Status.THROTTLED, token=token,
                     next_attempt_at=exc.until)
     elif not mark_waiting(row, exc, next_attempt_at=exc.until, token=token,
-                          status=Status.THROTTLED, note="Held back by its rate limit"):
+                          status=Status.THROTTLED, note="Held back by its rate limit",
+                          give_back=counted):
         return "lost"
     hand_off(row, run_after=exc.until)
     return Status.THROTTLED
