@@ -123,7 +123,7 @@ def test_erasure_leaves_nothing_of_the_address_but_its_hash(server):
     assert raw_sql_hits() == set()
     assert counts == {"deliveries": 5, "events": 2, "campaign recipients": 1, "campaigns": 1,
                       "suppressions hashed": 2, "suppression descriptions cleared": 1,
-                      "left": []}
+                      "idempotency keys": 0, "mailer hold-backs cleared": 0, "left": []}
     digest = address_hash(ANN)
     assert digest == address_hash(ANN_IDNA.upper())  # one hash for every spelling
     hashed = Suppression.objects.filter(address=digest).order_by("topic")
@@ -202,7 +202,7 @@ def test_the_command_counts_then_erases(server):
     assert out.getvalue().split("\n") == [
         "deliveries: 5", "events: 2", "campaign recipients: 1", "campaigns: 1",
         "suppressions hashed: 2", "suppression descriptions cleared: 1",
-        "Dry run: nothing was changed.", ""]
+        "idempotency keys: 0", "mailer hold-backs cleared: 0", "Dry run: nothing was changed.", ""]
     assert Delivery.objects.count() == 7
     out = StringIO()
     call_command("txmail", "erase", ANN_IDNA, stdout=out)
@@ -237,7 +237,7 @@ def test_the_admin_action_asks_then_erases(server, admin):
     messages = [str(m) for m in admin.get(response.url).context["messages"]]
     assert messages == [f"{ANN_IDNA} erased: deliveries: 5, events: 2, campaign recipients: 1, "
                         "campaigns: 1, suppressions hashed: 2, suppression descriptions "
-                        "cleared: 1."]
+                        "cleared: 1, idempotency keys: 0, mailer hold-backs cleared: 0."]
 
 
 def test_the_admin_action_on_the_suppression_list(server, admin):

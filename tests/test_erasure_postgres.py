@@ -94,6 +94,7 @@ def test_erasure_on_postgresql(postgresql):
     assert (found["after"], found["left"]) == ([], [])
     assert found["counts"] == {"deliveries": 3, "events": 1, "campaign recipients": 0,
                                "campaigns": 1, "suppressions hashed": 1,
-                               "suppression descriptions cleared": 0}
+                               "suppression descriptions cleared": 0,
+                               "idempotency keys": 0, "mailer hold-backs cleared": 0}
     assert found["kept"] == 1  # Joann's: a longer address, not Ann's
     assert found["suppressed"] == ["ann@xn--bcher-kva.example"]

@@ -7,18 +7,22 @@ on when it is asked: under Django's immediate task backend, ``enqueue()``
 outside a transaction has sent the message before it returns (``sent``), and
 inside one it is ``queued`` until the transaction commits and ``sent`` right
 after; under a worker's backend it is ``queued`` until a worker claims it
-(``sending``), then ``sent``, ``retrying``, ``failed``, ... ``enqueue()`` itself
-pays no query for it. ``cancel()`` and ``reschedule()`` change it while no
-worker has claimed it.
+(``sending``), then ``sent``, ``retrying``, ``failed``, ... and ``deleted`` once
+the row is gone (``TXMAIL["RETENTION"]``, ``txmail.erase()``, the admin): a
+duplicate call's handle on a first delivery deleted within the key's window
+says so. ``enqueue()`` itself pays no query for it. ``cancel()`` and
+``reschedule()`` change it while no worker has claimed it.
 """
 
 from datetime import datetime, timedelta
-from typing import cast
 
 from django.db import models
 from django.utils import timezone
 
 from .models import FINAL, Delivery
+
+# The status of a handle whose row was deleted: final, as nothing can change it.
+DELETED = "deleted"
 
 
 class Queued:
@@ -41,18 +45,23 @@ class Queued:
     @property
     def status(self) -> str:
         """The delivery's status now (``queued``, ``sending``, ``sent``, ...)."""
-        if self._status not in FINAL:  # a final status never changes: no query for it
+        # A final status never changes: no query for it.
+        if self._status not in FINAL and self._status != DELETED:
             self.refresh()
         return str(self._status)
 
     @property
     def is_finished(self) -> bool:
         """Whether the message reached a final status (sent, failed, unknown, ...)."""
-        return self.status in FINAL
+        return self.status in FINAL or self.status == DELETED
 
     def refresh(self) -> "Queued":
         """Read the status again from the delivery log; return the handle."""
-        self.delivery_id, self._status = self._rows().values_list("pk", "status").get()
+        found = self._rows().values_list("pk", "status").first()
+        if found is None:
+            self._status = DELETED
+        else:
+            self.delivery_id, self._status = found
         return self
 
     def _rows(self) -> "models.QuerySet[Delivery]":
@@ -60,10 +69,13 @@ class Queued:
             return Delivery.objects.filter(message_id=self.message_id).order_by("pk")[:1]
         return Delivery.objects.filter(pk=self.delivery_id)
 
-    def _pk(self) -> int:
+    def _row(self) -> "models.QuerySet[Delivery]":
+        """The row, by its primary key (none once it was deleted)."""
         if self.delivery_id is None:
             self.refresh()  # finds the row by its Message-ID
-        return int(cast(int, self.delivery_id))
+        if self.delivery_id is None:
+            return Delivery.objects.none()
+        return Delivery.objects.filter(pk=self.delivery_id)
 
     def cancel(self, reason: str = "Queued.cancel() was called.") -> bool:
         """Cancel it if no worker has claimed it yet (scheduled, queued, retrying).
@@ -73,7 +85,7 @@ class Queued:
         """
         from .actions import cancel  # the queue's module: imported when needed
 
-        done = bool(cancel(Delivery.objects.filter(pk=self._pk()),
+        done = bool(cancel(self._row(),
                            reason=f"Cancelled: {reason}"))
         self.refresh()
         return done
@@ -93,7 +105,7 @@ class Queued:
             raise ValueError(f"reschedule({when!r}): give an aware datetime (e.g. "
                              "django.utils.timezone.now() + timedelta(hours=1)) or a "
                              "timedelta.")
-        done = bool(reschedule(Delivery.objects.filter(pk=self._pk()), when))
+        done = bool(reschedule(self._row(), when))
         self.refresh()
         return done
 

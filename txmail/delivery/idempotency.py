@@ -6,7 +6,9 @@ on (message class, key) is what decides, so concurrent callers make one row.
 On PostgreSQL a second inserter waits on the first's uncommitted row: if the
 first commits it gets an ``IntegrityError`` and finds the first's delivery; if
 the first rolls back its insert goes through and it sends. A key whose window
-has passed is taken over (a conditional UPDATE, so only one caller does).
+has passed is taken over (a conditional UPDATE, so only one caller does),
+unless its delivery hasn't ended (scheduled past the window, retrying,
+throttled): it holds until that delivery ends, or a second would be sent.
 ``expire_keys()`` deletes the rows whose window has passed (the sweep calls it).
 """
 
@@ -15,16 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, models, router, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Delivery
+from .models import FINAL, Delivery, Status
 
 # How long after a key was taken a duplicate waits for the first send() to write
 # its delivery row (autocommit: the key is committed a moment before the row);
 # then it reports what it knows.
 WAIT_FOR_FIRST = 10.0
+# A delivery in one of these holds its key past the window: it may still be sent.
+PENDING = [status for status in Status if status not in FINAL]
 
 
 class IdempotencyKey(models.Model):
@@ -95,7 +99,7 @@ def claim(message_class: str, key: str, window: timedelta, message_id: str
             message_class=message_class, key=key).first()
         if held is None:
             continue  # expired and deleted meanwhile: try again
-        if held.expires_at <= now:
+        if held.expires_at <= now and not _pending(held, using):
             # The window has passed: take it over, unless another caller just did.
             if IdempotencyKey.objects.using(using).filter(
                     pk=held.pk, expires_at__lte=now).update(
@@ -117,8 +121,15 @@ def duplicate(message_class: str, key: str) -> First | None:
     """
     using = _db()
     held = IdempotencyKey.objects.using(using).filter(
-        message_class=message_class, key=key, expires_at__gt=timezone.now()).first()
+        Q(expires_at__gt=timezone.now()) | Q(delivery__status__in=PENDING),
+        message_class=message_class, key=key).first()
     return None if held is None else _counted(held, using)
+
+
+def _pending(held: IdempotencyKey, using: str) -> bool:
+    """Whether ``held``'s delivery hasn't ended yet (then the key holds past its window)."""
+    return held.delivery_id is not None and Delivery.objects.using(using).filter(
+        pk=held.delivery_id, status__in=PENDING).exists()
 
 
 def _counted(held: IdempotencyKey, using: str) -> First | None:
@@ -170,7 +181,7 @@ def release(row: IdempotencyKey) -> None:
 
 
 def expire_keys(now: datetime | None = None) -> int:
-    """Delete the keys whose window has passed; return how many."""
+    """Delete the keys whose window has passed and whose delivery ended; return how many."""
     deleted, _by_model = IdempotencyKey.objects.using(_db()).filter(
-        expires_at__lte=now or timezone.now()).delete()
+        expires_at__lte=now or timezone.now()).exclude(delivery__status__in=PENDING).delete()
     return deleted

@@ -11,7 +11,11 @@ What goes, for an address in any case or spelling of its domain:
   changing anything, while such a campaign runs);
 - its suppression entries keep their topic, reason, source and date, with the
   address replaced by its keyed hash (``suppression.erased``) and the
-  provider's description (which may quote it) replaced by a note.
+  provider's description (which may quote it) replaced by a note;
+- every idempotency key that names it (``"welcome/ann@example.com"``): a
+  duplicate call after the erasure sends again;
+- a mailer's slow-down reason that quotes it (a server's reply to RCPT) is
+  replaced by a note; the alias stays held back as long.
 
 Last, every column of every txmail table is searched again (``traces``): what
 is left (a table txmail doesn't know how to erase from yet) is in the result
@@ -26,7 +30,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..addresses import canonical
+from ..backends.models import MailerRate
 from ..bulk.models import Campaign, CampaignStatus, Chunk, Recipient
+from ..delivery.idempotency import IdempotencyKey
 from ..delivery.models import Delivery
 from ..exceptions import ErasureBlocked, InvalidAddress
 from ..suppression.check import matching
@@ -80,11 +86,14 @@ def erase(address: str, *, dry_run: bool = False) -> dict[str, Any]:
     mine = matching(bare)
     entries = Suppression.objects.filter(mine)
     mentions = Suppression.objects.filter(pk__in=_naming(Suppression, matcher)).exclude(mine)
+    keys = _naming(IdempotencyKey, matcher)
+    rates = MailerRate.objects.filter(pk__in=_naming(MailerRate, matcher))
     counts: dict[str, Any] = {
         "deliveries": len(deliveries), "events": len(events),
         "campaign recipients": len(recipients), "campaigns": len(campaigns),
         "suppressions hashed": entries.filter(address=bare).count(),
         "suppression descriptions cleared": mentions.count(),
+        "idempotency keys": len(keys), "mailer hold-backs cleared": rates.count(),
     }
     if dry_run:
         counts["left"] = []
@@ -96,6 +105,8 @@ def erase(address: str, *, dry_run: bool = False) -> dict[str, Any]:
         _delete(Campaign, campaigns)  # with its chunks and recipient rows
         _hash_entries(bare, entries)
         mentions.update(description=_note("Description cleared: it named an erased address"))
+        _delete(IdempotencyKey, keys)
+        rates.update(blocked_reason=_note("Reason cleared: it named an erased address"))
     counts["left"] = traces_of(bare)
     return counts
 
