@@ -75,7 +75,8 @@ def test_txmail_command_bad_input_exits_1_with_the_fix():
     # The last line: `python -W` warns first that it can't import Django at startup.
     assert result.stderr.splitlines()[-1] == (
         "CommandError: No message class is registered as 'shop.Nope'; registered: "
-        "shop.Newsletter, shop.OrderReceipt, shop.PasswordReset, shop.Welcome. Run "
+        "shop.Newsletter, shop.OrderReceipt, shop.OrderShipped, shop.PasswordReset, "
+        "shop.Welcome. Run "
         "'manage.py txmail list' to see them.")
 
 

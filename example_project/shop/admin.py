@@ -10,7 +10,8 @@ class OrderItemInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["number", "customer", "created_at", "currency"]
+    list_display = ["number", "customer", "created_at", "currency", "cancelled"]
+    list_filter = ["cancelled"]
     search_fields = ["number", "customer__email"]
     inlines = [OrderItemInline]
 

@@ -12,7 +12,7 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from txmail import Attachment, BulkMessage, DeliveryOptions, InlineImage, Message
+from txmail import Attachment, BulkMessage, CancelSend, DeliveryOptions, InlineImage, Message
 from txmail.contrib import auth
 from txmail.sites import get_site_url
 
@@ -87,6 +87,9 @@ class OrderReceipt(ShopMessage):
     template_name = "emails/order_receipt"
     subject = _("Your {{ site_name }} receipt for order {{ order.number }}")
     mailer = "transactional"
+    # One receipt per order: a double click or a retried request that enqueues it
+    # again within a day sends nothing and returns the first delivery.
+    delivery_options = DeliveryOptions(idempotency_key="receipt/{order.pk}")
 
     def __init__(self, order, items=None, **kwargs):
         super().__init__(to=[order.customer.email], **kwargs)
@@ -103,6 +106,11 @@ class OrderReceipt(ShopMessage):
             **order_totals(self.order, self.items),
         )
         return context
+
+    def get_idempotency_key(self, template):
+        # A sample order (previews, send_examples) is unsaved: no pk, no key, so
+        # each sample receipt sends.
+        return super().get_idempotency_key(template) if self.order.pk else None
 
     def get_attachments(self):
         # Runs in the recipient's language, so the PDF is localized too.
@@ -123,6 +131,41 @@ class OrderReceipt(ShopMessage):
     def preview_many_items(cls, **params):
         """A large order, to check the table and totals stay readable."""
         return cls(*samples.sample_order(item_count=len(samples.PRODUCTS)))
+
+
+class OrderShipped(ShopMessage):
+    """Says an order has shipped; queued with a delay, dropped if it was cancelled since."""
+
+    template_name = "emails/order_shipped"
+    subject = _("Your {{ site_name }} order {{ order.number }} has shipped")
+    mailer = "transactional"
+
+    def __init__(self, order, **kwargs):
+        super().__init__(to=[order.customer.email], **kwargs)
+        self.order = order
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(order=self.order, customer=self.order.customer)
+        return context
+
+    def get_send_check(self):
+        # Stored as JSON at enqueue(); a sample order (unsaved) has nothing to check.
+        return {"order": self.order.pk} if self.order.pk else None
+
+    @classmethod
+    def still_wanted(cls, data):
+        """Drop the notice of an order cancelled (or deleted) while it waited."""
+        order = Order.objects.filter(pk=data["order"]).first()
+        if order is None or order.cancelled:
+            raise CancelSend(f"order {data['order']} was cancelled before it shipped")
+        return True
+
+    @classmethod
+    def preview(cls, order=None, **params):
+        if order:
+            return cls(Order.objects.select_related("customer").get(pk=order))
+        return cls(samples.sample_order()[0])
 
 
 class Newsletter(BulkMessage, ShopMessage):

@@ -38,6 +38,9 @@ class Order(models.Model):
         _("tax rate"), max_digits=5, decimal_places=4, default=Decimal(0)
     )
     shipping_address = models.TextField(_("shipping address"), blank=True)
+    # Set by the customer or the admin before it ships: the shipped notice,
+    # queued with a delay, checks it last (OrderShipped.still_wanted).
+    cancelled = models.BooleanField(_("cancelled"), default=False)
 
     class Meta:
         ordering = ["-created_at"]

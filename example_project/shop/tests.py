@@ -9,15 +9,18 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import TestCase
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from txmail.delivery import queue
 from txmail.delivery.models import Delivery
 from txmail.registry import message_classes
 from txmail.suppression.models import Suppression
+from txmail.testing import MailTestMixin
 
-from .emails import Newsletter, OrderReceipt, PasswordReset
+from .emails import Newsletter, OrderReceipt, OrderShipped, PasswordReset
 from .models import Order
+from .views import SHIPS_AFTER
 
 
 def shop_previews():
@@ -64,6 +67,55 @@ class ReceiptTests(TestCase):
         self.assertIn(b"Content-ID: <logo>", email.message().as_bytes())
 
 
+class DeliveryOptionsTests(MailTestMixin, TestCase):
+    """The receipt's idempotency key and the shipped notice's send time and last check."""
+
+    def setUp(self):
+        call_command("seed_demo", customers=0, stdout=StringIO())
+        self.order = Order.objects.order_by("pk").first()
+
+    def test_the_receipt_of_an_order_is_sent_once(self):
+        first = OrderReceipt(self.order).enqueue()
+        again = OrderReceipt(self.order).enqueue()  # a double click, a retried request
+        self.assertEqual(again.delivery_id, first.delivery_id)
+        self.assertDeduplicated(OrderReceipt, key=f"receipt/{self.order.pk}")
+        self.runQueued()
+        self.assertSentCount(1, OrderReceipt)
+        self.assertEqual(Delivery.objects.count(), 1)
+        [sent] = mail.outbox
+        self.assertIn(self.order.number, sent.subject)
+
+    def test_placing_an_order_schedules_the_shipped_notice(self):
+        self.client.login(username="demo", password="demo")
+        before = timezone.now()
+        with self.captureOnCommitCallbacks(execute=True):
+            self.client.post("/orders/new/")
+        after = timezone.now()
+        order = Order.objects.get(number="A-1003")
+        self.assertScheduled(OrderShipped, to="demo@acme.example",
+                             between=(before + SHIPS_AFTER, after + SHIPS_AFTER))
+        delivery = Delivery.objects.get(message_class="shop.OrderShipped")
+        self.assertEqual((delivery.status, delivery.send_check), ("scheduled", {"order": order.pk}))
+        self.runQueued()  # not due yet: only the receipt goes
+        self.assertNotSent(OrderShipped)
+        self.assertSentCount(1, OrderReceipt)
+
+    def test_the_shipped_notice_of_an_order_cancelled_since_is_not_sent(self):
+        queued = OrderShipped(self.order).enqueue(delay=SHIPS_AFTER)
+        kept = OrderShipped(Order.objects.order_by("pk").last()).enqueue(delay=SHIPS_AFTER)
+        Order.objects.filter(pk=self.order.pk).update(cancelled=True)
+        queued.reschedule(timezone.now())  # as if the two minutes had passed
+        kept.reschedule(timezone.now())
+        self.runQueued()  # what db_worker does once they are due
+        delivery = Delivery.objects.get(pk=queued.delivery_id)
+        self.assertEqual((delivery.status, delivery.last_error), (
+            "cancelled", f"Cancelled by the last check: order {self.order.pk} was cancelled "
+                         "before it shipped"))
+        [sent] = mail.outbox  # the other order's notice went out
+        self.assertEqual(sent.subject, "Your Acme Shop order A-10002 has shipped")
+        self.assertEqual(Delivery.objects.get(pk=kept.delivery_id).status, "sent")
+
+
 class FlowTests(TestCase):
     def setUp(self):
         call_command("seed_demo", stdout=StringIO())
@@ -104,7 +156,7 @@ class FlowTests(TestCase):
     def test_send_examples_sends_each_message_once(self):
         out = StringIO()
         call_command("send_examples", to="qa@example.org", stdout=out)
-        self.assertEqual(len(mail.outbox), 4)
+        self.assertEqual(len(mail.outbox), 5)
         self.assertEqual({tuple(e.to) for e in mail.outbox}, {("qa@example.org",)})
         self.assertIn("via 'marketing'", out.getvalue())
 
@@ -128,7 +180,7 @@ class FlowTests(TestCase):
         self.client.login(username="demo", password="demo")
         with self.captureOnCommitCallbacks(execute=True):
             self.client.post("/orders/new/")
-        delivery = Delivery.objects.get()
+        delivery = Delivery.objects.get(status="queued")
         self.assertEqual(delivery.message_class, "shop.OrderReceipt")
         self.assertIn("A-1003", delivery.subject)
 
@@ -150,6 +202,7 @@ class TxmailCommandTests(TestCase):
             "NAME                MAILER         TEMPLATE                           STATE",
             "shop.Newsletter     marketing      emails/newsletter.mjml + .txt      compiled",
             "shop.OrderReceipt   transactional  emails/order_receipt.mjml + .txt   compiled",
+            "shop.OrderShipped   transactional  emails/order_shipped.mjml + .txt   compiled",
             "shop.PasswordReset  transactional  emails/password_reset.mjml + .txt  compiled",
             "shop.Welcome        transactional  emails/welcome.mjml                compiled",
         ])
@@ -190,8 +243,8 @@ class TxmailCommandTests(TestCase):
         cases = [
             (("render", "shop.Nope"),
              "No message class is registered as 'shop.Nope'; registered: shop.Newsletter, "
-             "shop.OrderReceipt, shop.PasswordReset, shop.Welcome. Run 'manage.py txmail "
-             "list' to see them."),
+             "shop.OrderReceipt, shop.OrderShipped, shop.PasswordReset, shop.Welcome. Run "
+             "'manage.py txmail list' to see them."),
             (("render", "shop.Welcome", "--variant", "french"),
              "shop.Welcome has no preview variant 'french'; it has default, without-name. "
              "Pass one of them with --variant."),

@@ -1,5 +1,6 @@
 """The example's only page of its own: a home page linking to everything else."""
 
+from datetime import timedelta
 from decimal import Decimal
 from importlib.util import find_spec
 
@@ -14,8 +15,12 @@ from django.views.decorators.http import require_POST
 
 from txmail.registry import message_classes
 
-from .emails import OrderReceipt, Welcome
+from .emails import OrderReceipt, OrderShipped, Welcome
 from .models import Order, Profile
+
+# The demo "ships" an order this long after it is placed: time to cancel it in
+# the admin (Shop > Orders) and see the shipped notice end cancelled.
+SHIPS_AFTER = timedelta(minutes=2)
 
 
 def home(request):
@@ -71,6 +76,10 @@ def place_order(request):
         order.items.create(name="Enamel mug", sku="MUG-1", quantity=2,
                            unit_price=Decimal("12.50"))
         queued = OrderReceipt(order).enqueue()
+        # Scheduled: checked again just before it goes (OrderShipped.still_wanted).
+        shipped = OrderShipped(order).enqueue(delay=SHIPS_AFTER)
     messages.success(request, f"Order {number} placed; receipt queued (delivery "
-                              f"#{queued.delivery_id}, see the admin's Deliveries).")
+                              f"#{queued.delivery_id}), shipped notice scheduled in 2 "
+                              f"minutes (#{shipped.delivery_id}; cancel the order in the "
+                              f"admin to stop it). See the admin's Deliveries.")
     return redirect("home")
