@@ -11,6 +11,11 @@
    process; the workers' and the sink's CPU per message are printed too.
 2. Peak memory (VmHWM) of one worker at N recipients (read from the one-worker
    run of 1) and at N / 10 (a run of its own, same settings).
+   The floor, in the same run: stdlib ``smtplib`` alone sending the run's own
+   stored bytes (the first messages the sink received, as sent) over one
+   connection to the same sink (``tests/bench/floor.py``); each worker CPU
+   figure is printed as a ratio to it. Worker CPU is the processes' CPU time
+   (``/proc``) less what one spends starting up with nothing to send.
 3. Where time goes per message, in one process: rendering, building MIME and
    the stored bytes, SMTP (into the sink without latency), and the rest (the
    database, claims, signals), the rest measured by running the chunk task
@@ -45,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from tests.bench import floor as floor_bench  # noqa: E402
+
 SEED = """
 import sys
 from tests.testapp.models import Subscriber
@@ -62,19 +69,23 @@ print(campaign.pk)
 """
 
 
-def serve_sink(port: int, latency: float) -> None:
+def serve_sink(port: int, latency: float, samples: Path | None = None) -> None:
     """Run an aiosmtpd server that accepts everything after ``latency`` seconds.
 
     Prints "ready" once listening; on SIGTERM prints how many messages it
-    accepted and its CPU seconds, then exits.
+    accepted and its CPU seconds, then exits. The first messages go to
+    ``samples`` for the floor (``floor.Samples``).
     """
     from aiosmtpd.controller import Controller
 
     count = 0
+    kept = floor_bench.Samples(samples) if samples is not None else None
 
     class Handler:
         async def handle_DATA(self, server, session, envelope):
             nonlocal count
+            if kept is not None:
+                kept.keep(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
             if latency:
                 await asyncio.sleep(latency)
             count += 1
@@ -97,13 +108,14 @@ def serve_sink(port: int, latency: float) -> None:
 class Sink:
     """The sink's process: ``stop()`` returns (messages accepted, CPU seconds)."""
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, samples: Path | None = None) -> None:
         from tests.smtp import free_port
 
         self.port = free_port()
+        kept = ["--samples", str(samples)] if samples is not None else []
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--serve-sink", str(self.port), "--latency",
-             str(latency)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+             str(latency), *kept], stdout=subprocess.PIPE, text=True, cwd=ROOT)
         if self.proc.stdout.readline().strip() != "ready":  # type: ignore[union-attr]
             raise SystemExit("The SMTP sink did not start.")
 
@@ -142,11 +154,30 @@ def proc_status(pid: int) -> tuple[int, float]:
     return peak, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(count: int, workers: int, latency: float, connections: int) -> dict[str, object]:
-    """Send a campaign to ``count`` recipients with ``workers`` db_worker processes."""
-    sink = Sink(latency)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
+WORKER = ["-m", "django", "db_worker", "--interval", "0.1", "--no-startup-delay",
+          "--no-reload"]
+
+
+def startup_cpu() -> float:
+    """CPU seconds one worker spends starting up, with nothing to send."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = env_for(Path(tmp) / "db.sqlite3", 9)
+        subprocess.run([sys.executable, "-m", "django", "migrate", "--run-syncdb", "-v0"],
+                       env=env, cwd=ROOT, check=True)
+        return floor_bench.startup_cpu([sys.executable, *WORKER], env=env, cwd=ROOT)
+
+
+def run(count: int, workers: int, latency: float, connections: int,
+        startup: float = 0.0) -> dict[str, object]:
+    """Send a campaign to ``count`` recipients with ``workers`` db_worker processes.
+
+    Then the floor: the first messages the sink received, sent again to it by
+    smtplib alone.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        samples = Path(tmp) / "samples.jsonl"
+        sink = Sink(latency, samples)
+        try:
             db = Path(tmp) / "db.sqlite3"
             env = env_for(db, sink.port, CONNECTIONS=connections)
             subprocess.run([sys.executable, "-m", "django", "migrate", "--run-syncdb",
@@ -154,9 +185,7 @@ def run(count: int, workers: int, latency: float, connections: int) -> dict[str,
             python(env, SEED, count)
             campaign = int(python(env, START))
             started = datetime.now(UTC)
-            procs = [subprocess.Popen([sys.executable, "-m", "django", "db_worker",
-                                       "--interval", "0.1", "--no-startup-delay",
-                                       "--no-reload"], env=env, cwd=ROOT,
+            procs = [subprocess.Popen([sys.executable, *WORKER], env=env, cwd=ROOT,
                                       stdout=subprocess.DEVNULL) for _ in range(workers)]
             try:
                 with sqlite3.connect(db, timeout=60) as conn:
@@ -173,14 +202,17 @@ def run(count: int, workers: int, latency: float, connections: int) -> dict[str,
                     proc.terminate()
                 for proc in procs:
                     proc.wait(30)
-    finally:
-        accepted, sink_cpu = sink.stop()
+            floor = floor_bench.measure(sink.port, samples=samples)
+        finally:
+            accepted, sink_cpu = sink.stop()
+    accepted -= int(floor["sent"])
     # sent_at is stored in UTC (USE_TZ): the time from the start to the last send.
     elapsed = (datetime.fromisoformat(last).replace(tzinfo=UTC) - started).total_seconds()
     if sent != count or accepted != count:
         print(f"  warning: {sent} sent, the sink accepted {accepted}, of {count}")
     return {"rate": sent / elapsed, "elapsed": elapsed, "peaks": [s[0] for s in stats],
-            "cpu": sum(s[1] for s in stats) / max(sent, 1), "sink_cpu": sink_cpu / max(sent, 1)}
+            "cpu": sum(s[1] - startup for s in stats) / max(sent, 1),
+            "sink_cpu": sink_cpu / max(sent, 1), "floor": floor["cpu_ms"] / 1000}
 
 
 def finished(conn: sqlite3.Connection, campaign: int) -> bool:
@@ -253,28 +285,41 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4,
                         help="TXMAIL['CONNECTIONS'] per worker (default 4: see above).")
     parser.add_argument("--serve-sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--samples", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--no-memory", action="store_true",
+                        help="Skip the memory run at a tenth of the recipients.")
     options = parser.parse_args()
     if options.serve_sink:
-        serve_sink(options.serve_sink, options.latency)
+        serve_sink(options.serve_sink, options.latency, options.samples)
         return
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    startup = startup_cpu()
     n = options.recipients
     print(f"{n} recipients, sink latency {options.latency * 1000:.0f} ms, "
           f"{options.connections} connections per worker")
     results = {}
     for workers in (1, 2):
-        result = results[workers] = run(n, workers, options.latency, options.connections)
+        result = results[workers] = run(n, workers, options.latency, options.connections,
+                                        startup)
+        cpu, floor = float(result["cpu"]), float(result["floor"])  # type: ignore[arg-type]
         print(f"{workers} worker(s): {result['rate']:.1f} msgs/s over "
-              f"{result['elapsed']:.0f} s; worker CPU {result['cpu'] * 1000:.1f} ms/msg, "
-              f"sink CPU {result['sink_cpu'] * 1000:.1f} ms/msg")
+              f"{result['elapsed']:.0f} s; worker CPU {cpu * 1000:.2f} ms/msg "
+              f"= {floor_bench.ratio(cpu, floor)} the floor "
+              f"(smtplib alone, the run's bytes, one connection: {floor * 1000:.3f} ms), "
+              f"sink CPU {float(result['sink_cpu']) * 1000:.1f} ms/msg")  # type: ignore[arg-type]
     print(f"2 workers / 1 worker: {results[2]['rate'] / results[1]['rate']:.2f}x")  # type: ignore[operator]
-    small = run(max(n // 10, 1), 1, options.latency, options.connections)
-    large_kib, small_kib = results[1]["peaks"][0], small["peaks"][0]  # type: ignore[index]
-    print(f"peak RSS of one worker: {large_kib / 1024:.0f} MiB at {n} (the 1-worker run), "
-          f"{small_kib / 1024:.0f} MiB at {n // 10} ({large_kib / small_kib:.2f}x)")
+    print(f"(worker CPU: less {startup:.2f} s of start-up per worker)")
+    if not options.no_memory:
+        small = run(max(n // 10, 1), 1, options.latency, options.connections, startup)
+        large_kib, small_kib = results[1]["peaks"][0], small["peaks"][0]  # type: ignore[index]
+        print(f"peak RSS of one worker: {large_kib / 1024:.0f} MiB at {n} (the 1-worker "
+              f"run), {small_kib / 1024:.0f} MiB at {n // 10} ({large_kib / small_kib:.2f}x)")
     per = shares(min(n, 2000))
     total = sum(per.values())
     print("per message in one process: " + ", ".join(
         f"{k} {v * 1000:.2f} ms ({v / total:.0%})" for k, v in per.items()))
+    print(f"{os.cpu_count()} CPUs; load average before {load_before}, after "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,12 @@ Prints, from one run:
    message at a time (``CONNECTIONS=1``), one worker over 10 connections, and
    two workers over 10 connections each.
 
+Beside them, the floor (``tests.bench.floor``): stdlib ``smtplib`` alone sending
+this run's own stored bytes (the ``Delivery.raw`` of the filled queue) over one
+connection to the same relay, in a process of its own. Every worker CPU figure
+is printed as a ratio to it. Worker CPU is the processes' CPU time (``/proc``)
+less what one spends starting up with nothing to send, divided by the messages.
+
 Throughput is measured from the delivery rows themselves: sent rows divided by
 the time from the first claim to the last ``sent_at``, so process start-up is
 not counted. Every phase starts from the same pre-filled database (a copy).
@@ -33,6 +39,8 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from tests.bench import floor as floor_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = "tests.distributed.settings"
@@ -157,13 +165,9 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process, all its threads (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+cpu_seconds = floor_bench.cpu_seconds
+WORKER = ["-m", "django", "db_worker", "--interval", "0.1", "--no-startup-delay",
+          "--no-reload", "-v0"]
 
 
 def checkpoint(db: Path) -> None:
@@ -196,16 +200,14 @@ def sent_count(db: Path) -> int:
 
 
 def worker_phase(filled: Path, work: Path, relay: subprocess.Popen, smtp_port: int, *,
-                 workers: int, connections: int, messages: int) -> dict[str, float]:
+                 workers: int, connections: int, messages: int,
+                 startup: float = 0.0) -> dict[str, float]:
     db = work / f"phase-{workers}w-{connections}c.sqlite3"
     shutil.copy(filled, db)
     env = env_for(db, smtp_port, connections)
     relay_cpu = cpu_seconds(relay.pid)
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "django", "db_worker", "--interval", "0.1",
-             "--no-startup-delay", "--no-reload", "-v0"],
-            env=env, cwd=ROOT)
+        subprocess.Popen([sys.executable, *WORKER], env=env, cwd=ROOT)
         for _ in range(workers)
     ]
     try:
@@ -215,7 +217,7 @@ def worker_phase(filled: Path, work: Path, relay: subprocess.Popen, smtp_port: i
         # Measured up to now: the workers still send while they stop, one after
         # the other, and a lone worker's tail would count against two.
         cutoff = datetime.now(UTC)
-        worker_cpu = sum(cpu_seconds(proc.pid) for proc in procs)
+        worker_cpu = sum(cpu_seconds(proc.pid) - startup for proc in procs)
         relay_cpu = cpu_seconds(relay.pid) - relay_cpu
     finally:
         for proc in procs:
@@ -231,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000,
                         help="messages per worker phase (default: %(default)s)")
+    parser.add_argument("--phases", default="1x1,2x1,1x10,2x10",
+                        help="WORKERSxCONNECTIONS phases to run (default: %(default)s)")
     args = parser.parse_args(argv)
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -253,11 +257,16 @@ def main(argv: list[str] | None = None) -> None:
             python("-m", "tests.bench.delivery", "fill", str(args.messages),
                    env=env_for(filled, slow_port))
             checkpoint(filled)
+            # The floor: this run's stored bytes, smtplib alone, one connection.
+            floor = floor_bench.measure(slow_port, db=filled, limit=min(args.messages, 300))
+            startup = floor_bench.startup_cpu([sys.executable, *WORKER],
+                                              env=env_for(blank, slow_port), cwd=ROOT)
 
-            phases = [(1, 1), (2, 1), (1, 10), (2, 10)]
+            phases = [tuple(map(int, p.split("x"))) for p in args.phases.split(",")]
             rates = {
                 (w, c): worker_phase(filled, work, slow, slow_port, workers=w,
-                                     connections=c, messages=args.messages)
+                                     connections=c, messages=args.messages,
+                                     startup=startup)
                 for w, c in phases
             }
         finally:
@@ -271,15 +280,22 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  send() to a local server   {cost['send']:8.2f}"
           f"   (+{cost['send'] - cost['build']:.2f} over build)")
     print(f"\nworkers (db_worker) against a relay taking {LATENCY * 1000:.0f} ms per message")
+    print(f"  floor: smtplib alone, this run's stored bytes ({floor['sent']} of them), one "
+          f"connection: {floor['cpu_ms']:.3f} ms of client CPU per message")
+    print(f"  (worker CPU: less {startup:.2f} s of start-up per worker)")
     print(f"  {'workers':>7} {'CONNECTIONS':>11} {'sent':>6} {'msg/s':>8} {'vs 1x1':>7}"
-          f" {'worker CPU ms/msg':>18} {'relay CPU ms/msg':>17}")
-    base = rates[(1, 1)]["rate"] or float("nan")
+          f" {'worker CPU ms/msg':>18} {'/floor':>7} {'relay CPU ms/msg':>17}")
+    base = rates[(1, 1)]["rate"] if (1, 1) in rates else float("nan")
     for (w, c), r in rates.items():
         print(f"  {w:>7} {c:>11} {r['sent']:>6} {r['rate']:>8.1f} {r['rate'] / base:>6.1f}x"
-              f" {r['worker_cpu']:>18.2f} {r['relay_cpu']:>17.2f}")
-    one, two = rates[(1, 10)]["rate"], rates[(2, 10)]["rate"]
+              f" {r['worker_cpu']:>18.2f} {floor_bench.ratio(r['worker_cpu'], floor['cpu_ms']):>7}"
+              f" {r['relay_cpu']:>17.2f}")
+    def rate(phase: tuple[int, int]) -> float:
+        return rates[phase]["rate"] if phase in rates else float("nan")
+
+    one, two = rate((1, 10)), rate((2, 10))
     print(f"\n  10 connections vs 1, one worker: {one / base:.1f}x (target >= 8x)")
-    print(f"  2 workers vs 1, one connection each: {rates[(2, 1)]['rate'] / base:.2f}x"
+    print(f"  2 workers vs 1, one connection each: {rate((2, 1)) / base:.2f}x"
           " (target >= 1.8x; the relay's latency bounds both)")
     print(f"  2 workers vs 1, 10 connections each: {two / one:.2f}x (bounded by the CPUs"
           " when worker CPU x msg/s nears the cores left beside the relay)")

@@ -8,6 +8,7 @@ subject, parts and attachments for backends that post fields to an API.
 """
 
 import email.policy
+import re
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -82,6 +83,10 @@ def _parse(raw: bytes, policy: Any) -> _RawMIME:
     return msg  # type: ignore[return-value]
 
 
+# The Message-ID line of a stored head (CRLF, as frozen), folded lines included.
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*((?:[^\r\n]|\r\n[ \t])*)", re.I | re.M)
+
+
 # What ``EmailMultiAlternatives.__init__`` sets from the parsed bytes: filled on
 # first access (see ``FrozenEmail``).
 _PARSED_FIELDS = frozenset({"subject", "body", "to", "cc", "bcc", "reply_to", "extra_headers",
@@ -154,6 +159,12 @@ class FrozenEmail(EmailMultiAlternatives):
     @property
     def message_id(self) -> str:
         """The Message-ID header, read without parsing the rest of the email."""
+        end = self.raw.find(b"\r\n\r\n")
+        # A regular expression over the head: the header parser cost a worker
+        # ~0.3 ms of CPU per message. Anything unexpected goes to the parser.
+        found = _MESSAGE_ID.search(self.raw, 0, end) if end > 0 else None
+        if found is not None and found.group(1).isascii():
+            return found.group(1).replace(b"\r\n", b"").decode().strip()
         headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(self.raw)
         return str(headers.get("Message-ID", "")).strip()
 
