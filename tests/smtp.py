@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from typing import Any
 
 from aiosmtpd.controller import Controller
 
@@ -102,3 +103,19 @@ class SMTPServer:
         if getattr(self, "running", False):
             self.running = False
             self.controller.stop()
+
+
+class ScriptedServer(SMTPServer):
+    """An aiosmtpd server whose DATA replies follow a script, then accept."""
+
+    def __init__(self, replies=()) -> None:
+        super().__init__()
+        self.replies = list(replies)
+        accept = self.handler.handle_DATA
+
+        async def handle_data(server: Any, session: Any, envelope: Any) -> Any:
+            if self.replies:
+                return self.replies.pop(0)
+            return await accept(server, session, envelope)
+
+        self.handler.handle_DATA = handle_data

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from tests.smtp import SMTPServer
+from tests.smtp import ScriptedServer, SMTPServer
 from tests.testapp.emails import Hello
 from txmail import DeliveryOptions, PermanentDeliveryError, TransientDeliveryError
 from txmail.delivery import queue, send, shutdown
@@ -28,22 +28,6 @@ from txmail.delivery.models import Delivery, Status
 from txmail.exceptions import DeliveryNotFound, MessageConfigurationError
 
 pytestmark = pytest.mark.smtp
-
-
-class ScriptedServer(SMTPServer):
-    """An aiosmtpd server whose DATA replies follow a script, then accept."""
-
-    def __init__(self, replies=()):
-        super().__init__()
-        self.replies = list(replies)
-        accept = self.handler.handle_DATA
-
-        async def handle_data(server, session, envelope):
-            if self.replies:
-                return self.replies.pop(0)
-            return await accept(server, session, envelope)
-
-        self.handler.handle_DATA = handle_data
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from tests.test_delivery import ScriptedServer
+from tests.smtp import ScriptedServer
 from tests.testapp.emails import Hello
 from txmail import DeliveryOptions
 from txmail.contrib.auth import PasswordReset

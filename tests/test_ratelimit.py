@@ -25,7 +25,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from tests.smtp import SMTPServer
+from tests.smtp import ScriptedServer
 from tests.testapp.emails import Hello
 from txmail import RateLimited
 from txmail.backends.classify import retry_after, slow_down
@@ -36,22 +36,6 @@ from txmail.kinds import parse_rate
 from txmail.testing import MailRecorder
 
 pytestmark = pytest.mark.smtp
-
-
-class ScriptedServer(SMTPServer):
-    """An aiosmtpd server whose DATA replies follow a script, then accept."""
-
-    def __init__(self, replies=()):
-        super().__init__()
-        self.replies = list(replies)
-        accept = self.handler.handle_DATA
-
-        async def handle_data(server, session, envelope):
-            if self.replies:
-                return self.replies.pop(0)
-            return await accept(server, session, envelope)
-
-        self.handler.handle_DATA = handle_data
 
 
 @pytest.fixture
