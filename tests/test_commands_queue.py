@@ -111,8 +111,8 @@ def test_cancel_names_unknown_ids_and_rows_it_cannot_cancel():
     assert out == [f"1 cancelled: {waiting}."]
     assert err == [
         f"Not cancelled: {sending} (sending): a worker is sending it now; it can't be stopped.",
-        f"Not cancelled: {sent} (sent): it has ended; only queued, scheduled or retrying "
-        "messages can be cancelled.",
+        f"Not cancelled: {sent} (sent): it has ended; only queued, scheduled, "
+        "throttled or retrying messages can be cancelled.",
     ]
     assert error.startswith("No deliveries 999, 1000: nothing cancelled for them.")
     assert Delivery.objects.get(pk=waiting).status == Status.CANCELLED

@@ -311,7 +311,7 @@ def test_the_command_reschedules_and_names_what_it_left():
     assert out.startswith("1 rescheduled for ") and out.endswith(f": {waiting.delivery_id}.\n")
     assert timedelta(minutes=90) <= row(waiting).send_at - before < timedelta(minutes=91)
     assert err == (f"Not rescheduled: {sent.delivery_id} (sent): it has ended; only queued, "
-                   "scheduled or retrying messages can be rescheduled.\n")
+                   "scheduled, throttled or retrying messages can be rescheduled.\n")
     assert error.startswith("No delivery 999: nothing rescheduled for it.")
     out, _err, _error = txmail("reschedule", str(waiting.delivery_id), "2031-01-02T09:00")
     assert row(waiting).send_at == timezone.make_aware(

@@ -170,8 +170,8 @@ def do_cancel(command: BaseCommand, *, ids: list[int], **options: Any) -> None:
         by_status.setdefault(status, []).append(pk)
     for status, pks in by_status.items():
         why = ("a worker is sending it now; it can't be stopped" if status == Status.SENDING
-               else "it has ended; only queued, scheduled or retrying messages can be "
-               "cancelled")
+               else "it has ended; only queued, scheduled, throttled or retrying messages "
+               "can be cancelled")
         command.stderr.write(f"Not cancelled: {_ids(pks)} ({status}): {why}.")
     _refuse_unknown(_unknown(found, ids), "cancelled")
 

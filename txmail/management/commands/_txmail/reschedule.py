@@ -63,6 +63,7 @@ def do_reschedule(command: BaseCommand, *, ids: list[int], when: str, **options:
         elif status == "sending":
             why = "a worker is sending it now"
         else:
-            why = "it has ended; only queued, scheduled or retrying messages can be rescheduled"
+            why = ("it has ended; only queued, scheduled, throttled or retrying messages can "
+                   "be rescheduled")
         command.stderr.write(f"Not rescheduled: {pk} ({status}): {why}.")
     _refuse_unknown(_unknown(found, ids), "rescheduled")
