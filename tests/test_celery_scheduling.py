@@ -65,8 +65,8 @@ def test_scheduled_messages_through_celery_arrive_no_earlier_than_their_time(
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)
     arrived = {r.rcpt_tos[0]: r.arrived for r in smtp_server.received}
-    assert len(smtp_server.received) == 3
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == [
+        "moved@example.com", "now@example.com", "soon@example.com"]  # each once
     found = rows(worker_env)
     for to in ("soon@example.com", "moved@example.com"):
         assert arrived[to] >= found[to][1], (to, arrived[to], found[to][1])
-    assert arrived["now@example.com"] < arrived["soon@example.com"]

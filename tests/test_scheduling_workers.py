@@ -126,12 +126,14 @@ def test_scheduled_messages_arrive_no_earlier_than_their_time(site, smtp_server)
         "assert moved.reschedule(timedelta(seconds=4))\n")
     rows = site.wait_for({"now@example.com": "sent", "soon@example.com": "sent",
                           "later@example.com": "sent", "moved@example.com": "sent"})
+    received = sorted(r.rcpt_tos[0] for r in smtp_server.received)
+    assert received == ["later@example.com", "moved@example.com", "now@example.com",
+                        "soon@example.com"]  # each once
     arrived = arrivals(smtp_server)
-    assert sorted(arrived) == ["later@example.com", "moved@example.com", "now@example.com",
-                               "soon@example.com"]  # each once
+    # The promise is "never early"; their order isn't one: a worker slowed by a loaded
+    # machine may send the unscheduled message alongside one that has come due.
     for to in ("soon@example.com", "later@example.com", "moved@example.com"):
         assert arrived[to] >= rows[to]["send_at"], (to, arrived[to], rows[to]["send_at"])
-    assert arrived["now@example.com"] < arrived["soon@example.com"] < arrived["later@example.com"]
 
 
 def test_an_expired_message_never_arrives_and_its_row_says_why(site, smtp_server):
