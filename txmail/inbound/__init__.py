@@ -1,0 +1,1 @@
+"""Mail that comes in: mailboxes, their routing and the ingresses that feed them."""
