@@ -77,3 +77,24 @@ def test_message_hands_over_the_stored_bytes_and_parses_only_when_asked():
     mime["X-Tag"] = "welcome"  # a backend adding a header (anymail's SES does)
     changed = mime.as_bytes()
     assert changed != raw and b"\r\nX-Tag: welcome\r\n" in changed
+
+
+@pytest.mark.parametrize("shape", ["statement", "with attachment", "unicode", "long lines"])
+def test_freeze_writes_the_bytes_the_stdlib_generator_writes(shape):
+    """``flatten()`` joins each body's lines before writing: the bytes must not change."""
+    from tests.testapp.emails import Hello, Statement
+    from txmail.mail.frozen import email_policy, flatten
+
+    if shape == "statement":
+        email = Statement(seed=1).message()
+    elif shape == "with attachment":
+        email = Statement(seed=4).message()
+    elif shape == "unicode":
+        email = Hello(name="Zoë Ñandú 東京", to=["Zoë <zoe@example.com>"]).message()
+    else:
+        email = original()
+        email.body = ("word " * 400 + "\n") * 3 + "trailing"
+    message = email.message(policy=email_policy())
+    stdlib = message.as_bytes()
+    assert flatten(message) == stdlib
+    assert freeze(email)[0].count(b"\r\n") == stdlib.count(b"\r\n") > 20

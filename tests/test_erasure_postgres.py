@@ -86,7 +86,7 @@ def test_erasure_on_postgresql(postgresql):
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["before"] == [
-        "txmail_campaign.kwargs", "txmail_delivery.raw", "txmail_delivery.recipients",
+        "txmail_body.raw", "txmail_campaign.kwargs", "txmail_delivery.recipients",
         "txmail_delivery.recipients_text", "txmail_delivery.suppressed",
         "txmail_deliveryevent.mta_response", "txmail_suppression.address",
         "txmail_suppression.description"]

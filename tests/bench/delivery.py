@@ -74,23 +74,30 @@ def setup_django() -> None:
     django.setup()
 
 
-def request_main(messages: int) -> None:
+def make(kind: str, i: int):  # type: ignore[no-untyped-def]
+    """Message ``i`` of the run: a realistic Statement (default) or the minimal Hello."""
+    from tests.testapp.emails import Hello, Statement
+
+    if kind == "hello":
+        return Hello(name=f"Reader {i}", to=[f"reader{i}@example.com"])
+    return Statement(seed=i, to=[f"reader{i}@example.com"])
+
+
+def request_main(messages: int, kind: str) -> None:
     """Per-message cost in a request: build, enqueue(), send(); prints JSON ms/message."""
     setup_django()
     from email import policy as email_policy
 
-    from tests.testapp.emails import Hello
-
     def build(i: int) -> None:
         # To bytes, as every path does: Django's message() is only the recipe.
-        email = Hello(name=f"Reader {i}", to=[f"reader{i}@example.com"]).message()
+        email = make(kind, i).message()
         email.message(policy=email_policy.SMTP).as_bytes()
 
     def enqueue(i: int) -> None:
-        Hello(name=f"Reader {i}", to=[f"reader{i}@example.com"]).enqueue()
+        make(kind, i).enqueue()
 
     def send(i: int) -> None:
-        Hello(name=f"Reader {i}", to=[f"reader{i}@example.com"]).send()
+        make(kind, i).send()
 
     ways = {"build": build, "enqueue": enqueue, "send": send}
     for func in ways.values():  # warm up: templates compiled, connections open
@@ -107,13 +114,11 @@ def request_main(messages: int) -> None:
     print(json.dumps({name: statistics.median(ms) for name, ms in rounds.items()}))
 
 
-def fill_main(messages: int) -> None:
-    """Enqueue ``messages`` Hello messages (rows and db tasks) for the worker phases."""
+def fill_main(messages: int, kind: str) -> None:
+    """Enqueue ``messages`` messages (rows and db tasks) for the worker phases."""
     setup_django()
-    from tests.testapp.emails import Hello
-
     for i in range(messages):
-        Hello(name=f"Reader {i}", to=[f"reader{i}@example.com"]).enqueue()
+        make(kind, i).enqueue()
 
 
 # -- orchestration ---------------------------------------------------------
@@ -233,6 +238,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000,
                         help="messages per worker phase (default: %(default)s)")
+    parser.add_argument("--message", choices=["statement", "hello"], default="statement",
+                        help="statement: ~45 KB of HTML, a text part, every 4th with a "
+                             "12 KB PDF; hello: a minimal message (default: %(default)s)")
     parser.add_argument("--phases", default="1x1,2x1,1x10,2x10",
                         help="WORKERSxCONNECTIONS phases to run (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -248,13 +256,14 @@ def main(argv: list[str] | None = None) -> None:
 
             request_db = work / "request.sqlite3"
             shutil.copy(blank, request_db)
-            out = python("-m", "tests.bench.delivery", "request", str(min(args.messages, 500)),
+            out = python("-m", "tests.bench.delivery", "request",
+                         str(min(args.messages, 500)), args.message,
                          env=env_for(request_db, fast_port), capture_output=True, text=True)
             cost = json.loads(out.stdout)
 
             filled = work / "filled.sqlite3"
             shutil.copy(blank, filled)
-            python("-m", "tests.bench.delivery", "fill", str(args.messages),
+            python("-m", "tests.bench.delivery", "fill", str(args.messages), args.message,
                    env=env_for(filled, slow_port))
             checkpoint(filled)
             # The floor: this run's stored bytes, smtplib alone, one connection.
@@ -273,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
             stop(fast)
             stop(slow)
 
-    print("\nenqueue() in a request (ms per Hello message, file SQLite in WAL mode)")
+    print("\nenqueue() in a request (ms per message, file SQLite in WAL mode)")
     print(f"  render + build (bytes)     {cost['build']:8.2f}")
     print(f"  enqueue()                  {cost['enqueue']:8.2f}"
           f"   (+{cost['enqueue'] - cost['build']:.2f} over build)")
@@ -306,8 +315,8 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "relay":
         relay_main(int(sys.argv[2]), float(sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "request":
-        request_main(int(sys.argv[2]))
+        request_main(int(sys.argv[2]), sys.argv[3])
     elif len(sys.argv) > 1 and sys.argv[1] == "fill":
-        fill_main(int(sys.argv[2]))
+        fill_main(int(sys.argv[2]), sys.argv[3])
     else:
         main()

@@ -61,8 +61,9 @@ def from_db(db: Path, limit: int) -> list[tuple[str, list[str], bytes]]:
     """The first ``limit`` stored messages of a txmail database: (sender, recipients, raw)."""
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT from_email, recipients, raw FROM txmail_delivery WHERE raw IS NOT NULL "
-            "ORDER BY id LIMIT ?", (limit,)).fetchall()
+            "SELECT from_email, recipients, raw FROM txmail_delivery JOIN txmail_body "
+            "ON txmail_body.delivery_id = txmail_delivery.id ORDER BY id LIMIT ?",
+            (limit,)).fetchall()
     return [(sender, json.loads(recipients), bytes(raw)) for sender, recipients, raw in rows]
 
 

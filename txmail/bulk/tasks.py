@@ -46,7 +46,7 @@ from .. import tasking
 from ..conf import txmail_settings, validate_settings
 from ..delivery import bookkeeping, queue, shutdown
 from ..delivery.bookkeeping import retrying
-from ..delivery.models import Delivery, Status
+from ..delivery.models import Delivery, Status, create_rows
 from ..exceptions import CancelSend
 from ..outbox import Attempt
 from ..registry import get_message_class
@@ -218,8 +218,7 @@ def store_batch(campaign: Campaign, pending: list[tuple[str, Any, Delivery]],
         # rows to be written, then cancels them too.
         if not mine.select_for_update().exists():
             return False
-        # bulk_create sets each row's pk (RETURNING, on SQLite and PostgreSQL).
-        Delivery.objects.bulk_create(new)
+        create_rows(new)
         Recipient.objects.bulk_create([
             Recipient(campaign=campaign, key=key, delivery=row) for key, _a, row in pending])
     return True

@@ -30,13 +30,13 @@ NO_BODY = ("its body is no longer stored: it held a secret such as a reset link 
 
 def without_body(rows: "QuerySet[Delivery]") -> "QuerySet[Delivery]":
     """The ended or failed rows among ``rows`` that can't be sent again: no body left."""
-    return rows.filter(raw__isnull=True).exclude(status__in=[*READY, Status.SENDING])
+    return rows.filter(body__isnull=True).exclude(status__in=[*READY, Status.SENDING])
 
 
 def retry_now(rows: "QuerySet[Delivery]") -> int:
     """Queue failed (and waiting) rows again for an attempt now."""
     now = timezone.now()
-    ids = list(rows.filter(status__in=RETRYABLE, raw__isnull=False).values_list("pk", flat=True))
+    ids = list(rows.filter(status__in=RETRYABLE, body__isnull=False).values_list("pk", flat=True))
     # One UPDATE, with a fresh budget of attempts counted from the row's own.
     changed = Delivery.objects.filter(pk__in=ids, status__in=RETRYABLE).update(
         status=Status.RETRYING, next_attempt_at=now, claim_token="", queued=True,
@@ -83,7 +83,7 @@ def reschedule(rows: "QuerySet[Delivery]", when: datetime) -> int:
 def send_again(rows: "QuerySet[Delivery]") -> list[Delivery]:
     """Queue a new copy of each row that still has its bytes, with a new Message-ID."""
     copies = []
-    for row in rows.exclude(raw__isnull=True).exclude(status__in=[*READY, Status.SENDING]):
+    for row in rows.exclude(body__isnull=True).exclude(status__in=[*READY, Status.SENDING]):
         raw, message_id = _new_message_id(bytes(row.raw or b""), row.message_id)
         copy = row.copy(raw=raw, message_id=message_id, max_attempts=txmail_settings.MAX_ATTEMPTS)
         copy.save()

@@ -54,7 +54,7 @@ class DeliveryChangeList(ChangeList):
     def get_results(self, request: HttpRequest) -> None:
         # A page of rows without their message bytes (up to megabytes each).
         # Only the page: actions get the queryset whole (send again needs the bytes).
-        self.queryset = self.queryset.defer("raw", "esp_options", "recipients_text")
+        self.queryset = self.queryset.defer("esp_options", "recipients_text")
         super().get_results(request)
 
 

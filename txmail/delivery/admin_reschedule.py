@@ -80,7 +80,7 @@ class RescheduleMixin:
             "title": _("Reschedule messages"),
             "opts": Delivery._meta,
             "form": form,
-            "rows": queryset.defer("raw", "esp_options", "recipients_text")[:100],
+            "rows": queryset.defer("esp_options", "recipients_text")[:100],
             "selected": queryset.values_list("pk", flat=True),
             "movable": queryset.filter(status__in=READY).count(),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,

@@ -18,12 +18,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import schedule
 from ..exceptions import CancelSend, MessageConfigurationError
 from ..signals import send_cancelled
+from . import rows
 from .log import notify
 from .models import READY, Delivery, Status
 
@@ -139,8 +141,13 @@ def _ended(row: Delivery, status: str, last_error: str, token: str, **more: Any)
                               "updated_at": timezone.now(), **more}
     if row.secret_body:
         fields["raw"] = None
-    if not _mine(row, token).update(**fields):
-        return False
+    drop = fields.pop("raw", False) is None
+    with transaction.atomic(using=router.db_for_write(Delivery)):
+        if not _mine(row, token).update(**fields):
+            return False
+        if drop:
+            rows.drop_body(row.pk)
+            row.raw = None
     for name, value in fields.items():
         if name != "attempts":
             setattr(row, name, value)

@@ -23,6 +23,7 @@ from ..mail import esp
 from ..mail.frozen import freeze
 from ..signals import message_failed, message_sent, message_suppressed
 from ..suppression import check as suppression
+from . import rows
 from .models import FINAL, Delivery, Status
 
 logger = logging.getLogger("txmail.delivery")
@@ -45,7 +46,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
     suppressed = suppression.filter_recipients(email, topic, critical=critical) if check else {}
     if log or txmail_settings.LOG_SENDS:
         now = timezone.now()
-        row = Delivery.objects.create(
+        row = Delivery(
             message_class=message_class, mailer=alias, from_email=str(email.from_email),
             recipients=recipients, subject=str(email.subject),
             message_id=str(email.extra_headers.get("Message-ID", "")),
@@ -53,8 +54,10 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
             claimed_at=now, handed_over_at=now, suppressed=suppressed,
             respect_suppression=respect_suppression, topic=topic, secret_body=secret_body,
             critical=critical,
-            raw=freeze(email)[0] if txmail_settings.KEEP_BODIES and not secret_body else None,
         )
+        if txmail_settings.KEEP_BODIES and not secret_body:
+            row.raw = freeze(email)[0]
+        row.save(force_insert=True)
     if row is not None:
         esp.apply(email, {}, row.pk)  # the metadata names the row, for webhooks
     if suppressed and not email.recipients():
@@ -106,6 +109,10 @@ def _ended(row: Delivery, fields: dict[str, Any], *, sent: bool) -> dict[str, An
     return fields
 
 
+def _where(token: str | None) -> dict[str, str]:
+    return {"claim_token": token} if token else {}
+
+
 def _mine(row: Delivery, token: str | None) -> Any:
     rows = Delivery.objects.filter(pk=row.pk)
     return rows.filter(claim_token=token) if token else rows
@@ -130,7 +137,7 @@ def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
             f"{a}: {c} {r}" for a, (c, r) in sent.refused.items())
     _ended(row, fields, sent=True)
     with transaction.atomic(using=router.db_for_write(Delivery)):
-        if not _mine(row, token).update(**fields) and token:
+        if not rows.update(row.pk, _where(token), fields) and token:
             return False  # the sweep took the claim back meanwhile: the row says what it knows
         if then is not None:
             then()
@@ -148,7 +155,7 @@ def mark_suppressed(row: Delivery, suppressed: dict[str, str], *, email: Any,
         "last_error": suppression.describe(suppressed),
     }
     _ended(row, fields, sent=True)  # as good as sent: nothing is left to send
-    if not _mine(row, token).update(**fields) and token:
+    if not rows.update(row.pk, _where(token), fields) and token:
         return
     for name, value in fields.items():
         setattr(row, name, value)
@@ -170,7 +177,7 @@ def mark_failed(row: Delivery, error: BaseException, *, email: Any, status: str,
     refused = getattr(error, "refused", None)
     if refused:
         fields["refused"] = {a: list(r) for a, r in refused.items()}
-    if not _mine(row, token).update(**fields) and token:
+    if not rows.update(row.pk, _where(token), fields) and token:
         return
     for name, value in fields.items():
         setattr(row, name, value)

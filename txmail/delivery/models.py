@@ -7,7 +7,7 @@ conditional UPDATE, and its status says what happened.
 
 from typing import Any
 
-from django.db import models
+from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -108,10 +108,6 @@ class Delivery(models.Model):
     # Set when no task could be handed to the queue for this row (the backend
     # can't defer a retry, or the hand-off failed): the sweep hands it off.
     needs_handoff = models.BooleanField(default=False, editable=False)
-    # The frozen email; emptied once sent unless TXMAIL["KEEP_BODIES"] (bodies
-    # hold secrets such as reset links), once ended if secret_body, and by the
-    # sweep TXMAIL["BODY_RETENTION"] seconds after it ended (record.py).
-    raw = models.BinaryField(_("message bytes"), null=True, blank=True, editable=False)
     # Calls deduplicated onto this delivery by their idempotency key
     # (DeliveryOptions.idempotency_key): each sent nothing.
     duplicates = models.PositiveIntegerField(_("deduplicated calls"), default=0,
@@ -130,9 +126,6 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="txmail_ready"),
-            # The sweep's retention look-up: only rows that still have a body.
-            models.Index(fields=["updated_at"], name="txmail_bodies",
-                         condition=models.Q(raw__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -140,7 +133,43 @@ class Delivery(models.Model):
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.recipients_text = " ".join(self.recipients).lower()
-        super().save(*args, **kwargs)
+        if not self.__dict__.get("_raw_changed"):
+            super().save(*args, **kwargs)
+            return
+        adding = self._state.adding
+        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(Delivery)):
+            super().save(*args, **kwargs)
+            raw = self.__dict__["_raw"]
+            if raw is not None and adding:
+                Body.objects.create(delivery=self, raw=raw)
+            elif raw is not None:
+                Body.objects.update_or_create(delivery=self, defaults={"raw": raw})
+            elif not adding:
+                Body.objects.filter(delivery=self).delete()
+        self.__dict__.pop("_raw_changed")
+
+    def refresh_from_db(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.__dict__.pop("_raw", None)
+        self.__dict__.pop("_raw_changed", None)
+        super().refresh_from_db(*args, **kwargs)
+
+    # The frozen email (``Body``), read and written through the row as ``raw``.
+    @property
+    def raw(self) -> bytes | None:
+        if "_raw" not in self.__dict__:
+            raw = None
+            if self.pk is not None:
+                try:
+                    raw = self.body.raw  # select_related("body") fills it with the row
+                except Body.DoesNotExist:
+                    pass
+            self.__dict__["_raw"] = None if raw is None else bytes(raw)
+        return self.__dict__["_raw"]
+
+    @raw.setter
+    def raw(self, value: bytes | None) -> None:
+        self.__dict__["_raw"] = None if value is None else bytes(value)
+        self.__dict__["_raw_changed"] = True
 
     # What a copy of the row keeps: the message and every option it is sent with.
     COPIED = ("message_class", "mailer", "from_email", "recipients", "subject", "message_id",
@@ -161,6 +190,44 @@ class Delivery(models.Model):
         return self.status in FINAL
 
 
+class Body(models.Model):
+    """A delivery's frozen email: the bytes its sends and retries put on the wire.
+
+    Dropped once sent unless ``TXMAIL["KEEP_BODIES"]`` (bodies hold secrets such as
+    reset links), once ended if ``secret_body``, and by the sweep
+    ``TXMAIL["BODY_RETENTION"]`` seconds after the row ended (``recovery.py``).
+    A table of its own, so the few bytes a worker writes per message (the claim,
+    the hand-over stamp) don't make SQLite rewrite tens of kilobytes of body each
+    time a row's size changes.
+    """
+
+    delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, primary_key=True,
+                                    related_name="body", verbose_name=_("delivery"))
+    raw = models.BinaryField(_("message bytes"))
+
+    class Meta:
+        app_label = "txmail"
+        verbose_name = _("message body")
+        verbose_name_plural = _("message bodies")
+
+    def __str__(self) -> str:
+        return f"body of delivery {self.delivery_id}"
+
+
+def create_rows(rows: list[Delivery]) -> None:
+    """``bulk_create()`` ``rows`` and their bodies (in the caller's transaction)."""
+    Delivery.objects.bulk_create(rows)  # sets each row's pk (RETURNING)
+    Body.objects.bulk_create([Body(delivery=row, raw=row.raw) for row in rows
+                              if row.raw is not None])
+    for row in rows:
+        row.__dict__.pop("_raw_changed", None)
+
+
+def delete_bodies(rows: "models.QuerySet[Delivery]") -> int:
+    """Drop the bodies of ``rows``; return how many there were."""
+    return Body.objects.filter(delivery__in=rows.values("pk")).delete()[0]
+
+
 def drop_secret_bodies(rows: "models.QuerySet[Delivery]") -> int:
     """Drop the secret bodies (``DeliveryOptions.secret_body``) of the ended rows among ``rows``."""
-    return rows.filter(secret_body=True, status__in=FINAL, raw__isnull=False).update(raw=None)
+    return delete_bodies(rows.filter(secret_body=True, status__in=FINAL))

@@ -84,7 +84,7 @@ def new_row(email: Any, *, alias: str, message_class: str,
     raw, envelope_from, recipients = freeze(email)
     timing = deadline.row_fields(options, time_zone=time_zone, send_check=send_check,
                                  owner=message_class)
-    return Delivery(
+    row = Delivery(
         message_class=message_class,
         mailer=alias,
         from_email=envelope_from,
@@ -98,7 +98,6 @@ def new_row(email: Any, *, alias: str, message_class: str,
         task_backend=options.task_backend or txmail_settings.TASK_BACKEND,
         queue_name=options.queue_name or "",
         priority=options.priority or 0,
-        raw=raw,
         respect_suppression=options.respect_suppression,
         topic=options.topic or "",
         critical=options.critical,
@@ -107,6 +106,8 @@ def new_row(email: Any, *, alias: str, message_class: str,
         esp_options=esp.options_of(email),
         **timing,  # send_at, expires_at, send_check
     )
+    row.raw = raw
+    return row
 
 
 def task_for(backend: str, queue_name: str, priority: int, *, owner: str = "",

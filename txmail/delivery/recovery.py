@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ..conf import txmail_settings
 from . import deadline
-from .models import FINAL, READY, Delivery, Status
+from .models import FINAL, READY, Delivery, Status, delete_bodies
 
 logger = logging.getLogger("txmail.delivery")
 
@@ -132,12 +132,12 @@ def drop_bodies(now: datetime) -> int:
     due = Q(secret_body=True)
     if retention is not None:
         due |= Q(updated_at__lt=now - timedelta(seconds=float(retention)))
-    kept = Delivery.objects.filter(due, status__in=FINAL, raw__isnull=False)
+    kept = Delivery.objects.filter(due, status__in=FINAL, body__isnull=False)
     dropped = 0
     for _batch in range(BODY_BATCHES):
         ids = list(kept.values_list("pk", flat=True)[:BODY_BATCH])
         if ids:
-            dropped += Delivery.objects.filter(pk__in=ids, status__in=FINAL).update(raw=None)
+            dropped += delete_bodies(Delivery.objects.filter(pk__in=ids, status__in=FINAL))
         if len(ids) < BODY_BATCH:
             break
     return dropped

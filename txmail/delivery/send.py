@@ -23,7 +23,6 @@ from typing import Any
 
 from django.db import connection as db_connection
 from django.db import connections, router, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from ..backends import ratelimit
@@ -38,7 +37,7 @@ from ..exceptions import (
 )
 from ..mail import esp
 from ..mail.frozen import FrozenEmail
-from . import bookkeeping, deadline, heartbeat, listed, recovery, shutdown
+from . import bookkeeping, deadline, heartbeat, listed, recovery, rows, shutdown
 from .bookkeeping import mark_failed, mark_sent, mark_suppressed, mark_waiting, retrying
 from .lanes import Line
 from .models import Delivery, Status
@@ -51,11 +50,11 @@ IDLE_SECONDS = 30.0
 
 
 def _claimed(token: str) -> list[Delivery]:
-    rows = list(Delivery.objects.filter(claim_token=token, status=Status.SENDING)
-                .order_by("-priority", "pk"))
+    claimed = list(Delivery.objects.filter(claim_token=token, status=Status.SENDING)
+                   .select_related("body").order_by("-priority", "pk"))
     if txmail_settings.SUPPRESSION:
-        listed.flag_batch(rows)  # send_row() checks again if the list changed since
-    return rows
+        listed.flag_batch(claimed)  # send_row() checks again if the list changed since
+    return claimed
 
 
 def send_claimed(token: str, *, hand_off: HandOff,
@@ -168,11 +167,10 @@ def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOf
     if (ended := retrying(deadline.expire_if_overdue, row, token)) is not None:
         return ended
     now = timezone.now()
-    mine = Delivery.objects.filter(pk=row.pk, claim_token=token, status=Status.SENDING)
     # The claim is renewed as the mailer gets the message (a row may wait in
     # the line a while), and the attempt counts now, not when it was claimed.
-    if not retrying(mine.update, handed_over_at=now, claimed_at=now,
-                    attempts=F("attempts") + 1):
+    if not retrying(rows.update, row.pk, {"claim_token": token, "status": Status.SENDING},
+                    {"handed_over_at": now, "claimed_at": now}, increment=("attempts",)):
         return "lost"  # the sweep took the claim back (this worker was too slow)
     row.attempts += 1
     try:

@@ -33,7 +33,7 @@ from ..addresses import canonical
 from ..backends.models import MailerRate
 from ..bulk.models import Campaign, CampaignStatus, Chunk, Recipient
 from ..delivery.idempotency import IdempotencyKey
-from ..delivery.models import Delivery
+from ..delivery.models import Body, Delivery
 from ..exceptions import ErasureBlocked, InvalidAddress
 from ..suppression.check import matching
 from ..suppression.erased import address_hash, is_hash
@@ -78,7 +78,8 @@ def erase(address: str, *, dry_run: bool = False) -> dict[str, Any]:
             f"Campaign {', '.join(map(str, running))} names {bare!r} in its arguments, query "
             "or key ranges and is still running: nothing was erased. Cancel it (`manage.py "
             "txmail campaign cancel ID`) or wait until it finishes, then erase again.")
-    deliveries = _naming(Delivery, matcher)
+    # A body names its delivery: the row goes with it.
+    deliveries = _naming(Delivery, matcher) | _naming(Body, matcher)
     events = _naming(DeliveryEvent, matcher) | set(
         DeliveryEvent.objects.filter(delivery__in=deliveries).values_list("pk", flat=True))
     recipients = _naming(Recipient, matcher) | set(

@@ -10,8 +10,10 @@ subject, parts and attachments for backends that post fields to an API.
 import email.policy
 import re
 from email import message_from_bytes
+from email.generator import NLCRE, BytesGenerator  # type: ignore[attr-defined]
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
+from io import BytesIO
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
@@ -24,8 +26,28 @@ _HEADER_FIELDS = {"subject", "from", "to", "cc", "bcc", "reply-to", "mime-versio
 
 def freeze(email: Any) -> tuple[bytes, str, list[str]]:
     """Return ``(raw bytes, envelope sender, envelope recipients)`` for a built email."""
-    raw = email.message(policy=email_policy()).as_bytes()
+    raw = flatten(email.message(policy=email_policy()))
     return raw, str(email.from_email), list(email.recipients())
+
+
+class _Generator(BytesGenerator):
+    """The stdlib's generator, writing each encoded body in one piece.
+
+    ``BytesGenerator`` writes a body line by line, two writes a line: ~2,000 calls
+    for a 45 KB quoted-printable HTML part, most of the cost of turning a built
+    message into bytes. Joining the lines first writes the same bytes.
+    """
+
+    def _write_lines(self, lines: str) -> None:
+        if lines:
+            self.write(self._NL.join(NLCRE.split(lines)))  # type: ignore[attr-defined]
+
+
+def flatten(message: Any) -> bytes:
+    """``message.as_bytes()``, the same bytes, written faster (``_Generator``)."""
+    out = BytesIO()
+    _Generator(out, mangle_from_=False, policy=message.policy).flatten(message)
+    return out.getvalue()
 
 
 def email_policy() -> Any:

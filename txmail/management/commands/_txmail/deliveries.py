@@ -134,7 +134,7 @@ def do_retry(command: BaseCommand, *, ids: list[int], failed: bool, **options: A
         Delivery.objects.filter(pk__in=ids))
     # Statuses and which rows lost their body, without reading the bodies.
     found = dict(rows.order_by("pk").values_list("pk", "status"))
-    bodiless = set(rows.filter(raw__isnull=True).values_list("pk", flat=True))
+    bodiless = set(rows.filter(body__isnull=True).values_list("pk", flat=True))
     if failed and not found:
         command.stdout.write("No failed messages: nothing to retry.")
         return

@@ -1,0 +1,84 @@
+"""The per-message row writes of a worker's hot path, as SQL built once per shape.
+
+``QuerySet.update()`` compiles its SQL on every call: ~0.3 ms of a worker's CPU per
+statement, half of what sending the message over SMTP costs. A worker makes two such
+writes per message (the hand-over stamp, the outcome), always the same columns under
+the same conditions, so the statement is built once per (database, columns,
+conditions) and only the values are adapted each time, by the fields themselves
+(``get_db_prep_save``: JSON, datetimes in the database's form). Same rows, same
+errors (Django's cursor wraps them), same transactions as ``update()``.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connections, router, transaction
+
+from .models import Body, Delivery
+
+_statements: dict[tuple[Any, ...], str] = {}
+
+
+def update(pk: int, where: dict[str, Any], values: dict[str, Any], *,
+           increment: Iterable[str] = ()) -> int:
+    """``UPDATE`` row ``pk`` (while the ``where`` columns equal their values); return the count.
+
+    ``values`` are the columns to set; the columns in ``increment`` are increased by
+    one as ``F(name) + 1`` would. ``raw=None`` among ``values`` drops the row's body
+    (``Body``) in the same transaction, if the row was updated.
+    """
+    if "raw" in values:
+        values = dict(values)
+        if values.pop("raw") is not None:
+            raise ValueError("rows.update() only drops a body (raw=None); save() stores one.")
+        with transaction.atomic(using=router.db_for_write(Delivery)):
+            count = update(pk, where, values, increment=increment)
+            if count:
+                drop_body(pk)
+            return count
+    alias = router.db_for_write(Delivery)
+    connection = connections[alias]
+    increment = tuple(increment)
+    key = (alias, tuple(values), tuple(where), increment)
+    sql = _statements.get(key)
+    if sql is None:
+        sql = _statements[key] = _build(connection, tuple(values), tuple(where), increment)
+    field = Delivery._meta.get_field
+    params = [field(name).get_db_prep_save(value, connection)  # type: ignore[union-attr]
+              for name, value in values.items()]
+    params.append(pk)
+    params.extend(field(name).get_db_prep_save(value, connection)  # type: ignore[union-attr]
+                  for name, value in where.items())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def drop_body(pk: int) -> None:
+    """Delete row ``pk``'s body, if it has one."""
+    alias = router.db_for_write(Body)
+    connection = connections[alias]
+    key = (alias, "drop body")
+    sql = _statements.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        sql = _statements[key] = (f"DELETE FROM {quote(Body._meta.db_table)} "
+                                  f"WHERE {quote(Body._meta.pk.column or 'delivery_id')} = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+
+
+def _build(connection: Any, values: tuple[str, ...], where: tuple[str, ...],
+           increment: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    meta = Delivery._meta
+
+    def column(name: str) -> str:
+        return quote(meta.get_field(name).column)  # type: ignore[union-attr]
+
+    sets = [f"{column(name)} = %s" for name in values]
+    sets += [f"{column(name)} = {column(name)} + 1" for name in increment]
+    conditions = [f"{quote(meta.pk.column)} = %s"]
+    conditions += [f"{column(name)} = %s" for name in where]
+    return (f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} "
+            f"WHERE {' AND '.join(conditions)}")
