@@ -19,7 +19,7 @@ from django.utils import timezone
 from ..backends.transport import SentMessage, deliver
 from ..conf import txmail_settings
 from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
-from ..mail import esp
+from ..mail import esp, verp
 from ..mail.frozen import freeze
 from ..signals import message_failed, message_sent, message_suppressed
 from ..suppression import check as suppression
@@ -57,6 +57,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
         )
     if row is not None:
         esp.apply(email, {}, row.pk)  # the metadata names the row, for webhooks
+        verp.apply(email, row.pk)  # and the return path, for bounces by mail
     if suppressed and not email.recipients():
         if row is not None:
             mark_suppressed(row, suppressed, email=email)
