@@ -21,6 +21,7 @@ from ..conf import txmail_settings
 from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
 from ..mail import esp, verp
 from ..mail.frozen import freeze
+from ..mail.signed import signed_email
 from ..signals import message_failed, message_sent, message_suppressed
 from ..suppression import check as suppression
 from .models import FINAL, Delivery, Status
@@ -68,7 +69,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
             recipients=[], email=email, delivery_id=row.pk if row else None,
             suppressed=suppressed)
     try:
-        sent = replace(deliver(email, alias), suppressed=suppressed)
+        sent = replace(deliver(signed_email(email), alias), suppressed=suppressed)
     except DeliveryError as exc:
         status = Status.UNKNOWN if isinstance(exc, DeliveryOutcomeUnknown) else Status.FAILED
         if row is not None:
