@@ -8,13 +8,15 @@ with ``d=example.com; s=s1`` (relaxed/relaxed, rsa-sha256) over the headers of
 (``frozen.freeze()``), so every retry sends the same signed bytes, and into the
 message ``send()`` hands to the mailer (``signed.signed_email()``).
 
-Signing needs dkimpy (``pip install "txmail[dkim]"``). The system checks load every key
+Signing needs dkimpy (``pip install "txmail[dkim]"``; without it messages go out
+unsigned and txmail.E123 says so). The system checks load every key
 (txmail.E121-E123, W121) and say which DNS record to publish; so does ``manage.py
 txmail dkim``.
 """
 
 import base64
 import email.utils
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from typing import Any
 from ..conf import txmail_settings
 from ..exceptions import InvalidSetting
 
+logger = logging.getLogger("txmail.mail")
 SIGNED_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version",
                   "Content-Type", "Reply-To", "List-Unsubscribe", "List-Unsubscribe-Post")
 MINIMUM_BITS = 1024
@@ -170,13 +173,14 @@ def sign(raw: bytes) -> bytes:
     """Return ``raw`` (CRLF bytes) with a DKIM-Signature, or unchanged when no key applies."""
     if not txmail_settings.DKIM or raw.startswith(b"DKIM-Signature:"):
         return raw  # no keys, or signed already (a stored message frozen again)
+    try:
+        import dkim
+    except ImportError:  # txmail.E123 says so at startup; sent unsigned meanwhile
+        _warn_once()
+        return raw
     key = key_for(_from_domain(raw))
     if key is None:
         return raw
-    try:
-        import dkim
-    except ImportError:
-        raise DKIMError(f"TXMAIL['DKIM'] is set, but {INSTALL}.", setting="DKIM") from None
     end = raw.find(b"\r\n\r\n")
     present = {name.lower() for name in _NAME.findall(raw[:end if end > 0 else len(raw)])}
     wanted = [name.encode() for name in SIGNED_HEADERS if name.lower().encode() in present]
@@ -186,9 +190,14 @@ def sign(raw: bytes) -> bytes:
     return bytes(signature) + raw
 
 
+@lru_cache(maxsize=1)
+def _warn_once() -> None:
+    logger.warning("txmail: TXMAIL['DKIM'] is set, but %s; messages go out unsigned.", INSTALL)
+
+
 def applies_to(message: Any) -> bool:
     """Say whether a built email's From domain has a key (``signed.signed_email()``)."""
-    if not txmail_settings.DKIM:
+    if not txmail_settings.DKIM or not available():
         return False
     shown = str(message.extra_headers.get("From") or message.from_email)
     addresses = [address for _name, address in email.utils.getaddresses([shown]) if address]
