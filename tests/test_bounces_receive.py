@@ -220,3 +220,23 @@ def test_a_success_notice_is_not_applied_and_a_dsn_applies_to_whom_it_failed():
     said = bounces.receive(fixture("rfc3464-envid.eml"), verp.return_path(row.pk))
     assert said == f"Hard bounce of ann@example.com (5.2.1) on delivery {row.pk}: suppressed."
     assert list(Suppression.objects.values_list("address", flat=True)) == ["ann@example.com"]
+
+
+def test_without_anymail_the_webhooks_receiver_records_it_all_the_same(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_anymail(name, *args, **kwargs):
+        if name == "anymail" or name.startswith("anymail."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    row = sent()
+    monkeypatch.setattr(builtins, "__import__", no_anymail)
+    said = bounces.receive(fixture("arf-abuse.eml"), verp.return_path(row.pk))
+    monkeypatch.undo()
+    assert said == f"Complaint of ann@example.com on delivery {row.pk}: suppressed."
+    assert [(e.event_type, e.esp_name) for e in row.events.all()] == [
+        ("complained", "txmail bounces")]
+    assert Suppression.objects.get().reason == Reason.COMPLAINED
