@@ -15,6 +15,8 @@ from django.conf import settings
 from .exceptions import InvalidSetting
 from .kinds import (
     BOOLEAN,
+    BOUNCES,
+    DKIM,
     INTERCEPTOR_SETTING,
     MAILTO_ADDRESS,
     NAME,
@@ -121,6 +123,13 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # Seconds a sender waits for its alias's next slot before a queued message is
     # handed back (throttled) or send() raises RateLimited.
     "RATE_LIMIT_WAIT": (1.0, NON_NEGATIVE_NUMBER),
+    # Bounces by mail (txmail.bounces): the VERP return path every SMTP send goes
+    # out with, {"RETURN_PATH": "bounces+{token}@bounces.example.com"}, and the
+    # soft bounces ("SOFT_BOUNCE_LIMIT", default 3) that suppress an address.
+    "BOUNCES": ({}, BOUNCES),
+    # DKIM keys per From domain (txmail.mail.dkim):
+    # {"example.com": {"selector": "s1", "key": "/etc/dkim/s1.pem"}}.
+    "DKIM": ({}, DKIM),
 }
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _kind) in SCHEMA.items()}
 

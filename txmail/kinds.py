@@ -259,3 +259,10 @@ RATE_LIMITS = Kind(
     lambda v: isinstance(v, dict) and not any(rate_limit_problem(a, e) for a, e in v.items()),
     _rate_limits_problem,
 )
+
+
+# Checked by the modules that use them, whose messages say more (txmail.E120-E125).
+BOUNCES = Kind("a dict (see txmail.bounces), e.g. {'RETURN_PATH': "
+               "'bounces+{token}@bounces.example.com'}", lambda v: isinstance(v, dict))
+DKIM = Kind("a dict of From domains (see txmail.mail.dkim), e.g. {'example.com': "
+            "{'selector': 's1', 'key': '/etc/dkim/s1.pem'}}", lambda v: isinstance(v, dict))

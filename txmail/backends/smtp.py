@@ -37,11 +37,14 @@ class _TrackingMixin:
 
     refused: dict[str, tuple[int, bytes]]
     data_handed_over: bool = False
+    return_path: str | None = None  # set per message: the delivery's VERP address
+
 
     def sendmail(self, from_addr: str, to_addrs: Any, msg: Any, *args: Any,
                  **kwargs: Any) -> dict[str, tuple[int, bytes]]:
         self.refused = {}
         self.data_handed_over = False
+        from_addr = self.return_path or from_addr
         self.refused = super().sendmail(from_addr, to_addrs, msg, *args, **kwargs)  # type: ignore[misc]
         return self.refused
 
@@ -79,6 +82,8 @@ class EmailBackend(DjangoSMTPBackend):
     def _send(self, email_message: Any) -> bool:
         connection = self.connection
         alias = getattr(self, "alias", None)  # Django 6.1; not in django-stubs yet
+        if connection is not None:  # VERP (txmail.mail.verp): the row's own MAIL FROM
+            connection.return_path = getattr(email_message, "return_path", None)  # type: ignore[attr-defined]
         try:
             sent = super()._send(email_message)  # type: ignore[misc]
         except OSError as exc:  # smtplib's errors are OSErrors too

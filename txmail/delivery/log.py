@@ -19,8 +19,9 @@ from django.utils import timezone
 from ..backends.transport import SentMessage, deliver
 from ..conf import txmail_settings
 from ..exceptions import DeliveryError, DeliveryOutcomeUnknown, TransientDeliveryError
-from ..mail import esp
+from ..mail import esp, verp
 from ..mail.frozen import freeze
+from ..mail.signed import signed_email
 from ..signals import message_failed, message_sent, message_suppressed
 from ..suppression import check as suppression
 from . import rows
@@ -60,6 +61,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
         row.save(force_insert=True)
     if row is not None:
         esp.apply(email, {}, row.pk)  # the metadata names the row, for webhooks
+        verp.apply(email, row.pk)  # and the return path, for bounces by mail
     if suppressed and not email.recipients():
         if row is not None:
             mark_suppressed(row, suppressed, email=email)
@@ -70,7 +72,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
             recipients=[], email=email, delivery_id=row.pk if row else None,
             suppressed=suppressed)
     try:
-        sent = replace(deliver(email, alias), suppressed=suppressed)
+        sent = replace(deliver(signed_email(email), alias), suppressed=suppressed)
     except DeliveryError as exc:
         status = Status.UNKNOWN if isinstance(exc, DeliveryOutcomeUnknown) else Status.FAILED
         if row is not None:

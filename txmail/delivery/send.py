@@ -35,7 +35,7 @@ from ..exceptions import (
     RateLimited,
     TransientDeliveryError,
 )
-from ..mail import esp
+from ..mail import esp, verp
 from ..mail.frozen import FrozenEmail
 from . import bookkeeping, deadline, heartbeat, listed, recovery, rows, shutdown
 from .bookkeeping import mark_failed, mark_sent, mark_suppressed, mark_waiting, retrying
@@ -176,6 +176,7 @@ def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOf
     try:
         email = FrozenEmail(bytes(row.raw or b""), row.from_email, row.recipients)
         esp.apply(email, row.esp_options, row.pk)
+        verp.apply(email, row.pk)
         # Checked at each hand-over, not at enqueue() or once per batch: a
         # bounce or an unsubscribe may have come in while the row waited.
         check = row.respect_suppression and txmail_settings.SUPPRESSION

@@ -19,6 +19,7 @@ from typing import Any
 from django.core.mail import EmailMultiAlternatives
 
 from ..addresses import canonical
+from . import dkim
 
 _HEADER_FIELDS = {"subject", "from", "to", "cc", "bcc", "reply-to", "mime-version",
                   "content-type", "content-transfer-encoding"}
@@ -26,7 +27,7 @@ _HEADER_FIELDS = {"subject", "from", "to", "cc", "bcc", "reply-to", "mime-versio
 
 def freeze(email: Any) -> tuple[bytes, str, list[str]]:
     """Return ``(raw bytes, envelope sender, envelope recipients)`` for a built email."""
-    raw = flatten(email.message(policy=email_policy()))
+    raw = dkim.sign(flatten(email.message(policy=email_policy())))  # once: retries resend it
     return raw, str(email.from_email), list(email.recipients())
 
 

@@ -18,7 +18,9 @@ from .models import DeliveryEvent, EventType
 logger = logging.getLogger("txmail.webhooks")
 
 # Soft bounces anymail still reports as "bounced": the mailbox may work later.
-_SOFT = {("Amazon SES", "Transient"), ("Amazon SES", "Undetermined"), ("SendGrid", "blocked")}
+# txmail.bounces reports a DSN's 4.x.x failures so, counting them itself.
+_SOFT = {("Amazon SES", "Transient"), ("Amazon SES", "Undetermined"), ("SendGrid", "blocked"),
+         ("txmail bounces", "soft")}
 
 
 def find_delivery(event: Any) -> Delivery | None:

@@ -9,6 +9,7 @@
                                             or as a loop beside the workers
     manage.py txmail prune [--dry-run]      delete ended rows past TXMAIL['RETENTION']
     manage.py txmail erase ADDRESS          remove an address everywhere, keep it suppressed
+    manage.py txmail dkim                   the DNS record of each DKIM key (``_txmail/dkim.py``)
 
 (``_txmail/deliveries.py``, ``_txmail/retention.py``, ``_txmail/reschedule.py``), for bulk campaigns
 (``_txmail/campaigns.py``):
@@ -34,11 +35,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ._txmail import campaigns, deliveries, reschedule, retention
+from ._txmail import campaigns, deliveries, dkim, reschedule, retention
 from ._txmail import classes as messages
 
 # Read-only: they run while the system checks fail, to diagnose them.
-DIAGNOSIS = {"list", "render", "status", "campaign list", "campaign follow"}
+DIAGNOSIS = {"list", "render", "status", "campaign list", "campaign follow", "dkim"}
 
 
 def _everywhere(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +73,7 @@ class Command(BaseCommand):
         messages.add_arguments(sub)
         campaigns.add_arguments(sub)
         retention.add_arguments(sub)
+        dkim.add_arguments(sub)
         parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
         _everywhere(parser)
 
@@ -116,3 +118,6 @@ class Command(BaseCommand):
 
     def do_erase(self, **options: Any) -> None:
         retention.do_erase(self, **options)
+
+    def do_dkim(self, **options: Any) -> None:
+        dkim.do_dkim(self, **options)
