@@ -18,6 +18,7 @@ from .kinds import (
     INTERCEPTOR_SETTING,
     MAILTO_ADDRESS,
     NAME,
+    NAMES,
     NON_NEGATIVE_NUMBER,
     OPTIONAL_BOOLEAN,
     OPTIONAL_NAME,
@@ -121,6 +122,10 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # Seconds a sender waits for its alias's next slot before a queued message is
     # handed back (throttled) or send() raises RateLimited.
     "RATE_LIMIT_WAIT": (1.0, NON_NEGATIVE_NUMBER),
+    # The email clients the quality checks judge compatibility for
+    # (txmail.quality.clients: "gmail", "outlook-windows", ... or caniemail's keys).
+    "CLIENTS": (("gmail", "apple-mail", "outlook-windows", "new-outlook", "outlook-mac",
+                 "yahoo"), NAMES),
 }
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _kind) in SCHEMA.items()}
 

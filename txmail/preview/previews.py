@@ -160,7 +160,8 @@ def make_preview(name: str, cls: type[Message], variant: str,
         email = build(draft, rendered)
         mime = email.message()
         raw = mime.as_bytes()
-        issues = lint_message(instance, draft, rendered) if lint else []
+        issues = lint_message(instance, draft, rendered, name=name, variant=variant) \
+            if lint else []
     return Preview(name, cls, variant, kwargs, language, instance, draft, rendered, email,
                    mime, raw, draft.mailer, issues)
 
