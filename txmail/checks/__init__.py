@@ -6,13 +6,14 @@ One module per theme; importing this package registers them all:
 E052), ``variables`` (undefined template variables in DEBUG, W060), ``setup``
 (migrations, E006; what stands aside during ``migrate``), ``retention``
 (TXMAIL['RETENTION']'s names, E090 W090), ``rate_limits`` (RATE_LIMITS
-aliases, E070). txmail.E005 (txmail not
+aliases, E070), ``quality`` (TXMAIL['CLIENTS'], W080). txmail.E005 (txmail not
 in INSTALLED_APPS) is ``txmail.installed``'s.
 """
 
 from .mailers import check_mailer_aliases, check_mailers
 from .message_templates import check_message_templates, check_precompiled_templates
 from .production import check_placeholder_secrets, check_preview_access
+from .quality import check_clients
 from .rate_limits import check_rate_limits
 from .retention import check_retention
 from .settings import (
@@ -25,7 +26,7 @@ from .setup import check_migrations
 from .variables import check_template_variables
 
 __all__ = [
-    "check_base_url_for_bulk", "check_mailer_aliases", "check_mailers",
+    "check_base_url_for_bulk", "check_clients", "check_mailer_aliases", "check_mailers",
     "check_message_templates", "check_migrations", "check_placeholder_secrets",
     "check_precompiled_templates",
     "check_preview_access", "check_rate_limits", "check_retention",

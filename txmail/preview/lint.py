@@ -71,15 +71,18 @@ def variable_findings(instance: Message, draft: Draft, rendered: Rendered) -> li
 
 
 def lint_message(instance: Message, draft: Draft, rendered: Rendered, *,
-                 name: str = "", variant: str = "") -> list[Finding]:
+                 name: str = "", variant: str = "",
+                 clients: tuple[str, ...] | None = None) -> list[Finding]:
     """Every finding for a rendered message, errors first; lint never raises.
 
     ``instance`` is read for its class's subject source only (which template
-    the subject came from); the values are the draft's.
+    the subject came from); the values are the draft's. ``clients`` replaces
+    ``TXMAIL["CLIENTS"]``.
     """
     kind: Literal["transactional", "bulk"] = (
         "bulk" if isinstance(instance, BulkMessage) else "transactional")
-    found = quality.run(quality.variant_of(rendered, message=name, variant=variant, kind=kind))
+    found = quality.run(quality.variant_of(rendered, message=name, variant=variant, kind=kind,
+                                           clients=clients))
     try:
         found = variable_findings(instance, draft, rendered) + found
     except Exception as exc:  # a lint bug must not hide the preview itself
@@ -87,3 +90,4 @@ def lint_message(instance: Message, draft: Draft, rendered: Rendered, *,
             "lint-error", f"Could not check template variables: {exc!r}",
             "The preview above is unaffected; report this if it persists.", Severity.INFO))
     return found
+

@@ -59,6 +59,7 @@ def findings(html: str, clients: list[Client]) -> Iterator[Finding]:
     for slug, feature in features.items():
         category = caniemail.features()[slug]["category"] or "html"
         missing: list[tuple[Client, list[str]]] = []
+        why: list[str] = []
         partial: list[tuple[Client, list[str], str]] = []
         for client in clients:
             states = {key: caniemail.support(slug, key) for key in client.keys}
@@ -67,16 +68,19 @@ def findings(html: str, clients: list[Client]) -> Iterator[Finding]:
                 degrades.setdefault(client.name, []).append(_title(slug))
             elif no:
                 missing.append((client, no))
-            notes = [note for state, said in states.values() if state == "a" for note in said]
+                why += [note for key in no for note in states[key][1]]
+            partly = [note for state, said in states.values() if state == "a" for note in said]
             some = [key for key, (state, _notes) in states.items() if state == "a"]
             if some:
-                partial.append((client, some, " ".join(dict.fromkeys(notes))))
+                partial.append((client, some, " ".join(dict.fromkeys(partly))))
         url = caniemail.url(slug)
         if missing:
             names = ", ".join(_platforms(client, keys) for client, keys in missing)
+            notes = " ".join(dict.fromkeys(why))
             yield Finding(
                 f"{category}-unsupported",
-                f"{_title(slug)} ({feature.details}) is not supported in {names}.",
+                f"{_title(slug)} ({feature.details}) is not supported in {names}."
+                + (f" caniemail: {notes}" if notes else ""),
                 f"Make sure the message still reads without it there, or use another way; "
                 f"see {url}", Severity.WARNING, feature.where,
                 tuple(client.name for client, _keys in missing))

@@ -22,9 +22,11 @@ and for the message classes (``_txmail/classes.py``):
     manage.py txmail list                   classes with mailer, template, compiled state
     manage.py txmail render NAME [--variant V] [--format html|text|eml] [--language fr]
     manage.py txmail send NAME [--variant V] --to ADDRESS
+    manage.py txmail lint [NAME ...] [--client C] [--severity S]   quality findings
+                                            (``_txmail/lint.py``); status 1 on an error
 
 The system checks run only before the subcommands that send or change rows:
-``list``, ``render``, ``status`` and ``campaign list|follow`` diagnose a project
+``list``, ``render``, ``lint``, ``status`` and ``campaign list|follow`` diagnose a project
 whose checks fail (``list`` shows the problems). Django's options
 (``--skip-checks``, ``--settings``, ``-v``, ...) go before or after the subcommand.
 """
@@ -34,11 +36,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ._txmail import campaigns, deliveries, reschedule, retention
+from ._txmail import campaigns, deliveries, lint, reschedule, retention
 from ._txmail import classes as messages
 
 # Read-only: they run while the system checks fail, to diagnose them.
-DIAGNOSIS = {"list", "render", "status", "campaign list", "campaign follow"}
+DIAGNOSIS = {"list", "render", "lint", "status", "campaign list", "campaign follow"}
 
 
 def _everywhere(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +72,7 @@ class Command(BaseCommand):
         deliveries.add_arguments(sub)
         reschedule.add_arguments(sub)
         messages.add_arguments(sub)
+        lint.add_arguments(sub)
         campaigns.add_arguments(sub)
         retention.add_arguments(sub)
         parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
@@ -89,6 +92,9 @@ class Command(BaseCommand):
 
     def do_send(self, **options: Any) -> None:
         messages.do_send(self, **options)
+
+    def do_lint(self, **options: Any) -> None:
+        lint.do_lint(self, **options)
 
     def do_campaign(self, **options: Any) -> None:
         campaigns.handle(self, **options)
