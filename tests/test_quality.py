@@ -1,49 +1,22 @@
 """The quality checks over rendered messages: the runner, the basic checks, client support."""
 
-from contextlib import contextmanager
-
-import pytest
 from django.core import checks
 from django.test import override_settings
 
-from tests.testapp.emails import BaseTestMessage
-from txmail.quality import CHECKS, Finding, Severity, Variant, at_least, for_clients, run
-from txmail.quality import caniemail, compat, scan
+from tests.testapp.quality_emails import Columns, Flexbox
+from txmail.quality import (
+    CHECKS,
+    Finding,
+    Severity,
+    Variant,
+    at_least,
+    caniemail,
+    compat,
+    for_clients,
+    run,
+    scan,
+)
 from txmail.quality.clients import resolve
-from txmail.registry import register, unregister
-
-
-class Flexbox(BaseTestMessage):
-    """Plain HTML with flexbox, a dark-mode query and a relative link."""
-
-    template_name = "testapp/quality/flexbox"
-    subject = "Flex"
-
-    @classmethod
-    def preview(cls):
-        return cls(to=["ann@example.com"], context={"name": "Ann"})
-
-
-class Columns(BaseTestMessage):
-    """MJML: two columns and a button (MJML's responsive CSS and Outlook tables)."""
-
-    template_name = "testapp/quality/columns"
-    subject = "Columns"
-
-    @classmethod
-    def preview(cls):
-        return cls(to=["ann@example.com"], context={"name": "Ann"})
-
-
-@contextmanager
-def registered(*classes):
-    for cls in classes:
-        register(cls)
-    try:
-        yield
-    finally:
-        for cls in classes:
-            unregister(cls)
 
 
 def codes(findings):
@@ -187,9 +160,3 @@ def test_caniemail_families_and_keys_are_clients_too():
 def test_clients_must_be_a_list():
     [bad] = [m for m in checks.run_checks() if m.id == "txmail.E003"]
     assert "TXMAIL['CLIENTS'] must be a list or tuple of non-empty strings" in bad.msg
-
-
-@pytest.fixture
-def quality_classes():
-    with registered(Flexbox, Columns):
-        yield
