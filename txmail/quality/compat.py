@@ -19,6 +19,9 @@ from .variant import Variant
 
 # The clients MJML gives conditional-comment markup of their own.
 MSO_KEYS = frozenset({"outlook.windows", "outlook.windows-mail"})
+# Every HTML email has these; a client that drops them keeps the content, so
+# "not supported" is worth knowing (styles on <body> are lost) but not a warning.
+STRUCTURE = frozenset({"html-doctype", "html-body"})
 
 
 @dataclass
@@ -82,7 +85,8 @@ def findings(html: str, clients: list[Client]) -> Iterator[Finding]:
                 f"{_title(slug)} ({feature.details}) is not supported in {names}."
                 + (f" caniemail: {notes}" if notes else ""),
                 f"Make sure the message still reads without it there, or use another way; "
-                f"see {url}", Severity.WARNING, feature.where,
+                f"see {url}", Severity.INFO if slug in STRUCTURE else Severity.WARNING,
+                feature.where,
                 tuple(client.name for client, _keys in missing))
         if partial:
             said = "; ".join(f"{_platforms(client, keys)}{': ' + note if note else ''}"
