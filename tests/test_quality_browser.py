@@ -20,7 +20,8 @@ def preview_settings(settings):
 def test_findings_filter_by_severity_and_client(page, live_server):  # noqa: F811
     page.goto(f"{live_server.url}/emails/testapp.Flexbox/default/")
     box = page.locator(".findings")
-    expect(box).to_have_attribute("open", "")  # an error opens it
+    expect(box.locator("summary")).to_have_text("1 error, 4 warnings, 8 info")
+    box.locator("summary").click()
     error = box.locator(".finding.issue-relative-url")
     flex = box.locator(".finding.issue-css-unsupported", has_text="display:flex")
     partial = box.locator(".finding.severity-info").first
