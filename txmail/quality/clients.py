@@ -6,6 +6,7 @@ keys (``"gmail.android"``).
 """
 
 import difflib
+import functools
 from dataclasses import dataclass
 
 from ..conf import DEFAULTS
@@ -48,8 +49,10 @@ NAMED: dict[str, tuple[str, tuple[str, ...]]] = {
 DEFAULT: tuple[str, ...] = tuple(DEFAULTS["CLIENTS"])
 
 
-def _known_keys() -> set[str]:
-    return {key for feature in caniemail.features().values() for key in feature["support"]}
+@functools.cache
+def _known_keys() -> frozenset[str]:
+    return frozenset(key for feature in caniemail.features().values()
+                     for key in feature["support"])
 
 
 def known() -> list[str]:
