@@ -32,7 +32,7 @@ def test_an_error_fails_the_command_and_every_finding_is_printed():
     printed = out.getvalue()
     assert printed.startswith("testapp.Flexbox (default): ")
     assert "  error relative-url: Relative URL /account/ in <a href>. [in <a href>]" in printed
-    assert "  warning css-unsupported: display:flex ('display:flex') is not supported in " \
+    assert "  warning css-unsupported: display:flex is not supported in " \
         "Outlook for Windows." in printed
 
 

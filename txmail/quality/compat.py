@@ -29,9 +29,12 @@ class _Feature:
     slug: str
     uses: list[scan.Use] = field(default_factory=list)
 
-    @property
-    def details(self) -> str:
-        return ", ".join(dict.fromkeys(f"'{use.detail}'" for use in self.uses[:20]))
+    def named(self, title: str) -> str:
+        """``"display:flex"``, or ``"border ('border-top', 'border')"`` when it says more."""
+        found = list(dict.fromkeys(use.detail for use in self.uses))
+        if found == [title]:
+            return title
+        return f"{title} ({', '.join(repr(detail) for detail in found[:8])})"
 
     @property
     def where(self) -> str:
@@ -82,7 +85,7 @@ def findings(html: str, clients: list[Client]) -> Iterator[Finding]:
             notes = " ".join(dict.fromkeys(why))
             yield Finding(
                 f"{category}-unsupported",
-                f"{_title(slug)} ({feature.details}) is not supported in {names}."
+                f"{feature.named(_title(slug))} is not supported in {names}."
                 + (f" caniemail: {notes}" if notes else ""),
                 f"Make sure the message still reads without it there, or use another way; "
                 f"see {url}", Severity.INFO if slug in STRUCTURE else Severity.WARNING,
@@ -93,7 +96,7 @@ def findings(html: str, clients: list[Client]) -> Iterator[Finding]:
                              for client, keys, note in partial)
             yield Finding(
                 f"{category}-partial",
-                f"{_title(slug)} ({feature.details}) is partly supported in {said}",
+                f"{feature.named(_title(slug))} is partly supported in {said}",
                 f"See {url}", Severity.INFO, feature.where,
                 tuple(client.name for client, _keys, _note in partial))
     for name, titles in degrades.items():
