@@ -20,6 +20,7 @@ from .kinds import (
     INTERCEPTOR_SETTING,
     MAILTO_ADDRESS,
     NAME,
+    NAMES,
     NON_NEGATIVE_NUMBER,
     OPTIONAL_BOOLEAN,
     OPTIONAL_NAME,
@@ -130,6 +131,10 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # DKIM keys per From domain (txmail.mail.dkim):
     # {"example.com": {"selector": "s1", "key": "/etc/dkim/s1.pem"}}.
     "DKIM": ({}, DKIM),
+    # The email clients the quality checks judge compatibility for
+    # (txmail.quality.clients: "gmail", "outlook-windows", ... or caniemail's keys).
+    "CLIENTS": (("gmail", "apple-mail", "outlook-windows", "new-outlook", "outlook-mac",
+                 "yahoo"), NAMES),
 }
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _kind) in SCHEMA.items()}
 

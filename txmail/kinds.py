@@ -60,6 +60,9 @@ OPTIONAL_SECONDS = Kind("a number of seconds, 0 or more, or None", lambda v: v i
 POSITIVE_NUMBER = Kind("a number of seconds above 0", lambda v: (
     isinstance(v, int | float) and not isinstance(v, bool) and v > 0))
 # Checked by the module that uses it, whose messages say more (txmail.E030).
+NAMES = Kind("a list or tuple of non-empty strings, e.g. ('gmail', 'outlook-windows')",
+             lambda v: isinstance(v, list | tuple)
+             and all(isinstance(n, str) and n.strip() for n in v))
 INTERCEPTOR_SETTING = Kind("see txmail.interceptors", lambda v: True)
 OPTIONAL_PATH = Kind("a path (str or pathlib.Path) or None",
                      lambda v: v is None or (isinstance(v, str | os.PathLike) and str(v) != ""))

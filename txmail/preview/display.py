@@ -13,9 +13,8 @@ from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from typing import Any
 
-# Gmail clips messages whose HTML is larger than this and hides the rest
-# behind "[Message clipped] View entire message".
-GMAIL_CLIP_BYTES = 102 * 1024
+from ..quality.basics import GMAIL_CLIP_BYTES
+
 # The Source tab shows at most this much; the .eml download has everything.
 SOURCE_DISPLAY_LIMIT = 512 * 1024
 SUMMARY_HEADERS = ("From", "To", "Cc", "Reply-To", "Subject", "Date")

@@ -15,11 +15,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from ..conf import txmail_settings
 from ..message import Message
+from ..quality import Finding, Severity, caniemail, clients
 from ..registry import message_classes
 from . import previews
 from .display import Display, human_size
-from .lint import Issue
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "txmail"
 ASSETS = {"preview.css": "text/css", "preview.js": "text/javascript"}
@@ -140,7 +141,7 @@ def get_class(name: str) -> type[Message]:
         raise Http404(f"No message class is registered as {name!r}.") from None
 
 
-def message_context(display: Display, issues: list[Issue], *, urls: dict[str, str],
+def message_context(display: Display, issues: list[Finding], *, urls: dict[str, str],
                     part_url: Callable[[int], str], query: str = "") -> dict[str, Any]:
     """Context for message.html, the page shared by previews and sent messages."""
     parts: list[dict[str, Any]] = [
@@ -151,10 +152,24 @@ def message_context(display: Display, issues: list[Issue], *, urls: dict[str, st
     return {
         "display": display,
         "issues": issues,
+        "findings": findings_summary(issues),
         "parts": parts,
         "attachments": [p for p in parts if not p["part"].inline],
         "inline_parts": [p for p in parts if p["part"].inline],
         "size": human_size(display.size),
         "html_size": human_size(display.html_size),
         "urls": {key: url + query for key, url in urls.items()},
+    }
+
+
+def findings_summary(findings: list[Finding]) -> dict[str, Any]:
+    """The findings fold's title, its client filter and the data's date."""
+    counts = {severity: sum(f.severity == severity for f in findings) for severity in Severity}
+    said = [f"{n} {severity.value}{'s' if n != 1 and severity != Severity.INFO else ''}"
+            for severity, n in counts.items() if n]
+    return {
+        "errors": counts[Severity.ERROR],
+        "summary": ", ".join(said),
+        "clients": clients.chosen(tuple(txmail_settings.CLIENTS)),
+        "snapshot": caniemail.snapshot()["date"],
     }

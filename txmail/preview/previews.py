@@ -13,6 +13,7 @@ from ..draft import Draft, Rendered
 from ..mail.mime import TxEmailMessage
 from ..message import Message
 from ..outbox import build
+from ..quality import Finding, Severity
 from ..rendering import variables
 from ..rendering.pipeline import render
 
@@ -160,7 +161,8 @@ def make_preview(name: str, cls: type[Message], variant: str,
         email = build(draft, rendered)
         mime = email.message()
         raw = mime.as_bytes()
-        issues = lint_message(instance, draft, rendered) if lint else []
+        issues = lint_message(instance, draft, rendered, name=name, variant=variant) \
+            if lint else []
     return Preview(name, cls, variant, kwargs, language, instance, draft, rendered, email,
                    mime, raw, draft.mailer, issues)
 
@@ -185,3 +187,23 @@ def undefined_in_previews(cls: type[Message]) -> list[tuple[list[str], variables
             key = (undefined.template, undefined.variable)
             where.setdefault(key, ([], undefined))[0].append(variant)
     return list(where.values())
+
+
+def variant_findings(name: str, cls: type[Message], variant: str,
+                     clients: tuple[str, ...] | None = None) -> list[Finding]:
+    """Every finding of one preview variant, as its page shows them.
+
+    A variant that can't be built is one error finding saying why.
+    """
+    from .display import display
+    from .lint import cid_findings, lint_message
+
+    try:
+        preview = make_preview(name, cls, variant, {}, None, lint=False)
+        found = lint_message(preview.instance, preview.draft, preview.rendered,
+                             name=name, variant=variant, clients=clients)
+        found += cid_findings(display(preview.mime, preview.raw).missing_cids)
+    except Exception as exc:
+        return [Finding("preview-failed", f"The preview can't be built: {exc!r}",
+                        "Open it in the preview UI to see the traceback.", Severity.ERROR)]
+    return found

@@ -6,10 +6,12 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
+from .. import quality
 from ..backends.mailbox import Entry, configured_mailboxes, uses_mailbox
+from ..conf import txmail_settings
 from ..delivery.health import stalled
 from .display import display, human_size, parse, part_download
-from .lint import cid_issues, lint_html
+from .lint import cid_findings
 from .pages import download, message_context, page
 from .security import CSP_SANDBOXED, preview_view, secure_headers
 
@@ -71,9 +73,11 @@ def sent_message(request: HttpRequest, entry_id: str) -> HttpResponse:
     msg = parse(raw)
     meta = entry.meta
     shown = display(msg, raw, bcc=list(meta.get("bcc", [])))
-    issues = cid_issues(shown.missing_cids)
+    issues = cid_findings(shown.missing_cids)
     if shown.html is not None:
-        issues = lint_html(shown.html) + issues
+        issues = quality.run(quality.Variant(
+            shown.html, shown.text or "", shown.subject or "",
+            clients=tuple(txmail_settings.CLIENTS))) + issues
     context = message_context(
         shown, issues,
         urls={

@@ -24,7 +24,7 @@ from ..backends.mailbox import uses_mailbox
 from ..message import Message
 from . import languages, previews
 from .display import display, part_download
-from .lint import cid_issues
+from .lint import cid_findings
 from .pages import (
     ASSETS,
     STATIC_DIR,
@@ -94,7 +94,7 @@ def message_page(request: HttpRequest, name: str, variant: str) -> HttpResponse:
     if isinstance(preview, HttpResponse):
         return preview
     shown = display(preview.mime, preview.raw, bcc=list(preview.email.bcc))
-    issues = preview.lint + cid_issues(shown.missing_cids)
+    issues = preview.lint + cid_findings(shown.missing_cids)
     args = [name, variant]
     query = request.GET.urlencode()
     context = message_context(

@@ -1,9 +1,13 @@
 """Checks over a rendered message: client compatibility, accessibility, links, spam.
 
 Each check reads what a variant rendered to (HTML and text) and returns ``Finding``
-values; it never renders, sends or touches the network.
+values; it never renders, sends or touches the network. ``run(variant)`` runs
+every check listed in ``checks.CHECKS``.
 """
 
+from .checks import CHECKS, at_least, for_clients, run
 from .findings import Finding, Severity
+from .variant import Variant, variant_of
 
-__all__ = ["Finding", "Severity"]
+__all__ = ["CHECKS", "Finding", "Severity", "Variant", "at_least", "for_clients", "run",
+           "variant_of"]

@@ -20,6 +20,9 @@ exist raises ``txmail.UndefinedVariable`` (opt out: the pytest marker
 ``txmail_allow_undefined``, or ``txmail_strict_variables = False`` on a
 ``MailTestMixin`` test case). ``strict_variables()`` does it anywhere else.
 
+``assert_clean(PasswordReset, "warning")`` fails when a class's preview
+variants (or an instance) have quality findings that severe (``txmail.quality``).
+
 ``traces_of(address)`` lists every row and column of txmail's tables that
 still names an address: a test of your own erasure flow asserts it is empty.
 """
@@ -28,11 +31,12 @@ from typing import Any
 
 from ..erasure.traces import Trace, traces_of
 from ..rendering.variables import strict as strict_variables
+from .quality import assert_clean, findings_of
 from .recorder import MailRecorder
 from .records import SentRecord
 
-__all__ = ["MailRecorder", "MailTestMixin", "SentRecord", "Trace", "strict_variables",
-           "traces_of"]
+__all__ = ["MailRecorder", "MailTestMixin", "SentRecord", "Trace", "assert_clean",
+           "findings_of", "strict_variables", "traces_of"]
 
 
 class MailTestMixin:
@@ -86,6 +90,9 @@ class MailTestMixin:
 
     def assertNothingSent(self) -> None:
         self.sent_mail.assert_nothing_sent()
+
+    def assertClean(self, message: Any, severity: str = "error", **options: Any) -> None:
+        assert_clean(message, severity, **options)
 
     def runQueued(self) -> list[SentRecord]:
         """Send every message ``enqueue()`` stored during the test, now."""

@@ -1,4 +1,4 @@
-"""txmail's pytest plugin: the ``sent_mail`` fixture, and strict template variables.
+"""txmail's pytest plugin: the ``sent_mail`` and ``assert_clean`` fixtures, strict variables.
 
 Registered through the ``pytest11`` entry point, so it is active wherever
 txmail is installed. Nothing is imported from Django or txmail until a test
@@ -18,7 +18,7 @@ for one test (or module, with ``pytestmark``) with
 """
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -49,6 +49,14 @@ def sent_mail() -> Iterator["MailRecorder"]:
 
     with MailRecorder() as recorder:
         yield recorder
+
+
+@pytest.fixture
+def assert_clean() -> "Callable[..., None]":
+    """``txmail.testing.assert_clean``: fail on quality findings at a severity."""
+    from txmail.testing.quality import assert_clean
+
+    return assert_clean
 
 
 @pytest.fixture(autouse=True)

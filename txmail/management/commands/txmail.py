@@ -23,9 +23,11 @@ and for the message classes (``_txmail/classes.py``):
     manage.py txmail list                   classes with mailer, template, compiled state
     manage.py txmail render NAME [--variant V] [--format html|text|eml] [--language fr]
     manage.py txmail send NAME [--variant V] --to ADDRESS
+    manage.py txmail lint [NAME ...] [--client C] [--severity S]   quality findings
+                                            (``_txmail/lint.py``); status 1 on an error
 
 The system checks run only before the subcommands that send or change rows:
-``list``, ``render``, ``status`` and ``campaign list|follow`` diagnose a project
+``list``, ``render``, ``lint``, ``status`` and ``campaign list|follow`` diagnose a project
 whose checks fail (``list`` shows the problems). Django's options
 (``--skip-checks``, ``--settings``, ``-v``, ...) go before or after the subcommand.
 """
@@ -35,11 +37,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ._txmail import campaigns, deliveries, dkim, reschedule, retention
+from ._txmail import campaigns, deliveries, dkim, lint, reschedule, retention
 from ._txmail import classes as messages
 
 # Read-only: they run while the system checks fail, to diagnose them.
-DIAGNOSIS = {"list", "render", "status", "campaign list", "campaign follow", "dkim"}
+DIAGNOSIS = {"list", "render", "lint", "status", "campaign list", "campaign follow", "dkim"}
 
 
 def _everywhere(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +73,7 @@ class Command(BaseCommand):
         deliveries.add_arguments(sub)
         reschedule.add_arguments(sub)
         messages.add_arguments(sub)
+        lint.add_arguments(sub)
         campaigns.add_arguments(sub)
         retention.add_arguments(sub)
         dkim.add_arguments(sub)
@@ -91,6 +94,9 @@ class Command(BaseCommand):
 
     def do_send(self, **options: Any) -> None:
         messages.do_send(self, **options)
+
+    def do_lint(self, **options: Any) -> None:
+        lint.do_lint(self, **options)
 
     def do_campaign(self, **options: Any) -> None:
         campaigns.handle(self, **options)

@@ -77,3 +77,32 @@
     select.addEventListener("change", function () { select.form.submit(); });
   });
 })();
+
+// The findings fold: show the findings at the chosen severity (or worse) that
+// affect the chosen client (findings for every client always do).
+(function () {
+  "use strict";
+  var RANK = { error: 0, warning: 1, info: 2 };
+  document.querySelectorAll(".findings").forEach(function (box) {
+    var severity = box.querySelector(".findings-severity");
+    var client = box.querySelector(".findings-client");
+    var items = box.querySelectorAll(".finding");
+    var none = box.querySelector(".findings-none");
+    var count = box.querySelector(".findings-count");
+    function apply() {
+      var floor = RANK[severity.value], wanted = client ? client.value : "", shown = 0;
+      items.forEach(function (item) {
+        var clients = item.dataset.clients ? item.dataset.clients.split(" ") : [];
+        var visible = RANK[item.dataset.severity] <= floor &&
+          (!wanted || !clients.length || clients.indexOf(wanted) !== -1);
+        item.hidden = !visible;
+        if (visible) shown += 1;
+      });
+      none.hidden = shown > 0;
+      count.textContent = shown + " of " + items.length + " shown";
+    }
+    severity.addEventListener("change", apply);
+    if (client) client.addEventListener("change", apply);
+    apply();
+  });
+})();

@@ -1,0 +1,43 @@
+"""``txmail.testing.assert_clean``: a message's quality findings, asserted."""
+
+import pytest
+
+from tests.testapp.quality_emails import Columns, Flexbox, registered
+from txmail.testing import assert_clean
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def quality_classes():
+    with registered():
+        yield
+
+
+def test_an_error_fails_with_each_finding_named():
+    with pytest.raises(AssertionError) as raised:
+        assert_clean(Flexbox)
+    assert str(raised.value) == (
+        "1 finding at error or worse (pass ignore=('code',) to accept one):\n"
+        "  testapp.Flexbox (default): error relative-url: Relative URL /account/ in "
+        "<a href>. [in <a href>]")
+
+
+def test_severity_clients_and_ignore():
+    with pytest.raises(AssertionError, match="warning css-unsupported: display:flex"):
+        assert_clean(Flexbox, "warning", ignore=("relative-url",))
+    assert_clean(Flexbox, "warning", clients=("apple-mail",),
+                 ignore=("relative-url", "css-unsupported"))
+    assert_clean(Columns, "warning")
+
+
+def test_an_instance_is_checked_as_it_renders():
+    instance = Flexbox(to=["bob@example.com"], context={"name": "Bob"})
+    with pytest.raises(AssertionError, match=r"testapp.Flexbox \(instance\): error relative-url"):
+        assert_clean(instance)
+
+
+def test_the_plugin_offers_it_as_a_fixture(assert_clean):
+    assert_clean(Columns, "warning")
+    with pytest.raises(AssertionError):
+        assert_clean(Flexbox)
