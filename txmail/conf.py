@@ -20,6 +20,7 @@ from .kinds import (
     NAME,
     NON_NEGATIVE_NUMBER,
     OPTIONAL_BOOLEAN,
+    OPTIONAL_HOSTS,
     OPTIONAL_NAME,
     OPTIONAL_PATH,
     OPTIONAL_SECONDS,
@@ -27,6 +28,7 @@ from .kinds import (
     POSITIVE_NUMBER,
     RATE_LIMITS,
     RETENTION,
+    SCORE,
     SITE_URL,
     TOPICS,
     Kind,
@@ -121,6 +123,11 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # Seconds a sender waits for its alias's next slot before a queued message is
     # handed back (throttled) or send() raises RateLimited.
     "RATE_LIMIT_WAIT": (1.0, NON_NEGATIVE_NUMBER),
+    # Quality checks (txmail.quality): the hosts links and images may point to
+    # (["example.com", "*.example.com"]; None: SITE_URL's host, or any host
+    # without one), and the SpamAssassin score above which a variant is flagged.
+    "LINK_HOSTS": (None, OPTIONAL_HOSTS),
+    "SPAM_THRESHOLD": (0.5, SCORE),
 }
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _kind) in SCHEMA.items()}
 

@@ -61,6 +61,11 @@ POSITIVE_NUMBER = Kind("a number of seconds above 0", lambda v: (
     isinstance(v, int | float) and not isinstance(v, bool) and v > 0))
 # Checked by the module that uses it, whose messages say more (txmail.E030).
 INTERCEPTOR_SETTING = Kind("see txmail.interceptors", lambda v: True)
+OPTIONAL_HOSTS = Kind(
+    "a list of host names such as ['example.com', '*.example.com'], or None",
+    lambda v: v is None or (isinstance(v, list | tuple) and all(
+        isinstance(h, str) and h.strip() and "/" not in h for h in v)))
+SCORE = Kind("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool))
 OPTIONAL_PATH = Kind("a path (str or pathlib.Path) or None",
                      lambda v: v is None or (isinstance(v, str | os.PathLike) and str(v) != ""))
 
