@@ -131,3 +131,11 @@ def test_heading_order():
     assert [(f.code, f.severity) for f in found] == [("heading-h1", Severity.INFO)]
     no_h1 = GOOD.replace("<h1 ", "<h2 ").replace("</h1>", "</h2>")
     assert codes(no_h1) == ["heading-h1"]
+
+
+def test_text_under_mjmls_zero_font_size_cells_is_checked():
+    # MJML sets font-size:0px on cells and the text's div sets its own size.
+    html = GOOD.replace('<div style="color:#374151;font-size:15px">',
+                        '<div style="font-size:0px"><div style="color:#aaaaaa;font-size:15px">'
+                        ).replace("Track your order</a></div>", "Track your order</a></div></div>")
+    assert codes(html) == ["contrast"]

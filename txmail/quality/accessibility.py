@@ -173,8 +173,8 @@ def contrast_findings(doc: Document) -> list[Finding]:
         if ratio >= needed or key in seen:
             continue
         seen[key] = Finding(
-            "contrast", f"Text {text[:40]!r} is {key[0]} on {key[1]}: contrast "
-            f"{ratio:.2f}:1, under the {needed:g}:1 WCAG AA asks for "
+            "contrast", f"Text {(node.all_text() or text)[:40]!r} is {key[0]} on {key[1]}: "
+            f"contrast {ratio:.2f}:1, under the {needed:g}:1 WCAG AA asks for "
             f"{'large' if large else 'normal'} text ({size:g}px).",
             "Darken the text or lighten its background (or the reverse) until the ratio "
             f"is at least {needed:g}:1.", Severity.WARNING, node.describe())

@@ -247,7 +247,8 @@ def is_hidden(node: Element) -> bool:
     """Whether ``node`` is hidden: ``display:none``, ``mso-hide:all``, zero size or opacity…
 
     Hidden preheaders use several of these at once; any one of them hides it
-    from most readers, so any one counts.
+    from most readers, so any one counts. A ``font-size:0`` counts only where
+    it is the node's own size: MJML sets it on cells whose content sets its own.
     """
     for each in [node, *node.ancestors()]:
         if each.tag in NOT_SHOWN or "hidden" in each.attrs:
@@ -255,15 +256,13 @@ def is_hidden(node: Element) -> bool:
         d = each.declared
         if d.get("display", "").lower().startswith("none"):
             return True
-        if d.get("visibility", "").lower().startswith("hidden"):
-            return True
-        if d.get("mso-hide", "").lower().startswith("all"):
-            return True
-        if _zero(d.get("opacity")) or _zero(d.get("font-size")):
+        if d.get("mso-hide", "").lower().startswith("all") or _zero(d.get("opacity")):
             return True
         if _zero(d.get("max-height")) and d.get("overflow", "").lower().startswith("hidden"):
             return True
-    return False
+    if (style(node, "visibility") or "").lower().startswith("hidden"):
+        return True
+    return font_size(node) == 0
 
 
 def _background_of(node: Element) -> RGBA | None:

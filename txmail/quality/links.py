@@ -46,9 +46,14 @@ def check_html(html: str, *, bulk: bool = False, site_url: str | None = None,
     if hosts is None:
         hosts = allowed_hosts(site_url)
     doc = document.parse(html)
-    found = []
+    found: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
     for node, attr, url in urls(doc):
-        found += url_findings(node, attr, url, site_url=site_url, hosts=hosts)
+        for finding in url_findings(node, attr, url, site_url=site_url, hosts=hosts):
+            # A URL repeated (an image, a title and a button linking one article) is one finding.
+            if (finding.code, url) not in seen:
+                seen.add((finding.code, url))
+                found.append(finding)
     if bulk:
         found += unsubscribe_findings(doc)
     return found
