@@ -13,6 +13,8 @@ from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from typing import Any
 
+from . import dark
+
 # Gmail clips messages whose HTML is larger than this and hides the rest
 # behind "[Message clipped] View entire message".
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -22,8 +24,6 @@ SUMMARY_HEADERS = ("From", "To", "Cc", "Reply-To", "Subject", "Date")
 
 _CID = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
 _ANCHOR = re.compile(r"<a\b", re.IGNORECASE)
-_DARK_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.IGNORECASE)
-_LIGHT_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*light\s*\)", re.IGNORECASE)
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -52,7 +52,9 @@ class Display:
     subject: str
     html: str | None
     display_html: str | None
-    dark_html: str | None  # the HTML with its own dark styles forced on, if any
+    dark_html: str | None  # the HTML with its own prefers-color-scheme: dark styles on
+    forced_dark_html: str | None  # the HTML as clients that force dark mode change it
+    has_dark_styles: bool  # whether it has prefers-color-scheme: dark styles
     text: str | None
     source: str
     source_truncated: bool
@@ -155,17 +157,6 @@ def for_display(html: str, msg: EmailMessage) -> tuple[str, list[str]]:
     return html, missing
 
 
-def force_dark(html: str) -> str | None:
-    """Return ``html`` with its ``prefers-color-scheme: dark`` rules always on.
-
-    None if the HTML has no dark styles; the page then simulates the colour
-    inversion that Gmail and Outlook apply to such messages.
-    """
-    if not _DARK_QUERY.search(html):
-        return None
-    return _LIGHT_QUERY.sub("(not all)", _DARK_QUERY.sub("(min-width: 0)", html))
-
-
 def _content(part: MIMEPart | None) -> str | None:
     if part is None:
         return None
@@ -180,11 +171,11 @@ def display(msg: EmailMessage, raw: bytes, *, bcc: list[str] | None = None) -> D
     """
     html = _content(msg.get_body(("html",)))
     text = _content(msg.get_body(("plain",)))
-    display_html = dark_html = None
+    display_html = dark_html = forced_dark_html = None
     missing: list[str] = []
     if html is not None:
         display_html, missing = for_display(html, msg)
-        dark_html = force_dark(display_html)
+        dark_html, forced_dark_html = dark.own(display_html), dark.forced(display_html)
     summary = [(name, str(msg.get(name, ""))) for name in SUMMARY_HEADERS
                if msg.get(name) is not None]
     if bcc:
@@ -197,6 +188,8 @@ def display(msg: EmailMessage, raw: bytes, *, bcc: list[str] | None = None) -> D
         html=html,
         display_html=display_html,
         dark_html=dark_html,
+        forced_dark_html=forced_dark_html,
+        has_dark_styles=html is not None and dark.has_own_dark_styles(html),
         text=text,
         source=source,
         source_truncated=len(raw) > SOURCE_DISPLAY_LIMIT,
