@@ -92,3 +92,12 @@ def test_check_reads_the_variant(settings):
     bulk = SimpleNamespace(html=no_link, text="", kind="bulk", language="en")
     assert [f.code for f in links.check(bulk)] == ["unsubscribe-link"]
     assert list(links.check(SimpleNamespace(html=no_link, kind="transactional"))) == []
+
+
+def test_the_variants_settings_win():
+    staging = GOOD.replace("https://shop.example.com/orders/1", "https://staging.acme.dev/o/1")
+    variant = SimpleNamespace(html=staging, kind="transactional",
+                              settings={"SITE_URL": SITE, "LINK_HOSTS": HOSTS})
+    assert [f.code for f in links.check(variant)] == ["link-host"]
+    variant.settings = SimpleNamespace(SITE_URL=SITE, LINK_HOSTS=[*HOSTS, "*.acme.dev"])
+    assert [f.code for f in links.check(variant)] == []

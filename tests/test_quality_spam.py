@@ -126,3 +126,9 @@ def test_every_example_message_scores_at_most_half_a_point(spamassassin, tmp_pat
         scores[path.stem] = (report.score, [f"{r.name} {r.points:+g}" for r in report.hits()])
     over = {name: found for name, found in scores.items() if found[0] > 0.5}
     assert not over, over
+
+
+def test_the_variants_threshold_wins(spamassassin):
+    bad = SimpleNamespace(html=PAGE.format(extra=LOW_CONTRAST), text=TEXT, subject="Shipped",
+                          settings={"SPAM_THRESHOLD": 1.0})
+    assert [f.severity for f in spam.check(bad)] == [Severity.INFO]

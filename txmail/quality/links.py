@@ -4,7 +4,7 @@ bulk mail, malformed ``mailto:`` links, and hosts outside ``TXMAIL["LINK_HOSTS"]
 
 import fnmatch
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -28,11 +28,26 @@ MAILTO_FIELDS = {"subject", "body", "cc", "bcc", "to", "in-reply-to"}
 
 
 def check(variant: Any) -> Iterable[Finding]:
-    """Check a rendered variant's links (``variant.html``, ``variant.kind``)."""
+    """Check a rendered variant's links (``variant.html``, ``variant.kind``).
+
+    ``SITE_URL`` and ``LINK_HOSTS`` in ``variant.settings`` (a mapping or an
+    object) win over the project's settings.
+    """
     html = getattr(variant, "html", None)
     if not html:
         return []
-    return check_html(html, bulk=getattr(variant, "kind", "transactional") == "bulk")
+    site_url = variant_setting(variant, "SITE_URL")
+    hosts = variant_setting(variant, "LINK_HOSTS")
+    return check_html(html, bulk=getattr(variant, "kind", "transactional") == "bulk",
+                      site_url=site_url, hosts=hosts)
+
+
+def variant_setting(variant: Any, name: str) -> Any:
+    """``variant.settings[name]`` (or its attribute), None when it doesn't say."""
+    given = getattr(variant, "settings", None)
+    if isinstance(given, Mapping):
+        return given.get(name)
+    return getattr(given, name, None) if given is not None else None
 
 
 def check_html(html: str, *, bulk: bool = False, site_url: str | None = None,
@@ -42,9 +57,8 @@ def check_html(html: str, *, bulk: bool = False, site_url: str | None = None,
     ``site_url`` and ``hosts`` default to the settings (``TXMAIL["SITE_URL"]``,
     ``TXMAIL["LINK_HOSTS"]``); ``bulk`` asks for a visible unsubscribe link.
     """
-    site_url = site_url if site_url is not None else configured_site_url()
-    if hosts is None:
-        hosts = allowed_hosts(site_url)
+    site_url = str(site_url) if site_url is not None else configured_site_url()
+    hosts = list(hosts) if hosts is not None else allowed_hosts(site_url)
     doc = document.parse(html)
     found: list[Finding] = []
     seen: set[tuple[str, str]] = set()

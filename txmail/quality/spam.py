@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -153,8 +153,14 @@ def _raw_of(variant: Any) -> bytes:
 
 
 def check(variant: Any) -> Iterable[Finding]:
-    """Score the variant's MIME message (``variant.raw``, else built from its parts)."""
-    return check_message(_raw_of(variant))
+    """Score the variant's MIME message (``variant.raw``, else built from its parts).
+
+    ``SPAM_THRESHOLD`` in ``variant.settings`` wins over the project's setting.
+    """
+    given = getattr(variant, "settings", None)
+    threshold = (given.get("SPAM_THRESHOLD") if isinstance(given, Mapping)
+                 else getattr(given, "SPAM_THRESHOLD", None))
+    return check_message(_raw_of(variant), threshold=threshold)
 
 
 def check_message(raw: bytes, *, threshold: float | None = None) -> list[Finding]:
