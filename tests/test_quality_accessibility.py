@@ -139,3 +139,15 @@ def test_text_under_mjmls_zero_font_size_cells_is_checked():
                         '<div style="font-size:0px"><div style="color:#aaaaaa;font-size:15px">'
                         ).replace("Track your order</a></div>", "Track your order</a></div></div>")
     assert codes(html) == ["contrast"]
+
+
+def test_text_over_a_background_image_is_not_measured():
+    hero = GOOD.replace('<td>\n<h1 style="color:#111827', '<td background="https://x.example/h.jpg">\n'
+                        '<h1 style="color:#ffffff')
+    assert codes(hero) == []
+    assert codes(hero.replace(' background="https://x.example/h.jpg"', "")) == ["contrast"]
+
+
+def test_deeply_nested_html_is_checked_without_recursion():
+    html = GOOD.replace("<p class=\"muted\">", "<div>" * 5000 + "<p class=\"muted\">")
+    assert codes(html) == []

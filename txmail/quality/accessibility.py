@@ -97,11 +97,12 @@ def image_findings(doc: Document) -> list[Finding]:
 
 def _own_tags(table: Element) -> set[str]:
     """The tags inside ``table``, not counting those of tables nested in it."""
-    tags = set()
-    for child in table.children:
-        tags.add(child.tag)
-        if child.tag != "table":
-            tags |= _own_tags(child)
+    tags, stack = set(), list(table.children)
+    while stack:
+        node = stack.pop()
+        tags.add(node.tag)
+        if node.tag != "table":
+            stack.extend(node.children)
     return tags
 
 
@@ -164,6 +165,8 @@ def contrast_findings(doc: Document) -> list[Finding]:
         if not text or document.is_hidden(node):
             continue
         behind = document.background(node)
+        if behind is None:
+            continue  # text over an image: its colours aren't known
         color = document.foreground(node, behind)
         size = document.font_size(node)
         large = size >= 24 or (size >= 18.66 and document.is_bold(node))

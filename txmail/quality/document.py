@@ -44,16 +44,16 @@ class Element:
             node = node.parent
 
     def iter(self) -> Iterator["Element"]:
-        yield self
-        for child in self.children:
-            yield from child.iter()
+        """It and its descendants in document order (no recursion: nesting may be deep)."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
 
     def all_text(self) -> str:
-        """Its text and its descendants', whitespace collapsed."""
-        parts = list(self.text)
-        for child in self.children:
-            parts.append(child.all_text())
-        return " ".join(" ".join(parts).split())
+        """Its text and its descendants', whitespace collapsed (text before children's)."""
+        return " ".join(" ".join(" ".join(node.text) for node in self.iter()).split())
 
     def own_text(self) -> str:
         return " ".join(" ".join(self.text).split())
@@ -277,10 +277,20 @@ def _background_of(node: Element) -> RGBA | None:
     return color
 
 
-def background(node: Element) -> RGBA:
-    """The opaque colour behind ``node``'s text: its and its ancestors' backgrounds."""
-    layers = []
+def _has_image(node: Element) -> bool:
+    return ("background" in node.attrs or "url(" in node.declared.get("background-image", "")
+            or "url(" in node.declared.get("background", ""))
+
+
+def background(node: Element) -> RGBA | None:
+    """The opaque colour behind ``node``'s text: its and its ancestors' backgrounds.
+
+    None when an image is behind it first: its colours aren't known here.
+    """
+    layers: list[RGBA] = []
     for each in [node, *node.ancestors()]:
+        if _has_image(each) and not layers:
+            return None
         color = _background_of(each)
         if color is not None and color[3] > 0:
             layers.append(color)
@@ -306,16 +316,17 @@ def foreground(node: Element, behind: RGBA) -> RGBA:
 
 def font_size(node: Element) -> float:
     """``node``'s font size in CSS pixels (16 by default); em and % follow the parent."""
-    value = node.declared.get("font-size")
-    parent = font_size(node.parent) if node.parent is not None else 16.0
-    if not value:
-        return parent
-    match = re.match(r"^\s*([\d.]+)\s*(px|pt|em|rem|%)?", value)
-    if not match:
-        return parent
-    number, unit = float(match.group(1)), (match.group(2) or "px")
-    return {"px": number, "pt": number * 4 / 3, "em": number * parent,
-            "rem": number * 16, "%": number * parent / 100}[unit]
+    size = 16.0
+    for each in reversed([node, *node.ancestors()]):
+        match = _SIZE.match(each.declared.get("font-size", ""))
+        if match:
+            number, unit = float(match.group(1)), (match.group(2) or "px").lower()
+            size = {"px": number, "pt": number * 4 / 3, "em": number * size,
+                    "rem": number * 16, "%": number * size / 100}[unit]
+    return size
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(px|pt|em|rem|%)?", re.IGNORECASE)
 
 
 def is_bold(node: Element) -> bool:
