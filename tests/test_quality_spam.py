@@ -132,3 +132,15 @@ def test_the_variants_threshold_wins(spamassassin):
     bad = SimpleNamespace(html=PAGE.format(extra=LOW_CONTRAST), text=TEXT, subject="Shipped",
                           settings={"SPAM_THRESHOLD": 1.0})
     assert [f.severity for f in spam.check(bad)] == [Severity.INFO]
+
+
+def test_mjml_preheader_is_hidden_without_white_text():
+    from txmail.rendering.markup import mjml_to_html
+
+    html = mjml_to_html(
+        "<mjml><mj-head><mj-preview>Your order shipped</mj-preview></mj-head><mj-body>"
+        "<mj-section><mj-column><mj-text>Hi</mj-text></mj-column></mj-section></mj-body></mjml>",
+        origin="test", include_loader=lambda path: "")
+    preheader = html.split("Your order shipped")[0].rsplit("<div", 1)[1]
+    assert "color" not in preheader
+    assert "display:none" in preheader and "mso-hide:all" in preheader
