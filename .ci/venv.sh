@@ -88,6 +88,12 @@ txmail_redis() {
   txmail_apt redis-server redis-server "the distributed-worker test"
 }
 
+# The spam-score check (txmail.quality.spam) runs Debian's SpamAssassin, local rules
+# only; its tests fail without it when TXMAIL_REQUIRE_SPAMASSASSIN=1 (tests/run).
+txmail_spamassassin() {
+  txmail_apt spamassassin spamassassin "the spam-score tests"
+}
+
 # The database-outage tests run a PostgreSQL server of their own (Debian's
 # binaries in /usr/lib/postgresql/N/bin, restarted mid-run).
 txmail_postgresql() {

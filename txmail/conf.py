@@ -23,6 +23,7 @@ from .kinds import (
     NAMES,
     NON_NEGATIVE_NUMBER,
     OPTIONAL_BOOLEAN,
+    OPTIONAL_HOSTS,
     OPTIONAL_NAME,
     OPTIONAL_PATH,
     OPTIONAL_SECONDS,
@@ -30,6 +31,7 @@ from .kinds import (
     POSITIVE_NUMBER,
     RATE_LIMITS,
     RETENTION,
+    SCORE,
     SITE_URL,
     TOPICS,
     Kind,
@@ -135,6 +137,11 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # (txmail.quality.clients: "gmail", "outlook-windows", ... or caniemail's keys).
     "CLIENTS": (("gmail", "apple-mail", "outlook-windows", "new-outlook", "outlook-mac",
                  "yahoo"), NAMES),
+    # Quality checks (txmail.quality): the hosts links and images may point to
+    # (["example.com", "*.example.com"]; None: SITE_URL's host, or any host
+    # without one), and the SpamAssassin score above which a variant is flagged.
+    "LINK_HOSTS": (None, OPTIONAL_HOSTS),
+    "SPAM_THRESHOLD": (0.5, SCORE),
 }
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _kind) in SCHEMA.items()}
 

@@ -64,6 +64,11 @@ NAMES = Kind("a list or tuple of non-empty strings, e.g. ('gmail', 'outlook-wind
              lambda v: isinstance(v, list | tuple)
              and all(isinstance(n, str) and n.strip() for n in v))
 INTERCEPTOR_SETTING = Kind("see txmail.interceptors", lambda v: True)
+OPTIONAL_HOSTS = Kind(
+    "a list of host names such as ['example.com', '*.example.com'], or None",
+    lambda v: v is None or (isinstance(v, list | tuple) and all(
+        isinstance(h, str) and h.strip() and "/" not in h for h in v)))
+SCORE = Kind("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool))
 OPTIONAL_PATH = Kind("a path (str or pathlib.Path) or None",
                      lambda v: v is None or (isinstance(v, str | os.PathLike) and str(v) != ""))
 

@@ -7,6 +7,7 @@ Development only. Email goes through Django 6.1's ``MAILERS``; the legacy
 import os
 from importlib.util import find_spec
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # example_project/
 REPO_DIR = BASE_DIR.parent
@@ -112,6 +113,7 @@ MAILERS = {
     for alias in ("default", "transactional", "marketing")
 }
 
+SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
 TXMAIL = {
     # Previews at /emails/: in DEBUG for everyone, otherwise for staff only.
     "PREVIEW_ENABLED": True,
@@ -121,8 +123,10 @@ TXMAIL = {
     # {% absstatic %}, the password reset link). The default is the address
     # ./run serves on (its PORT too), so previews and sent mail show the images
     # runserver serves and their links open; production sets its own domain.
-    "SITE_URL": os.environ.get("SITE_URL",
-                               f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"),
+    "SITE_URL": SITE_URL,
+    # Hosts links and images may point to: the site's and the journal's
+    # (acme.example); a link elsewhere is a "link-host" error in the previews.
+    "LINK_HOSTS": [urlsplit(SITE_URL).hostname, "acme.example", "*.acme.example"],
     # The preference centre's topics (/email/preferences/<token>/, linked from
     # the newsletter's footer): their labels and descriptions.
     "TOPICS": {"newsletter": {"label": "The Acme Journal",

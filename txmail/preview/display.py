@@ -14,6 +14,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from ..quality.basics import GMAIL_CLIP_BYTES
+from . import dark
 
 # The Source tab shows at most this much; the .eml download has everything.
 SOURCE_DISPLAY_LIMIT = 512 * 1024
@@ -21,8 +22,6 @@ SUMMARY_HEADERS = ("From", "To", "Cc", "Reply-To", "Subject", "Date")
 
 _CID = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
 _ANCHOR = re.compile(r"<a\b", re.IGNORECASE)
-_DARK_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.IGNORECASE)
-_LIGHT_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*light\s*\)", re.IGNORECASE)
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -51,7 +50,9 @@ class Display:
     subject: str
     html: str | None
     display_html: str | None
-    dark_html: str | None  # the HTML with its own dark styles forced on, if any
+    dark_html: str | None  # the HTML with its own prefers-color-scheme: dark styles on
+    forced_dark_html: str | None  # the HTML as clients that force dark mode change it
+    has_dark_styles: bool  # whether it has prefers-color-scheme: dark styles
     text: str | None
     source: str
     source_truncated: bool
@@ -154,17 +155,6 @@ def for_display(html: str, msg: EmailMessage) -> tuple[str, list[str]]:
     return html, missing
 
 
-def force_dark(html: str) -> str | None:
-    """Return ``html`` with its ``prefers-color-scheme: dark`` rules always on.
-
-    None if the HTML has no dark styles; the page then simulates the colour
-    inversion that Gmail and Outlook apply to such messages.
-    """
-    if not _DARK_QUERY.search(html):
-        return None
-    return _LIGHT_QUERY.sub("(not all)", _DARK_QUERY.sub("(min-width: 0)", html))
-
-
 def _content(part: MIMEPart | None) -> str | None:
     if part is None:
         return None
@@ -179,11 +169,11 @@ def display(msg: EmailMessage, raw: bytes, *, bcc: list[str] | None = None) -> D
     """
     html = _content(msg.get_body(("html",)))
     text = _content(msg.get_body(("plain",)))
-    display_html = dark_html = None
+    display_html = dark_html = forced_dark_html = None
     missing: list[str] = []
     if html is not None:
         display_html, missing = for_display(html, msg)
-        dark_html = force_dark(display_html)
+        dark_html, forced_dark_html = dark.own(display_html), dark.forced(display_html)
     summary = [(name, str(msg.get(name, ""))) for name in SUMMARY_HEADERS
                if msg.get(name) is not None]
     if bcc:
@@ -196,6 +186,8 @@ def display(msg: EmailMessage, raw: bytes, *, bcc: list[str] | None = None) -> D
         html=html,
         display_html=display_html,
         dark_html=dark_html,
+        forced_dark_html=forced_dark_html,
+        has_dark_styles=html is not None and dark.has_own_dark_styles(html),
         text=text,
         source=source,
         source_truncated=len(raw) > SOURCE_DISPLAY_LIMIT,

@@ -70,7 +70,7 @@ def mjml_prepared_to_html(document: Prepared, *, origin: str) -> str:
         html = mjml2html(source, fonts={})
     except Exception as exc:
         raise document.error(origin, exc) from exc
-    html = document.finish(repair_attributes(html))
+    html = document.finish(hide_preheader(repair_attributes(html)))
     if inline_css:
         html = inline_styles(
             html.replace("<style", "<style" + _IGNORE_ATTR),
@@ -78,6 +78,22 @@ def mjml_prepared_to_html(document: Prepared, *, origin: str) -> str:
             keep_style_tags=True,
         ).replace(_IGNORE_ATTR, "")
     return html
+
+
+# MJML hides <mj-preview> text in a white, zero-height, transparent div. White text
+# on a near-white body is what SpamAssassin's HTML_FONT_LOW_CONTRAST (+0.7) looks
+# for, and the other properties hide it anyway: the colour goes (the text takes
+# the body's), and Outlook's mso-hide:all is added.
+_PREHEADER_STYLE = ("display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0px;"
+                    "max-width:0px;opacity:0;overflow:hidden;")
+_PREHEADER_HIDDEN = ("display:none;font-size:1px;line-height:1px;max-height:0px;"
+                     "max-width:0px;opacity:0;overflow:hidden;mso-hide:all;")
+
+
+def hide_preheader(html: str) -> str:
+    """MJML's preheader div hidden without white-on-white text."""
+    return html.replace(f'<div style="{_PREHEADER_STYLE}">',
+                        f'<div style="{_PREHEADER_HIDDEN}">', 1)
 
 
 # MRML writes every attribute value as a Rust debug string: a no-break space
