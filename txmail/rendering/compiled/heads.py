@@ -7,10 +7,13 @@ section, or an ``{% if %}`` around one, then changes the ``<head>`` between
 zero and one iteration (or between branches) though the body is exactly the
 source's body with the tags put back.
 
-Such a template still compiles, without compiling all 2^n combinations of its n
-tags. MRML collects what the head needs in sets (the column widths, whether an
-image renders) and writes the head from their union, so a region's effect on
-the head can be proven alone:
+Such a template still compiles. Up to 128 combinations of the outcomes of its
+``{% if %}``/``{% for %}`` tags, each is compiled for real (each loop once or
+empty, each branch), and the head kept per outcome of the top-level tags.
+Beyond, not all 2^n combinations of its n tags are compiled. MRML collects
+what the head needs in sets (the column widths, whether an image renders) and
+writes the head from their union, so a region's effect on the head can be
+proven alone:
 
 1. every top-level ``{% if %}``/``{% for %}`` is compiled at each outcome (and
    each outcome of the tags inside it) with the other top-level tags removed;
@@ -32,6 +35,7 @@ top-level branch whose outcome changes the head sets a mark when it renders
 rendered the marker is replaced by the head proven for those marks.
 """
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -184,7 +188,11 @@ def build(
     prot: Protector, sources: dict[str, str], html: str, text: str | None,
     pipeline: Pipeline, reason: str, settle: Callable[[str], str],
 ) -> Heads:
-    """Prove the head for every outcome (module doc), or raise ``Unprecompilable``."""
+    """Prove the head for every outcome (module doc), or raise ``Unprecompilable``.
+
+    Up to ``MAX_COMBINATIONS`` combinations of all the tags, each is compiled;
+    beyond, each region's effect is proven alone.
+    """
     controls = [g for g in prot.groups if g.kind != "scope"]
     head_end = html.find(_HEAD_END)
     for group in controls:
@@ -192,6 +200,67 @@ def build(
             raise Unprecompilable(reason)
     prover = _Prover(prot, sources, html, text, pipeline, reason, settle)
     outcomes = {g.id: _outcomes(prot, g) for g in controls}
+    total = 1
+    for edits in outcomes.values():
+        total *= len(edits)
+    prove = _every_combination if total <= MAX_COMBINATIONS else _region_by_region
+    varying, effects, base, table = prove(prot, prover, controls, outcomes)
+    compiled = html[:head_end]
+    start, end = _varying([compiled, *table.values()])
+    cut = {found: head[start:len(head) - (head_end - end)] for found, head in table.items()}
+    if any(prot.pattern.search(t) for t in [compiled[start:end], *cut.values()]):
+        raise Unprecompilable(reason)  # a value in the varying stretch
+    return Heads(
+        marker=f"tx{prot.nonce}h",
+        groups=tuple(g.id for g in varying),
+        states=tuple(len(outcomes[g.id]) for g in varying),
+        effects=tuple(tuple(effects[g.id]) for g in varying),
+        base=base,
+        table=cut,
+        span=(start, end),
+    )
+
+
+_Proven = tuple[list[Group], dict[int, list[int]], frozenset[int], dict[frozenset[int], str]]
+
+
+def _nested_changes(prot: Protector, nested: Group) -> Unprecompilable:
+    return Unprecompilable(
+        f"{prot.units[nested.units[0]].raw} changes the <head> CSS MJML writes (for the "
+        "column widths and images that render) from inside another {% if %}/{% for %}; "
+        "move it outside, or make its branches render the same column widths and images."
+    )
+
+
+def _every_combination(
+    prot: Protector, prover: _Prover, controls: list[Group], outcomes: dict[int, list[Edit]],
+) -> _Proven:
+    """Compile every combination of the outcomes of all the tags; each top-level
+    outcome is an effect of its own."""
+    tops = top_level(prot)
+    by_key: dict[tuple[int, ...], tuple[str, tuple[int, ...]]] = {}
+    for combo in _product([len(outcomes[g.id]) for g in controls]):
+        head = prover.head([outcomes[g.id][s] for g, s in zip(controls, combo, strict=True)],
+                           real=True)  # outer groups first: an inner one is gone then
+        key = tuple(combo[controls.index(g)] for g in tops)
+        first_head, first = by_key.setdefault(key, (head, combo))
+        if first_head != head:  # depends on a nested tag too
+            raise _nested_changes(prot, next(
+                g for g, a, b in zip(controls, first, combo, strict=True) if a != b))
+    counter = itertools.count(1)
+    ids = {g.id: [next(counter) for _ in outcomes[g.id]] for g in tops}
+    table = {
+        frozenset(ids[g.id][s] for g, s in zip(tops, key, strict=True)): head
+        for key, (head, _) in by_key.items()
+    }
+    return tops, ids, frozenset(), table
+
+
+def _region_by_region(
+    prot: Protector, prover: _Prover, controls: list[Group], outcomes: dict[int, list[Edit]],
+) -> _Proven:
+    """Prove each top-level region's effect alone, then one head per set of effects
+    (module doc)."""
     tops = top_level(prot)
     removed = {g.id: edit_keeping(prot, g, None) for g in tops}
     nothing = {g.id for g in tops if _least_is_nothing(g)}  # removed == least outcome
@@ -210,17 +279,10 @@ def build(
             for combo in _product([len(outcomes[g.id]) for g in inner]):
                 edits = [edit, *(outcomes[g.id][s] for g, s in zip(inner, combo, strict=True))]
                 head = prover.head([*others, *edits], real=real)
-                heads.setdefault(head, combo)
+                first = heads.setdefault(head, combo)
                 if len(heads) > 1:
-                    first = next(iter(heads.values()))
-                    nested = next(g for g, a, b in zip(inner, first, combo, strict=True)
-                                  if a != b)
-                    raise Unprecompilable(
-                        f"{prot.units[nested.units[0]].raw} changes the <head> CSS MJML "
-                        "writes (for the column widths and images that render) from "
-                        "inside another {% if %}/{% for %}; move it outside, or make its "
-                        "branches render the same column widths and images."
-                    )
+                    raise _nested_changes(prot, next(
+                        g for g, a, b in zip(inner, first, combo, strict=True) if a != b))
             (head,) = heads
             effects[top.id].append(effect_ids.setdefault(head, len(effect_ids)))
 
@@ -236,21 +298,17 @@ def build(
         reachable = grown
         if len(reachable) > MAX_COMBINATIONS:
             raise Unprecompilable(
-                f"{reason[:-1]}; its <head> CSS depends on {len(varying)} "
+                f"{prover.reason[:-1]}; its <head> CSS depends on {len(varying)} "
                 "{% if %}/{% for %} tags whose effects combine in too many ways to prove."
             )
 
-    def real_head(key: dict[int, int]) -> str:
-        edits: list[Edit] = []
-        for group in controls:  # outer groups first; inner ones at their least outcome
-            state = key.get(group.id, len(outcomes[group.id]) - 1)
-            edits.append(outcomes[group.id][state])
-        return prover.head(edits, real=True)
+    def real_head(key: tuple[int, ...]) -> str:
+        states = {g.id: s for g, s in zip(varying, key, strict=True)}
+        # Outer groups first; the others (and inner ones) at their least outcome.
+        return prover.head([outcomes[g.id][states.get(g.id, len(outcomes[g.id]) - 1)]
+                            for g in controls], real=True)
 
-    def of(key: tuple[int, ...]) -> dict[int, int]:
-        return {g.id: s for g, s in zip(varying, key, strict=True)}
-
-    table = {found: real_head(of(key)) for found, key in reachable.items()}
+    table = {found: real_head(key) for found, key in reachable.items()}
     # 3. The composition, on combinations not proven above.
     proven = set(reachable.values())
     checks = [
@@ -263,26 +321,12 @@ def build(
         if key in proven:
             continue
         found = base.union(effects[g.id][s] for g, s in zip(varying, key, strict=True)) - {0}
-        if real_head(of(key)) != table[found]:
+        if real_head(key) != table[found]:
             raise Unprecompilable(
-                f"{reason[:-1]}; its <head> CSS depends on {len(varying)} "
+                f"{prover.reason[:-1]}; its <head> CSS depends on {len(varying)} "
                 "{% if %}/{% for %} tags together, not on each alone (they interact)."
             )
-
-    compiled = html[:head_end]
-    start, end = _varying([compiled, *table.values()])
-    cut = {found: head[start:len(head) - (head_end - end)] for found, head in table.items()}
-    if any(prot.pattern.search(t) for t in [compiled[start:end], *cut.values()]):
-        raise Unprecompilable(reason)  # a value in the varying stretch
-    return Heads(
-        marker=f"tx{prot.nonce}h",
-        groups=tuple(g.id for g in varying),
-        states=tuple(len(outcomes[g.id]) for g in varying),
-        effects=tuple(tuple(effects[g.id]) for g in varying),
-        base=base,
-        table=cut,
-        span=(start, end),
-    )
+    return varying, effects, base, table
 
 
 def _product(sizes: list[int]) -> list[tuple[int, ...]]:
