@@ -121,3 +121,25 @@ def test_few_tags_are_proven_combination_by_combination():
     compiled = compiled_for({"t.mjml": source})
     assert compiled.fallback_reason is None, compiled.fallback_reason
     assert len(compiled.heads.table) == 4
+
+
+def test_a_head_that_is_not_the_union_of_the_regions_effects_falls_back():
+    # MRML writes each head rule once, whatever renders it twice; a compiler that
+    # wrote a rule once per element (as MRML does for carousels, whose bodies differ
+    # too, so they fall back earlier) breaks the composition, which step 3 catches.
+    from txmail.rendering.compiled import heads
+    from txmail.rendering.compiled.flatten import Unprecompilable
+    from txmail.rendering.compiled.protect import Protector
+
+    def once_per_element(sources):
+        body = sources[""]
+        return f"<html><head>{'x' * body.count('<y/>')}</head><body>{body}</body></html>", None
+
+    prot = Protector()
+    source = prot.protect("".join(f"{{% if c{i} %}}{'<y/>' if i < 2 else i}{{% endif %}}"
+                                  for i in range(8)), "t", top=True)
+    html, _ = once_per_element({"": source})
+    with pytest.raises(Unprecompilable) as caught:
+        heads.build(prot, {"": source}, html, None, once_per_element, "Head.", lambda t: t)
+    assert str(caught.value) == ("Head; its <head> CSS depends on 2 {% if %}/{% for %} tags "
+                                 "together, not on each alone (they interact).")
