@@ -57,15 +57,18 @@ class Dropped:
     element: str
     text: str
 
-    def problem(self, template: str) -> str:
+    def problem(self, template: str, *, quoted: bool = True) -> str:
+        """What is wrong and the fix; ``quoted=False`` leaves the text out (it may
+        hold a recipient's values)."""
         where = f"line {self.line}" if self.origin in ("", template) else (
             f"line {self.line} of '{self.origin}'")
         shown = " ".join(self.text.split())
         if len(shown) > 40:
             shown = shown[:37] + "..."
-        return (f"MJML template '{template}' ({where}): the text {shown!r} stands directly "
-                f"inside <{self.element}>, where MJML drops it (mjml-js does too). Put it in "
-                "an <mj-text>, or remove it.")
+        what = f"the text {shown!r}" if quoted else "text"
+        return (f"MJML template '{template}' ({where}): {what} stands directly inside "
+                f"<{self.element}>, where MJML drops it (mjml-js does too). Put it in an "
+                "<mj-text>, or remove it.")
 
 
 def drop(prepared: Prepared, placeholder: "re.Pattern[str] | None" = None) -> None:
@@ -165,10 +168,14 @@ def _apply(prepared: Prepared, cuts: list[tuple[int, int]]) -> None:
     prepared.anchors = anchors
 
 
-def warn(prepared: Prepared, template: str) -> None:
-    """One ``MJMLDroppedText`` warning per piece of text ``drop`` removed."""
+def warn(prepared: Prepared, template: str, *, quoted: bool = True) -> None:
+    """One ``MJMLDroppedText`` warning per piece of text ``drop`` removed.
+
+    A rendered message's text isn't quoted (``quoted=False``): it may hold the
+    recipient's values, and each message would warn anew.
+    """
     for dropped in prepared.dropped:
-        warnings.warn(MJMLDroppedText(dropped.problem(template)), stacklevel=2)
+        warnings.warn(MJMLDroppedText(dropped.problem(template, quoted=quoted)), stacklevel=2)
 
 
 # Django tags and comments of a template's source: they render nothing where they
