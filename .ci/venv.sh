@@ -104,3 +104,34 @@ txmail_postgresql() {
     return 1
   }
 }
+
+# The MJML conformance test (tests/test_mjml_conformance.py) compares txmail's HTML
+# with the official compiler's: npm's mjml, a test oracle only (txmail never runs it),
+# installed once into ~/.cache/txmail/mjml-<version> with Debian's Node.
+# TXMAIL_MJML_JS=/path/holding/node_modules/mjml uses another (mjml 5: see
+# docs/how-to/mjml.md). The test fails, not skips, when tests/run set it up.
+TXMAIL_MJML_JS_VERSION=4.18.0
+txmail_mjml_js() {
+  local version="${1:-$TXMAIL_MJML_JS_VERSION}"
+  txmail_apt nodejs node "the MJML conformance test" || return 1
+  if [ -z "${TXMAIL_MJML_JS:-}" ]; then
+    local dir="${XDG_CACHE_HOME:-$HOME/.cache}/txmail/mjml-$version"
+    if [ ! -f "$dir/node_modules/mjml/package.json" ]; then
+      txmail_apt npm npm "the MJML conformance test" || return 1
+      echo "Installing mjml $version (npm, the conformance test's oracle) into $dir..."
+      rm -rf "$dir.partial"
+      mkdir -p "$dir.partial"
+      if ! npm install --prefix "$dir.partial" --no-audit --no-fund --loglevel=error \
+          "mjml@$version" >/dev/null; then
+        echo "the MJML conformance test needs npm's mjml $version: npm install failed;" \
+             "install it with: npm install --prefix $dir mjml@$version" >&2
+        rm -rf "$dir.partial"
+        return 1
+      fi
+      rm -rf "$dir"
+      mv "$dir.partial" "$dir"
+    fi
+    export TXMAIL_MJML_JS="$dir"
+  fi
+  export TXMAIL_REQUIRE_MJML_JS=1
+}

@@ -52,6 +52,15 @@ class MJMLError(TxmailError, ValueError):
     """MRML rejected a template's MJML."""
 
 
+class TxmailWarning(UserWarning):
+    """Root of every warning txmail gives."""
+
+
+class MJMLDroppedText(TxmailWarning):
+    """Text stands directly inside an MJML container, which drops it; the message names
+    the template and line. Move the text into an ``<mj-text>``."""
+
+
 class InvalidAddress(TxmailError, ValueError):
     """A recipient or sender address is not a valid email address."""
 

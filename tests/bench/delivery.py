@@ -204,16 +204,69 @@ def sent_count(db: Path) -> int:
             "SELECT COUNT(*) FROM txmail_delivery WHERE status = 'sent'").fetchone()[0]
 
 
+CELERY = ["-m", "celery", "-A", "tests.distributed.celery_app", "worker", "--pool=solo",
+          "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+
+
+def start_redis(work: Path) -> tuple[subprocess.Popen, str]:
+    """A throwaway redis-server (Debian's) on a free loopback port: Celery's broker."""
+    import socket
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("The Celery phases need Debian's redis-server: apt-get install "
+                         "redis-server (./tests/run installs it).")
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(work)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")
+
+
+def celery_env(db: Path, smtp_port: int, connections: int, broker: str) -> dict[str, str]:
+    return {**env_for(db, smtp_port, connections), "TXMAIL_TEST_TASKS": "celery",
+            "TXMAIL_TEST_BROKER": broker}
+
+
+def celery_phase(blank: Path, work: Path, relay: subprocess.Popen, smtp_port: int, *,
+                 workers: int, connections: int, messages: int, kind: str,
+                 startup: float) -> dict[str, float]:
+    """Like ``worker_phase``, with Celery worker processes (``--pool=solo``) on Redis.
+
+    The tasks live in Redis, not in the database: each phase fills a queue of its own.
+    """
+    redis, broker = start_redis(work)
+    try:
+        db = work / f"celery-{workers}w-{connections}c.sqlite3"
+        shutil.copy(blank, db)
+        env = celery_env(db, smtp_port, connections, broker)
+        python("-m", "tests.bench.delivery", "fill", str(messages), kind, env=env)
+        return worker_phase(db, work, relay, smtp_port, workers=workers,
+                            connections=connections, messages=messages, startup=startup,
+                            command=CELERY, env=env, name="celery-")
+    finally:
+        stop(redis)
+
+
 def worker_phase(filled: Path, work: Path, relay: subprocess.Popen, smtp_port: int, *,
                  workers: int, connections: int, messages: int,
-                 startup: float = 0.0) -> dict[str, float]:
-    db = work / f"phase-{workers}w-{connections}c.sqlite3"
-    shutil.copy(filled, db)
-    env = env_for(db, smtp_port, connections)
+                 startup: float = 0.0, command: list[str] | None = None,
+                 env: dict[str, str] | None = None, name: str = "") -> dict[str, float]:
+    db = work / f"phase-{name}{workers}w-{connections}c.sqlite3"
+    if db != filled:
+        shutil.copy(filled, db)
+    env = dict(env or env_for(db, smtp_port, connections), TXMAIL_TEST_DB=str(db))
     relay_cpu = cpu_seconds(relay.pid)
     procs = [
-        subprocess.Popen([sys.executable, *WORKER], env=env, cwd=ROOT)
-        for _ in range(workers)
+        subprocess.Popen([sys.executable, *(command or WORKER),
+                          *([f"--hostname=w{n}@%h"] if command else [])], env=env, cwd=ROOT)
+        for n in range(workers)
     ]
     try:
         deadline = time.monotonic() + PHASE_SECONDS
@@ -242,7 +295,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="statement: ~45 KB of HTML, a text part, every 4th with a "
                              "12 KB PDF; hello: a minimal message (default: %(default)s)")
     parser.add_argument("--phases", default="1x1,2x1,1x10,2x10",
-                        help="WORKERSxCONNECTIONS phases to run (default: %(default)s)")
+                        help="WORKERSxCONNECTIONS phases to run with db_worker (default: "
+                             "%(default)s)")
+    parser.add_argument("--celery", default="",
+                        help="WORKERSxCONNECTIONS phases to run with Celery worker "
+                             "processes on Redis, e.g. 1x10,2x10 (default: none)")
     args = parser.parse_args(argv)
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -271,13 +328,27 @@ def main(argv: list[str] | None = None) -> None:
             startup = floor_bench.startup_cpu([sys.executable, *WORKER],
                                               env=env_for(blank, slow_port), cwd=ROOT)
 
-            phases = [tuple(map(int, p.split("x"))) for p in args.phases.split(",")]
+            phases = [tuple(map(int, p.split("x"))) for p in args.phases.split(",") if p]
             rates = {
                 (w, c): worker_phase(filled, work, slow, slow_port, workers=w,
                                      connections=c, messages=args.messages,
                                      startup=startup)
                 for w, c in phases
             }
+            celery = {}
+            if args.celery:
+                redis, broker = start_redis(work)
+                try:
+                    celery_startup = floor_bench.startup_cpu(
+                        [sys.executable, *CELERY],
+                        env=celery_env(blank, slow_port, 10, broker), cwd=ROOT)
+                finally:
+                    stop(redis)
+                for p in args.celery.split(","):
+                    w, c = map(int, p.split("x"))
+                    celery[(w, c)] = celery_phase(blank, work, slow, slow_port, workers=w,
+                                                  connections=c, messages=args.messages,
+                                                  kind=args.message, startup=celery_startup)
         finally:
             stop(fast)
             stop(slow)
@@ -299,6 +370,20 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {w:>7} {c:>11} {r['sent']:>6} {r['rate']:>8.1f} {r['rate'] / base:>6.1f}x"
               f" {r['worker_cpu']:>18.2f} {floor_bench.ratio(r['worker_cpu'], floor['cpu_ms']):>7}"
               f" {r['relay_cpu']:>17.2f}")
+    if celery:
+        print(f"\n  Celery worker processes (--pool=solo, Redis), less {celery_startup:.2f} s"
+              " of start-up each")
+        for (w, c), r in celery.items():
+            db_cpu = rates.get((w, c), rates.get((1, c), {})).get("worker_cpu", float("nan"))
+            to_floor = floor_bench.ratio(r["worker_cpu"], floor["cpu_ms"])
+            print(f"  {w:>7} {c:>11} {r['sent']:>6} {r['rate']:>8.1f}"
+                  f" {r['worker_cpu']:>18.2f} {to_floor:>7}"
+                  f" {r['relay_cpu']:>17.2f}   CPU vs db_worker: {r['worker_cpu'] / db_cpu:.2f}x"
+                  " (target <= 1.5x)")
+        if (1, 10) in celery and (2, 10) in celery:
+            print(f"  2 Celery workers vs 1, 10 connections each: "
+                  f"{celery[(2, 10)]['rate'] / celery[(1, 10)]['rate']:.2f}x (target >= 1.8x)")
+
     def rate(phase: tuple[int, int]) -> float:
         return rates[phase]["rate"] if phase in rates else float("nan")
 

@@ -1,4 +1,4 @@
-"""System checks of registered classes' templates (txmail.E002, E010, E011, W001)."""
+"""System checks of registered classes' templates (txmail.E002, E010, E011, W001, W011)."""
 
 from typing import Any
 
@@ -34,7 +34,7 @@ def check_precompiled_templates(
     for name, cls in message_classes().items():
         if not cls.template_name:
             continue  # names from get_template_names(): compiled on first use
-        problem, unknown = _template_problem(name, cls, [cls.template_name])
+        problem, unknown, _ = _template_problem(name, cls, [cls.template_name])
         if problem or unknown:
             continue  # check_message_templates reports it, with the file and line
         try:
@@ -62,28 +62,31 @@ def check_precompiled_templates(
 
 
 def _template_problem(name: str, cls: type, template_names: list[str]
-                      ) -> tuple[str | None, list[str]]:
-    """Return why ``cls``'s templates can't render (or None), and their unknown MJML tags.
+                      ) -> tuple[str | None, list[str], list[str]]:
+    """Return why ``cls``'s templates can't render (or None), their unknown MJML tags
+    and the text they write where MJML drops it.
 
     Cheap enough for every ``manage.py check`` (not only DEBUG): it loads and
     parses the body, the .txt, the subject template and every template they
     extend or (mj-)include by a literal name, without compiling MJML or
     inlining CSS (that is E002's job in DEBUG, and ``manage.py txmail list``'s).
-    An MJML body's files are read for ``<mj-…>`` tags that aren't MJML 4's.
+    An MJML body's files are read for ``<mj-…>`` tags that aren't MJML 4's, and
+    for text directly inside a container (``mjml_text``).
     """
     from django.template import TemplateDoesNotExist, TemplateSyntaxError
 
     from ..rendering import find as tpl
     from ..rendering.mjml_tags import unknown_tags
+    from ..rendering.mjml_text import in_source
 
     try:
         found = tpl.find_templates(cls.__name__, template_names)
     except TemplateDoesNotExist as exc:
         tried = ", ".join(getattr(exc, "tried_paths", [])) or "no template directory"
         shown = " or ".join(repr(n) for n in template_names)
-        return f"{name}'s template {shown} does not exist (tried {tried}).", []
+        return f"{name}'s template {shown} does not exist (tried {tried}).", [], []
     except TemplateSyntaxError as exc:
-        return f"{name}'s template {template_names[0]!r} doesn't compile: {exc}", []
+        return f"{name}'s template {template_names[0]!r} doesn't compile: {exc}", [], []
     # (name, template or None to load it, whether it is the body's markup)
     todo: list[tuple[str, Any, bool]] = [(found.name + "." + found.kind, found.body, True)]
     if found.text is not None:
@@ -93,6 +96,7 @@ def _template_problem(name: str, cls: type, template_names: list[str]
         todo.append((subject, None, False))
     seen: set[str] = set()
     unknown: list[str] = []
+    dropped: list[str] = []
     while todo:
         template_name, template, markup = todo.pop()
         if template_name in seen:
@@ -104,15 +108,18 @@ def _template_problem(name: str, cls: type, template_names: list[str]
                 template = tpl.get_template(template_name, looked)
                 if template is None:
                     return (f"{name}'s templates use {template_name!r}, which does not "
-                            f"exist (tried {', '.join(looked)})."), unknown
+                            f"exist (tried {', '.join(looked)})."), unknown, dropped
             todo += [(n, None, markup) for n in tpl.referenced_names(template)]
         except TemplateSyntaxError as exc:
-            return f"{name}'s template {template_name!r} doesn't compile: {exc}", unknown
+            return (f"{name}'s template {template_name!r} doesn't compile: {exc}",
+                    unknown, dropped)
         if markup and found.kind == "mjml":
-            unknown += [f"{name}'s template '{tpl.template_origin_name(template)}', line "
-                        f"{tag.line}: {tag.problem()}."
-                        for tag in unknown_tags(tpl.source_of(template))]
-    return None, unknown
+            origin = tpl.template_origin_name(template)
+            source = tpl.source_of(template)
+            unknown += [f"{name}'s template '{origin}', line {tag.line}: {tag.problem()}."
+                        for tag in unknown_tags(source)]
+            dropped += [f"{name}'s {text.problem(origin)}" for text in in_source(source)]
+    return None, unknown, dropped
 
 
 @checks.register(checks.Tags.templates)
@@ -126,7 +133,11 @@ def check_message_templates(
     for name, cls in message_classes().items():
         if not cls.template_name:
             continue  # names from get_template_names() need an instance
-        problem, unknown = _template_problem(name, cls, [cls.template_name])
+        problem, unknown, dropped = _template_problem(name, cls, [cls.template_name])
+        errors += [checks.Warning(
+            message, hint="Move the text into an <mj-text> (or remove it); silence this "
+            "with SILENCED_SYSTEM_CHECKS = ['txmail.W011'].",
+            obj=cls, id="txmail.W011") for message in dropped]
         errors += [checks.Error(
             message, hint="Fix the tag's name: sending or previewing it fails until then.",
             obj=cls, id="txmail.E011") for message in unknown]

@@ -10,6 +10,7 @@ import re
 import premailer
 from mjml import mjml2html
 
+from . import mjml_text
 from .mjml_source import IncludeLoader, Prepared, prepare
 
 _DOCTYPE = re.compile(r"^\s*(<!doctype[^>]*>)", re.IGNORECASE)
@@ -56,6 +57,7 @@ def mjml_to_html(source: str, *, origin: str, include_loader: IncludeLoader) -> 
     loader = include_loader  # the included files' text can hold a value's characters too
     document = prepare(drop_xml_invalid(source), origin=origin,
                        include_loader=lambda path: drop_xml_invalid(loader(path)))
+    mjml_text.warn(document, origin, quoted=False)
     return mjml_prepared_to_html(document, origin=origin)
 
 

@@ -19,6 +19,9 @@ MRML sees a document, ``prepare`` makes it the document mjml-js would build:
   out of the Outlook-only comments MRML wraps around ``<mj-wrapper>``
   children (mjml-js writes raw children of a wrapper outside them).
 
+Text directly inside a container (``</mj-column>a``) is dropped as mjml-js
+drops it (``mjml_text``).
+
 An ``<mj-…>`` tag that isn't MJML 4's is refused here, with its file, line and
 the closest known tag (``mjml_tags``): MRML would drop it and its content.
 When MRML still refuses the document, ``Prepared.error`` names the file and
@@ -34,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..exceptions import MJMLError
-from . import mjml_tags
+from . import mjml_tags, mjml_text
 
 IncludeLoader = Callable[[str], str]
 MAX_DEPTH = 20
@@ -90,6 +93,10 @@ class Prepared:
     unquoted: list[Unquoted] = field(default_factory=list)
     # (offset in ``text``, file, offset in that file's source, that source)
     anchors: list[tuple[int, str, int, str]] = field(default_factory=list)
+    # Text directly inside containers, removed (mjml_text), and the precompiler's
+    # stand-ins found there: (stand-in, element).
+    dropped: list["mjml_text.Dropped"] = field(default_factory=list)
+    container_tokens: list[tuple[str, str]] = field(default_factory=list)
 
     def finish(self, html: str) -> str:
         """Put ``<mj-raw>`` contents back, outside Outlook-only comments."""
@@ -404,4 +411,5 @@ def prepare(source: str, *, origin: str, include_loader: IncludeLoader,
         ]
     prepared.text = text
     prepared.anchors = anchors
+    mjml_text.drop(prepared, placeholder)
     return prepared

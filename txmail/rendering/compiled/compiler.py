@@ -18,6 +18,7 @@ from lxml import html as lxml_html
 
 from ...exceptions import MJMLError
 from .. import find as tpl
+from .. import mjml_text
 from ..markup import has_inline_styles, inline_styles, mjml_prepared_to_html
 from ..mjml_source import Prepared, prepare, relative_name
 from ..text import finish_text, html_to_text, link_text
@@ -255,6 +256,18 @@ class _Build:
                     f"{value.name} ({value.name}=\"…\") to compile it once."
                 )
 
+    def check_container_text(self, document: Prepared) -> None:
+        """Warn of static text MJML drops; refuse a value there (it is dropped
+        per message, with its own warning)."""
+        mjml_text.warn(document, self.origin)
+        for token, element in document.container_tokens:
+            unit = self.prot.units[int(self.prot.pattern.fullmatch(token).group(1))]  # type: ignore[union-attr]
+            if unit.kind == "out":
+                raise Unprecompilable(
+                    f"{unit.raw} stands directly inside <{element}>, where MJML drops "
+                    "text; put it in an <mj-text>."
+                )
+
     def block_pieces(self, unit_id: int, where: str, part: str) -> list[Piece]:
         """A block tag, with the marks the one-pass template reads (heads, branches)."""
         unit = self.prot.units[unit_id]
@@ -290,6 +303,7 @@ class _Build:
         if self.templates.kind == "mjml":
             document = self.prepare(sources)
             self.check_unquoted(document)
+            self.check_container_text(document)
             read["(MJML document)"] = document.text
         check_css(self.prot, read)
         html_spots, attr_groups = locate_html(html, self.prot)

@@ -1,0 +1,204 @@
+"""Text directly inside MJML's containers, dropped as the official compiler drops it.
+
+mjml-js keeps the content of its *ending tags* (``<mj-text>``, ``<mj-button>``,
+``<mj-table>``, ``<mj-raw>``…) as HTML and nothing else: text written
+directly inside ``<mj-body>``, ``<mj-wrapper>``, ``<mj-section>``,
+``<mj-group>``, ``<mj-column>``, ``<mj-hero>``, ``<mj-navbar>``… (a stray word
+after ``</mj-column>``, a ``{{ name }}`` outside any ``<mj-text>``) never
+reaches its HTML. MRML puts some of it in the HTML and refuses the rest ("unexpected
+token"). Both per-message and compiled rendering drop it here, before MRML reads
+the document, and say where it was (``MJMLDroppedText``).
+
+Found by running mjml 4.18 and 5.4 on each element (tests/test_mjml_conformance.py
+runs them on a corpus).
+"""
+
+import bisect
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..exceptions import MJMLDroppedText
+from . import mjml_tags
+
+
+class Prepared(Protocol):
+    """What ``drop`` reads and changes of ``mjml_source.Prepared``."""
+
+    text: str
+    anchors: list[tuple[int, str, int, str]]
+    dropped: list["Dropped"]
+    container_tokens: list[tuple[str, str]]
+
+    def where(self, position: int) -> tuple[str, int]: ...
+
+# Elements whose content mjml-js keeps (as HTML, or as the head's text/CSS).
+ENDING = frozenset({
+    "mj-text", "mj-button", "mj-table", "mj-raw", "mj-navbar-link", "mj-social-element",
+    "mj-accordion-title", "mj-accordion-text", "mj-title", "mj-preview", "mj-style",
+    "mj-html-attribute",
+})
+_TOKEN = re.compile(
+    r"<!--.*?-->"
+    r"|<(/?)(mj-[\w-]+|mjml)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>",
+    re.IGNORECASE | re.DOTALL,
+)
+
+_BROKEN = re.compile(r"</?mj(?:-|ml)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """Text that stood directly inside a container element."""
+
+    origin: str
+    line: int
+    element: str
+    text: str
+
+    def problem(self, template: str, *, quoted: bool = True) -> str:
+        """What is wrong and the fix; ``quoted=False`` leaves the text out (it may
+        hold a recipient's values)."""
+        where = f"line {self.line}" if self.origin in ("", template) else (
+            f"line {self.line} of '{self.origin}'")
+        shown = " ".join(self.text.split())
+        if len(shown) > 40:
+            shown = shown[:37] + "..."
+        what = f"the text {shown!r}" if quoted else "text"
+        return (f"MJML template '{template}' ({where}): {what} stands directly inside "
+                f"<{self.element}>, where MJML drops it (mjml-js does too). Put it in an "
+                "<mj-text>, or remove it.")
+
+
+def drop(prepared: Prepared, placeholder: "re.Pattern[str] | None" = None) -> None:
+    """Remove container text from ``prepared.text``; record it in ``prepared.dropped``.
+
+    With ``placeholder`` (the precompiler's stand-ins for Django tags) the
+    stand-ins are kept, in ``prepared.container_tokens``: the precompiler
+    decides whether a tag may stand there.
+    """
+    text = prepared.text
+    cuts: list[tuple[int, int]] = []
+    stack: list[str] = []
+    last = 0
+    position = 0
+    while True:
+        match = _TOKEN.search(text, position)
+        end = match.start() if match else len(text)
+        if stack and stack[-1] not in ENDING and end > last:
+            _cut(prepared, text, last, end, stack[-1], placeholder, cuts)
+        if match is None:
+            break
+        position = last = match.end()
+        if match.group(2) is None:  # a comment: mjml-js keeps it
+            continue
+        closing, name = match.group(1), match.group(2).lower()
+        if closing:
+            if name in stack:
+                while stack.pop() != name:
+                    pass
+            continue
+        if match.group(3).rstrip().endswith("/"):
+            continue
+        if name in ENDING or not mjml_tags.is_known(name):  # unknown: E011 / MJMLError
+            close = re.compile(rf"</{re.escape(name)}\s*>", re.IGNORECASE)
+            found = close.search(text, match.end())
+            position = last = found.end() if found else len(text)
+            continue
+        stack.append(name)
+    if cuts:
+        _apply(prepared, cuts)
+
+
+def _cut(
+    prepared: Prepared, text: str, start: int, end: int, element: str,
+    placeholder: "re.Pattern[str] | None", cuts: list[tuple[int, int]],
+) -> None:
+    """Cut the non-blank text of ``text[start:end]``, keeping stand-ins."""
+    pieces = [(start, end)]
+    if placeholder is not None:
+        pieces = []
+        at = start
+        for token in placeholder.finditer(text, start, end):
+            prepared.container_tokens.append((token.group(0), element))
+            pieces.append((at, token.start()))
+            at = token.end()
+        pieces.append((at, end))
+    for a, b in pieces:
+        piece = text[a:b]
+        if not piece.strip() or _BROKEN.search(piece):
+            continue  # blank; or a tag the scanner couldn't read, which MRML reports
+        lead = len(piece) - len(piece.lstrip())
+        tail = len(piece.rstrip())
+        origin, line = prepared.where(a + lead)
+        prepared.dropped.append(Dropped(origin, line, element, piece.strip()))
+        cuts.append((a + lead, a + tail))
+
+
+def _apply(prepared: Prepared, cuts: list[tuple[int, int]]) -> None:
+    """Remove ``cuts`` from the text, moving the anchors that map it to files."""
+    text = prepared.text
+    starts = [c[0] for c in cuts]
+    removed = [0]
+    for a, b in cuts:
+        removed.append(removed[-1] + b - a)
+
+    def moved(offset: int) -> int:
+        index = bisect.bisect_right(starts, offset) - 1
+        if index < 0:
+            return offset
+        a, b = cuts[index]
+        return a - removed[index] if offset < b else offset - removed[index + 1]
+
+    anchors = [(moved(o), file, offset, source) for o, file, offset, source in prepared.anchors]
+    for _, b in cuts:  # the text after a cut is found in its file again
+        index = bisect.bisect_right([a[0] for a in prepared.anchors], b) - 1
+        if index >= 0:
+            o, file, offset, source = prepared.anchors[index]
+            anchors.append((moved(b), file, offset + b - o, source))
+    anchors.sort(key=lambda anchor: anchor[0])
+    pieces = []
+    last = 0
+    for a, b in cuts:
+        pieces.append(text[last:a])
+        last = b
+    pieces.append(text[last:])
+    prepared.text = "".join(pieces)
+    prepared.anchors = anchors
+
+
+def warn(prepared: Prepared, template: str, *, quoted: bool = True) -> None:
+    """One ``MJMLDroppedText`` warning per piece of text ``drop`` removed.
+
+    A rendered message's text isn't quoted (``quoted=False``): it may hold the
+    recipient's values, and each message would warn anew.
+    """
+    for dropped in prepared.dropped:
+        warnings.warn(MJMLDroppedText(dropped.problem(template, quoted=quoted)), stacklevel=2)
+
+
+# Django tags and comments of a template's source: they render nothing where they
+# stand ({{ value }} renders text, so it stays).
+_DJANGO_SILENT = re.compile(
+    r"\{%\s*comment\b.*?%\}.*?\{%\s*endcomment\s*%\}|\{#.*?#\}|\{%.*?%\}", re.DOTALL
+)
+
+
+@dataclass
+class _Source:
+    text: str
+    anchors: list[tuple[int, str, int, str]]
+    dropped: list[Dropped]
+    container_tokens: list[tuple[str, str]]
+
+    def where(self, position: int) -> tuple[str, int]:
+        return "", self.text.count("\n", 0, position) + 1
+
+
+def in_source(source: str) -> list[Dropped]:
+    """The container text of a template's MJML ``source`` (Django tags and all)."""
+    blank = _DJANGO_SILENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), source)
+    found = _Source(blank, [], [], [])
+    drop(found)
+    return found.dropped
