@@ -198,6 +198,13 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
     # Its own row with a margin: the enqueuing host's clock may run a little
     # ahead of this one's, and a deferred retry may fire a moment early. A
     # scheduled row never goes before its time: its task waits for it.
+    if row.status not in READY:
+        # Sent (or being sent) by another task's batch, or ended: nothing for this
+        # task. Every ready row has a task of its own coming (or the sweep's), so
+        # draining from here would only build the same queries again: a worker runs
+        # one such task for most messages it sends.
+        maybe_sweep()
+        return {}
     now = deadline.wait_until_due(row, now, CLOCK_MARGIN)
     retrying(_claim, Delivery.objects.filter(deadline.claimable(now), pk=delivery_id), token,
              now, due=now + CLOCK_MARGIN)
