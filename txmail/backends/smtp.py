@@ -87,6 +87,8 @@ class EmailBackend(DjangoSMTPBackend):
         return _prepped(super().prep_address, address, force_ascii)
 
     def _send(self, email_message: Any) -> bool:
+        if self.connection is None:  # closed by _send_each() for the previous message
+            self.open()
         connection = self.connection
         alias = getattr(self, "alias", None)  # Django 6.1; not in django-stubs yet
         if connection is not None:  # VERP (txmail.mail.verp): the row's own MAIL FROM
