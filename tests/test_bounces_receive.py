@@ -43,6 +43,11 @@ def sent(recipients=("ann@example.com",), message_id="<177.hello@example.com>", 
     return Delivery.objects.create(**values)
 
 
+def return_path(row, address=None):
+    """The return path ``row``'s copy to ``address`` (its first recipient) went out from."""
+    return verp.return_path(row.pk, row.recipients, address or row.recipients[0])
+
+
 def rows():
     """Every row a report may change, as comparable values."""
     return (sorted(DeliveryEvent.objects.values_list("delivery", "event_type", "recipient",
@@ -67,7 +72,7 @@ def signalled():
                                   "gmail-hard.eml"])
 def test_a_hard_bounce_logs_an_event_suppresses_and_signals(name, signalled):
     row = sent()
-    said = bounces.receive(fixture(name), verp.return_path(row.pk))
+    said = bounces.receive(fixture(name), return_path(row))
     assert said.startswith("Hard bounce of ann@example.com (5.1.1") and "suppressed" in said
     event = row.events.get()
     assert (event.event_type, event.recipient, event.esp_name) == (
@@ -82,12 +87,12 @@ def test_a_hard_bounce_logs_an_event_suppresses_and_signals(name, signalled):
 def test_soft_bounces_are_counted_until_the_limit(signalled):
     with override_settings(TXMAIL={"BOUNCES": {**BOUNCES["BOUNCES"], "SOFT_BOUNCE_LIMIT": 2}}):
         first, second = sent(), sent()
-        said = bounces.receive(fixture("postfix-soft.eml"), verp.return_path(first.pk))
+        said = bounces.receive(fixture("postfix-soft.eml"), return_path(first))
         assert said == "Soft bounce of ann@example.com (4.2.2) on delivery " \
             f"{first.pk}: 1 of 2 soft bounces."
         assert not Suppression.objects.exists()
         again = fixture("postfix-soft.eml", **{"8C1B2D3E4F@mx": b"9999@mx"})  # another report
-        said = bounces.receive(again, verp.return_path(second.pk))
+        said = bounces.receive(again, return_path(second))
         assert said.endswith("2 soft bounces (TXMAIL['BOUNCES']['SOFT_BOUNCE_LIMIT'] 2): "
                              "suppressed.")
     entry = Suppression.objects.get()
@@ -101,13 +106,13 @@ def test_the_default_limit_is_three():
     for number in range(3):
         row = sent()
         raw = fixture("postfix-soft.eml", **{"8C1B2D3E4F@mx": f"{number}@mx".encode()})
-        bounces.receive(raw, verp.return_path(row.pk))
+        bounces.receive(raw, return_path(row))
         assert Suppression.objects.exists() == (number == 2)
 
 
 def test_a_delay_notice_is_logged_and_not_counted():
     row = sent()
-    said = bounces.receive(fixture("postfix-delayed.eml"), verp.return_path(row.pk))
+    said = bounces.receive(fixture("postfix-delayed.eml"), return_path(row))
     assert said == f"Delay notice of ann@example.com (4.4.1) on delivery {row.pk}: logged."
     assert [e.event_type for e in row.events.all()] == ["deferred"]
     assert not Suppression.objects.exists()
@@ -116,7 +121,7 @@ def test_a_delay_notice_is_logged_and_not_counted():
 @pytest.mark.parametrize("name", ["arf-abuse.eml", "arf-redacted.eml"])
 def test_a_complaint_logs_an_event_and_suppresses(name, signalled):
     row = sent()
-    said = bounces.receive(fixture(name), verp.return_path(row.pk))
+    said = bounces.receive(fixture(name), return_path(row))
     assert said == f"Complaint of ann@example.com on delivery {row.pk}: suppressed."
     assert [(e.event_type, e.recipient) for e in row.events.all()] == [
         ("complained", "ann@example.com")]
@@ -124,13 +129,41 @@ def test_a_complaint_logs_an_event_and_suppresses(name, signalled):
     assert signalled == [("txmail bounces", "complained", "ann@example.com")]
 
 
-def test_a_redacted_complaint_about_a_delivery_to_several_changes_nothing():
+def test_a_redacted_complaint_counts_for_the_recipient_whose_return_path_it_reached():
     row = sent(recipients=["ann@example.com", "bob@example.com"])
+    said = bounces.receive(fixture("arf-redacted.eml"), return_path(row, "bob@example.com"))
+    assert said == f"Complaint of bob@example.com on delivery {row.pk}: suppressed."
+    assert list(Suppression.objects.values_list("address", "reason")) == [
+        ("bob@example.com", Reason.COMPLAINED)]
+
+
+def test_a_report_about_a_co_recipient_at_ones_own_return_path_changes_nothing():
+    """Whoever got a copy can't have another recipient suppressed: the DSN about ann,
+    sent to bob's return path (from bob's own copy's Return-Path), is not applied."""
+    row = sent(recipients=["ann@example.com", "bob@example.com", "cy@example.com"])
+    bobs = return_path(row, "bob@example.com")
     before = rows()
-    said = bounces.receive(fixture("arf-redacted.eml"), verp.return_path(row.pk))
-    assert said == (f"Not applied: the complaint names no recipient and delivery {row.pk} "
-                    "went to 2 addresses.")
+    for name in ("postfix-hard.eml", "arf-abuse.eml", "rfc3464-envid.eml"):
+        said = bounces.receive(fixture(name), bobs)
+        assert said == (f"Not applied: {bobs!r} is the return path of delivery {row.pk} to "
+                        "bob@example.com, not to ann@example.com; nothing changed.")
     assert rows() == before
+    said = bounces.receive(fixture("postfix-hard.eml"), return_path(row, "ann@example.com"))
+    assert said == f"Hard bounce of ann@example.com (5.1.1) on delivery {row.pk}: suppressed."
+    assert list(Suppression.objects.values_list("address", flat=True)) == ["ann@example.com"]
+
+
+def test_a_report_naming_several_counts_only_for_the_return_paths_recipient():
+    row = sent(recipients=["ann@example.com", "bob@example.com"])
+    both = fixture("postfix-hard.eml").replace(
+        b"Final-Recipient: rfc822; ann@example.com",
+        b"Final-Recipient: rfc822; bob@example.com\nAction: failed\nStatus: 5.1.1\n"
+        b"\nFinal-Recipient: rfc822; ann@example.com")
+    assert both != fixture("postfix-hard.eml")
+    said = bounces.receive(both, return_path(row, "ann@example.com"))
+    assert said == (f"Hard bounce of ann@example.com (5.1.1) on delivery {row.pk}: suppressed; "
+                    "not applied to bob@example.com (the return path is ann@example.com's).")
+    assert list(Suppression.objects.values_list("address", flat=True)) == ["ann@example.com"]
 
 
 @pytest.mark.parametrize("name", ["auto-reply-rfc3834.eml", "auto-reply-exchange-oof.eml",
@@ -138,7 +171,7 @@ def test_a_redacted_complaint_about_a_delivery_to_several_changes_nothing():
 def test_an_auto_reply_is_ignored(name):
     row = sent()
     before = rows()
-    said = bounces.receive(fixture(name), verp.return_path(row.pk))
+    said = bounces.receive(fixture(name), return_path(row))
     assert said.startswith("Ignored: an auto-reply from ")
     assert rows() == before
 
@@ -146,11 +179,11 @@ def test_an_auto_reply_is_ignored(name):
 def test_a_forged_return_path_changes_nothing():
     row = sent()
     before = rows()
-    path = verp.return_path(row.pk)
+    path = return_path(row)
     token = path.split("+", 1)[1].split("@")[0]
     forged = path.replace(token, token[:-1] + ("a" if token[-1] != "a" else "b"))
     with override_settings(SECRET_KEY="an attacker's guess"):
-        guessed = verp.return_path(row.pk)
+        guessed = return_path(row)
     for address in (forged, guessed):
         said = bounces.receive(fixture("postfix-hard.eml"), address)
         assert said == (f"Not applied: forged: the signature in {address!r} is not txmail's "
@@ -160,7 +193,7 @@ def test_a_forged_return_path_changes_nothing():
 
 def test_a_replayed_report_changes_nothing_more(signalled):
     row = sent()
-    path = verp.return_path(row.pk)
+    path = return_path(row)
     bounces.receive(fixture("postfix-hard.eml"), path)
     Suppression.objects.all().delete()  # an admin lifted it: a replay must not add it back
     before = rows()
@@ -176,10 +209,10 @@ def test_a_replayed_report_changes_nothing_more(signalled):
 def test_a_report_for_a_delivery_never_sent_changes_nothing():
     row = sent(status=Status.CANCELLED, sent_at=None, handed_over_at=None)
     gone = sent()
-    gone_path = verp.return_path(gone.pk)
+    gone_path = return_path(gone)
     gone.delete()
     before = rows()
-    said = bounces.receive(fixture("postfix-hard.eml"), verp.return_path(row.pk))
+    said = bounces.receive(fixture("postfix-hard.eml"), return_path(row))
     assert said == f"Not applied: delivery {row.pk} was never sent (it is cancelled)."
     said = bounces.receive(fixture("postfix-hard.eml"), gone_path)
     assert said.startswith("Not applied: delivery ") and "does not exist" in said
@@ -190,9 +223,14 @@ def test_a_report_about_another_recipient_changes_nothing():
     row = sent(recipients=["bob@example.com"])
     suppressed = sent(recipients=["ann@example.com", "bob@example.com"],
                       suppressed={"ann@example.com": "bounced"})
+    refused = sent(recipients=["ann@example.com", "bob@example.com"],
+                   refused={"ann@example.com": [550, "5.1.1 User unknown"]})
     before = rows()
-    for delivery in (row, suppressed):
-        said = bounces.receive(fixture("postfix-hard.eml"), verp.return_path(delivery.pk))
+    said = bounces.receive(fixture("postfix-hard.eml"), return_path(row))
+    assert said == (f"Not applied: {return_path(row)!r} is the return path of delivery "
+                    f"{row.pk} to bob@example.com, not to ann@example.com; nothing changed.")
+    for delivery in (suppressed, refused):
+        said = bounces.receive(fixture("postfix-hard.eml"), return_path(delivery))
         assert said == f"Not applied: delivery {delivery.pk} was not sent to ann@example.com."
     assert rows() == before
 
@@ -200,7 +238,7 @@ def test_a_report_about_another_recipient_changes_nothing():
 def test_a_report_about_another_message_changes_nothing():
     row = sent(message_id="<other@example.com>")
     before = rows()
-    said = bounces.receive(fixture("postfix-hard.eml"), verp.return_path(row.pk))
+    said = bounces.receive(fixture("postfix-hard.eml"), return_path(row))
     assert said == ("Not applied: the returned message's Message-ID <177.hello@example.com> "
                     f"is not delivery {row.pk}'s (<other@example.com>).")
     assert rows() == before
@@ -208,7 +246,7 @@ def test_a_report_about_another_message_changes_nothing():
 
 def test_an_address_that_is_no_return_path():
     assert not bounces.is_return_path("ann@example.com")
-    assert bounces.is_return_path(verp.return_path(7))
+    assert bounces.is_return_path(verp.return_path(7, ["ann@example.com"], "ann@example.com"))
     said = bounces.receive(fixture("postfix-hard.eml"), "ann@example.com")
     assert said.startswith("Not applied: 'ann@example.com' is not a return path")
     with override_settings(TXMAIL={}):
@@ -217,7 +255,7 @@ def test_an_address_that_is_no_return_path():
 
 def test_a_success_notice_is_not_applied_and_a_dsn_applies_to_whom_it_failed():
     row = sent(recipients=["ann@example.com", "bob@example.com"])
-    said = bounces.receive(fixture("rfc3464-envid.eml"), verp.return_path(row.pk))
+    said = bounces.receive(fixture("rfc3464-envid.eml"), return_path(row))
     assert said == f"Hard bounce of ann@example.com (5.2.1) on delivery {row.pk}: suppressed."
     assert list(Suppression.objects.values_list("address", flat=True)) == ["ann@example.com"]
 
@@ -234,7 +272,7 @@ def test_without_anymail_the_webhooks_receiver_records_it_all_the_same(monkeypat
 
     row = sent()
     monkeypatch.setattr(builtins, "__import__", no_anymail)
-    said = bounces.receive(fixture("arf-abuse.eml"), verp.return_path(row.pk))
+    said = bounces.receive(fixture("arf-abuse.eml"), return_path(row))
     monkeypatch.undo()
     assert said == f"Complaint of ann@example.com on delivery {row.pk}: suppressed."
     assert [(e.event_type, e.esp_name) for e in row.events.all()] == [

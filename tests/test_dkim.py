@@ -155,3 +155,20 @@ def test_a_key_that_does_not_load_says_why(tmp_path):
     for entry, said in cases:
         with pytest.raises(txdkim.DKIMError, match=said):
             txdkim.load("example.com", entry)
+
+
+def test_with_verp_each_recipients_copy_has_its_return_path_and_the_same_signature(
+        smtp_server, key_pem):
+    from txmail.mail import verp
+
+    config = {"DKIM": {"example.com": {"selector": "s1", "key": key_pem}},
+              "BOUNCES": {"RETURN_PATH": "bounces+{token}@bounces.example.com"}}
+    with override_settings(MAILERS={"transactional": smtp_server.mailer()}, TXMAIL=config):
+        sent = Hello(cc=["cc@example.com"]).send()
+        key = txdkim.keys()[0]
+        row = Delivery.objects.get(pk=sent.delivery_id)
+        paths = [verp.return_path(row.pk, row.recipients, a) for a in row.recipients]
+    ann, cc = smtp_server.received
+    assert [(ann.mail_from, ann.rcpt_tos), (cc.mail_from, cc.rcpt_tos)] == [
+        (paths[0], ["ann@example.com"]), (paths[1], ["cc@example.com"])]
+    assert ann.data == cc.data and dkim.verify(ann.data, dnsfunc=dns_for(key))

@@ -1,8 +1,9 @@
 """Apply a report that reached a VERP return path: the delivery log and the suppression list.
 
 A report counts only when its return path's signature is good (``mail.verp``), the
-delivery it names was handed to a mailer, and the recipient it reports on is one
-that delivery was sent to. Then it goes the way a provider's webhook event goes:
+delivery it names was handed to a mailer, and the recipient it reports on is the one
+that return path was made for (each recipient's copy goes out from its own), and
+that delivery was sent to them. Then it goes the way a provider's webhook event goes:
 anymail's ``tracking`` signal (when anymail is installed) with a
 ``DeliveryEvent`` on the row and, for a hard bounce or a complaint, a suppression
 entry (``webhooks.receivers``). Soft bounces (a relay gave up on a 4.x.x) are
@@ -51,37 +52,39 @@ def soft_bounce_limit() -> int:
 
 def receive(raw: bytes, recipient: str) -> str:
     """Apply the report in ``raw``, sent to return path ``recipient``; say what it did."""
-    if not verp.matches(recipient):
+    found = verp.read(recipient)
+    if found is None:
         return (f"Not applied: {recipient!r} is not a return path of "
                 "TXMAIL['BOUNCES']['RETURN_PATH'].")
-    delivery_id = verp.delivery_id(recipient)
-    if delivery_id is None:
+    row = Delivery.objects.filter(pk=found.delivery_id).first()
+    if row is None:
+        return (f"Not applied: delivery {found.delivery_id} does not exist (deleted since), "
+                f"or {recipient!r} is forged.")
+    listed = row.recipients[found.index] if found.index < len(row.recipients) else None
+    if listed is None or not verp.signed(found, listed):
         return (f"Not applied: forged: the signature in {recipient!r} is not txmail's "
                 "(SECRET_KEY).")
+    address = canonical(listed)
     report = reports.parse(raw)
     if report.kind == reports.AUTO_REPLY:
         sender = report.reporter or "an unknown sender"
         return f"Ignored: an auto-reply from {sender}, not a bounce."
     if report.kind == reports.UNKNOWN:
         return "Ignored: neither a delivery status notification nor an abuse report."
-    row = Delivery.objects.filter(pk=delivery_id).first()
-    if row is None:
-        return f"Not applied: delivery {delivery_id} does not exist (deleted since)."
     if problem := _not_about(row, report):
         return f"Not applied: {problem}."
-    counted, strangers = _recipients(row, report)
-    if strangers and not counted:
-        return f"Not applied: delivery {row.pk} was not sent to {', '.join(strangers)}."
+    if address not in _sent_to(row):
+        return f"Not applied: delivery {row.pk} was not sent to {address}."
+    counted, others = _recipients(address, report)
+    if others and not counted:
+        return (f"Not applied: {recipient!r} is the return path of delivery {row.pk} to "
+                f"{address}, not to {', '.join(others)}; nothing changed.")
     if not counted:
-        if report.kind == reports.COMPLAINT:
-            return (f"Not applied: the complaint names no recipient and delivery {row.pk} "
-                    f"went to {len(_sent_to(row))} addresses.")
         return f"Ignored: {report.summary} (no failure to apply)."
     with transaction.atomic():  # all of it or, on an error, nothing: the retry applies it
         done = [_apply_one(row, report, found) for found in counted]
-    if strangers:
-        done.append(f"not applied to {', '.join(strangers)} (delivery {row.pk} was not sent "
-                    "there)")
+    if others:
+        done.append(f"not applied to {', '.join(others)} (the return path is {address}'s)")
     return "; ".join(done) + "."
 
 
@@ -102,18 +105,17 @@ def _not_about(row: Delivery, report: reports.Report) -> str:
     return ""
 
 
-def _recipients(row: Delivery, report: reports.Report) -> tuple[list[reports.Recipient], list[str]]:
-    """The report's recipients that count (sent to by ``row``, with an outcome to
-    record), and those it names that ``row`` was not sent to."""
-    sent_to = _sent_to(row)
+def _recipients(address: str, report: reports.Report
+                ) -> tuple[list[reports.Recipient], list[str]]:
+    """The report's recipients that count (``address``, the one its return path was
+    made for, with an outcome to record), and the others it names."""
     named = list(report.recipients)
-    if report.kind == reports.COMPLAINT and not named and len(sent_to) == 1:
-        # A redacted complaint: the signed return path names a delivery to one address.
-        [only] = sent_to
-        named = [reports.Recipient(only, reports.COMPLAINT, diagnostic=report.feedback_type)]
+    if report.kind == reports.COMPLAINT and not named:
+        # A redacted complaint: the signed return path names the address it came from.
+        named = [reports.Recipient(address, reports.COMPLAINT, diagnostic=report.feedback_type)]
     counted = [r for r in named if r.outcome in _EVENTS]
-    return ([r for r in counted if canonical(r.address) in sent_to],
-            [r.address for r in counted if canonical(r.address) not in sent_to])
+    return ([r for r in counted if canonical(r.address) == address],
+            [r.address for r in counted if canonical(r.address) != address])
 
 
 def _apply_one(row: Delivery, report: reports.Report, found: reports.Recipient) -> str:

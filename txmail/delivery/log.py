@@ -61,7 +61,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
         row.save(force_insert=True)
     if row is not None:
         esp.apply(email, {}, row.pk)  # the metadata names the row, for webhooks
-        verp.apply(email, row.pk)  # and the return path, for bounces by mail
+        verp.apply(email, row.pk, row.recipients)  # and the return paths, for bounces
     if suppressed and not email.recipients():
         if row is not None:
             mark_suppressed(row, suppressed, email=email)

@@ -176,7 +176,7 @@ def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOf
     try:
         email = FrozenEmail(bytes(row.raw or b""), row.from_email, row.recipients)
         esp.apply(email, row.esp_options, row.pk)
-        verp.apply(email, row.pk)
+        verp.apply(email, row.pk, row.recipients)
         # Checked at each hand-over, not at enqueue() or once per batch: a
         # bounce or an unsubscribe may have come in while the row waited.
         check = row.respect_suppression and txmail_settings.SUPPRESSION

@@ -12,7 +12,8 @@ from . import dkim
 from .frozen import FrozenEmail, freeze
 
 # What the email carries beside its bytes: anymail's options (``esp``), VERP (``verp``).
-_CARRIED = ("tags", "metadata", "esp_extra", "idempotency_key", "return_path")
+_CARRIED = ("tags", "metadata", "esp_extra", "idempotency_key", "return_path",
+            "return_paths")
 
 
 def signed_email(email: Any) -> Any:
