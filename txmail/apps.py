@@ -8,14 +8,18 @@ class TxmailConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .inbound import checks as inbound_checks  # noqa: F401  (registers them)
+        from .inbound.mailboxes import autodiscover as discover_mailboxes
         from .interceptors import check_interceptors  # noqa: F401  (registers it)
         from .registry import autodiscover
 
         autodiscover()
+        discover_mailboxes()
         connect_anymail()
         # The task modules, so a worker knows the tasks from its start: Celery
         # discards a task whose module no import has registered yet.
         from .delivery import queue  # noqa: F401
+        from .inbound import process  # noqa: F401
         connect_last_check()
         connect_shutdown()
 
@@ -38,7 +42,8 @@ def connect_shutdown() -> None:
 
 
 def connect_anymail() -> None:
-    """Record anymail's webhook events in the delivery log (when anymail is installed)."""
+    """Record anymail's webhook events in the delivery log and store its inbound mail
+    (when anymail is installed)."""
     try:
         from anymail.signals import tracking
     except ImportError:
@@ -47,3 +52,6 @@ def connect_anymail() -> None:
     from .webhooks.receivers import on_tracking
 
     tracking.connect(on_tracking, dispatch_uid="txmail.webhooks.on_tracking")
+    from .inbound.providers import connect
+
+    connect()

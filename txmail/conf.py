@@ -15,6 +15,7 @@ from django.conf import settings
 from .exceptions import InvalidSetting
 from .kinds import (
     BOOLEAN,
+    INBOUND,
     INTERCEPTOR_SETTING,
     MAILTO_ADDRESS,
     NAME,
@@ -121,6 +122,10 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # Seconds a sender waits for its alias's next slot before a queued message is
     # handed back (throttled) or send() raises RateLimited.
     "RATE_LIMIT_WAIT": (1.0, NON_NEGATIVE_NUMBER),
+    # Mail that comes in (txmail.inbound): the domains it is accepted for, its
+    # size limit, attempts, task queue, and how long rows are kept (see
+    # txmail.inbound.configured for the keys and defaults).
+    "INBOUND": ({}, INBOUND),
 }
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _kind) in SCHEMA.items()}
 

@@ -259,3 +259,37 @@ RATE_LIMITS = Kind(
     lambda v: isinstance(v, dict) and not any(rate_limit_problem(a, e) for a, e in v.items()),
     _rate_limits_problem,
 )
+
+
+# TXMAIL["INBOUND"]: its keys and the kinds of value they take (txmail.inbound).
+INBOUND_KEYS: dict[str, Kind] = {
+    "RETENTION": OPTIONAL_SECONDS,
+    "MAX_SIZE": POSITIVE_INT,
+    "MAX_ATTEMPTS": POSITIVE_INT,
+    "DOMAINS": Kind("a list of domain names", lambda v: isinstance(v, list | tuple) and all(
+        isinstance(d, str) and d.strip() and "@" not in d for d in v)),
+    "TASK_BACKEND": OPTIONAL_NAME,
+    "QUEUE_NAME": Kind("a string", lambda v: isinstance(v, str)),
+}
+
+
+def inbound_problem(value: Any) -> str | None:
+    """Say what is wrong with a ``TXMAIL["INBOUND"]`` value, with the fix; None if nothing."""
+    if not isinstance(value, dict):
+        return "it isn't a dict"
+    for key, setting in value.items():
+        kind = INBOUND_KEYS.get(key)
+        if kind is None:
+            close = difflib.get_close_matches(str(key), INBOUND_KEYS, n=1)
+            fix = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(INBOUND_KEYS)
+            return f"it has an unknown key {key!r}: {fix}"
+        if (problem := kind.problem(setting)) is not None:
+            return f"{key!r} {problem}"
+    return None
+
+
+INBOUND = Kind(
+    "a dict like {'DOMAINS': ['example.com'], 'RETENTION': 2592000, 'MAX_SIZE': 10485760}",
+    lambda v: inbound_problem(v) is None,
+    lambda v: f" ({reason})" if (reason := inbound_problem(v)) else "",
+)
