@@ -10,6 +10,7 @@ import email.policy
 import json
 import re
 import smtplib
+import ssl
 import subprocess
 import sys
 import time
@@ -199,3 +200,21 @@ def test_a_worker_retries_a_failing_process_and_links_replies(cluster):
         ("processed", 1, sent["id"], f"comment on {sent['id']} (token {ident[:4]})", ""),
         ("processed", 1, None, f"comment on None (token {ident[:4]})", ""),
         ("bounced", 1, None, "", "This address takes no mail; write to support@example.com.")]
+
+
+def test_the_listener_offers_starttls_with_a_certificate(cluster, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    port = listen(cluster, "--tls-cert", str(cert), "--tls-key", str(key))
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False  # the certificate names localhost, the test dials an IP
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.ehlo()
+        assert client.has_extn("starttls")
+        client.starttls(context=context)
+        client.ehlo()
+        assert client.sock.version().startswith("TLS")
+        assert client.sendmail("ann@customer.example", ["support@example.com"], message()) == {}
+    assert [r["source"] for r in rows(cluster)] == ["smtp"]

@@ -31,7 +31,8 @@ and for the message classes (``_txmail/classes.py``):
 
 The system checks run only before the subcommands that send or change rows:
 ``list``, ``render``, ``status`` and ``campaign list|follow`` diagnose a project
-whose checks fail (``list`` shows the problems). Django's options
+whose checks fail (``list`` shows the problems); ``inbound`` runs none (an
+unrelated setup error must not bounce mail). Django's options
 (``--skip-checks``, ``--settings``, ``-v``, ...) go before or after the subcommand.
 """
 
