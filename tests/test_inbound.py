@@ -248,3 +248,18 @@ def test_a_return_path_goes_to_the_bounce_handler_before_any_mailbox(
     assert (row.status, row.mailbox, row.attempts, row.outcome) == (
         Status.PROCESSED, "", 2, "suppressed ann@customer.example (hard bounce)")
     assert received == [(bytes(row.raw), "bounces+1.abc@example.org")]
+
+
+def test_erasing_an_address_deletes_the_inbound_mail_that_names_it(
+        django_capture_on_commit_callbacks):
+    from txmail.erasure.erase import erase
+
+    kept = receive(django_capture_on_commit_callbacks, subject="From someone else",
+                   body="Hello.")
+    InboundMessage.objects.filter(pk=kept.pk).update(
+        raw=raw_message().replace(b"ann@customer.example", b"bob@customer.example"),
+        from_header="bob@customer.example", envelope_sender="bob@customer.example")
+    receive(django_capture_on_commit_callbacks, body="I am Ann@Customer.example.")
+    counts = erase("ann@customer.example")
+    assert (counts["inbound messages"], counts["left"]) == (1, [])
+    assert list(InboundMessage.objects.values_list("pk", flat=True)) == [kept.pk]

@@ -22,6 +22,7 @@ class TxmailConfig(AppConfig):
         from .inbound import process  # noqa: F401
         connect_last_check()
         connect_shutdown()
+        connect_erasure()
 
 
 def connect_last_check() -> None:
@@ -30,6 +31,14 @@ def connect_last_check() -> None:
     from .registry import get_message_class
 
     deadline.use(get_message_class)
+
+
+def connect_erasure() -> None:
+    """``erase(address)`` deletes the inbound mail that names it too."""
+    from .erasure.erase import WHOLE_ROWS
+    from .inbound.models import InboundMessage
+
+    WHOLE_ROWS["inbound messages"] = InboundMessage
 
 
 def connect_shutdown() -> None:
