@@ -263,3 +263,18 @@ def test_erasing_an_address_deletes_the_inbound_mail_that_names_it(
     counts = erase("ann@customer.example")
     assert (counts["inbound messages"], counts["left"]) == (1, [])
     assert list(InboundMessage.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_status_counts_inbound_mail_by_status(django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    def status():
+        out = StringIO()
+        call_command("txmail", "status", stdout=out)
+        return [line for line in out.getvalue().splitlines() if line.startswith("inbound")]
+
+    assert status() == []
+    receive(django_capture_on_commit_callbacks)
+    receive(django_capture_on_commit_callbacks, "noreply@example.com")
+    receive(django_capture_on_commit_callbacks, "nobody@example.com")
+    assert status() == ["inbound mail: 1 processed, 2 bounced"]

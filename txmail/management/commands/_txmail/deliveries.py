@@ -21,7 +21,7 @@ from ....delivery import actions, bookkeeping, health
 from ....delivery.models import READY, Delivery, Status
 from ....delivery.queue import sweep
 from ....inbound import process as inbound
-from . import retention
+from . import receiving, retention
 
 # Why ``retry`` leaves a row of this status alone, and what to do instead.
 NOT_RETRIED = {
@@ -104,7 +104,7 @@ def do_status(command: BaseCommand, **options: Any) -> None:
     last = Delivery.objects.filter(queued=True).aggregate(t=Max("claimed_at"))["t"]
     command.stdout.write("last claimed by a worker: " + (
         f"{last:%Y-%m-%d %H:%M:%S %Z}" if last else "never"))
-    for line in retention.status_lines():
+    for line in [*retention.status_lines(), *receiving.status_lines()]:
         command.stdout.write(line)
     for limit in ratelimit.state():
         command.stdout.write(_rate_line(limit, now))

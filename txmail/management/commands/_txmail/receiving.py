@@ -14,9 +14,11 @@ import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count
 
 from .... import bounces
 from ....inbound import configured, listener, mailboxes, store
+from ....inbound.models import InboundMessage, Status
 
 EX_USAGE, EX_DATAERR, EX_NOUSER, EX_TEMPFAIL = 64, 65, 67, 75
 
@@ -39,6 +41,14 @@ def add_arguments(sub: Any) -> None:
     listen.add_argument("--hostname", help="The name in the greeting (default: this host's).")
     listen.add_argument("--tls-cert", help="A certificate (PEM) file: offer STARTTLS.")
     listen.add_argument("--tls-key", help="Its key file, if not in the certificate file.")
+
+
+def status_lines() -> list[str]:
+    """What ``txmail status`` says of inbound mail: its rows by status, when there are any."""
+    counts = dict(InboundMessage.objects.values_list("status").annotate(n=Count("pk")))
+    said = ", ".join(f"{counts[status]} {status.value}" for status in Status
+                     if counts.get(status))
+    return [f"inbound mail: {said}"] if said else []
 
 
 def do_inbound(command: BaseCommand, *, recipient: str | None, sender: str | None,
