@@ -159,13 +159,24 @@ def test_two_mailboxes_with_one_route_are_an_error():
     class Helpdesk(Mailbox):
         route = "Support@example.com"
 
+    class Answers(Mailbox):
+        route = "reply+{answer}@example.com"  # Comments' route, another placeholder name
+
     mailboxes.register(Helpdesk)
+    mailboxes.register(Answers)
     try:
-        [error] = [m for m in check_routes() if m.id == "txmail.E110"]
+        errors = check_routes()
     finally:
         mailboxes.unregister(Helpdesk)
-    assert "tests.inboundapp.mailboxes.Support" in error.msg
-    assert "test_inbound_pages.Helpdesk" in error.msg
+        mailboxes.unregister(Answers)
+    assert [e.id for e in errors] == ["txmail.E110", "txmail.E110"]
+    assert errors[0].msg == (
+        "The mailboxes tests.inboundapp.mailboxes.Comments, tests.test_inbound_pages.Answers "
+        "have the same route 'reply+{token}@example.com': mail to it goes to "
+        "tests.inboundapp.mailboxes.Comments only.")
+    assert errors[1].msg.startswith(
+        "The mailboxes tests.inboundapp.mailboxes.Support, tests.test_inbound_pages.Helpdesk "
+        "have the same route 'support@example.com'")
     assert check_routes() == []
 
 

@@ -28,9 +28,10 @@ def check_routes(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
     found: list[checks.CheckMessage] = []
     by_route: dict[str, list[str]] = defaultdict(list)
     for name, cls in mailboxes().items():
-        by_route[str(cls.route).lower()].append(name)
-    for route, names in sorted(by_route.items()):
+        by_route[Route(str(cls.route)).key].append(name)
+    for names in by_route.values():
         if len(names) > 1:
+            route = mailboxes()[names[0]].route
             found.append(checks.Error(
                 f"The mailboxes {', '.join(names)} have the same route {route!r}: mail to it "
                 f"goes to {names[0]} only.", hint="Give each mailbox a route of its own.",

@@ -22,11 +22,12 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, router, transaction
 
 from .. import bounces
 from ..addresses import canonical
 from . import configured, mailboxes, store
+from .models import InboundMessage
 
 logger = logging.getLogger("txmail.inbound")
 
@@ -47,7 +48,7 @@ def refusal(address: str, domains: set[str]) -> str | None:
 
 
 def store_all(raw: bytes, sender: str, recipients: list[str], source: str) -> list[str]:
-    """Store ``raw`` for each recipient; one reply line each."""
+    """Store ``raw`` for each recipient; one reply line each (LMTP's answers)."""
     close_old_connections()  # a long-running server: the last one may have gone away
     replies = []
     for recipient in recipients:
@@ -61,6 +62,25 @@ def store_all(raw: bytes, sender: str, recipients: list[str], source: str) -> li
         else:
             replies.append(ACCEPTED)
     return replies
+
+
+def store_once(raw: bytes, sender: str, recipients: list[str], source: str) -> str:
+    """Store ``raw`` for every recipient or for none; SMTP's one reply.
+
+    All or nothing, in one transaction: the sender tries again after a 451,
+    and a copy stored before the failure would arrive twice.
+    """
+    close_old_connections()
+    try:
+        with transaction.atomic(using=router.db_for_write(InboundMessage)):
+            for recipient in recipients:
+                store.store(raw, recipient=recipient, sender=sender, source=source)
+    except store.TooLarge as exc:
+        return f"552 5.3.4 {exc}"
+    except Exception:
+        logger.exception("txmail: could not store a message for %s", ", ".join(recipients))
+        return TRY_LATER
+    return ACCEPTED
 
 
 class Handler:
@@ -80,15 +100,10 @@ class Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = bytes(envelope.original_content or b"")
-        replies = await sync_to_async(store_all)(
-            raw, envelope.mail_from or "", list(envelope.rcpt_tos),
-            "lmtp" if self.lmtp else "smtp")
+        recipients, sender = list(envelope.rcpt_tos), envelope.mail_from or ""
         if self.lmtp:  # RFC 2033, 4.2: one reply per recipient, in order
-            return "\r\n".join(replies)
-        # One reply for all: accepted only if every copy was stored, else the
-        # sender tries again (a stored copy may then arrive twice).
-        bad = [r for r in replies if r != ACCEPTED]
-        return bad[0] if bad else ACCEPTED
+            return "\r\n".join(await sync_to_async(store_all)(raw, sender, recipients, "lmtp"))
+        return await sync_to_async(store_once)(raw, sender, recipients, "smtp")
 
 
 def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:

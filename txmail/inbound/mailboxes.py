@@ -19,6 +19,7 @@ Classes in an app's ``mailboxes.py`` are registered as ``app_label.ClassName``
 ``register()`` adds any other.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -106,7 +107,15 @@ class Route:
             return 2
         return 1 if _PLACEHOLDER.search(self.text) else 0
 
+    @property
+    def key(self) -> str:
+        """The route without case or placeholder names: two routes alike match alike."""
+        return _PLACEHOLDER.sub("{}", self.text.lower())
+
     def regex(self) -> re.Pattern[str]:
+        return _compiled(self)
+
+    def _regex(self) -> re.Pattern[str]:
         if self.text == "*":
             return re.compile(r".*", re.S)
         local, _at, _domain = self.text.rpartition("@")
@@ -123,6 +132,11 @@ class Route:
     def match(self, address: str) -> dict[str, str] | None:
         found = self.regex().fullmatch(canonical(address))
         return None if found is None else found.groupdict()
+
+
+@functools.cache
+def _compiled(route: Route) -> re.Pattern[str]:
+    return route._regex()
 
 
 _registry: dict[str, type[Mailbox]] = {}
