@@ -35,7 +35,7 @@ from ..delivery.send import backoff
 from ..exceptions import Bounce
 from ..signals import inbound_processed
 from . import configured, incinerate, mailboxes, replies
-from .models import READY, InboundMessage, Status
+from .models import ENDED, READY, InboundMessage, Status
 
 logger = logging.getLogger("txmail.inbound")
 
@@ -68,60 +68,74 @@ def process_inbound(inbound_id: int) -> str:
 
 
 def run(inbound_id: int) -> str:
-    """Claim, route and process one row; return its status ('' when it wasn't ready)."""
+    """Claim, route and process one row; return its status ('' when it wasn't ready).
+
+    ``inbound_processed`` is sent once the row's end is committed; an error in a
+    receiver is logged (the row has ended: raising would process it again).
+    """
     now = timezone.now()
     claimed = InboundMessage.objects.filter(pk=inbound_id, status__in=READY).update(
         status=Status.PROCESSING, claimed_at=now, attempts=F("attempts") + 1)
     if not claimed:
         return ""  # processed by another run of the task, deleted, or not due
     row = InboundMessage.objects.get(pk=inbound_id)
+    status, mailbox = handle(row)
+    if status in ENDED:
+        for receiver, error in inbound_processed.send_robust(sender=mailbox, inbound=row):
+            if isinstance(error, Exception):
+                logger.error("txmail: an inbound_processed receiver (%r) raised on inbound "
+                             "message %s", receiver, row.pk, exc_info=error)
+    return status
+
+
+def handle(row: InboundMessage) -> tuple[str, type[mailboxes.Mailbox] | None]:
+    """Route ``row`` and hand it to its return path or mailbox; return its status and mailbox."""
     mailbox: type[mailboxes.Mailbox] | None = None
     try:
         if bounces.is_return_path(row.envelope_recipient):
             outcome = bounces.receive(bytes(row.raw), row.envelope_recipient)
-            return end(row, Status.PROCESSED, outcome=str(outcome or ""))
+            return end(row, Status.PROCESSED, outcome=str(outcome or "")), None
         found = mailboxes.route_for(row.envelope_recipient)
         if found is None:
             return end(row, Status.BOUNCED, error=(
                 f"No mailbox routes {row.envelope_recipient!r}. Give a Mailbox a route that "
-                "matches it (or a catch-all: route = '*')."))
+                "matches it (or a catch-all: route = '*').")), None
         row.mailbox, mailbox, row.route_kwargs = found
         row.delivery = replies.find_delivery(row.email, row.route_kwargs)
         with transaction.atomic(using=router.db_for_write(InboundMessage)):
             result = mailbox(**row.route_kwargs).process(row)
-            return end(row, Status.PROCESSED, outcome="" if result is None else str(result),
-                       mailbox=mailbox)
+            outcome = "" if result is None else str(result)
+            return end(row, Status.PROCESSED, outcome=outcome), mailbox
     except Bounce as exc:
-        return end(row, Status.BOUNCED, error=str(exc), mailbox=mailbox)
+        return end(row, Status.BOUNCED, error=str(exc)), mailbox
     except Exception as exc:
         logger.warning("txmail: inbound message %s (attempt %d) raised %s: %s", row.pk,
                        row.attempts, type(exc).__name__, exc, exc_info=True)
         limit = (mailbox.max_attempts if mailbox else None) or configured.setting("MAX_ATTEMPTS")
-        return retry_or_fail(row, exc, int(limit), mailbox)
+        return retry_or_fail(row, exc, int(limit)), mailbox
 
 
-def end(row: InboundMessage, status: str, *, outcome: str = "", error: str = "",
-        mailbox: type[mailboxes.Mailbox] | None = None) -> str:
-    """Write the row's end and send ``inbound_processed``."""
+FIELDS = ["status", "outcome", "error", "processed_at", "next_attempt_at", "mailbox",
+          "route_kwargs", "delivery", "updated_at"]
+
+
+def end(row: InboundMessage, status: str, *, outcome: str = "", error: str = "") -> str:
+    """Write the row's end."""
     row.status, row.outcome, row.error = status, outcome, error
     row.processed_at, row.next_attempt_at = timezone.now(), None
-    row.save(update_fields=["status", "outcome", "error", "processed_at", "next_attempt_at",
-                            "mailbox", "route_kwargs", "delivery", "updated_at"])
-    inbound_processed.send(sender=mailbox, inbound=row)
+    row.save(update_fields=FIELDS)
     return status
 
 
-def retry_or_fail(row: InboundMessage, exc: Exception, limit: int,
-                  mailbox: type[mailboxes.Mailbox] | None) -> str:
+def retry_or_fail(row: InboundMessage, exc: Exception, limit: int) -> str:
+    """``failed`` at the last attempt, else ``retrying`` after the backoff."""
     error = f"{type(exc).__name__}: {exc}"
     if row.attempts >= limit:
-        return end(row, Status.FAILED, error=f"{error} (attempt {row.attempts} of {limit})",
-                   mailbox=mailbox)
-    retry_at = timezone.now() + timedelta(seconds=backoff(row.attempts))
-    row.status, row.error, row.next_attempt_at = Status.RETRYING, error, retry_at
-    row.save(update_fields=["status", "error", "next_attempt_at", "mailbox", "route_kwargs",
-                            "delivery", "updated_at"])
-    hand_off(row.pk, run_after=retry_at)
+        return end(row, Status.FAILED, error=f"{error} (attempt {row.attempts} of {limit})")
+    row.status, row.error = Status.RETRYING, error
+    row.next_attempt_at = timezone.now() + timedelta(seconds=backoff(row.attempts))
+    row.save(update_fields=FIELDS)
+    hand_off(row.pk, run_after=row.next_attempt_at)
     return Status.RETRYING
 
 
