@@ -109,6 +109,9 @@ def test_a_malformed_route_is_refused_when_the_class_is_defined():
     with pytest.raises(MessageConfigurationError, match="has no route"):
         class NoRoute(Mailbox):
             pass
+    with pytest.raises(MessageConfigurationError, match="each placeholder a name of its own"):
+        class Twice(Mailbox):
+            route = "{a}+{a}@example.com"
     assert Route("*@example.com").match("x@EXAMPLE.com") == {}
 
 

@@ -12,7 +12,7 @@ captures part of the local part (``self.kwargs["name"]``, as a view's URL
 arguments); ``"*@example.com"`` is any address at that domain and ``"*"`` any
 address at all (a catch-all). An address goes to the most specific route that
 matches it: an exact address, then a pattern, then a domain's ``*``, then ``"*"``.
-Matching ignores case (mail systems don't keep it).
+Matching ignores case (mail systems don't keep it): captured parts are lower case.
 
 Classes in an app's ``mailboxes.py`` are registered as ``app_label.ClassName``
 (as message classes in ``emails.py`` are); ``abstract = True`` marks a base;
@@ -91,6 +91,12 @@ class Route:
                     f"The route {self.text!r} has '*' in a local part: '*' stands alone "
                     "('*@example.com'). Capture a part with a placeholder instead "
                     "('orders+{number}@example.com').")
+        try:
+            self._regex()
+        except re.error as exc:  # a placeholder named twice
+            raise MessageConfigurationError(
+                f"The route {self.text!r} can't be matched ({exc}): give each placeholder "
+                "a name of its own.") from None
 
     @property
     def domain(self) -> str | None:
