@@ -281,3 +281,22 @@ def test_status_counts_inbound_mail_by_status(django_capture_on_commit_callbacks
     receive(django_capture_on_commit_callbacks, "noreply@example.com")
     receive(django_capture_on_commit_callbacks, "nobody@example.com")
     assert status() == ["inbound mail: 1 processed, 2 bounced"]
+
+
+def test_the_sweep_hands_back_what_a_dead_worker_or_a_lost_hand_off_left(
+        django_capture_on_commit_callbacks):
+    # Stored, as if the worker that claimed one died and the other's task was lost.
+    dead = store.store(raw_message(), recipient="support@example.com")
+    lost = store.store(raw_message(), recipient="support@example.com")
+    fresh = store.store(raw_message(), recipient="support@example.com")
+    long_ago = timezone.now() - timedelta(hours=1)
+    InboundMessage.objects.filter(pk=dead.pk).update(
+        status=Status.PROCESSING, claimed_at=long_ago, attempts=1)
+    InboundMessage.objects.filter(pk=lost.pk).update(received_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        found = process.sweep()
+    assert found == {"inbound requeued": 1, "inbound handed off": 1}
+    statuses = dict(InboundMessage.objects.values_list("pk", "status"))
+    assert statuses == {dead.pk: Status.PROCESSED, lost.pk: Status.PROCESSED,
+                        fresh.pk: Status.RECEIVED}  # its own task may still come
+    assert InboundMessage.objects.get(pk=dead.pk).attempts == 2
