@@ -125,6 +125,22 @@ def test_a_providers_inbound_webhook_stores_and_processes_the_message(
     assert row.outcome == "ticket: Where is my order? / Order 1042. / reply to None"
 
 
+def test_without_an_envelope_the_routed_header_addresses_get_the_message(
+        client, django_capture_on_commit_callbacks):
+    # Postmark's inbound JSON, its raw MIME included; no OriginalRecipient: no envelope.
+    raw = raw_message(to="Shop <support@example.com>, friend@elsewhere.example",
+                      Cc="orders@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/webhooks/postmark/inbound/", data=json.dumps({
+            "RawEmail": raw.decode(), "Headers": [], "MessageID": "abc"}),
+            content_type="application/json", headers=AUTH)
+    assert response.status_code == 200
+    assert list(InboundMessage.objects.order_by("pk").values_list(
+        "source", "envelope_recipient", "status")) == [
+        ("Postmark", "support@example.com", Status.PROCESSED),
+        ("Postmark", "orders@example.org", Status.PROCESSED)]
+
+
 @pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailNotSupportedWarning")
 def test_an_inbound_webhook_without_the_secret_stores_nothing(client):
     response = post_sendgrid_raw(client, raw_message(), {"to": ["support@example.com"],
