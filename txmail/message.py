@@ -41,7 +41,7 @@ from .declared import (
 from .draft import DeliveryOptions, Draft, Rendered, check_key_template, format_key
 from .exceptions import MessageConfigurationError
 from .installed import require_installed
-from .mail import replies
+from .mail import reply_address
 from .mail.mime import Attachment, InlineImage, TxEmailMessage
 from .mail.validation import check_address_list
 from .rendering.pipeline import render, render_file, render_string
@@ -233,7 +233,7 @@ class Message:
         return list(self.reply_to)
 
     def get_reply_mailbox(self) -> Any:
-        """Return the mailbox replies go to (``txmail.mail.replies``); None: ``reply_to``."""
+        """Return the mailbox replies go to (``txmail.mail.reply_address``); None: ``reply_to``."""
         return self.reply_mailbox
 
     def get_from_email(self) -> str:
@@ -339,7 +339,7 @@ class Message:
                     chosen = replace(chosen, idempotency_key=key)
             context = self.get_context_data()
             from_email = self.get_from_email()
-            reply_to, headers = replies.apply(self.get_reply_mailbox(), owner, from_email,
+            reply_to, headers = reply_address.apply(self.get_reply_mailbox(), owner, from_email,
                                               self.get_reply_to(), self.get_headers())
             return Draft(
                 owner=owner, message_class=name_of(cls), mailer=alias,

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core import checks
 
 from ..exceptions import MessageConfigurationError
-from ..mail.replies import route_of
+from ..mail.reply_address import route_of
 from ..registry import message_classes
 from . import configured
 from .mailboxes import Route, mailboxes

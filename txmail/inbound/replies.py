@@ -1,6 +1,6 @@
 """Which delivery an inbound message replies to: a signed reply address, else its headers.
 
-The signed address (``txmail.mail.replies``: a route's ``{token}``) is checked
+The signed address (``txmail.mail.reply_address``: a route's ``{token}``) is checked
 first: it names the message whatever the replier's client does with headers. A
 token that fails verification links nothing, whatever the headers say (the
 message still goes to its mailbox, with ``inbound.delivery`` None). Without a
@@ -12,7 +12,7 @@ import re
 from email.message import Message as EmailMessage
 
 from ..delivery.models import Delivery
-from ..mail import replies
+from ..mail import reply_address
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
@@ -29,7 +29,7 @@ def referenced_ids(parsed: EmailMessage) -> list[str]:
 
 def by_token(token: str) -> Delivery | None:
     """The delivery a signed reply token was made for, or None (forged, or deleted since)."""
-    start = replies.verify(token)
+    start = reply_address.verify(token)
     if start is None:
         return None
     return Delivery.objects.filter(message_id__startswith=start).order_by("-pk").first()

@@ -25,7 +25,7 @@ from django.utils.crypto import constant_time_compare
 from ..exceptions import MessageConfigurationError
 from .build import message_id_domain
 
-SALT = "txmail.mail.replies"
+SALT = "txmail.mail.reply_address"
 _TOKEN = re.compile(r"([a-z2-7]{16})\.([a-z2-7]{16})")
 
 
