@@ -7,7 +7,8 @@ E052), ``variables`` (undefined template variables in DEBUG, W060), ``setup``
 (migrations, E006; what stands aside during ``migrate``), ``retention``
 (TXMAIL['RETENTION']'s names, E090 W090), ``rate_limits`` (RATE_LIMITS
 aliases, E070). txmail.E005 (txmail not
-in INSTALLED_APPS) is ``txmail.installed``'s.
+in INSTALLED_APPS) is ``txmail.installed``'s; inbound mail's (E110-E113, W113) are
+``txmail.inbound.checks``'.
 """
 
 from .mailers import check_mailer_aliases, check_mailers
