@@ -17,6 +17,7 @@ from .kinds import (
     BOOLEAN,
     BOUNCES,
     DKIM,
+    INBOUND,
     INTERCEPTOR_SETTING,
     MAILTO_ADDRESS,
     NAME,
@@ -142,6 +143,10 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # without one), and the SpamAssassin score above which a variant is flagged.
     "LINK_HOSTS": (None, OPTIONAL_HOSTS),
     "SPAM_THRESHOLD": (0.5, SCORE),
+    # Mail that comes in (txmail.inbound): the domains it is accepted for, its
+    # size limit, attempts, task queue, and how long rows are kept (see
+    # txmail.inbound.configured for the keys and defaults).
+    "INBOUND": ({}, INBOUND),
 }
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _kind) in SCHEMA.items()}
 

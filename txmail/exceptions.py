@@ -168,3 +168,7 @@ class CancelSend(TxmailError):
     ``Queued`` handle on the ``cancelled`` row. (django-anymail's
     ``AnymailCancelSend`` works the same way.)
     """
+
+
+class Bounce(TxmailError):
+    """Raised by ``Mailbox.process()``: the message is refused, not retried; the reason is kept."""

@@ -274,3 +274,36 @@ BOUNCES = Kind("a dict (see txmail.bounces), e.g. {'RETURN_PATH': "
                "'bounces+{token}@bounces.example.com'}", lambda v: isinstance(v, dict))
 DKIM = Kind("a dict of From domains (see txmail.mail.dkim), e.g. {'example.com': "
             "{'selector': 's1', 'key': '/etc/dkim/s1.pem'}}", lambda v: isinstance(v, dict))
+
+# TXMAIL["INBOUND"]: its keys and the kinds of value they take (txmail.inbound).
+INBOUND_KEYS: dict[str, Kind] = {
+    "RETENTION": OPTIONAL_SECONDS,
+    "MAX_SIZE": POSITIVE_INT,
+    "MAX_ATTEMPTS": POSITIVE_INT,
+    "DOMAINS": Kind("a list of domain names", lambda v: isinstance(v, list | tuple) and all(
+        isinstance(d, str) and d.strip() and "@" not in d for d in v)),
+    "TASK_BACKEND": OPTIONAL_NAME,
+    "QUEUE_NAME": Kind("a string", lambda v: isinstance(v, str)),
+}
+
+
+def inbound_problem(value: Any) -> str | None:
+    """Say what is wrong with a ``TXMAIL["INBOUND"]`` value, with the fix; None if nothing."""
+    if not isinstance(value, dict):
+        return "it isn't a dict"
+    for key, setting in value.items():
+        kind = INBOUND_KEYS.get(key)
+        if kind is None:
+            close = difflib.get_close_matches(str(key), INBOUND_KEYS, n=1)
+            fix = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(INBOUND_KEYS)
+            return f"it has an unknown key {key!r}: {fix}"
+        if (problem := kind.problem(setting)) is not None:
+            return f"{key!r} {problem}"
+    return None
+
+
+INBOUND = Kind(
+    "a dict like {'DOMAINS': ['example.com'], 'RETENTION': 2592000, 'MAX_SIZE': 10485760}",
+    lambda v: inbound_problem(v) is None,
+    lambda v: f" ({reason})" if (reason := inbound_problem(v)) else "",
+)

@@ -41,6 +41,7 @@ from .declared import (
 from .draft import DeliveryOptions, Draft, Rendered, check_key_template, format_key
 from .exceptions import MessageConfigurationError
 from .installed import require_installed
+from .mail import reply_address
 from .mail.mime import Attachment, InlineImage, TxEmailMessage
 from .mail.validation import check_address_list
 from .rendering.pipeline import render, render_file, render_string
@@ -111,6 +112,9 @@ class Message:
     cc: Sequence[str] = ()
     bcc: Sequence[str] = ()
     reply_to: Sequence[str] = ()
+    #: A ``txmail.inbound.Mailbox`` whose route has ``{token}``: Reply-To becomes a signed
+    #: address of it, and replies are linked to this delivery (hook: ``get_reply_mailbox()``).
+    reply_mailbox: Any = None
     #: Extra headers; Message-ID and Date are added when building (hook: ``get_headers()``).
     headers: Mapping[str, str] = {}
     #: ``Attachment`` and ``InlineImage`` values (hook: ``get_attachments()``).
@@ -228,6 +232,10 @@ class Message:
         """Return the Reply-To addresses."""
         return list(self.reply_to)
 
+    def get_reply_mailbox(self) -> Any:
+        """Return the mailbox replies go to (``txmail.mail.reply_address``); None: ``reply_to``."""
+        return self.reply_mailbox
+
     def get_from_email(self) -> str:
         """Return the From address; the default is ``settings.DEFAULT_FROM_EMAIL``."""
         return self.from_email or settings.DEFAULT_FROM_EMAIL
@@ -330,13 +338,16 @@ class Message:
                 if key != chosen.idempotency_key:
                     chosen = replace(chosen, idempotency_key=key)
             context = self.get_context_data()
+            from_email = self.get_from_email()
+            reply_to, headers = reply_address.apply(self.get_reply_mailbox(), owner, from_email,
+                                              self.get_reply_to(), self.get_headers())
             return Draft(
                 owner=owner, message_class=name_of(cls), mailer=alias,
                 template_names=tuple(self.get_template_names()),
                 context=context, subject=self.get_subject(context),
-                from_email=self.get_from_email(),
+                from_email=from_email,
                 to=tuple(self.get_to()), cc=tuple(self.get_cc()), bcc=tuple(self.get_bcc()),
-                reply_to=tuple(self.get_reply_to()), headers=self.get_headers(),
+                reply_to=reply_to, headers=headers,
                 attachments=tuple(self.get_attachments()),
                 language=language, time_zone=time_zone,
                 options=chosen,

@@ -13,6 +13,8 @@ send_deduplicated  message class    message, mailer, key, result, queued
 message_sent       mailer alias     email, result, delivery
 message_failed     mailer alias     email, error, delivery, will_retry
 message_suppressed mailer alias     email, suppressed, delivery
+inbound_received   ingress          inbound
+inbound_processed  mailbox class    inbound
 ================== ================ ==========================================
 
 The first five are the message's: ``Message.send()`` and ``Message.enqueue()``
@@ -57,6 +59,17 @@ runs (the caller's process for ``send()``, a worker for queued messages):
     (``suppressed``: ``{address: reason}``).
 
 ``delivery`` is the delivery-log row, or None when ``send()`` logging is off.
+
+The last two are inbound mail's (``txmail.inbound``); ``inbound`` is the
+``InboundMessage`` row:
+
+``inbound_received``
+    An ingress stored it (in its transaction; a worker processes it once it
+    commits). ``sender`` is the ingress: ``"smtp"``, ``"lmtp"``, ``"stdin"`` or
+    the provider's name.
+``inbound_processed``
+    A worker ended it: ``inbound.status`` is processed, bounced or failed.
+    ``sender`` is the mailbox class, None for a bounce report or an unrouted address.
 """
 
 from django.dispatch import Signal
@@ -70,3 +83,6 @@ send_deduplicated = Signal()
 message_sent = Signal()
 message_failed = Signal()
 message_suppressed = Signal()
+
+inbound_received = Signal()
+inbound_processed = Signal()

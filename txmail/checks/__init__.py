@@ -8,7 +8,8 @@ E052), ``variables`` (undefined template variables in DEBUG, W060), ``setup``
 (TXMAIL['RETENTION']'s names, E090 W090), ``rate_limits`` (RATE_LIMITS
 aliases, E070), ``bounces`` (TXMAIL['BOUNCES'] and TXMAIL['DKIM'], E120-E123
 W121), ``quality`` (TXMAIL['CLIENTS'], W080). txmail.E005 (txmail not
-in INSTALLED_APPS) is ``txmail.installed``'s.
+in INSTALLED_APPS) is ``txmail.installed``'s; inbound mail's (E110-E113, W113) are
+``txmail.inbound.checks``'.
 """
 
 from .bounces import check_bounces, check_dkim

@@ -15,7 +15,8 @@ What goes, for an address in any case or spelling of its domain:
 - every idempotency key that names it (``"welcome/ann@example.com"``): a
   duplicate call after the erasure sends again;
 - a mailer's slow-down reason that quotes it (a server's reply to RCPT) is
-  replaced by a note; the alias stays held back as long.
+  replaced by a note; the alias stays held back as long;
+- every row of a table in ``WHOLE_ROWS`` that names it (inbound mail), whole.
 
 Last, every column of every txmail table is searched again (``traces``): what
 is left (a table txmail doesn't know how to erase from yet) is in the result
@@ -26,7 +27,7 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from ..addresses import canonical
@@ -42,6 +43,9 @@ from ..webhooks.models import DeliveryEvent
 from .traces import Matcher, Trace, find, traces_of
 
 BATCH = 500  # rows per DELETE
+# Tables of the layers above this one whose rows naming an address are deleted whole,
+# under the name they are counted by; they add themselves (``TxmailConfig.ready()``).
+WHOLE_ROWS: dict[str, type[models.Model]] = {}
 
 
 def _naming(model: Any, matcher: Matcher) -> set[Any]:
@@ -89,12 +93,14 @@ def erase(address: str, *, dry_run: bool = False) -> dict[str, Any]:
     mentions = Suppression.objects.filter(pk__in=_naming(Suppression, matcher)).exclude(mine)
     keys = _naming(IdempotencyKey, matcher)
     rates = MailerRate.objects.filter(pk__in=_naming(MailerRate, matcher))
+    whole = {name: _naming(model, matcher) for name, model in WHOLE_ROWS.items()}
     counts: dict[str, Any] = {
         "deliveries": len(deliveries), "events": len(events),
         "campaign recipients": len(recipients), "campaigns": len(campaigns),
         "suppressions hashed": entries.filter(address=bare).count(),
         "suppression descriptions cleared": mentions.count(),
         "idempotency keys": len(keys), "mailer hold-backs cleared": rates.count(),
+        **{name: len(pks) for name, pks in whole.items() if pks},  # counted when found
     }
     if dry_run:
         counts["left"] = []
@@ -108,6 +114,8 @@ def erase(address: str, *, dry_run: bool = False) -> dict[str, Any]:
         mentions.update(description=_note("Description cleared: it named an erased address"))
         _delete(IdempotencyKey, keys)
         rates.update(blocked_reason=_note("Reason cleared: it named an erased address"))
+        for name, model in WHOLE_ROWS.items():
+            _delete(model, whole[name])
     counts["left"] = traces_of(bare)
     return counts
 

@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from anymail.signals import inbound
 from anymail.webhooks.base import AnymailBaseWebhookView
 from django.conf import settings
 from django.core import checks
@@ -34,7 +35,12 @@ def mounted_webhook_views(patterns: Any = None, prefix: str = "") -> Iterator[
                        getattr(pattern.callback, "view_initkwargs", {}))
 
 
-def _accepts_anyone(view_class: type, initkwargs: dict[str, Any]) -> bool:
+def is_inbound(view_class: type) -> bool:
+    """Whether the view receives inbound mail (anymail's ``inbound`` signal)."""
+    return getattr(view_class, "signal", None) is inbound
+
+
+def accepts_anyone(view_class: type, initkwargs: dict[str, Any]) -> bool:
     """Whether anymail authenticates none of the view's requests, as configured."""
     # anymail reads its settings when a view is created, and warns there.
     with warnings.catch_warnings():
@@ -49,8 +55,11 @@ def _accepts_anyone(view_class: type, initkwargs: dict[str, Any]) -> bool:
 @checks.register(checks.Tags.security, checks.Tags.urls)
 def check_webhook_secret(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Webhook views in ROOT_URLCONF need a webhook secret (or a provider signature)."""
+    # Inbound views have their own check, which says what a forged message does
+    # (txmail.inbound.checks, E113).
     open_views = [(route, view_class) for route, view_class, initkwargs
-                  in mounted_webhook_views() if _accepts_anyone(view_class, initkwargs)]
+                  in mounted_webhook_views() if not is_inbound(view_class)
+                  and accepts_anyone(view_class, initkwargs)]
     open_views.sort(key=lambda found: "tracking" not in found[0])  # the ones named first
     if not open_views:
         return []

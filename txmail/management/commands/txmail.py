@@ -18,6 +18,12 @@
     manage.py txmail campaign follow ID               a progress bar until it is done
     manage.py txmail campaign list | cancel ID
 
+for inbound mail (``_txmail/receiving.py``):
+
+    manage.py txmail inbound --recipient R --sender S   store the message on stdin
+                                            (a Postfix pipe; exit codes per sysexits)
+    manage.py txmail listen [--port 2525] [--lmtp]      an SMTP or LMTP server
+
 and for the message classes (``_txmail/classes.py``):
 
     manage.py txmail list                   classes with mailer, template, compiled state
@@ -28,7 +34,8 @@ and for the message classes (``_txmail/classes.py``):
 
 The system checks run only before the subcommands that send or change rows:
 ``list``, ``render``, ``lint``, ``status`` and ``campaign list|follow`` diagnose a project
-whose checks fail (``list`` shows the problems). Django's options
+whose checks fail (``list`` shows the problems); ``inbound`` runs none (an
+unrelated setup error must not bounce mail). Django's options
 (``--skip-checks``, ``--settings``, ``-v``, ...) go before or after the subcommand.
 """
 
@@ -37,11 +44,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ._txmail import campaigns, deliveries, dkim, lint, reschedule, retention
+from ._txmail import campaigns, deliveries, dkim, lint, receiving, reschedule, retention
 from ._txmail import classes as messages
 
 # Read-only: they run while the system checks fail, to diagnose them.
 DIAGNOSIS = {"list", "render", "lint", "status", "campaign list", "campaign follow", "dkim"}
+# Mail is taken in while unrelated checks fail: refusing it would bounce it.
+UNCHECKED = {*DIAGNOSIS, "inbound"}
 
 
 def _everywhere(parser: argparse.ArgumentParser) -> None:
@@ -77,12 +86,13 @@ class Command(BaseCommand):
         campaigns.add_arguments(sub)
         retention.add_arguments(sub)
         dkim.add_arguments(sub)
+        receiving.add_arguments(sub)
         parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
         _everywhere(parser)
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         name = " ".join(filter(None, [action, options.get("campaign_action")]))
-        if name not in DIAGNOSIS and not options.get("skip_checks"):
+        if name not in UNCHECKED and not options.get("skip_checks"):
             self.check()
         getattr(self, "do_" + action.replace("-", "_"))(**options)
 
@@ -127,3 +137,9 @@ class Command(BaseCommand):
 
     def do_dkim(self, **options: Any) -> None:
         dkim.do_dkim(self, **options)
+
+    def do_inbound(self, **options: Any) -> None:
+        receiving.do_inbound(self, **options)
+
+    def do_listen(self, **options: Any) -> None:
+        receiving.do_listen(self, **options)

@@ -20,7 +20,8 @@ from ....conf import txmail_settings
 from ....delivery import actions, bookkeeping, health
 from ....delivery.models import READY, Delivery, Status
 from ....delivery.queue import sweep
-from . import retention
+from ....inbound import process as inbound
+from . import receiving, retention
 
 # Why ``retry`` leaves a row of this status alone, and what to do instead.
 NOT_RETRIED = {
@@ -103,7 +104,7 @@ def do_status(command: BaseCommand, **options: Any) -> None:
     last = Delivery.objects.filter(queued=True).aggregate(t=Max("claimed_at"))["t"]
     command.stdout.write("last claimed by a worker: " + (
         f"{last:%Y-%m-%d %H:%M:%S %Z}" if last else "never"))
-    for line in retention.status_lines():
+    for line in [*retention.status_lines(), *receiving.status_lines()]:
         command.stdout.write(line)
     for limit in ratelimit.state():
         command.stdout.write(_rate_line(limit, now))
@@ -192,7 +193,9 @@ SWEPT = {"requeued": "requeued (their worker died)", "resent": "sent again",
          "expired": "expired (past their deadline)",
          "handed_off": "handed to the task backend again", "bodies_dropped": "bodies dropped",
          "chunks requeued": "campaign chunks requeued",
-         "chunks handed off": "campaign chunks handed off"}
+         "chunks handed off": "campaign chunks handed off",
+         "inbound requeued": "inbound messages requeued (their worker died)",
+         "inbound handed off": "inbound messages handed to the task backend again"}
 
 
 def _found(found: dict[str, int]) -> str:
@@ -203,7 +206,7 @@ def _found(found: dict[str, int]) -> str:
 
 def do_sweep(command: BaseCommand, *, every: float | None, **options: Any) -> None:
     if every is None:
-        found = {**sweep(), **chunks.sweep()}  # deliveries, then chunks whose worker died
+        found = {**sweep(), **chunks.sweep(), **inbound.sweep()}  # deliveries, chunks, inbound
         if not any(found.values()):
             command.stdout.write("Nothing to recover: no stale claim, no overdue or lost "
                                  "hand-off, no body past TXMAIL['BODY_RETENTION'].")
@@ -217,7 +220,8 @@ def do_sweep(command: BaseCommand, *, every: float | None, **options: Any) -> No
         # the workers had a claim timeout with the database to renew theirs.
         claims = bookkeeping.settled()
         try:
-            found = {**sweep(claims=claims), **chunks.sweep(claims=claims)}
+            found = {**sweep(claims=claims), **chunks.sweep(claims=claims),
+                     **inbound.sweep(claims=claims)}
         except bookkeeping.LOST as exc:
             bookkeeping.saw_outage()
             command.stderr.write(f"The database is unreachable ({exc}); sweeping again "

@@ -1,4 +1,4 @@
-"""``manage.py txmail prune | erase``: old delivery rows deleted, an address erased."""
+"""``manage.py txmail prune | erase``: old delivery and inbound rows deleted, an address erased."""
 
 from typing import Any
 
@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ....delivery import retention
 from ....erasure.erase import describe, describe_left, erase
 from ....exceptions import TxmailError
+from ....inbound import incinerate
 from ....suppression.erased import PREFIX
 from ....suppression.models import Suppression
 
@@ -14,7 +15,7 @@ from ....suppression.models import Suppression
 def add_arguments(sub: Any) -> None:
     prune = sub.add_parser(
         "prune", help="Delete ended deliveries (and their events) older than "
-        "TXMAIL['RETENTION'] keeps them.")
+        "TXMAIL['RETENTION'] keeps them, and inbound mail past TXMAIL['INBOUND']['RETENTION'].")
     prune.add_argument("--dry-run", action="store_true",
                        help="Count what would be deleted; delete nothing.")
     erase_parser = sub.add_parser(
@@ -39,6 +40,15 @@ def status_lines() -> list[str]:
 
 
 def do_prune(command: BaseCommand, *, dry_run: bool, **options: Any) -> None:
+    _prune_deliveries(command, dry_run=dry_run)
+    inbound = incinerate.incinerate(dry_run=dry_run)
+    if inbound:
+        verb = "would be deleted" if dry_run else "deleted"
+        command.stdout.write(f"{inbound} inbound {'message' if inbound == 1 else 'messages'} "
+                             f"{verb}, past TXMAIL['INBOUND']['RETENTION'].")
+
+
+def _prune_deliveries(command: BaseCommand, *, dry_run: bool) -> None:
     if not retention.configured():
         command.stdout.write("TXMAIL['RETENTION'] keeps every delivery: nothing to prune. "
                              "Set periods per status or class to delete old rows.")
