@@ -213,46 +213,6 @@ def test_ended_rows_are_incinerated_after_the_retention_period(
     assert list(InboundMessage.objects.values_list("pk", flat=True)) == [waiting.pk]
 
 
-@pytest.fixture
-def return_paths(monkeypatch):
-    """``txmail.bounces``' two functions, as their documented signatures promise.
-
-    On this branch they are another engineer's stubs (no address is a return path); the
-    test stands in for them to prove the routing around them, nothing of theirs.
-    """
-    import txmail.bounces
-
-    received, fail = [], []
-
-    def receive(raw: bytes, recipient: str) -> str:
-        if fail:
-            raise fail.pop()
-        received.append((raw, recipient))
-        return "suppressed ann@customer.example (hard bounce)"
-
-    monkeypatch.setattr(txmail.bounces, "is_return_path",
-                        lambda address: address.startswith("bounces+"))
-    monkeypatch.setattr(txmail.bounces, "receive", receive)
-    return received, fail
-
-
-@override_settings(TXMAIL={"RETRY_DELAY": 0, "RETRY_MAX_DELAY": 0})
-def test_a_return_path_goes_to_the_bounce_handler_before_any_mailbox(
-        return_paths, django_capture_on_commit_callbacks):
-    received, fail = return_paths
-    fail.append(ConnectionError("the suppression list is away"))
-    # "*@example.org" would take it otherwise.
-    row = receive(django_capture_on_commit_callbacks, "bounces+1.abc@example.org")
-    assert (row.status, row.error) == (
-        Status.RETRYING, "ConnectionError: the suppression list is away")
-    with django_capture_on_commit_callbacks(execute=True):
-        process.sweep()
-    row.refresh_from_db()
-    assert (row.status, row.mailbox, row.attempts, row.outcome) == (
-        Status.PROCESSED, "", 2, "suppressed ann@customer.example (hard bounce)")
-    assert received == [(bytes(row.raw), "bounces+1.abc@example.org")]
-
-
 def test_erasing_an_address_deletes_the_inbound_mail_that_names_it(
         django_capture_on_commit_callbacks):
     from txmail.erasure.erase import erase

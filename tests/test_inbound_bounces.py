@@ -29,9 +29,11 @@ from tests.testapp.emails import Hello
 from txmail.mail import verp
 
 setup_test_environment()  # the locmem mailer: nothing leaves
-handle = Hello(to=["gone@example.com"]).send()
+GONE = "gone@example.com"
+handle = Hello(to=[GONE]).send()
 raw = mail.outbox[0].message().as_bytes()
-print(json.dumps({"id": handle.delivery_id, "return_path": verp.return_path(handle.delivery_id),
+print(json.dumps({"id": handle.delivery_id,
+                  "return_path": verp.return_path(handle.delivery_id, [GONE], GONE),
                   "raw": base64.b64encode(raw).decode()}))
 """
 
