@@ -20,7 +20,7 @@ def test_an_error_fails_with_each_finding_named():
     assert str(raised.value) == (
         "1 finding at error or worse (pass ignore=('code',) to accept one):\n"
         "  testapp.Flexbox (default): error relative-url: Relative URL /account/ in "
-        "<a href>. [in <a href>]")
+        '<a href>. [in line 10: <a href="/account/">]')
 
 
 def test_severity_clients_and_ignore():

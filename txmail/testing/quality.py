@@ -15,15 +15,18 @@ def findings_of(message: "type[Message] | Message", *, variant: str | None = Non
                 clients: tuple[str, ...] | None = None) -> dict[str, list[Finding]]:
     """``{label: findings}`` of a class's preview variants, or of one instance."""
     from ..message import Message
+    from ..outbox import build
     from ..preview import previews
     from ..preview.lint import lint_message
+    from ..rendering.pipeline import render
 
     if isinstance(message, Message):
         draft = message.resolve(sending=False)
-        rendered = message.render()
+        rendered = render(draft)
+        raw = build(draft, rendered).message().as_bytes()  # the bytes send() would hand over
         name = _name(type(message))
         return {f"{name} (instance)": lint_message(message, draft, rendered, name=name,
-                                                   clients=clients)}
+                                                   clients=clients, raw=raw)}
     name = _name(message)
     variants = [variant] if variant else list(previews.variants(message))
     if not variants:
