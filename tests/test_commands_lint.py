@@ -31,7 +31,8 @@ def test_an_error_fails_the_command_and_every_finding_is_printed():
     assert str(raised.value).startswith("1 variant: 1 error,")
     printed = out.getvalue()
     assert printed.startswith("testapp.Flexbox (default): ")
-    assert "  error relative-url: Relative URL /account/ in <a href>. [in <a href>]" in printed
+    assert '  error relative-url: Relative URL /account/ in <a href>. ' \
+        '[in line 10: <a href="/account/">]' in printed
     assert "  warning css-unsupported: display:flex is not supported in " \
         "Outlook for Windows." in printed
 
@@ -65,3 +66,8 @@ def test_unknown_names_say_what_to_pass():
     with pytest.raises(CommandError, match=r"--client names an unknown email client 'yahooo'. "
                        r"Did you mean 'yahoo'\?"):
         lint("--client", "yahooo")
+
+
+def test_spam_is_scored_for_each_variant_unless_no_spam():
+    assert "  info spam-score: " in lint("Columns", "--severity", "info")
+    assert "spam-score" not in lint("Columns", "--severity", "info", "--no-spam")

@@ -66,6 +66,23 @@ def test_image_without_alt_and_alt_that_is_the_file_name():
 
 def test_layout_table_without_role():
     assert codes(GOOD.replace(' role="presentation"', "")) == ["table-role"]
+
+
+def test_mj_table_keeps_its_role_though_mrml_drops_it():
+    from txmail.rendering.markup import mjml_to_html
+
+    html = mjml_to_html(
+        '<mjml lang="en"><mj-body><mj-section><mj-column>'
+        '<mj-table role="presentation" css-class="steps"><tr><td>1</td><td>Sign up</td></tr>'
+        "</mj-table><mj-table role=\"none\"><tr><td>2</td></tr></mj-table>"
+        "<mj-table><tr><td>3</td></tr></mj-table>"
+        "</mj-column></mj-section></mj-body></mjml>", origin="test", include_loader=lambda p: "")
+    assert '<td align="left" class="steps" style=' in html
+    assert html.count('<table role="presentation" border="0"') == 1
+    assert html.count('<table role="none" border="0"') == 1
+    assert "txmail-role" not in html
+    # The table without a role is the one layout table flagged.
+    assert [f.code for f in accessibility.check_html(html)] == ["table-role"]
     assert codes(GOOD.replace('role="presentation"', 'role="none"')) == []
 
 

@@ -20,7 +20,7 @@ def preview_settings(settings):
 def test_findings_filter_by_severity_and_client(page, live_server):  # noqa: F811
     page.goto(f"{live_server.url}/emails/testapp.Flexbox/default/")
     box = page.locator(".findings")
-    expect(box.locator("summary")).to_have_text("1 error, 4 warnings, 8 info")
+    expect(box.locator("summary")).to_have_text("1 error, 4 warnings, 9 info")  # spam: info
     box.locator("summary").click()
     error = box.locator(".finding.issue-relative-url")
     flex = box.locator(".finding.issue-css-unsupported", has_text="display:flex")
@@ -34,6 +34,9 @@ def test_findings_filter_by_severity_and_client(page, live_server):  # noqa: F81
     box.locator("select.findings-severity").select_option("error")
     expect(flex).to_be_hidden()
     expect(error).to_be_visible()
+    # The spam score stays above the list whatever the filter.
+    expect(box.locator(".spam-score")).to_be_visible()
+    expect(box.locator(".spam-score")).to_contain_text("SpamAssassin")
 
     # A client shows what affects it, and what affects every client.
     box.locator("select.findings-severity").select_option("warning")

@@ -144,3 +144,23 @@ def test_mjml_preheader_is_hidden_without_white_text():
     preheader = html.split("Your order shipped")[0].rsplit("<div", 1)[1]
     assert "color" not in preheader
     assert "display:none" in preheader and "mso-hide:all" in preheader
+
+
+@pytest.mark.django_db
+def test_the_preview_scores_the_message_as_sent_and_shows_the_score(spamassassin, client,
+                                                                      settings):
+    from tests.testapp.quality_emails import Columns, registered
+    from txmail.preview import previews
+
+    settings.DEBUG = True
+    with registered():
+        page = client.get("/emails/testapp.Columns/default/").content.decode()
+        sent = previews.make_preview("testapp.Columns", Columns, "default", {}, None,
+                                     lint=False)
+    # The bytes scored are the message's (its From, headers, MIME), not parts rebuilt.
+    assert spam.content_key(sent.raw) in spam._cache
+    assert spam.content_key(spam.build_mime(sent.rendered.html, sent.rendered.text,
+                                            sent.rendered.subject)) not in spam._cache
+    shown = page.split('<p class="spam-score severity-info">')[1].split("</p>")[0]
+    assert "SpamAssassin scores this 0" in shown and "local rules only" in shown
+    assert page.count("SpamAssassin scores this") == 1  # above the list, not in it too

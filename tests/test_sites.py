@@ -8,7 +8,7 @@ from django.test import RequestFactory, override_settings
 
 from tests.testapp.emails import Hello
 from txmail import InvalidSetting, MessageConfigurationError
-from txmail.quality import Variant, basics
+from txmail.quality import Variant, links
 from txmail.sites import absolute, get_site_url
 
 SITE = {"SITE_URL": "https://shop.example.com/"}
@@ -124,11 +124,11 @@ def test_templates_using_the_tags_stay_precompiled():
     assert 'src="https://shop.example.com/static/testapp/logo.png"' in rendered.html
     assert 'href="https://shop.example.com/accounts/reset/MQ/t-1/"' in rendered.html
     assert 'href="https://shop.example.com/orders/7/"' in rendered.html
-    assert [i.code for i in basics.check(Variant(rendered.html))] == []
+    assert [i.code for i in links.check(Variant(rendered.html))] == []
 
 
 def test_lint_names_the_tags_for_relative_urls():
-    [issue] = basics.check(Variant('<html lang="en"><a href="/account/">x</a></html>'))
+    [issue] = links.check(Variant('<html lang="en"><a href="/account/">x</a></html>'))
     assert (issue.code, issue.message) == ("relative-url", "Relative URL /account/ in <a href>.")
     assert issue.hint == (
         "Mail clients have no base URL: {% load txmail %} and write {% absurl 'name' %}, "

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.testapp.quality_emails import Columns, Flexbox, registered
-from txmail.testing import assert_clean
+from txmail.testing import assert_clean, findings_of
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def test_an_error_fails_with_each_finding_named():
     assert str(raised.value) == (
         "1 finding at error or worse (pass ignore=('code',) to accept one):\n"
         "  testapp.Flexbox (default): error relative-url: Relative URL /account/ in "
-        "<a href>. [in <a href>]")
+        '<a href>. [in line 10: <a href="/account/">]')
 
 
 def test_severity_clients_and_ignore():
@@ -41,3 +41,10 @@ def test_the_plugin_offers_it_as_a_fixture(assert_clean):
     assert_clean(Columns, "warning")
     with pytest.raises(AssertionError):
         assert_clean(Flexbox)
+
+
+def test_the_spam_check_runs_unless_skipped():
+    [found] = findings_of(Columns).values()
+    assert "spam-score" in [f.code for f in found]
+    [found] = findings_of(Columns, skip=("spam",)).values()
+    assert "spam-score" not in [f.code for f in found]

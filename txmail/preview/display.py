@@ -13,7 +13,7 @@ from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from typing import Any
 
-from ..quality.basics import GMAIL_CLIP_BYTES
+from ..quality.clip import GMAIL_CLIP_BYTES
 from . import dark
 
 # The Source tab shows at most this much; the .eml download has everything.

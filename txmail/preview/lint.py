@@ -71,18 +71,19 @@ def variable_findings(instance: Message, draft: Draft, rendered: Rendered) -> li
 
 
 def lint_message(instance: Message, draft: Draft, rendered: Rendered, *,
-                 name: str = "", variant: str = "",
-                 clients: tuple[str, ...] | None = None) -> list[Finding]:
+                 name: str = "", variant: str = "", clients: tuple[str, ...] | None = None,
+                 raw: bytes | None = None, skip: tuple[str, ...] = ()) -> list[Finding]:
     """Every finding for a rendered message, errors first; lint never raises.
 
     ``instance`` is read for its class's subject source only (which template
     the subject came from); the values are the draft's. ``clients`` replaces
-    ``TXMAIL["CLIENTS"]``.
+    ``TXMAIL["CLIENTS"]``; ``raw`` is the MIME message as sent (the spam check
+    scores it); ``skip`` names checks not to run.
     """
     kind: Literal["transactional", "bulk"] = (
         "bulk" if isinstance(instance, BulkMessage) else "transactional")
     found = quality.run(quality.variant_of(rendered, message=name, variant=variant, kind=kind,
-                                           clients=clients))
+                                           clients=clients, raw=raw), skip=skip)
     try:
         found = variable_findings(instance, draft, rendered) + found
     except Exception as exc:  # a lint bug must not hide the preview itself

@@ -163,13 +163,16 @@ def message_context(display: Display, issues: list[Finding], *, urls: dict[str, 
 
 
 def findings_summary(findings: list[Finding]) -> dict[str, Any]:
-    """The findings fold's title, its client filter and the data's date."""
+    """The findings fold's title, its client filter, the spam score and the data's date."""
     counts = {severity: sum(f.severity == severity for f in findings) for severity in Severity}
+    # Shown above the list whatever the filter: the score is worth seeing when it's low too.
+    spam = next((f for f in findings if f.code == "spam-score"), None)
     said = [f"{n} {severity.value}{'s' if n != 1 and severity != Severity.INFO else ''}"
             for severity, n in counts.items() if n]
     return {
         "errors": counts[Severity.ERROR],
         "summary": ", ".join(said),
         "clients": clients.chosen(tuple(txmail_settings.CLIENTS)),
+        "spam": spam,
         "snapshot": caniemail.snapshot()["date"],
     }

@@ -161,8 +161,8 @@ def make_preview(name: str, cls: type[Message], variant: str,
         email = build(draft, rendered)
         mime = email.message()
         raw = mime.as_bytes()
-        issues = lint_message(instance, draft, rendered, name=name, variant=variant) \
-            if lint else []
+        issues = lint_message(instance, draft, rendered, name=name, variant=variant,
+                              raw=raw) if lint else []
     return Preview(name, cls, variant, kwargs, language, instance, draft, rendered, email,
                    mime, raw, draft.mailer, issues)
 
@@ -190,10 +190,12 @@ def undefined_in_previews(cls: type[Message]) -> list[tuple[list[str], variables
 
 
 def variant_findings(name: str, cls: type[Message], variant: str,
-                     clients: tuple[str, ...] | None = None) -> list[Finding]:
+                     clients: tuple[str, ...] | None = None, *,
+                     skip: tuple[str, ...] = ()) -> list[Finding]:
     """Every finding of one preview variant, as its page shows them.
 
-    A variant that can't be built is one error finding saying why.
+    ``skip`` names checks not to run (``("spam",)``). A variant that can't be
+    built is one error finding saying why.
     """
     from .display import display
     from .lint import cid_findings, lint_message
@@ -201,7 +203,8 @@ def variant_findings(name: str, cls: type[Message], variant: str,
     try:
         preview = make_preview(name, cls, variant, {}, None, lint=False)
         found = lint_message(preview.instance, preview.draft, preview.rendered,
-                             name=name, variant=variant, clients=clients)
+                             name=name, variant=variant, clients=clients,
+                             raw=preview.raw, skip=skip)
         found += cid_findings(display(preview.mime, preview.raw).missing_cids)
     except Exception as exc:
         return [Finding("preview-failed", f"The preview can't be built: {exc!r}",

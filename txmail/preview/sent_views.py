@@ -77,7 +77,7 @@ def sent_message(request: HttpRequest, entry_id: str) -> HttpResponse:
     if shown.html is not None:
         issues = quality.run(quality.Variant(
             shown.html, shown.text or "", shown.subject or "",
-            clients=tuple(txmail_settings.CLIENTS))) + issues
+            clients=tuple(txmail_settings.CLIENTS), raw=raw)) + issues
     context = message_context(
         shown, issues,
         urls={

@@ -1,8 +1,8 @@
 """Checks over a rendered message: client compatibility, accessibility, links, spam.
 
-Each check reads what a variant rendered to (HTML and text) and returns ``Finding``
-values; it never renders, sends or touches the network. ``run(variant)`` runs
-every check listed in ``checks.CHECKS``.
+Each check reads what a variant rendered to (HTML, text, the MIME bytes) and returns
+``Finding`` values; it never renders, sends or touches the network. ``run(variant)``
+runs every check listed in ``checks.CHECKS``, each finding code from one check.
 """
 
 from .checks import CHECKS, at_least, for_clients, run

@@ -36,7 +36,8 @@ def check(variant: Any) -> Iterable[Finding]:
     html = getattr(variant, "html", None)
     if not html:
         return []
-    site_url = variant_setting(variant, "SITE_URL")
+    # A Variant carries the site's URL (variant_of reads it); a settings override wins.
+    site_url = variant_setting(variant, "SITE_URL") or getattr(variant, "site_url", None) or None
     hosts = variant_setting(variant, "LINK_HOSTS")
     return check_html(html, bulk=getattr(variant, "kind", "transactional") == "bulk",
                       site_url=site_url, hosts=hosts)
@@ -117,7 +118,7 @@ def url_findings(node: Element, attr: str, url: str, *, site_url: str,
     where = node.describe()
     if not _ABSOLUTE.match(url):
         return [Finding(
-            "relative-url", f"Relative URL {url!r} ({node.tag}-{attr}).",
+            "relative-url", f"Relative URL {url[:80]} in <{node.tag} {attr}>.",
             "Mail clients have no base URL: {% load txmail %} and write "
             "{% absurl 'name' %}, {% absstatic 'file' %} or {{ path|absolute }} "
             "(the base is TXMAIL['SITE_URL']).", Severity.ERROR, where)]

@@ -120,7 +120,9 @@ def parse_report(output: str, seconds: float = 0.0) -> SpamReport | None:
         elif rules and line.startswith(" "):  # a description continued
             last = rules[-1]
             rules[-1] = Rule(last.name, last.points, f"{last.description} {line.strip()}")
-    return SpamReport(float(summary.group(1)), float(summary.group(2)), tuple(rules), seconds)
+    # "+ 0.0": SpamAssassin sums -0.0 rules to "-0.0", shown as 0.
+    return SpamReport(float(summary.group(1)) + 0.0, float(summary.group(2)), tuple(rules),
+                      seconds)
 
 
 def build_mime(html: str | None, text: str | None, subject: str = "") -> bytes:

@@ -15,6 +15,8 @@ class Variant:
     ``message`` names the class (``"shop.OrderReceipt"``) and ``variant`` the
     preview variant; ``kind`` is ``"bulk"`` for a ``BulkMessage`` (the spam and
     unsubscribe checks read it). ``clients`` are ``TXMAIL["CLIENTS"]``'s names.
+    ``raw`` is the MIME message as txmail sends it (the spam check scores it);
+    without it the spam check builds a plain one from the parts.
     """
 
     html: str
@@ -26,6 +28,7 @@ class Variant:
     kind: Literal["transactional", "bulk"] = "transactional"
     clients: tuple[str, ...] = field(default=())
     site_url: str = ""  # TXMAIL["SITE_URL"] or the current Site's; "" when unknown
+    raw: bytes | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -35,8 +38,11 @@ class Variant:
 
 def variant_of(rendered: Rendered, *, message: str = "", variant: str = "",
                kind: Literal["transactional", "bulk"] = "transactional",
-               clients: tuple[str, ...] | None = None) -> Variant:
-    """The ``Variant`` the checks read for ``rendered``, with the project's settings."""
+               clients: tuple[str, ...] | None = None, raw: bytes | None = None) -> Variant:
+    """The ``Variant`` the checks read for ``rendered``, with the project's settings.
+
+    ``raw`` is the message's MIME bytes (``Preview.raw``, ``message().as_bytes()``).
+    """
     try:
         site = get_site_url()
     except Exception:  # no base URL configured: the checks that need one say so
@@ -45,4 +51,4 @@ def variant_of(rendered: Rendered, *, message: str = "", variant: str = "",
         html=rendered.html, text=rendered.text, subject=rendered.subject,
         language=rendered.language or "", message=message, variant=variant, kind=kind,
         clients=tuple(txmail_settings.CLIENTS) if clients is None else clients,
-        site_url=site)
+        site_url=site, raw=raw)

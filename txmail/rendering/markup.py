@@ -67,12 +67,13 @@ def mjml_prepared_to_html(document: Prepared, *, origin: str) -> str:
     inline_css = "\n".join(m.group(2) for m in _INLINE_MJ_STYLE.finditer(source))
     if inline_css:
         source = _INLINE_MJ_STYLE.sub("", source)
+    source = mark_table_roles(source)
     try:
         # fonts={}: MRML otherwise links Google Fonts for its default font stack.
         html = mjml2html(source, fonts={})
     except Exception as exc:
         raise document.error(origin, exc) from exc
-    html = document.finish(hide_preheader(repair_attributes(html)))
+    html = document.finish(hide_preheader(restore_table_roles(repair_attributes(html))))
     if inline_css:
         html = inline_styles(
             html.replace("<style", "<style" + _IGNORE_ATTR),
@@ -80,6 +81,40 @@ def mjml_prepared_to_html(document: Prepared, *, origin: str) -> str:
             keep_style_tags=True,
         ).replace(_IGNORE_ATTR, "")
     return html
+
+
+# MRML drops <mj-table role="presentation|none">, which mjml-js writes on the table (a
+# layout table screen readers shouldn't announce). The role travels as a class of
+# the cell MRML wraps the table in, and is put back on the table after it.
+_MJ_TABLE_ROLE = re.compile(
+    r"(<mj-table\b[^>]*?)\s+role\s*=\s*([\"'])(presentation|none)\2([^>]*>)", re.IGNORECASE)
+_CSS_CLASS = re.compile(r"""(\scss-class\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE)
+_ROLE_CELL = re.compile(
+    r'(<td\b[^>]*?)\sclass="([^"]*?)\s*\btxmail-role-(presentation|none)\b([^"]*)"'
+    r'([^>]*>\s*<table\b)')
+
+
+def mark_table_roles(source: str) -> str:
+    """``<mj-table role="…">`` with the role as a css-class MRML keeps."""
+    def mark(tag: re.Match[str]) -> str:
+        start, role, end = tag.group(1), tag.group(3).lower(), tag.group(4)
+        marker = f"txmail-role-{role}"
+        if _CSS_CLASS.search(start + end):
+            return _CSS_CLASS.sub(lambda c: f"{c[1]}{c[2]}{c[3]} {marker}{c[2]}", start + end,
+                                  count=1)
+        return f'{start} css-class="{marker}"{end}'
+
+    return _MJ_TABLE_ROLE.sub(mark, source) if "role" in source else source
+
+
+def restore_table_roles(html: str) -> str:
+    """The roles ``mark_table_roles`` carried put back on their tables."""
+    def restore(cell: re.Match[str]) -> str:
+        kept = (cell[2] + cell[4]).strip()
+        classes = f' class="{kept}"' if kept else ""
+        return f'{cell[1]}{classes}{cell[5]} role="{cell[3]}"'
+
+    return _ROLE_CELL.sub(restore, html) if "txmail-role-" in html else html
 
 
 # MJML hides <mj-preview> text in a white, zero-height, transparent div. White text

@@ -29,7 +29,7 @@ and for the message classes (``_txmail/classes.py``):
     manage.py txmail list                   classes with mailer, template, compiled state
     manage.py txmail render NAME [--variant V] [--format html|text|eml] [--language fr]
     manage.py txmail send NAME [--variant V] --to ADDRESS
-    manage.py txmail lint [NAME ...] [--client C] [--severity S]   quality findings
+    manage.py txmail lint [NAME ...] [--client C] [--severity S] [--no-spam]   findings
                                             (``_txmail/lint.py``); status 1 on an error
 
 The system checks run only before the subcommands that send or change rows:
