@@ -62,11 +62,16 @@ Subscriber.objects.bulk_create(
     batch_size=2000)
 """
 START = """
-from tests.testapp.emails import Bulletin
+import sys
+from tests.testapp import emails
 from tests.testapp.models import Subscriber
-campaign = Bulletin.send_bulk(Subscriber.objects.all(), title="June")
+cls = getattr(emails, sys.argv[1])
+campaign = cls.send_bulk(Subscriber.objects.all(), title="June")
 print(campaign.pk)
 """
+# The bulk message: a realistic one (the Statement's ~45 KB template), or the tiny
+# Bulletin of earlier runs (--message bulletin).
+CLASSES = {"statement": "StatementDigest", "bulletin": "Bulletin"}
 
 
 def serve_sink(port: int, latency: float, samples: Path | None = None) -> None:
@@ -168,7 +173,7 @@ def startup_cpu() -> float:
 
 
 def run(count: int, workers: int, latency: float, connections: int,
-        startup: float = 0.0) -> dict[str, object]:
+        startup: float = 0.0, cls: str = "StatementDigest") -> dict[str, object]:
     """Send a campaign to ``count`` recipients with ``workers`` db_worker processes.
 
     Then the floor: the first messages the sink received, sent again to it by
@@ -183,7 +188,7 @@ def run(count: int, workers: int, latency: float, connections: int,
             subprocess.run([sys.executable, "-m", "django", "migrate", "--run-syncdb",
                             "-v0"], env=env, cwd=ROOT, check=True)
             python(env, SEED, count)
-            campaign = int(python(env, START))
+            campaign = int(python(env, START, cls))
             started = datetime.now(UTC)
             procs = [subprocess.Popen([sys.executable, *WORKER], env=env, cwd=ROOT,
                                       stdout=subprocess.DEVNULL) for _ in range(workers)]
@@ -223,7 +228,7 @@ def finished(conn: sqlite3.Connection, campaign: int) -> bool:
     return status == "done" and not waiting
 
 
-def shares(count: int) -> dict[str, float]:
+def shares(count: int, cls_name: str = "StatementDigest") -> dict[str, float]:
     """Seconds per message: render, MIME, SMTP, and the rest, in one process."""
     sink = Sink(0)
     try:
@@ -234,7 +239,7 @@ def shares(count: int) -> dict[str, float]:
             from django.core.management import call_command
 
             call_command("migrate", run_syncdb=True, verbosity=0)
-            from tests.testapp.emails import Bulletin
+            from tests.testapp import emails
             from tests.testapp.models import Subscriber
             from txmail.backends.transport import Connection
             from txmail.bulk.models import Chunk
@@ -245,10 +250,11 @@ def shares(count: int) -> dict[str, float]:
 
             people = [Subscriber(pk=i, name=f"Name {i}", email=f"user{i}@example.com")
                       for i in range(count)]
+            cls = getattr(emails, cls_name)
             times = {"render": 0.0, "mime": 0.0, "smtp": 0.0}
             with Connection("default") as connection:
                 for person in people:
-                    message = Bulletin.get_bulk_message(person, title="June")
+                    message = cls.get_bulk_message(person, title="June")
                     t0 = time.perf_counter()
                     draft = message.resolve()
                     with activated(draft):
@@ -265,7 +271,7 @@ def shares(count: int) -> dict[str, float]:
                     times["smtp"] += t3 - t2
             # The same messages through the chunk task: the difference is the rest.
             Subscriber.objects.bulk_create(people, batch_size=2000)
-            campaign = Bulletin.send_bulk(Subscriber.objects.all(), title="June")
+            campaign = cls.send_bulk(Subscriber.objects.all(), title="June")
             started = time.perf_counter()
             for chunk in Chunk.objects.filter(campaign=campaign).values_list("pk", flat=True):
                 run_chunk(chunk)
@@ -284,6 +290,9 @@ def main() -> None:
                         help="Seconds the sink waits per message (default 0.05).")
     parser.add_argument("--connections", type=int, default=4,
                         help="TXMAIL['CONNECTIONS'] per worker (default 4: see above).")
+    parser.add_argument("--message", choices=sorted(CLASSES), default="statement",
+                        help="statement: ~45 KB of HTML and a text part; bulletin: a "
+                             "minimal message (default: %(default)s)")
     parser.add_argument("--serve-sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--samples", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--no-memory", action="store_true",
@@ -300,7 +309,7 @@ def main() -> None:
     results = {}
     for workers in (1, 2):
         result = results[workers] = run(n, workers, options.latency, options.connections,
-                                        startup)
+                                        startup, CLASSES[options.message])
         cpu, floor = float(result["cpu"]), float(result["floor"])  # type: ignore[arg-type]
         print(f"{workers} worker(s): {result['rate']:.1f} msgs/s over "
               f"{result['elapsed']:.0f} s; worker CPU {cpu * 1000:.2f} ms/msg "
@@ -310,11 +319,12 @@ def main() -> None:
     print(f"2 workers / 1 worker: {results[2]['rate'] / results[1]['rate']:.2f}x")  # type: ignore[operator]
     print(f"(worker CPU: less {startup:.2f} s of start-up per worker)")
     if not options.no_memory:
-        small = run(max(n // 10, 1), 1, options.latency, options.connections, startup)
+        small = run(max(n // 10, 1), 1, options.latency, options.connections, startup,
+                    CLASSES[options.message])
         large_kib, small_kib = results[1]["peaks"][0], small["peaks"][0]  # type: ignore[index]
         print(f"peak RSS of one worker: {large_kib / 1024:.0f} MiB at {n} (the 1-worker "
               f"run), {small_kib / 1024:.0f} MiB at {n // 10} ({large_kib / small_kib:.2f}x)")
-    per = shares(min(n, 2000))
+    per = shares(min(n, 2000), CLASSES[options.message])
     total = sum(per.values())
     print("per message in one process: " + ", ".join(
         f"{k} {v * 1000:.2f} ms ({v / total:.0%})" for k, v in per.items()))

@@ -254,6 +254,21 @@ def celery_phase(blank: Path, work: Path, relay: subprocess.Popen, smtp_port: in
         stop(redis)
 
 
+def until_idle(procs: list[subprocess.Popen], quiet: float = 0.03,
+               limit: float = 30.0) -> float:
+    """The workers' CPU seconds once they spend under ``quiet`` s of CPU per half second
+    (polling an empty queue), waiting at most ``limit`` seconds."""
+    total = sum(cpu_seconds(proc.pid) for proc in procs)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(cpu_seconds(proc.pid) for proc in procs)
+        if now - total < quiet * len(procs):
+            return now
+        total = now
+    return total
+
+
 def worker_phase(filled: Path, work: Path, relay: subprocess.Popen, smtp_port: int, *,
                  workers: int, connections: int, messages: int,
                  startup: float = 0.0, command: list[str] | None = None,
@@ -272,11 +287,13 @@ def worker_phase(filled: Path, work: Path, relay: subprocess.Popen, smtp_port: i
         deadline = time.monotonic() + PHASE_SECONDS
         while sent_count(db) < messages and time.monotonic() < deadline:
             time.sleep(0.2)
-        # Measured up to now: the workers still send while they stop, one after
+        # Throughput up to now: the workers still send while they stop, one after
         # the other, and a lone worker's tail would count against two.
         cutoff = datetime.now(UTC)
-        worker_cpu = sum(cpu_seconds(proc.pid) - startup for proc in procs)
         relay_cpu = cpu_seconds(relay.pid) - relay_cpu
+        # CPU once the workers are idle: the tasks of rows another task's batch
+        # sent still run (one per message) and cost the worker CPU too.
+        worker_cpu = until_idle(procs) - startup * len(procs)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)

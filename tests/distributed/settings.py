@@ -30,6 +30,10 @@ DATABASES = {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
             "transaction_mode": "IMMEDIATE",
         },
+        # A worker keeps its connection between tasks, as production workers should:
+        # reconnecting (and checkpointing the WAL on close) cost ~2 ms a task.
+        "CONN_MAX_AGE": None,
+        "CONN_HEALTH_CHECKS": True,
     }
 }
 

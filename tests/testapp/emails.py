@@ -139,3 +139,30 @@ class Statement(BaseTestMessage):
     @classmethod
     def preview(cls, seed=4):
         return cls(seed=seed)
+
+
+class StatementDigest(BulkMessage):
+    """A realistic bulk message (the Statement's ~45 KB template; the bulk benchmark)."""
+
+    template_name = "testapp/emails/statement"
+    subject = "Your statement for {{ period }}"
+    from_email = "Example Shop <news@example.com>"
+    delivery_options = DeliveryOptions(topic="statements")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        seed = getattr(self.recipient, "pk", None) or 1
+        lines = statement_lines(seed)
+        context.update(
+            name=getattr(self.recipient, "name", "Reader"), account=f"AC-{seed:06d}",
+            period="November 2026", card=f"{seed % 10000:04d}", due="15 December 2026",
+            lines=lines, offers=STATEMENT_OFFERS,
+            total=f"€{sum(float(line['amount'][1:]) for line in lines):.2f}",
+        )
+        return context
+
+    @classmethod
+    def preview(cls):
+        from tests.testapp.models import Subscriber
+
+        return cls(Subscriber(pk=4, name="Ann", email="ann@example.com"))

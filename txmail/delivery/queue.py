@@ -47,6 +47,7 @@ from . import (
     migrated,
     recovery,
     retention,
+    rows,
     send,
     shutdown,
 )
@@ -188,6 +189,13 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
     token = uuid.uuid4().hex
     tokens.append(token)
     now = timezone.now()
+    if retrying(rows.status_of, delivery_id) not in (*READY, None):
+        # Sent (or being sent) by another task's batch, or ended: nothing for this
+        # task. Every ready row has a task of its own coming (or the sweep's), so
+        # draining from here would only build the same queries again: a worker runs
+        # one such task for most messages it sends (one cheap query, not five).
+        maybe_sweep()
+        return {}
     row = retrying(Delivery.objects.filter(pk=delivery_id).only(
         "status", "task_backend", "queue_name", "priority", "next_attempt_at").first)
     if row is None:
@@ -198,11 +206,7 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
     # Its own row with a margin: the enqueuing host's clock may run a little
     # ahead of this one's, and a deferred retry may fire a moment early. A
     # scheduled row never goes before its time: its task waits for it.
-    if row.status not in READY:
-        # Sent (or being sent) by another task's batch, or ended: nothing for this
-        # task. Every ready row has a task of its own coming (or the sweep's), so
-        # draining from here would only build the same queries again: a worker runs
-        # one such task for most messages it sends.
+    if row.status not in READY:  # taken between the two reads
         maybe_sweep()
         return {}
     now = deadline.wait_until_due(row, now, CLOCK_MARGIN)

@@ -54,6 +54,23 @@ def update(pk: int, where: dict[str, Any], values: dict[str, Any], *,
         return cursor.rowcount
 
 
+def status_of(pk: int) -> str | None:
+    """Row ``pk``'s status (None: no such row), in one statement built once."""
+    alias = router.db_for_read(Delivery)
+    connection = connections[alias]
+    key = (alias, "status")
+    sql = _statements.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        meta = Delivery._meta
+        sql = _statements[key] = (f"SELECT {quote('status')} FROM {quote(meta.db_table)} "
+                                  f"WHERE {quote(meta.pk.column or 'id')} = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        found = cursor.fetchone()
+    return None if found is None else str(found[0])
+
+
 def drop_body(pk: int) -> None:
     """Delete row ``pk``'s body, if it has one."""
     alias = router.db_for_write(Body)
