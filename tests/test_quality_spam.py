@@ -153,6 +153,7 @@ def test_the_preview_scores_the_message_as_sent_and_shows_the_score(spamassassin
     from txmail.preview import previews
 
     settings.DEBUG = True
+    spam._cache.clear()  # another test in this process may have scored the rebuilt parts
     with registered():
         page = client.get("/emails/testapp.Columns/default/").content.decode()
         sent = previews.make_preview("testapp.Columns", Columns, "default", {}, None,

@@ -147,7 +147,7 @@ class StatementDigest(BulkMessage):
     template_name = "testapp/emails/statement"
     subject = "Your statement for {{ period }}"
     from_email = "Example Shop <news@example.com>"
-    delivery_options = DeliveryOptions(topic="statements")
+    delivery_options = DeliveryOptions(topic="bulletin")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
