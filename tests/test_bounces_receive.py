@@ -167,7 +167,8 @@ def test_a_report_naming_several_counts_only_for_the_return_paths_recipient():
 
 
 @pytest.mark.parametrize("name", ["auto-reply-rfc3834.eml", "auto-reply-exchange-oof.eml",
-                                  "auto-reply-gmail-vacation.eml", "auto-reply-precedence.eml"])
+                                  "auto-reply-gmail-vacation.eml", "auto-reply-precedence.eml",
+                                  "auto-reply-null-sender.eml"])
 def test_an_auto_reply_is_ignored(name):
     row = sent()
     before = rows()
