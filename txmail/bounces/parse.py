@@ -190,7 +190,9 @@ def _dsn(message: Message, identity: str) -> Report:
     per_message = blocks[0] if blocks else None
     recipients = []
     for block in blocks[1:]:
-        address = _bare(block.get("Final-Recipient") or block.get("Original-Recipient"))
+        # Original-Recipient is the address txmail sent to; Final-Recipient the one
+        # that failed, which differs when the recipient's server forwarded it.
+        address = _bare(block.get("Original-Recipient") or block.get("Final-Recipient"))
         if not address:
             continue
         action = str(block.get("Action", "")).strip().lower()
