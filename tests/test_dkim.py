@@ -110,6 +110,15 @@ def test_send_now_is_signed_too(smtp_server, key_pem):
     assert received.rcpt_tos == ["ann@example.com", "cc@example.com"]
 
 
+def test_send_now_keeps_the_bytes_it_sent_signed_once(smtp_server, key_pem):
+    config = {"DKIM": {"example.com": {"selector": "s1", "key": key_pem}}, "KEEP_BODIES": True}
+    with override_settings(MAILERS={"transactional": smtp_server.mailer()}, TXMAIL=config):
+        sent = Hello().send()
+    [received] = smtp_server.received
+    # The log's bytes (the admin's "send again") are the signed bytes that went out.
+    assert bytes(Delivery.objects.get(pk=sent.delivery_id).raw) == received.data
+
+
 def test_a_subdomain_uses_its_parents_key_and_other_domains_are_not_signed(
         smtp_server, key_pem):
     config = {"DKIM": {"Example.com": {"selector": "s1", "key": key_pem}}}
