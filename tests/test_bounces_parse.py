@@ -36,6 +36,8 @@ EXPECTED = {
     "auto-reply-exchange-oof.eml": (AUTO_REPLY, [], ""),
     "auto-reply-gmail-vacation.eml": (AUTO_REPLY, [], ""),
     "auto-reply-precedence.eml": (AUTO_REPLY, [], ""),
+    # Sent from the null sender (RFC 3834, 3.3), with bounce words and its own address.
+    "auto-reply-null-sender.eml": (AUTO_REPLY, [], ""),
     "human-reply.eml": (UNKNOWN, [], ""),
 }
 

@@ -166,8 +166,20 @@ def test_a_report_naming_several_counts_only_for_the_return_paths_recipient():
     assert list(Suppression.objects.values_list("address", flat=True)) == ["ann@example.com"]
 
 
+def test_a_bounce_from_where_the_recipient_forwarded_to_counts_for_the_recipient():
+    # ann@example.com's server forwarded it; the next one refused the forward.
+    row = sent()
+    raw = fixture("postfix-hard.eml", **{
+        "Final-Recipient: rfc822; ann@example.com": b"Final-Recipient: rfc822; ann@gmail.example"})
+    assert b"ann@gmail.example" in raw
+    said = bounces.receive(raw, return_path(row))
+    assert said == f"Hard bounce of ann@example.com (5.1.1) on delivery {row.pk}: suppressed."
+    assert list(Suppression.objects.values_list("address", flat=True)) == ["ann@example.com"]
+
+
 @pytest.mark.parametrize("name", ["auto-reply-rfc3834.eml", "auto-reply-exchange-oof.eml",
-                                  "auto-reply-gmail-vacation.eml", "auto-reply-precedence.eml"])
+                                  "auto-reply-gmail-vacation.eml", "auto-reply-precedence.eml",
+                                  "auto-reply-null-sender.eml"])
 def test_an_auto_reply_is_ignored(name):
     row = sent()
     before = rows()

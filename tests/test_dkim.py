@@ -110,6 +110,29 @@ def test_send_now_is_signed_too(smtp_server, key_pem):
     assert received.rcpt_tos == ["ann@example.com", "cc@example.com"]
 
 
+def test_send_now_keeps_the_bytes_it_sent_signed_once(smtp_server, key_pem):
+    config = {"DKIM": {"example.com": {"selector": "s1", "key": key_pem}}, "KEEP_BODIES": True}
+    with override_settings(MAILERS={"transactional": smtp_server.mailer()}, TXMAIL=config):
+        sent = Hello().send()
+    [received] = smtp_server.received
+    # The log's bytes (the admin's "send again") are the signed bytes that went out.
+    assert bytes(Delivery.objects.get(pk=sent.delivery_id).raw) == received.data
+
+
+def test_an_api_mailer_gets_the_fields_without_the_stored_bytes_signature(key_pem):
+    from txmail.mail.frozen import FrozenEmail, freeze
+
+    config = {"DKIM": {"example.com": {"selector": "s1", "key": key_pem}}}
+    with override_settings(TXMAIL=config):
+        raw, sender, recipients = freeze(Hello().message())
+        key = txdkim.keys()[0]
+    frozen = FrozenEmail(raw, sender, recipients)
+    # A provider's API rebuilds the message from these: a copied signature would fail.
+    assert "DKIM-Signature" not in frozen.extra_headers
+    assert frozen.extra_headers["Message-ID"] and frozen.subject
+    assert dkim.verify(frozen.message().as_bytes(), dnsfunc=dns_for(key))  # SMTP's bytes
+
+
 def test_a_subdomain_uses_its_parents_key_and_other_domains_are_not_signed(
         smtp_server, key_pem):
     config = {"DKIM": {"Example.com": {"selector": "s1", "key": key_pem}}}

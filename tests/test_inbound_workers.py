@@ -140,6 +140,31 @@ def test_the_lmtp_listener_answers_each_recipient(cluster):
         ("orders@example.org", "lmtp", "processed", "order mail for orders@example.org")]
 
 
+def test_an_address_named_twice_is_stored_once_and_recipients_are_capped(cluster):
+    smtp, lmtp = listen(cluster), listen(cluster, "--lmtp")
+    with smtplib.SMTP("127.0.0.1", smtp, timeout=10) as client:
+        client.ehlo()
+        client.mail("ann@customer.example")
+        replies = [client.rcpt("support@example.com" if i % 2 else "SUPPORT@example.com")[0]
+                   for i in range(100)]
+        assert replies == [250] * 100
+        assert client.rcpt("orders@example.org") == (
+            452, b"4.5.3 Too many recipients: send the rest in another transaction")
+        assert client.data(message())[0] == 250
+    with smtplib.LMTP("127.0.0.1", lmtp, timeout=10) as client:
+        client.ehlo_or_helo_if_needed()
+        client.mail("ann@customer.example")
+        for address in ("orders@example.org", "support@example.com", "Orders@example.org"):
+            assert client.rcpt(address)[0] == 250
+        # RFC 2033: one reply per accepted RCPT, the repeated address's too.
+        replies = [client.data(message())[0], client.getreply()[0], client.getreply()[0]]
+        assert replies == [250, 250, 250]
+        client.rset()  # the connection is still in step: no reply was left unread
+    assert sorted((r["envelope_recipient"], r["source"]) for r in rows(cluster)) == [
+        ("SUPPORT@example.com", "smtp"), ("orders@example.org", "lmtp"),
+        ("support@example.com", "lmtp")]
+
+
 def inbound_command(cluster: Cluster, raw: bytes, *args: str, env: dict | None = None):
     return subprocess.run(
         [sys.executable, "-m", "django", "txmail", "inbound", *args], input=raw,

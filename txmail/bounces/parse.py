@@ -97,9 +97,13 @@ def _read(message: EmailMessage, raw: bytes) -> Report:
                 return dsn
         if report_type == "feedback-report" or _part(message, "message/feedback-report"):
             return _arf(message, identity)
-    if (found := _text_bounce(message, identity)) is not None:
+    # A person's auto-reply may have bounce words and a null sender (RFC 3834, 3.3
+    # asks for one): only a mailer daemon's message is read as a bounce in words then.
+    auto = _auto_reply(message)
+    if (not auto or _from_daemon(message)) and (
+            found := _text_bounce(message, identity)) is not None:
         return found
-    if _auto_reply(message):
+    if auto:
         return Report(AUTO_REPLY, identity, reporter=str(message.get("From", "")))
     return Report(UNKNOWN, identity, reporter=str(message.get("From", "")))
 
@@ -186,7 +190,9 @@ def _dsn(message: Message, identity: str) -> Report:
     per_message = blocks[0] if blocks else None
     recipients = []
     for block in blocks[1:]:
-        address = _bare(block.get("Final-Recipient") or block.get("Original-Recipient"))
+        # Original-Recipient is the address txmail sent to; Final-Recipient the one
+        # that failed, which differs when the recipient's server forwarded it.
+        address = _bare(block.get("Original-Recipient") or block.get("Final-Recipient"))
         if not address:
             continue
         action = str(block.get("Action", "")).strip().lower()
@@ -226,13 +232,16 @@ _BOUNCE_WORDS = re.compile(
 _ADDRESS = re.compile(r"<?([A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?")
 
 
+def _from_daemon(message: Message) -> bool:
+    sender = getattr(message.get("From"), "addresses", ())
+    return any(_DAEMONS.match(str(a.addr_spec)) for a in sender)
+
+
 def _text_bounce(message: Message, identity: str) -> Report | None:
     """A bounce written as text only (Exim's classic form): each failed address on a line
     of its own, the server's reply on the lines under it."""
-    sender = getattr(message.get("From"), "addresses", ())
-    from_daemon = any(_DAEMONS.match(str(a.addr_spec)) for a in sender)
     # A bounce's envelope sender is empty (RFC 5321, 4.5.5): "Return-Path: <>".
-    if not from_daemon and str(message.get("Return-Path", "")).strip() != "<>":
+    if not _from_daemon(message) and str(message.get("Return-Path", "")).strip() != "<>":
         return None
     text = _plain_text(message)
     if not _BOUNCE_WORDS.search(f"{message.get('Subject', '')}\n{text}"):

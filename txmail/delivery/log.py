@@ -42,6 +42,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
     idempotency key's duplicates return it).
     """
     row = None
+    frozen = None
     recipients = list(email.recipients())
     check = respect_suppression and txmail_settings.SUPPRESSION
     suppressed = suppression.filter_recipients(email, topic, critical=critical) if check else {}
@@ -57,7 +58,8 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
             critical=critical,
         )
         if txmail_settings.KEEP_BODIES and not secret_body:
-            row.raw = freeze(email)[0]
+            frozen = freeze(email)  # signed once: the kept bytes are the ones sent
+            row.raw = frozen[0]
         row.save(force_insert=True)
     if row is not None:
         esp.apply(email, {}, row.pk)  # the metadata names the row, for webhooks
@@ -72,7 +74,7 @@ def send_now(email: Any, alias: str, *, message_class: str = "",
             recipients=[], email=email, delivery_id=row.pk if row else None,
             suppressed=suppressed)
     try:
-        sent = replace(deliver(signed_email(email), alias), suppressed=suppressed)
+        sent = replace(deliver(signed_email(email, frozen), alias), suppressed=suppressed)
     except DeliveryError as exc:
         status = Status.UNKNOWN if isinstance(exc, DeliveryOutcomeUnknown) else Status.FAILED
         if row is not None:

@@ -3,7 +3,11 @@
 It is a final destination, never a relay: ``RCPT TO`` is refused for any domain
 ``TXMAIL["INBOUND"]["DOMAINS"]`` doesn't list (``550 5.7.1 relaying denied``),
 and for an address there that no mailbox routes and that is no return path
-(``550 5.1.1``), so the sending server writes the bounce, not us. The ``SIZE``
+(``550 5.1.1``), so the sending server writes the bounce, not us. An address named
+twice in one transaction is stored once, and past ``MAX_RECIPIENTS`` (100, the
+least RFC 5321 lets a server accept) ``RCPT`` is answered ``452``: each
+recipient stores a copy of the message, so one transaction can't store it
+without bound. The ``SIZE``
 extension announces ``MAX_SIZE``; a larger message is refused (552). Each
 message is stored (``store.store()``, one row per recipient) before it is
 acknowledged; a database error answers ``451`` and the sender tries again.
@@ -34,6 +38,8 @@ logger = logging.getLogger("txmail.inbound")
 RELAYING_DENIED = "550 5.7.1 Relaying denied: this server accepts mail for its own domains only"
 NO_MAILBOX = "550 5.1.1 No such mailbox here"
 ACCEPTED = "250 2.0.0 Message accepted"
+TOO_MANY = "452 4.5.3 Too many recipients: send the rest in another transaction"
+MAX_RECIPIENTS = 100
 TRY_LATER = "451 4.3.0 Temporary failure storing the message: try again later"
 
 
@@ -47,21 +53,30 @@ def refusal(address: str, domains: set[str]) -> str | None:
     return NO_MAILBOX
 
 
+def unique(recipients: list[str]) -> dict[str, str]:
+    """Each address once (its first spelling), by its canonical form: one copy per mailbox."""
+    found: dict[str, str] = {}
+    for recipient in recipients:
+        found.setdefault(canonical(recipient), recipient)
+    return found
+
+
 def store_all(raw: bytes, sender: str, recipients: list[str], source: str) -> list[str]:
     """Store ``raw`` for each recipient; one reply line each (LMTP's answers)."""
     close_old_connections()  # a long-running server: the last one may have gone away
-    replies = []
-    for recipient in recipients:
+    replies: dict[str, str] = {}  # by canonical address
+    for key, recipient in unique(recipients).items():
         try:
             store.store(raw, recipient=recipient, sender=sender, source=source)
         except store.TooLarge as exc:
-            replies.append(f"552 5.3.4 {exc}")
+            replies[key] = f"552 5.3.4 {exc}"
         except Exception:
             logger.exception("txmail: could not store a message for %s", recipient)
-            replies.append(TRY_LATER)
+            replies[key] = TRY_LATER
         else:
-            replies.append(ACCEPTED)
-    return replies
+            replies[key] = ACCEPTED
+    # One reply per RCPT accepted (RFC 2033, 4.2), a repeated address's as its first's.
+    return [replies[canonical(r)] for r in recipients]
 
 
 def store_once(raw: bytes, sender: str, recipients: list[str], source: str) -> str:
@@ -73,7 +88,7 @@ def store_once(raw: bytes, sender: str, recipients: list[str], source: str) -> s
     close_old_connections()
     try:
         with transaction.atomic(using=router.db_for_write(InboundMessage)):
-            for recipient in recipients:
+            for recipient in unique(recipients).values():
                 store.store(raw, recipient=recipient, sender=sender, source=source)
     except store.TooLarge as exc:
         return f"552 5.3.4 {exc}"
@@ -92,6 +107,8 @@ class Handler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return TOO_MANY  # RFC 5321, 4.5.3.1.10: the client sends the rest later
         refused = await sync_to_async(refusal)(address, self.domains)
         if refused:
             return refused

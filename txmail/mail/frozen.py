@@ -21,8 +21,10 @@ from django.core.mail import EmailMultiAlternatives
 from ..addresses import canonical
 from . import dkim
 
+# Not passed on as extra headers. DKIM-Signature: an API provider builds a message of
+# its own from the fields, which the signature of the stored bytes would fail.
 _HEADER_FIELDS = {"subject", "from", "to", "cc", "bcc", "reply-to", "mime-version",
-                  "content-type", "content-transfer-encoding"}
+                  "content-type", "content-transfer-encoding", "dkim-signature"}
 
 
 def freeze(email: Any) -> tuple[bytes, str, list[str]]:

@@ -16,12 +16,16 @@ _CARRIED = ("tags", "metadata", "esp_extra", "idempotency_key", "return_path",
             "return_paths")
 
 
-def signed_email(email: Any) -> Any:
+def signed_email(email: Any, frozen: tuple[bytes, str, list[str]] | None = None) -> Any:
     """``email`` as the mailer should get it: a ``FrozenEmail`` of signed bytes with the
-    same envelope and options when a DKIM key applies to it, else ``email`` itself."""
+    same envelope and options when a DKIM key applies to it, else ``email`` itself.
+
+    ``frozen``: what ``freeze(email)`` gave already (the bytes the log keeps), so the
+    message is signed once and the kept bytes are the ones sent.
+    """
     if not dkim.applies_to(email):
         return email
-    raw, envelope_from, recipients = freeze(email)
+    raw, envelope_from, recipients = frozen or freeze(email)
     signed = FrozenEmail(raw, envelope_from, recipients)
     for name in _CARRIED:
         if getattr(email, name, None):
