@@ -180,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Directory to write caniemail.json and its licence to.")
     args = parser.parse_args(argv)
     files, licence = read_checkout(args.checkout) if args.checkout else read_archive()
-    path = write(build(files, commit=args.commit, date=args.date), licence, args.output)
-    print(f"Wrote {len(files)} features to {path}.", file=sys.stderr)
+    snapshot = build(files, commit=args.commit, date=args.date)
+    path = write(snapshot, licence, args.output)
+    print(f"Wrote {len(snapshot['features'])} features to {path}.", file=sys.stderr)
     return 0
 
 
