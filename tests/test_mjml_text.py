@@ -119,6 +119,17 @@ def test_django_tags_in_the_source_are_not_text_but_values_are():
         (1, "mj-section", "{{ v }}")]
 
 
+def test_a_comment_spanning_lines_is_text_as_django_renders_it():
+    source = ("<mj-section>{# not a\ncomment #}<mj-column></mj-column>"
+              "{% comment %}a\nblock{% endcomment %}</mj-section>")
+    assert [(d.line, d.text) for d in in_source(source)] == [(1, "{# not a\ncomment #}")]
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        pipeline({"t.mjml": f"<mjml><mj-body>{source}</mj-body></mjml>"}, {})
+    assert [m.split(": ")[1].split(" stands")[0] for m in dropped_warnings(record)] == [
+        "text"]  # Django rendered it, MJML drops it
+
+
 def test_the_check_warns_with_the_file_and_line(registered):  # noqa: F811
     cls = registered("check_container_text")
     [warning] = txmail_issues()

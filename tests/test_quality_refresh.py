@@ -1,8 +1,10 @@
 """``python -m txmail.quality.refresh`` against a small local caniemail checkout."""
 
+import io
 import json
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 from txmail.quality import refresh
@@ -40,8 +42,27 @@ def test_the_command_writes_the_snapshot_and_the_licence(tmp_path):
     written = json.loads((tmp_path / "caniemail.json").read_text())
     assert written["features"]["css-display-flex"]["title"] == "display:flex"
     assert "Rémi Parmentier" in (tmp_path / "caniemail-LICENSE.txt").read_text()
+    assert "Wrote 1 features" in run.stderr  # caniemail's _template isn't one
 
 
 def test_the_snapshot_is_package_data():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"quality/data/*"' in pyproject
+
+
+def test_the_archive_s_commit_is_recorded(tmp_path):
+    """GitHub's archive names its commit in the pax header; read offline here."""
+    path = tmp_path / "main.tar.gz"
+    sha = "6b086a3483a92078ba5226626e13db6f0a95a113"
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT,
+                      pax_headers={"comment": sha}) as archive:
+        for source, name in ((FIXTURE / "LICENSE", "caniemail-main/LICENSE"),
+                             (FIXTURE / "_features" / "css-display-flex.md",
+                              "caniemail-main/_features/css-display-flex.md")):
+            data = source.read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    files, licence, commit = refresh.read_archive(path.as_uri())
+    assert (list(files), commit) == (["css-display-flex"], sha)
+    assert "Rémi Parmentier" in licence

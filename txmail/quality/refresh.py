@@ -143,11 +143,16 @@ def read_checkout(root: Path) -> tuple[dict[str, str], str]:
     return files, licence
 
 
-def read_archive(url: str = ARCHIVE) -> tuple[dict[str, str], str]:
+def read_archive(url: str = ARCHIVE) -> tuple[dict[str, str], str, str]:
+    """``(files, licence, commit)`` of caniemail's GitHub archive at ``url``.
+
+    GitHub names the archive's commit in its pax header (the snapshot records it).
+    """
     with urllib.request.urlopen(url, timeout=60) as response:
         data = response.read()
     files, licence = {}, ""
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        commit = str(archive.pax_headers.get("comment", "")).strip()
         for member in archive.getmembers():
             parts = member.name.split("/")
             extracted = archive.extractfile(member) if member.isfile() else None
@@ -157,7 +162,7 @@ def read_archive(url: str = ARCHIVE) -> tuple[dict[str, str], str]:
                 files[parts[2].removesuffix(".md")] = extracted.read().decode("utf-8")
             elif parts[1:] == ["LICENSE"]:
                 licence = extracted.read().decode("utf-8")
-    return files, licence
+    return files, licence, commit if re.fullmatch(r"[0-9a-f]{40}", commit) else ""
 
 
 def write(snapshot: dict[str, Any], licence: str, directory: Path = DATA_DIR) -> Path:
@@ -179,9 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DATA_DIR,
                         help="Directory to write caniemail.json and its licence to.")
     args = parser.parse_args(argv)
-    files, licence = read_checkout(args.checkout) if args.checkout else read_archive()
-    path = write(build(files, commit=args.commit, date=args.date), licence, args.output)
-    print(f"Wrote {len(files)} features to {path}.", file=sys.stderr)
+    commit = args.commit
+    if args.checkout:
+        files, licence = read_checkout(args.checkout)
+    else:
+        files, licence, found = read_archive()
+        commit = commit or found
+    snapshot = build(files, commit=commit, date=args.date)
+    path = write(snapshot, licence, args.output)
+    print(f"Wrote {len(snapshot['features'])} features to {path}.", file=sys.stderr)
     return 0
 
 

@@ -179,9 +179,10 @@ def warn(prepared: Prepared, template: str, *, quoted: bool = True) -> None:
 
 
 # Django tags and comments of a template's source: they render nothing where they
-# stand ({{ value }} renders text, so it stays).
+# stand ({{ value }} renders text, so it stays). As in Django's lexer, a tag or a
+# {# comment #} is on one line: one spanning lines is text, rendered as written.
 _DJANGO_SILENT = re.compile(
-    r"\{%\s*comment\b.*?%\}.*?\{%\s*endcomment\s*%\}|\{#.*?#\}|\{%.*?%\}", re.DOTALL
+    r"\{%[ \t]*comment\b.*?%\}(?s:.*?)\{%[ \t]*endcomment[ \t]*%\}|\{#.*?#\}|\{%.*?%\}"
 )
 
 
