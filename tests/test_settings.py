@@ -199,9 +199,10 @@ def test_unsubscribe_mailto_takes_one_address(settings):
 
 BULK_NEEDS_A_BASE_URL = (
     "testapp.Bulletin, testapp.BulletinByLanguage, testapp.BulletinWithArchive, "
-    "testapp.StatementDigest need an absolute unsubscribe URL, and txmail has no base URL to build it from: "
-    "TXMAIL['SITE_URL'] is None and django.contrib.sites is not installed. Set "
-    "TXMAIL['SITE_URL'] to the site's scheme and host, e.g. 'https://shop.example.com'."
+    "testapp.StatementDigest need an absolute unsubscribe URL, and txmail has no base URL "
+    "to build it from: TXMAIL['SITE_URL'] is None and django.contrib.sites is not "
+    "installed. Set TXMAIL['SITE_URL'] to the site's scheme and host, e.g. "
+    "'https://shop.example.com'."
 )
 
 
