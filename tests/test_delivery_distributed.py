@@ -105,7 +105,7 @@ def wait_until_ready(workers: list[subprocess.Popen], logs: list[Path]) -> None:
 def sent_per_worker(log: Path) -> int:
     """Messages a worker sent, from its log: each task returns its counts."""
     text = log.read_text()
-    return sum(int(n) for n in re.findall(r"deliver_queued\[[^\]]+\] succeeded in "
+    return sum(int(n) for n in re.findall(r"deliver_(?:queued|ready)\[[^\]]+\] succeeded in "
                                           r"[^:]+: \{[^}]*'sent': (\d+)", text))
 
 

@@ -2,6 +2,7 @@
 
 from .backends.models import MailerRate
 from .bulk.models import Campaign, Chunk, Recipient
+from .delivery.handoff import WaitingTask
 from .delivery.idempotency import IdempotencyKey
 from .delivery.models import Delivery, Status
 from .inbound.models import InboundMessage
@@ -10,4 +11,4 @@ from .webhooks.models import DeliveryEvent
 
 __all__ = ["Campaign", "Chunk", "Delivery", "DeliveryEvent", "IdempotencyKey", "InboundMessage",
            "MailerRate",
-           "Recipient", "Status", "Suppression"]
+           "Recipient", "Status", "Suppression", "WaitingTask"]

@@ -43,6 +43,7 @@ from ..mail.frozen import freeze
 from . import (
     bookkeeping,
     deadline,
+    handoff,
     idempotency,
     migrated,
     recovery,
@@ -112,17 +113,29 @@ def new_row(email: Any, *, alias: str, message_class: str,
 
 
 def task_for(backend: str, queue_name: str, priority: int, *, owner: str = "",
-             run_after: datetime | None = None) -> Any:
-    """Return ``deliver_queued`` configured for a backend, queue and priority."""
-    return tasking.configured(deliver_queued, backend, queue_name, priority, owner=owner,
-                              run_after=run_after)
+             run_after: datetime | None = None, ready: bool = False) -> Any:
+    """Return ``deliver_queued`` (``deliver_ready`` if ``ready``) configured for a
+    backend, queue and priority."""
+    return tasking.configured(deliver_ready if ready else deliver_queued, backend,
+                              queue_name, priority, owner=owner, run_after=run_after)
 
 
 def hand_off(row: Delivery, run_after: datetime | None = None) -> None:
-    """Give the queue a task for ``row``; if that can't be done the sweep does it later."""
+    """Give the queue a task for ``row``; if that can't be done the sweep does it later.
+
+    A row due now shares its queue's waiting task (``handoff.summon()``); one due
+    later gets a task of its own, deferred to its time.
+    """
     backend = row.task_backend or txmail_settings.TASK_BACKEND
     try:
-        if run_after is not None and not task_backends[backend].supports_defer:
+        if run_after is None:
+            # The row's own task_backend: a row sent at once and sent again later
+            # keeps "" (the setting's backend), and the drain selects rows by it.
+            key = (row.task_backend, row.queue_name, row.priority)
+            handoff.summon(key, lambda: task_for(
+                backend, row.queue_name, row.priority, ready=True).enqueue(*key))
+            return
+        if not task_backends[backend].supports_defer:
             # The backend can't wait: the sweep hands it off once it is due.
             Delivery.objects.filter(pk=row.pk).update(needs_handoff=True)
             return
@@ -144,8 +157,15 @@ def hand_off(row: Delivery, run_after: datetime | None = None) -> None:
 
 @task()
 def deliver_queued(delivery_id: int) -> dict[str, int]:
-    """The task: send delivery ``delivery_id`` and other ready ones of its queue."""
+    """The task for one row (a retry, a send time): send delivery ``delivery_id`` and
+    other ready ones of its queue."""
     return run(delivery_id)
+
+
+@task()
+def deliver_ready(task_backend: str, queue_name: str, priority: int) -> dict[str, int]:
+    """A queue's task (``handoff``): send the ready rows of the queue."""
+    return drain((task_backend, queue_name, priority))
 
 
 # How long one task keeps claiming more ready rows of its queue. It keeps its
@@ -185,15 +205,13 @@ def _release(tokens: list[str]) -> None:
 
 
 def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
-    outages = bookkeeping.outages()
     token = uuid.uuid4().hex
     tokens.append(token)
     now = timezone.now()
     if retrying(rows.status_of, delivery_id) not in (*READY, None):
         # Sent (or being sent) by another task's batch, or ended: nothing for this
-        # task. Every ready row has a task of its own coming (or the sweep's), so
-        # draining from here would only build the same queries again: a worker runs
-        # one such task for most messages it sends (one cheap query, not five).
+        # task. Every ready row has its queue's task coming (or the sweep's), so
+        # draining from here would only build the same queries again.
         maybe_sweep()
         return {}
     row = retrying(Delivery.objects.filter(pk=delivery_id).only(
@@ -214,12 +232,43 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
              now, due=now + CLOCK_MARGIN)
     # Drain: other ready rows of the same task backend and queue, so one task
     # fills the worker's connections (their own tasks then find nothing to do).
-    limit = max(txmail_settings.BATCH_SIZE - 1, 0)
     floor = [row.priority]  # the lowest priority claimed: rows above it jump the line
+    return _drain(row.task_backend, row.queue_name, token, tokens, floor, exclude=delivery_id)
+
+
+def drain(key: handoff.Key) -> dict[str, int]:
+    """Send the ready rows of queue ``key`` (its ``deliver_ready`` task)."""
+    handoff.started(key)  # first: a row summoned after this gets a task of its own
+    validate_settings()
+    tokens: list[str] = []
+    try:
+        return _drain(key[0], key[1], uuid.uuid4().hex, tokens, [key[2]], summoned=key)
+    except BaseException:
+        _release(tokens)
+        raise
+
+
+def _drain(backend: str, queue_name: str, token: str, tokens: list[str], floor: list[int],
+           exclude: int | None = None, summoned: handoff.Key | None = None
+           ) -> dict[str, int]:
+    """Claim ready rows of a queue under ``token`` (a batch, more as the lanes free up)
+    and send them; ``floor[0]`` is the lowest priority claimed."""
+    if token not in tokens:
+        tokens.append(token)
+    outages = bookkeeping.outages()
+    now = timezone.now()
+    batch = max(txmail_settings.BATCH_SIZE, 1)
+    limit = batch - 1 if exclude is not None else batch  # a row's task has its own
     ids = [] if shutdown.stopping.is_set() else retrying(
-        _ready_ids, row, now, limit, exclude=delivery_id, floor=floor)
+        _ready_ids, backend, queue_name, now, limit, exclude=exclude, floor=floor)
     if ids:
         retrying(_claim, Delivery.objects.filter(pk__in=ids), token, now)
+    elif summoned is not None:
+        maybe_sweep()
+        return {}
+    if summoned is not None and len(ids) == limit:
+        # More than a batch waits: a task for another worker, so the workers share it.
+        _summon_again(summoned)
     drain_until = time.monotonic() + DRAIN_SECONDS
 
     def claim_more() -> str | None:
@@ -229,7 +278,7 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
             return None
         more, when = uuid.uuid4().hex, timezone.now()
         tokens.append(more)
-        ids = _ready_ids(row, when, max(txmail_settings.BATCH_SIZE, 1), floor=floor)
+        ids = _ready_ids(backend, queue_name, when, batch, floor=floor)
         if ids and _claim(Delivery.objects.filter(pk__in=ids), more, when):
             return more
         return None
@@ -238,17 +287,28 @@ def _run(delivery_id: int, tokens: list[str]) -> dict[str, int]:
         return Q(priority__gt=floor[0])
 
     counts = send_claimed(token, claim_more=partial(retrying, claim_more) if limit else None,
-                          jump=jumper(row.task_backend, first, tokens, until=drain_until))
+                          jump=jumper(backend, first, tokens, until=drain_until))
     if bookkeeping.outages() != outages:
         bookkeeping.drop_connections()  # the worker's own, dead since the outage
     if not shutdown.stopping.is_set():
+        if summoned is not None and time.monotonic() > drain_until:
+            _summon_again(summoned)  # its time is up with rows left: a task goes on
         maybe_sweep()
     return counts
 
 
-def _ready_ids(row: Delivery, now: datetime, limit: int, exclude: int | None = None,
-               floor: list[int] | None = None) -> list[int]:
-    """Up to ``limit`` ready rows of ``row``'s task backend and queue, next first.
+def _summon_again(key: handoff.Key) -> None:
+    """Summon a task for queue ``key`` if ready rows remain (a drain's follow-on)."""
+    if retrying(Delivery.objects.filter(
+            status__in=READY, next_attempt_at__lte=timezone.now(), task_backend=key[0],
+            queue_name=key[1]).exists):
+        row = Delivery(task_backend=key[0], queue_name=key[1], priority=key[2])
+        hand_off(row)
+
+
+def _ready_ids(backend: str, queue_name: str, now: datetime, limit: int,
+               exclude: int | None = None, floor: list[int] | None = None) -> list[int]:
+    """Up to ``limit`` ready rows of task ``backend`` and queue ``queue_name``, next first.
 
     ``floor[0]`` is lowered to the lowest priority among them.
     """
@@ -256,7 +316,7 @@ def _ready_ids(row: Delivery, now: datetime, limit: int, exclude: int | None = N
         return []
     ready = Delivery.objects.filter(
         status__in=READY, next_attempt_at__lte=now,
-        task_backend=row.task_backend, queue_name=row.queue_name,
+        task_backend=backend, queue_name=queue_name,
     ).order_by("-priority", "next_attempt_at", "pk")
     if exclude is not None:
         ready = ready.exclude(pk=exclude)
@@ -311,6 +371,10 @@ def sweep(*, older_than: float | None = None, claims: bool = True) -> dict[str, 
     """Recover what crashed workers and lost hand-offs left (``recovery.sweep()``), and
     hand it to the task queue again; return the counts."""
     found, again = recovery.sweep(older_than=older_than, claims=claims)
+    # A queue's flag set that long ago: its task never started (its worker died, or
+    # it was deleted). Cleared, so the hand-offs below enqueue a task again.
+    timeout = float(txmail_settings.CLAIM_TIMEOUT if older_than is None else older_than)
+    handoff.clear_stale(timezone.now() - timedelta(seconds=timeout))
     for row in again:
         hand_off(row)
     # In passing: idempotency keys whose window has passed (not counted: the
