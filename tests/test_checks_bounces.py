@@ -54,8 +54,10 @@ def test_dkim_keys_are_loaded_and_measured(tmp_path):
                                                                "key": pem(1024)}})
     assert id == "txmail.W121"
     assert "has 1024 bits; 2048 are recommended" in message
-    assert 'Publish its public key in DNS: s1._domainkey.example.com TXT "v=DKIM1; k=rsa; p=' \
-        in message
+    assert ("2048 are recommended (RFC 8301). Generate a 2048-bit key under a new selector "
+            "(openssl genrsa -out s2.pem 2048), publish its record (`manage.py txmail dkim` "
+            "prints it), then sign with it. Until then, publish this key's record in DNS: "
+            's1._domainkey.example.com TXT "v=DKIM1; k=rsa; p=') in message
     [(id, message)] = found(check_dkim, DKIM={"example.com": {"selector": "s1",
                                                                "key": pem(512)}})
     assert id == "txmail.E122" and "has 512 bits" in message

@@ -68,7 +68,6 @@ def check_dkim(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessa
         except InvalidSetting as exc:
             found.append(_error(str(exc), "txmail.E121"))
             continue
-        publish = f"Publish its public key in DNS: {key.record}"
         if key.bits < dkim.MINIMUM_BITS:
             found.append(_error(
                 f"TXMAIL['DKIM'][{domain!r}]'s key has {key.bits} bits: receivers ignore "
@@ -78,6 +77,9 @@ def check_dkim(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessa
         elif key.bits < dkim.RECOMMENDED_BITS:
             found.append(checks.Warning(
                 f"TXMAIL['DKIM'][{domain!r}]'s key has {key.bits} bits; "
-                f"{dkim.RECOMMENDED_BITS} are recommended (RFC 8301). {publish}",
+                f"{dkim.RECOMMENDED_BITS} are recommended (RFC 8301). Generate a 2048-bit "
+                "key under a new selector (openssl genrsa -out s2.pem 2048), publish its "
+                "record (`manage.py txmail dkim` prints it), then sign with it. Until then, "
+                f"publish this key's record in DNS: {key.record}",
                 obj="settings.TXMAIL", id="txmail.W121"))
     return found
