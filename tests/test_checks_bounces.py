@@ -30,7 +30,8 @@ def found(check, **txmail):
 
 def test_a_good_bounces_setting_has_no_problem():
     assert found(check_bounces, BOUNCES={"RETURN_PATH": "b+{token}@bounces.example.com",
-                                         "SOFT_BOUNCE_LIMIT": 5}) == []
+                                         "SOFT_BOUNCE_LIMIT": 5,
+                                         "SOFT_BOUNCE_WINDOW": 2.5 * 86400}) == []
     assert found(check_bounces) == []
 
 
@@ -42,6 +43,13 @@ def test_a_good_bounces_setting_has_no_problem():
     ({"RETURN_PATH": "b+{token}@x.example.com", "SOFT_BOUNCE_LIMIT": "3"},
      "'SOFT_BOUNCE_LIMIT'] must be a positive integer, not '3'"),
     ({"RETURN_PATH": "b+{token}@x.example.com", "DOMAIN": "x"}, "unknown key 'DOMAIN'"),
+    ({"RETURN_PATH": "b+{token}@x.example.com", "SOFT_BOUNCE_WINDOW": 0},
+     "TXMAIL['BOUNCES']['SOFT_BOUNCE_WINDOW'] must be a positive number of seconds, not 0, "
+     "e.g. 7 * 86400 (a week). Fix it in settings.TXMAIL."),
+    ({"RETURN_PATH": "b+{token}@x.example.com", "SOFT_BOUNCE_WINDOW": "7 days"},
+     "'SOFT_BOUNCE_WINDOW'] must be a positive number of seconds, not '7 days'"),
+    ({"RETURN_PATH": "b+{token}@x.example.com", "SOFT_BOUNCE_WINDOW": None},
+     "'SOFT_BOUNCE_WINDOW'] must be a positive number of seconds, not None"),
 ])
 def test_a_bounces_mistake_is_e120(value, said):
     [(id, message)] = found(check_bounces, BOUNCES=value)
