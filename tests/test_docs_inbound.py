@@ -10,6 +10,7 @@ blocks are applied and the system checks run clean.
 import io
 import sys
 from email.message import EmailMessage
+from email.utils import parseaddr
 from types import SimpleNamespace
 from unittest import mock
 
@@ -99,9 +100,9 @@ def page(settings, tmp_path):
 
 
 def mime(to: str, subject: str = "Where is my parcel?", body: str = "It hasn't come.",
-         **headers) -> bytes:
+         sender: str = "Ann <ann@customer.example>", **headers) -> bytes:
     msg = EmailMessage()
-    msg["From"] = "Ann <ann@customer.example>"
+    msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
     msg["Message-ID"] = f"<{InboundMessage.objects.count()}@customer.example>"
@@ -173,7 +174,7 @@ def test_without_the_catch_all_an_unrouted_address_is_refused_at_the_pipe(
 def test_a_reply_to_the_signed_address_is_linked_and_one_without_a_delivery_bounces(
         page, django_capture_on_commit_callbacks, sent_mail):
     namespace = page("inbound.md", "class Comments(Mailbox)")
-    namespace["CommentNotice"](to=["bob@example.com"]).send()
+    namespace["CommentNotice"](to=["ann@customer.example"]).send()
     sent = Delivery.objects.get()
     [notice] = sent_mail
     [reply_to] = notice.email.reply_to
@@ -183,6 +184,12 @@ def test_a_reply_to_the_signed_address_is_linked_and_one_without_a_delivery_boun
     reply = pipe(capture, reply_to, mime(reply_to, subject="Re: a comment", body="Thanks!",
                                          In_Reply_To=sent.message_id))
     assert (reply.status, reply.delivery) == (Status.PROCESSED, sent)
+    # The token proves the address, not the sender (the page says so): a forward's reader
+    # writing to it is linked as well; only the From tells them apart.
+    other = pipe(capture, reply_to, mime(reply_to, sender="Eve <eve@elsewhere.example>"))
+    assert (other.status, other.delivery) == (Status.PROCESSED, sent)
+    assert [parseaddr(r.from_header)[1] in sent.recipients for r in (reply, other)] == [
+        True, False]
 
     token = reply_to.removeprefix("reply+").partition("@")[0]
     ident, _dot, signature = token.partition(".")
