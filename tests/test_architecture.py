@@ -27,3 +27,10 @@ def test_the_architecture_page_lists_only_modules_that_exist():
     gone = sorted(set(listed) - modules_in_code())
     assert not gone, f"docs/architecture.md names modules that don't exist: {gone}"
     assert len(listed) == len(set(listed)), "a module is listed twice"
+
+
+def test_apps_modules_are_discovered_in_one_place():
+    # Message classes (emails.py) and mailboxes (mailboxes.py) share registry.discover().
+    callers = sorted(p for p in modules_in_code() if "autodiscover_modules(" in (
+        ROOT / p).read_text())
+    assert callers == ["txmail/registry.py"]

@@ -4,6 +4,7 @@ What counts is recorded as a provider's webhook event is (txmail.webhooks); what
 (forged, replayed, never sent, another recipient, an auto-reply) changes no row.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -89,15 +90,15 @@ def test_soft_bounces_are_counted_until_the_limit(signalled):
         first, second = sent(), sent()
         said = bounces.receive(fixture("postfix-soft.eml"), return_path(first))
         assert said == "Soft bounce of ann@example.com (4.2.2) on delivery " \
-            f"{first.pk}: 1 of 2 soft bounces."
+            f"{first.pk}: 1 of 2 soft bounces in 7 days."
         assert not Suppression.objects.exists()
         again = fixture("postfix-soft.eml", **{"8C1B2D3E4F@mx": b"9999@mx"})  # another report
         said = bounces.receive(again, return_path(second))
-        assert said.endswith("2 soft bounces (TXMAIL['BOUNCES']['SOFT_BOUNCE_LIMIT'] 2): "
-                             "suppressed.")
+        assert said.endswith("2 soft bounces in 7 days (TXMAIL['BOUNCES']"
+                             "['SOFT_BOUNCE_LIMIT'] 2): suppressed.")
     entry = Suppression.objects.get()
     assert (entry.address, entry.reason) == ("ann@example.com", Reason.BOUNCED)
-    assert entry.description.startswith("2 soft bounces; the last: 4.2.2")
+    assert entry.description.startswith("2 soft bounces in 7 days; the last: 4.2.2")
     assert [e.event_type for e in DeliveryEvent.objects.all()] == ["bounced", "bounced"]
     assert len(signalled) == 2
 
@@ -108,6 +109,46 @@ def test_the_default_limit_is_three():
         raw = fixture("postfix-soft.eml", **{"8C1B2D3E4F@mx": f"{number}@mx".encode()})
         bounces.receive(raw, return_path(row))
         assert Suppression.objects.exists() == (number == 2)
+
+
+def soft_bounce(number: int) -> str:
+    """A soft bounce report of its own (``number``) on a delivery of its own."""
+    row = sent()
+    raw = fixture("postfix-soft.eml", **{"8C1B2D3E4F@mx": f"{number}@mx".encode()})
+    return bounces.receive(raw, return_path(row))
+
+
+def received_days_ago(days: int) -> None:
+    """Date the soft bounces received so far ``days`` back."""
+    DeliveryEvent.objects.update(received_at=timezone.now() - timedelta(days=days))
+
+
+def test_soft_bounces_over_a_year_do_not_suppress():
+    soft_bounce(1)
+    received_days_ago(300)
+    soft_bounce(2)
+    received_days_ago(150)
+    # The third in a year, the only one in the last 7 days (the default window).
+    assert soft_bounce(3).endswith(": 1 of 3 soft bounces in 7 days.")
+    assert not Suppression.objects.exists()
+    assert DeliveryEvent.objects.count() == 3  # each is still logged
+
+
+def test_soft_bounces_within_the_window_suppress():
+    window = {"BOUNCES": {**BOUNCES["BOUNCES"], "SOFT_BOUNCE_WINDOW": 30 * 86400}}
+    with override_settings(TXMAIL=window):
+        soft_bounce(1)
+        received_days_ago(20)
+        soft_bounce(2)
+        said = soft_bounce(3)
+    assert said.endswith(": 3 soft bounces in 30 days (TXMAIL['BOUNCES']"
+                         "['SOFT_BOUNCE_LIMIT'] 3): suppressed.")
+    assert Suppression.objects.get().description.startswith(
+        "3 soft bounces in 30 days; the last: 4.2.2")
+    DeliveryEvent.objects.update(received_at=timezone.now() - timedelta(hours=2))
+    with override_settings(TXMAIL={"BOUNCES": {**window["BOUNCES"],
+                                               "SOFT_BOUNCE_WINDOW": 3600}}):
+        assert soft_bounce(4).endswith(": 1 of 3 soft bounces in 1 hour.")
 
 
 def test_a_delay_notice_is_logged_and_not_counted():

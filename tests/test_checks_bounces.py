@@ -30,7 +30,8 @@ def found(check, **txmail):
 
 def test_a_good_bounces_setting_has_no_problem():
     assert found(check_bounces, BOUNCES={"RETURN_PATH": "b+{token}@bounces.example.com",
-                                         "SOFT_BOUNCE_LIMIT": 5}) == []
+                                         "SOFT_BOUNCE_LIMIT": 5,
+                                         "SOFT_BOUNCE_WINDOW": 2.5 * 86400}) == []
     assert found(check_bounces) == []
 
 
@@ -42,6 +43,13 @@ def test_a_good_bounces_setting_has_no_problem():
     ({"RETURN_PATH": "b+{token}@x.example.com", "SOFT_BOUNCE_LIMIT": "3"},
      "'SOFT_BOUNCE_LIMIT'] must be a positive integer, not '3'"),
     ({"RETURN_PATH": "b+{token}@x.example.com", "DOMAIN": "x"}, "unknown key 'DOMAIN'"),
+    ({"RETURN_PATH": "b+{token}@x.example.com", "SOFT_BOUNCE_WINDOW": 0},
+     "TXMAIL['BOUNCES']['SOFT_BOUNCE_WINDOW'] must be a positive number of seconds, not 0, "
+     "e.g. 7 * 86400 (a week). Fix it in settings.TXMAIL."),
+    ({"RETURN_PATH": "b+{token}@x.example.com", "SOFT_BOUNCE_WINDOW": "7 days"},
+     "'SOFT_BOUNCE_WINDOW'] must be a positive number of seconds, not '7 days'"),
+    ({"RETURN_PATH": "b+{token}@x.example.com", "SOFT_BOUNCE_WINDOW": None},
+     "'SOFT_BOUNCE_WINDOW'] must be a positive number of seconds, not None"),
 ])
 def test_a_bounces_mistake_is_e120(value, said):
     [(id, message)] = found(check_bounces, BOUNCES=value)
@@ -54,8 +62,10 @@ def test_dkim_keys_are_loaded_and_measured(tmp_path):
                                                                "key": pem(1024)}})
     assert id == "txmail.W121"
     assert "has 1024 bits; 2048 are recommended" in message
-    assert 'Publish its public key in DNS: s1._domainkey.example.com TXT "v=DKIM1; k=rsa; p=' \
-        in message
+    assert ("2048 are recommended (RFC 8301). Generate a 2048-bit key under a new selector "
+            "(openssl genrsa -out s2.pem 2048), publish its record (`manage.py txmail dkim` "
+            "prints it), then sign with it. Until then, publish this key's record in DNS: "
+            's1._domainkey.example.com TXT "v=DKIM1; k=rsa; p=') in message
     [(id, message)] = found(check_dkim, DKIM={"example.com": {"selector": "s1",
                                                                "key": pem(512)}})
     assert id == "txmail.E122" and "has 512 bits" in message

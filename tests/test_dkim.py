@@ -1,10 +1,14 @@
 """DKIM: messages signed once with their From domain's key, verified by dkimpy on the bytes
 a real SMTP server received (the public key served by a stand-in for DNS)."""
 
+import re
+from io import StringIO
+
 import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
@@ -40,12 +44,18 @@ def key_file(tmp_path, key_pem):
     return path
 
 
-def dns_for(key: txdkim.Key):
+def served(zone_line: str) -> tuple[str, bytes]:
+    """A zone file's TXT line as DNS serves it: its name, and its strings joined."""
+    name, _txt, strings = zone_line.partition(" TXT ")
+    return name, "".join(re.findall(r'"([^"]*)"', strings)).encode()
+
+
+def dns_for(key: txdkim.Key | str):
     """A DNS stand-in answering the record `manage.py txmail dkim` says to publish."""
-    def dnsfunc(name, timeout=5):
-        if name.decode().rstrip(".") == key.record_name:
-            return key.record.split(" TXT ", 1)[1].strip('"').encode()
-        return None
+    name, value = served(key if isinstance(key, str) else key.record)
+
+    def dnsfunc(qname, timeout=5):
+        return value if qname.decode().rstrip(".") == name else None
     return dnsfunc
 
 
@@ -164,6 +174,43 @@ def test_a_pkcs8_key_signs_and_its_record_is_the_public_key():
     assert dkim.verify(signed, dnsfunc=dns_for(key))
     with override_settings(TXMAIL={"DKIM": {"example.com": {"selector": "s2", "key": text}}}):
         assert txdkim.sign(signed) == signed  # frozen again: not signed twice
+
+
+def test_the_printed_record_of_a_2048_bit_key_is_split_and_verifies(key_file, tmp_path):
+    config = {"DKIM": {"example.com": {"selector": "s1", "key": str(key_file)}}}
+    out = StringIO()
+    with override_settings(TXMAIL=config):
+        call_command("txmail", "dkim", stdout=out)
+        raw = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: x\r\n\r\nbody\r\n"
+        signed = txdkim.sign(raw)
+    comment, record, whole = out.getvalue().splitlines()
+    assert comment == "; example.com: 2048-bit RSA key, selector s1"
+    name, _txt, value = record.partition(" TXT ")
+    assert name == "s1._domainkey.example.com"
+    strings = re.findall(r'"([^"]*)"', value)
+    assert value == " ".join(f'"{s}"' for s in strings)  # quoted strings, nothing else
+    # A TXT string holds at most 255 characters; a 2048-bit key's value is longer.
+    assert [len(s) for s in strings[:-1]] == [255] * (len(strings) - 1) and len(strings) > 1
+    assert 0 < len(strings[-1]) <= 255
+    joined = "".join(strings)
+    assert joined.startswith("v=DKIM1; k=rsa; p=MIIBIjAN")
+    assert whole == f"; the value whole, for a DNS host's form: {joined}"
+    assert dkim.verify(signed, dnsfunc=dns_for(record))
+    assert not dkim.verify(signed.replace(b"body", b"bodY"), dnsfunc=dns_for(record))
+
+
+def test_the_command_prints_the_good_keys_then_says_what_is_wrong_with_the_others(
+        key_pem, tmp_path):
+    missing = str(tmp_path / "missing.pem")
+    config = {"DKIM": {"example.org": {"selector": "s1", "key": missing},
+                       "example.com": {"selector": "s1", "key": key_pem}}}
+    out = StringIO()
+    with override_settings(TXMAIL=config), pytest.raises(CommandError) as failed:
+        call_command("txmail", "dkim", stdout=out)
+    assert str(failed.value).startswith(
+        f"TXMAIL['DKIM']['example.org']['key']: can't read {missing!r} (No such file or "
+        "directory). Give the path")
+    assert out.getvalue().splitlines()[1].startswith('s1._domainkey.example.com TXT "v=DKIM1;')
 
 
 def test_a_key_that_does_not_load_says_why(tmp_path):

@@ -102,6 +102,29 @@ def test_routes_go_from_the_most_specific_to_the_catch_all():
     assert mailboxes.route_for("someone@elsewhere.example") is None
 
 
+def test_an_apps_mailboxes_are_discovered_and_registered_by_name():
+    for cls in BOXES:
+        mailboxes.unregister(cls)  # the fixture's, registered outside the app
+
+    class Base(Mailbox):
+        abstract = True
+
+    class Elsewhere(Mailbox):  # not in an app's mailboxes.py: not discovered
+        route = "elsewhere@example.com"
+
+    installed = ["django.contrib.contenttypes", "django.contrib.auth", "txmail",
+                 "tests.inboundapp"]
+    with override_settings(INSTALLED_APPS=installed):
+        mailboxes.autodiscover()
+        try:
+            assert list(mailboxes.mailboxes()) == [
+                "inboundapp.Broken", "inboundapp.Comments", "inboundapp.Flaky",
+                "inboundapp.NoReply", "inboundapp.Orders", "inboundapp.Support"]
+        finally:
+            for cls in BOXES:
+                mailboxes.unregister(cls)
+
+
 def test_a_malformed_route_is_refused_when_the_class_is_defined():
     with pytest.raises(MessageConfigurationError, match="placeholders and '\\*' go in the part"):
         class Bad(Mailbox):

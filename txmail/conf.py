@@ -129,7 +129,8 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     "RATE_LIMIT_WAIT": (1.0, NON_NEGATIVE_NUMBER),
     # Bounces by mail (txmail.bounces): the VERP return path every SMTP send goes
     # out with, {"RETURN_PATH": "bounces+{token}@bounces.example.com"}, and the
-    # soft bounces ("SOFT_BOUNCE_LIMIT", default 3) that suppress an address.
+    # soft bounces ("SOFT_BOUNCE_LIMIT", default 3) within "SOFT_BOUNCE_WINDOW"
+    # seconds (default 7 days) that suppress an address.
     "BOUNCES": ({}, BOUNCES),
     # DKIM keys per From domain (txmail.mail.dkim):
     # {"example.com": {"selector": "s1", "key": "/etc/dkim/s1.pem"}}.

@@ -53,7 +53,7 @@ def unregister(cls: type[Message]) -> None:
     _registry.pop(name_of(cls), None)
 
 
-def _subclasses(cls: type[Message]) -> list[type[Message]]:
+def _subclasses[C](cls: type[C]) -> list[type[C]]:
     found = []
     for sub in cls.__subclasses__():
         found.append(sub)
@@ -61,17 +61,27 @@ def _subclasses(cls: type[Message]) -> list[type[Message]]:
     return found
 
 
+def discover[C](module: str, base: type[C]) -> list[type[C]]:
+    """Import every installed app's ``module``; return the concrete ``base`` subclasses in it.
+
+    A class counts when it is defined in ``<app>.<module>`` or a submodule of it, and
+    isn't ``abstract``: message classes in ``emails.py``, mailboxes in ``mailboxes.py``.
+    """
+    autodiscover_modules(module)
+    found = []
+    for config in apps.get_app_configs():
+        name = f"{config.name}.{module}"
+        for cls in _subclasses(base):
+            inside = cls.__module__ == name or cls.__module__.startswith(name + ".")
+            if inside and not getattr(cls, "abstract", False):
+                found.append(cls)
+    return found
+
+
 def autodiscover() -> None:
     """Import every installed app's ``emails`` module and register its classes."""
-    autodiscover_modules("emails")
-    for config in apps.get_app_configs():
-        module = f"{config.name}.emails"
-        for cls in _subclasses(Message):
-            in_emails = cls.__module__ == module or cls.__module__.startswith(
-                module + "."
-            )
-            if in_emails and not cls.abstract:
-                register(cls)
+    for cls in discover("emails", Message):
+        register(cls)
 
 
 def message_classes() -> dict[str, type[Message]]:

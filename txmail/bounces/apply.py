@@ -7,13 +7,16 @@ that delivery was sent to them. Then it goes the way a provider's webhook event 
 anymail's ``tracking`` signal (when anymail is installed) with a
 ``DeliveryEvent`` on the row and, for a hard bounce or a complaint, a suppression
 entry (``webhooks.receivers``). Soft bounces (a relay gave up on a 4.x.x) are
-counted per address: ``TXMAIL["BOUNCES"]["SOFT_BOUNCE_LIMIT"]`` of them suppress it.
+counted per address: ``TXMAIL["BOUNCES"]["SOFT_BOUNCE_LIMIT"]`` of them received
+within ``SOFT_BOUNCE_WINDOW`` seconds suppress it (a full mailbox now and then is
+not a dead address).
 
 The same report twice (its Message-ID, else its body) changes nothing the second
 time. Whatever is not applied, and why, is in the returned text.
 """
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -36,6 +39,7 @@ logger = logging.getLogger("txmail.bounces")
 # The provider name on the events and suppression entries of reports by mail.
 ESP_NAME = "txmail bounces"
 SOFT_BOUNCE_LIMIT = 3
+SOFT_BOUNCE_WINDOW = 7 * 86400  # seconds
 _EVENTS = {reports.HARD: EventType.BOUNCED, reports.SOFT: EventType.BOUNCED,
            reports.DELAYED: EventType.DEFERRED, reports.COMPLAINT: EventType.COMPLAINED}
 
@@ -48,6 +52,28 @@ def soft_bounce_limit() -> int:
             f"TXMAIL['BOUNCES']['SOFT_BOUNCE_LIMIT'] must be a positive integer, not "
             f"{value!r}. Fix it in settings.TXMAIL.", setting="BOUNCES")
     return value
+
+
+def soft_bounce_window() -> timedelta:
+    """``TXMAIL["BOUNCES"]["SOFT_BOUNCE_WINDOW"]``: the span soft bounces are counted in."""
+    value = txmail_settings.BOUNCES.get("SOFT_BOUNCE_WINDOW", SOFT_BOUNCE_WINDOW)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 \
+            or value == float("inf"):
+        raise InvalidSetting(
+            f"TXMAIL['BOUNCES']['SOFT_BOUNCE_WINDOW'] must be a positive number of seconds, "
+            f"not {value!r}, e.g. 7 * 86400 (a week). Fix it in settings.TXMAIL.",
+            setting="BOUNCES")
+    return timedelta(seconds=value)
+
+
+def _span(window: timedelta) -> str:
+    """``window`` in words: "7 days", "12 hours", "90 seconds"."""
+    seconds = window.total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} second{'s' if seconds != 1 else ''}"
 
 
 def receive(raw: bytes, recipient: str) -> str:
@@ -167,12 +193,15 @@ class _Event:
 
 
 def _count_soft(row: Delivery, address: str, found: reports.Recipient) -> str:
-    limit = soft_bounce_limit()
+    limit, window = soft_bounce_limit(), soft_bounce_window()
+    # When txmail received each report, not the date it claims: a report can't backdate.
     count = DeliveryEvent.objects.filter(
         esp_name=ESP_NAME, event_type=EventType.BOUNCED, recipient=address,
-        description__startswith="soft bounce").count()
+        description__startswith="soft bounce",
+        received_at__gte=timezone.now() - window).count()
+    within = f"soft bounces in {_span(window)}"
     if count < limit:
-        return f"{count} of {limit} soft bounces"
+        return f"{count} of {limit} {within}"
     suppress(address, Reason.BOUNCED, source=ESP_NAME, delivery=row,
-             description=f"{count} soft bounces; the last: {found.status} {found.diagnostic}")
-    return f"{count} soft bounces (TXMAIL['BOUNCES']['SOFT_BOUNCE_LIMIT'] {limit}): suppressed"
+             description=f"{count} {within}; the last: {found.status} {found.diagnostic}")
+    return f"{count} {within} (TXMAIL['BOUNCES']['SOFT_BOUNCE_LIMIT'] {limit}): suppressed"

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
-from django.utils.module_loading import autodiscover_modules
 
 from ..addresses import canonical
 from ..exceptions import MessageConfigurationError
+from ..registry import discover
 
 if TYPE_CHECKING:
     from .models import InboundMessage
@@ -173,23 +173,10 @@ def unregister(cls: type[Mailbox]) -> None:
     _registry.pop(name_of(cls), None)
 
 
-def _subclasses(cls: type[Mailbox]) -> list[type[Mailbox]]:
-    found = []
-    for sub in cls.__subclasses__():
-        found.append(sub)
-        found.extend(_subclasses(sub))
-    return found
-
-
 def autodiscover() -> None:
     """Import every installed app's ``mailboxes`` module and register its classes."""
-    autodiscover_modules("mailboxes")
-    for config in apps.get_app_configs():
-        module = f"{config.name}.mailboxes"
-        for cls in _subclasses(Mailbox):
-            inside = cls.__module__ == module or cls.__module__.startswith(module + ".")
-            if inside and not cls.abstract:
-                register(cls)
+    for cls in discover("mailboxes", Mailbox):
+        register(cls)
 
 
 def mailboxes() -> dict[str, type[Mailbox]]:

@@ -31,6 +31,7 @@ SIGNED_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Ver
                   "Content-Type", "Reply-To", "List-Unsubscribe", "List-Unsubscribe-Post")
 MINIMUM_BITS = 1024
 RECOMMENDED_BITS = 2048
+TXT_STRING = 255  # the longest character-string of a TXT record (RFC 1035, 3.3.14)
 INSTALL = 'DKIM signing needs dkimpy: pip install "txmail[dkim]"'
 _SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
@@ -54,12 +55,26 @@ class Key:
 
     @property
     def record_name(self) -> str:
+        """The DNS name of the key's TXT record: ``<selector>._domainkey.<domain>``."""
         return f"{self.selector}._domainkey.{self.domain}"
 
     @property
+    def record_value(self) -> str:
+        """The TXT record's value, whole (RFC 6376, 3.6.1), as a DNS host's form takes it."""
+        return f"v=DKIM1; k=rsa; p={self.public}"
+
+    @property
     def record(self) -> str:
-        """The DNS TXT record to publish, as a zone file line."""
-        return f'{self.record_name} TXT "v=DKIM1; k=rsa; p={self.public}"'
+        """The DNS TXT record to publish, as a zone file line.
+
+        A TXT string holds at most 255 characters (RFC 1035, 3.3.14), and a 2048-bit
+        key's ``p=`` is longer: the value is split into quoted strings, which DNS
+        serves as one record and verifiers join (RFC 6376, 3.6.2.2).
+        """
+        value = self.record_value
+        strings = " ".join(f'"{value[at:at + TXT_STRING]}"'
+                           for at in range(0, len(value), TXT_STRING))
+        return f"{self.record_name} TXT {strings}"
 
 
 def available() -> bool:
