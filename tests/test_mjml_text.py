@@ -138,3 +138,39 @@ def test_the_check_warns_with_the_file_and_line(registered):  # noqa: F811
         "check_container_text.mjml' (line 6): the text 'a' stands directly inside "
         "<mj-section>, where MJML drops it (mjml-js does too). Put it in an <mj-text>, or "
         "remove it.")
+
+
+CHILD = "testapp/emails/check_container_text_child"
+BASE = "testapp/layouts/container_text_base.mjml"
+
+
+def test_the_check_reads_a_child_template_in_its_base(registered):  # noqa: F811
+    registered("check_container_text_child")
+    found = [w.msg for w in txmail_issues() if w.id == "txmail.W011"]
+    # The child's 'c' stands in the base's <mj-section>; the base's 'b' is its own.
+    assert [m.split("' (")[1].split(" stands")[0] for m in found] == [
+        f"line 6 of '{BASE}'): the text 'b'", "line 8): the text 'c'"]
+    assert all(m.split("'s MJML template '")[1].split("'")[0].endswith(
+        f"{CHILD}.mjml") for m in found)
+
+
+def test_the_compiled_warning_names_the_file_and_line_under_extends():
+    from django.template.loader import get_template
+
+    from txmail.rendering import compiled as precompile
+    from txmail.rendering.find import find_templates
+
+    precompile.clear()
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        templates = find_templates("T", [CHILD])
+        compiled, _ = precompile.get_compiled("T", templates)
+    assert compiled.fallback_reason is None
+    child = get_template(f"{CHILD}.mjml").origin.name
+    assert dropped_warnings(record) == [
+        f"MJML template '{child}' (line 6 of '{BASE}'): the text 'b' stands directly "
+        "inside <mj-section>, where MJML drops it (mjml-js does too). Put it in an "
+        "<mj-text>, or remove it.",
+        f"MJML template '{child}' (line 8): the text 'c' stands directly inside "
+        "<mj-section>, where MJML drops it (mjml-js does too). Put it in an <mj-text>, or "
+        "remove it."]

@@ -16,6 +16,7 @@ runs them on a corpus).
 import bisect
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -192,14 +193,22 @@ class _Source:
     anchors: list[tuple[int, str, int, str]]
     dropped: list[Dropped]
     container_tokens: list[tuple[str, str]]
+    locate: Callable[[int], tuple[str, int]] | None = None
 
     def where(self, position: int) -> tuple[str, int]:
+        if self.locate is not None:
+            return self.locate(position)
         return "", self.text.count("\n", 0, position) + 1
 
 
-def in_source(source: str) -> list[Dropped]:
-    """The container text of a template's MJML ``source`` (Django tags and all)."""
+def in_source(source: str, where: Callable[[int], tuple[str, int]] | None = None
+              ) -> list[Dropped]:
+    """The container text of a template's MJML ``source`` (Django tags and all).
+
+    ``where`` gives the (file, line) of a position of a generated source (a
+    child template flattened into its base); by default, the line in ``source``.
+    """
     blank = _DJANGO_SILENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), source)
-    found = _Source(blank, [], [], [])
+    found = _Source(blank, [], [], [], where)
     drop(found)
     return found.dropped
