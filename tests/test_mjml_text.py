@@ -174,3 +174,23 @@ def test_the_compiled_warning_names_the_file_and_line_under_extends():
         f"MJML template '{child}' (line 8): the text 'c' stands directly inside "
         "<mj-section>, where MJML drops it (mjml-js does too). Put it in an <mj-text>, or "
         "remove it."]
+
+
+def test_a_rendered_message_names_the_file_and_line_under_extends():
+    # A value in a container falls back: the rendered message warns, at the
+    # child's line and the base's, not at lines of the rendered output.
+    files = {
+        "base.mjml": "<mjml><mj-body>\n{% block top %}{% endblock %}\n<mj-section>\n"
+                     "<mj-column><mj-text>x</mj-text></mj-column>\n{{ footer }}\n"
+                     "</mj-section></mj-body></mjml>",
+        "t.mjml": '{% extends "base.mjml" %}\n\n\n{% block top %}<mj-section>'
+                  "<mj-column><mj-text>{{ intro }}</mj-text></mj-column>\n\n{{ name }}"
+                  "</mj-section>{% endblock %}",
+    }
+    assert compiled_for(files).fallback_reason
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        html, _ = pipeline(files, {"name": "Ann", "footer": "Bye", "intro": "a\nb\nc\nd"})
+    assert "Ann" not in html and "Bye" not in html
+    assert [m.split(" (")[1].split(")")[0] for m in dropped_warnings(record)] == [
+        "line 6", "line 5 of 'base.mjml'"]

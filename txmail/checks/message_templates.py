@@ -132,18 +132,14 @@ def _flat_dropped(name: str, body: Any) -> tuple[set[str], list[str]]:
     """(the files read, W011's messages) of ``body`` with its extends and includes
     resolved; nothing read when they can't be (``{% extends var %}``)."""
     from ..rendering import find as tpl
-    from ..rendering.compiled.flatten import Flattener
-    from ..rendering.mjml_text import in_source
+    from ..rendering.compiled.flatten import container_text
 
     origin = tpl.template_origin_name(body)
-    flattener = Flattener()
-    try:
-        flat = flattener.traced(flattener.source(body, origin), origin)
-    except Exception:  # the per-file reading below still runs; E010 says what's wrong
+    found = container_text(body, origin)
+    if found is None:  # the per-file reading still runs; E010 says what's wrong
         return set(), []
-    files = {dep.origin_name or dep.template_name for dep in flattener.deps.values()}
-    return files | {origin}, [f"{name}'s {text.problem(origin)}"
-                              for text in in_source(flat.text, flat.where)]
+    files, dropped = found
+    return files, [f"{name}'s {text.problem(origin)}" for text in dropped]
 
 
 @checks.register(checks.Tags.templates)

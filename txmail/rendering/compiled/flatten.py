@@ -15,11 +15,14 @@ renders through the per-message pipeline.
 import bisect
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.template.base import DebugLexer, Token, TokenType
 
 from .. import find as tpl
+
+if TYPE_CHECKING:
+    from ..mjml_text import Dropped
 
 MAX_DEPTH = 20
 
@@ -367,3 +370,21 @@ class Flattener:
             out.copy(inner)
             out.point(closing, body, start)
         return out
+
+
+def container_text(template: Any, origin: str) -> tuple[set[str], list["Dropped"]] | None:
+    """The text MJML ``template`` writes directly inside containers, and the files read.
+
+    Read flattened, as it renders: a child's blocks inside its base's elements,
+    each piece at its own file and line. None when it can't be flattened
+    (``{% extends var %}``).
+    """
+    from ..mjml_text import in_source
+
+    flattener = Flattener()
+    try:
+        flat = flattener.traced(flattener.source(template, origin), origin)
+    except Exception:  # whatever stops flattening, rendering reports
+        return None
+    files = {dep.origin_name or dep.template_name for dep in flattener.deps.values()}
+    return files | {origin}, in_source(flat.text, flat.where)
