@@ -58,7 +58,9 @@ MAILERS = {
     alias: {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": _CLOSED_PORT}
     for alias in ("default", "transactional", "marketing")
 }
-TXMAIL: dict = {}
+# The preview's SpamAssassin score takes about a second a page: the tests of
+# the score turn it on.
+TXMAIL: dict = {"PREVIEW_SPAM_SCORE": False}
 # Webhooks (txmail.webhooks.urls under /webhooks/) require this basic-auth secret
 # (a password of 16+ characters: shorter is an error outside DEBUG, txmail.E052).
 ANYMAIL = {"WEBHOOK_SECRET": "txmail:hook-secret-of-the-tests"}

@@ -138,3 +138,59 @@ def test_the_check_warns_with_the_file_and_line(registered):  # noqa: F811
         "check_container_text.mjml' (line 6): the text 'a' stands directly inside "
         "<mj-section>, where MJML drops it (mjml-js does too). Put it in an <mj-text>, or "
         "remove it.")
+
+
+CHILD = "testapp/emails/check_container_text_child"
+BASE = "testapp/layouts/container_text_base.mjml"
+
+
+def test_the_check_reads_a_child_template_in_its_base(registered):  # noqa: F811
+    registered("check_container_text_child")
+    found = [w.msg for w in txmail_issues() if w.id == "txmail.W011"]
+    # The child's 'c' stands in the base's <mj-section>; the base's 'b' is its own.
+    assert [m.split("' (")[1].split(" stands")[0] for m in found] == [
+        f"line 6 of '{BASE}'): the text 'b'", "line 8): the text 'c'"]
+    assert all(m.split("'s MJML template '")[1].split("'")[0].endswith(
+        f"{CHILD}.mjml") for m in found)
+
+
+def test_the_compiled_warning_names_the_file_and_line_under_extends():
+    from django.template.loader import get_template
+
+    from txmail.rendering import compiled as precompile
+    from txmail.rendering.find import find_templates
+
+    precompile.clear()
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        templates = find_templates("T", [CHILD])
+        compiled, _ = precompile.get_compiled("T", templates)
+    assert compiled.fallback_reason is None
+    child = get_template(f"{CHILD}.mjml").origin.name
+    assert dropped_warnings(record) == [
+        f"MJML template '{child}' (line 6 of '{BASE}'): the text 'b' stands directly "
+        "inside <mj-section>, where MJML drops it (mjml-js does too). Put it in an "
+        "<mj-text>, or remove it.",
+        f"MJML template '{child}' (line 8): the text 'c' stands directly inside "
+        "<mj-section>, where MJML drops it (mjml-js does too). Put it in an <mj-text>, or "
+        "remove it."]
+
+
+def test_a_rendered_message_names_the_file_and_line_under_extends():
+    # A value in a container falls back: the rendered message warns, at the
+    # child's line and the base's, not at lines of the rendered output.
+    files = {
+        "base.mjml": "<mjml><mj-body>\n{% block top %}{% endblock %}\n<mj-section>\n"
+                     "<mj-column><mj-text>x</mj-text></mj-column>\n{{ footer }}\n"
+                     "</mj-section></mj-body></mjml>",
+        "t.mjml": '{% extends "base.mjml" %}\n\n\n{% block top %}<mj-section>'
+                  "<mj-column><mj-text>{{ intro }}</mj-text></mj-column>\n\n{{ name }}"
+                  "</mj-section>{% endblock %}",
+    }
+    assert compiled_for(files).fallback_reason
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        html, _ = pipeline(files, {"name": "Ann", "footer": "Bye", "intro": "a\nb\nc\nd"})
+    assert "Ann" not in html and "Bye" not in html
+    assert [m.split(" (")[1].split(")")[0] for m in dropped_warnings(record)] == [
+        "line 6", "line 5 of 'base.mjml'"]

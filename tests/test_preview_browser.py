@@ -75,7 +75,7 @@ def page(browser):
 @pytest.fixture(autouse=True)
 def preview_settings(settings, tmp_path):
     settings.DEBUG = True
-    settings.TXMAIL = {"MAILBOX_PATH": str(tmp_path / "mailbox")}
+    settings.TXMAIL = {"MAILBOX_PATH": str(tmp_path / "mailbox"), "PREVIEW_SPAM_SCORE": False}
     settings.MAILERS = {a: {"BACKEND": "txmail.backends.mailbox.MailboxBackend"} for a in ALIASES}
     with registered():
         yield

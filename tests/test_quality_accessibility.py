@@ -49,7 +49,9 @@ def test_rtl_language_needs_dir_rtl(language):
     assert codes(html) == ["html-dir"]
     assert codes(html.replace('dir="auto"', 'dir="rtl"')) == []
     # The message's language counts too, when the lang attribute is missing or wrong.
-    assert codes(GOOD, language=language) == ["html-dir"]
+    assert codes(GOOD, language=language) == ["html-lang", "html-dir"]
+    assert codes(GOOD.replace(' lang="en"', ""), language=language) == ["html-lang",
+                                                                         "html-dir"]
 
 
 def test_bad_dir_value():
@@ -134,7 +136,7 @@ def test_large_text_needs_3_to_1():
 def test_hidden_text_is_exempt_from_contrast():
     visible = GOOD.replace("display:none;", "").replace("max-height:0px;opacity:0;", "")
     assert codes(visible) == ["contrast"]
-    for hiding in ("display:none", "mso-hide:all", "opacity:0", "font-size:0",
+    for hiding in ("display:none", "opacity:0", "font-size:0",
                    "max-height:0;overflow:hidden", "visibility:hidden"):
         hidden = visible.replace("font-size:1px;", f"{hiding};font-size:1px;", 1)
         if hiding == "font-size:0":
@@ -168,3 +170,68 @@ def test_text_over_a_background_image_is_not_measured():
 def test_deeply_nested_html_is_checked_without_recursion():
     html = GOOD.replace("<p class=\"muted\">", "<div>" * 5000 + "<p class=\"muted\">")
     assert codes(html) == []
+
+
+def test_mso_hide_hides_text_from_outlook_only():
+    visible = GOOD.replace("display:none;", "").replace("max-height:0px;opacity:0;", "")
+    # Only Outlook for Windows reads mso-hide: every other client shows the text.
+    assert codes(visible.replace("font-size:1px;", "mso-hide:all;font-size:1px;", 1)) == [
+        "contrast"]
+    assert codes(GOOD.replace("opacity:0;", "opacity:0;mso-hide:all;")) == []
+
+
+def test_the_html_lang_must_be_the_messages_language():
+    found = accessibility.check_html(GOOD, language="fr")
+    assert [(f.code, f.message) for f in found] == [
+        ("html-lang", "The <html> element's lang is 'en', but the message is in 'fr'.")]
+    assert codes(GOOD, language="en") == []
+    assert codes(GOOD, language="en-GB") == []  # the same language, another region
+    assert codes(GOOD.replace('lang="en"', 'lang="fr-CA"'), language="fr") == []
+
+
+@pytest.mark.parametrize(("light", "dark"), [
+    ("hsl(0, 0%, 67%)", "hsl(0, 0%, 22%)"),  # #aaaaaa, #383838
+    ("hsla(220 10% 70% / 1)", "hsla(220deg 40% 25% / 1)"),
+    ("hsl(0.5turn 5% 72%)", "hsl(0.5turn 5% 20%)"),
+])
+def test_hsl_colours_are_measured(light, dark):
+    assert codes(GOOD.replace("color:#374151", f"color:{light}")) == ["contrast"]
+    assert codes(GOOD.replace("color:#374151", f"color:{dark}")) == []
+
+
+def test_hsl_is_converted_as_css_does():
+    from txmail.quality.colors import hex_color, parse_color
+
+    assert [hex_color(parse_color(value)) for value in (
+        "hsl(0, 100%, 50%)", "hsl(120 100% 25%)", "hsl(240deg, 100%, 50%)",
+        "hsl(210, 40%, 20%)")] == ["#ff0000", "#008000", "#0000ff", "#1f3347"]
+    assert parse_color("hsla(0, 0%, 0%, 0.5)")[3] == 0.5
+    assert parse_color("hsl(nope)") is None
+
+
+def test_important_in_a_style_rule_beats_the_inline_colour():
+    html = GOOD.replace(".muted { color: #4b5563; }",
+                        ".muted { color: #4b5563; } .faint { color: #cccccc !important; }")
+    html = html.replace('<p class="muted">', '<p class="faint" style="color:#111827">')
+    assert codes(html) == ["contrast"]
+    # Without !important the inline style wins; an inline !important wins over the rule.
+    assert codes(html.replace(" !important", "")) == []
+    assert codes(html.replace('style="color:#111827"', 'style="color:#111827 !important"')) == []
+
+
+def test_important_display_none_hides():
+    html = GOOD.replace(".muted { color: #4b5563; }",
+                        ".muted { color: #cccccc; display: none !important; }")
+    assert codes(html) == []
+    assert codes(html.replace(" display: none !important;", "")) == ["contrast"]
+
+
+def test_a_link_without_a_colour_is_link_blue():
+    # Inherited colours don't reach a link: it is the client's #0000EE, here on navy.
+    html = GOOD.replace('<div style="color:#374151;font-size:15px">',
+                        '<div style="color:#ffffff;font-size:15px;background:#000033">')
+    found = accessibility.check_html(html)
+    assert [f.code for f in found] == ["contrast"]
+    assert "'Track your order' is #0000ee on #000033" in found[0].message
+    styled = '<a href="https://shop.example.com/o/1" style="color:#ffffff">'
+    assert codes(html.replace('<a href="https://shop.example.com/o/1">', styled)) == []

@@ -12,12 +12,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def preview_settings(settings):
     settings.DEBUG = True
-    settings.TXMAIL = {"CLIENTS": ["apple-mail", "outlook-windows", "yahoo"]}
+    settings.TXMAIL = {"CLIENTS": ["apple-mail", "outlook-windows", "yahoo"],
+                       "PREVIEW_SPAM_SCORE": False}
     with registered():
         yield
 
 
-def test_findings_filter_by_severity_and_client(page, live_server):  # noqa: F811
+def test_findings_filter_by_severity_and_client(page, live_server, settings):  # noqa: F811
+    settings.TXMAIL = {**settings.TXMAIL, "PREVIEW_SPAM_SCORE": True}
     page.goto(f"{live_server.url}/emails/testapp.Flexbox/default/")
     box = page.locator(".findings")
     expect(box.locator("summary")).to_have_text("1 error, 4 warnings, 9 info")  # spam: info

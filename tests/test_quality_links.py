@@ -101,3 +101,23 @@ def test_the_variants_settings_win():
     assert [f.code for f in links.check(variant)] == ["link-host"]
     variant.settings = SimpleNamespace(SITE_URL=SITE, LINK_HOSTS=[*HOSTS, "*.acme.dev"])
     assert [f.code for f in links.check(variant)] == []
+
+
+@pytest.mark.parametrize("footer", [
+    '<p class="footer" style="background:#ffffff"><a href="https://shop.example.com/'
+    'unsubscribe/abc" style="color:#ffffff">Unsubscribe</a></p>',  # white on white
+    '<p class="footer" style="background:#ffffff"><a href="https://shop.example.com/'
+    'unsubscribe/abc" style="color:#eeeeee">Unsubscribe</a></p>',  # 1.16:1
+    '<p class="footer" style="background:#000044"><a href="https://shop.example.com/'
+    'unsubscribe/abc">Unsubscribe</a></p>',  # link blue on navy
+])
+def test_an_invisible_unsubscribe_link_counts_as_hidden(footer):
+    html = GOOD.replace(
+        '<p class="footer"><a href="https://shop.example.com/unsubscribe/abc">Unsubscribe</a>'
+        "</p>", footer)
+    assert html != GOOD
+    assert codes(html, bulk=True) == ["unsubscribe-hidden"]
+    shown = footer.replace("#ffffff\">Unsub", "#4b5563\">Unsub").replace(
+        "#eeeeee", "#4b5563").replace("#000044", "#ffffff")
+    assert codes(GOOD.replace('<p class="footer"><a href="https://shop.example.com/'
+                              'unsubscribe/abc">Unsubscribe</a></p>', shown), bulk=True) == []

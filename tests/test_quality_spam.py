@@ -153,6 +153,7 @@ def test_the_preview_scores_the_message_as_sent_and_shows_the_score(spamassassin
     from txmail.preview import previews
 
     settings.DEBUG = True
+    settings.TXMAIL = {"PREVIEW_SPAM_SCORE": True}
     spam._cache.clear()  # another test in this process may have scored the rebuilt parts
     with registered():
         page = client.get("/emails/testapp.Columns/default/").content.decode()
@@ -165,3 +166,42 @@ def test_the_preview_scores_the_message_as_sent_and_shows_the_score(spamassassin
     shown = page.split('<p class="spam-score severity-info">')[1].split("</p>")[0]
     assert "SpamAssassin scores this 0" in shown and "local rules only" in shown
     assert page.count("SpamAssassin scores this") == 1  # above the list, not in it too
+
+
+@pytest.mark.django_db
+def test_the_preview_scores_after_its_transaction_ends(spamassassin, client, settings,
+                                                       monkeypatch):
+    from django.db import connection
+
+    from tests.testapp.quality_emails import registered
+
+    settings.DEBUG = True
+    settings.TXMAIL = {"PREVIEW_SPAM_SCORE": True}
+    spam._cache.clear()
+    outside = len(connection.atomic_blocks)  # the test's own transaction
+    depths = []
+    run = subprocess.run
+
+    def recording_run(*args, **kwargs):
+        depths.append(len(connection.atomic_blocks))
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", recording_run)
+    with registered():
+        page = client.get("/emails/testapp.Columns/default/").content.decode()
+    assert "SpamAssassin scores this" in page
+    assert depths == [outside]  # the preview's rolled-back transaction had ended
+
+
+@pytest.mark.django_db
+def test_the_preview_shows_no_score_when_the_setting_is_off(spamassassin, client, settings):
+    from tests.testapp.quality_emails import registered
+
+    settings.DEBUG = True
+    settings.TXMAIL = {"PREVIEW_SPAM_SCORE": False}
+    spam._cache.clear()
+    with registered():
+        page = client.get("/emails/testapp.Columns/default/").content.decode()
+    assert "findings" in page
+    assert "SpamAssassin" not in page and "spam-score" not in page
+    assert spam._cache == {}  # not scored at all

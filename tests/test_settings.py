@@ -91,6 +91,7 @@ def test_mailbox_size_option_is_checked_too(tmp_path):
 
 @pytest.mark.parametrize(("key", "value", "expected"), [
     ("PRECOMPILE", "no", "True or False"),
+    ("PREVIEW_SPAM_SCORE", "False", "True or False"),
     ("DEFAULT_MAILER", "", "a non-empty string"),
     ("DEFAULT_MAILER", None, "a non-empty string"),
     ("MESSAGE_ID_DOMAIN", 42, "a non-empty string or None"),

@@ -144,6 +144,9 @@ SCHEMA: dict[str, tuple[Any, Kind]] = {
     # without one), and the SpamAssassin score above which a variant is flagged.
     "LINK_HOSTS": (None, OPTIONAL_HOSTS),
     "SPAM_THRESHOLD": (0.5, SCORE),
+    # Whether the preview UI scores each page it shows with SpamAssassin (about
+    # a second a page; manage.py txmail lint scores every variant regardless).
+    "PREVIEW_SPAM_SCORE": (True, BOOLEAN),
     # Mail that comes in (txmail.inbound): the domains it is accepted for, its
     # size limit, attempts, task queue, and how long rows are kept (see
     # txmail.inbound.configured for the keys and defaults).

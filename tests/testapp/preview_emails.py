@@ -5,14 +5,16 @@ fixtures (``registered()``), so other tests see the registry unchanged.
 """
 
 import base64
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 from django.contrib.auth.models import User
 
 from txmail import Attachment, InlineImage
-from txmail.registry import register, unregister
+from txmail.message import Message
 
 from .emails import BaseTestMessage
+from .registration import registered_classes
 
 # A 1x1 transparent PNG.
 PNG = base64.b64decode(
@@ -143,13 +145,6 @@ class Pinned(BaseTestMessage):
 CLASSES = [Rich, Scripted, Exploding, MissingTemplate, DbWriter, Bare, German, Pinned]
 
 
-@contextmanager
-def registered():
+def registered() -> AbstractContextManager[Sequence[type[Message]]]:
     """Register the preview test classes for the duration of the block."""
-    for cls in CLASSES:
-        register(cls)
-    try:
-        yield CLASSES
-    finally:
-        for cls in CLASSES:
-            unregister(cls)
+    return registered_classes(CLASSES)

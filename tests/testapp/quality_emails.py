@@ -1,10 +1,12 @@
 """Message classes for the quality tests only, registered by their fixtures (``registered()``)."""
 
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
-from txmail.registry import register, unregister
+from txmail.message import Message
 
 from .emails import BaseTestMessage
+from .registration import registered_classes
 
 
 class Flexbox(BaseTestMessage):
@@ -32,13 +34,6 @@ class Columns(BaseTestMessage):
 CLASSES = (Flexbox, Columns)
 
 
-@contextmanager
-def registered():
+def registered() -> AbstractContextManager[Sequence[type[Message]]]:
     """Register the quality test classes for the duration of the block."""
-    for cls in CLASSES:
-        register(cls)
-    try:
-        yield CLASSES
-    finally:
-        for cls in CLASSES:
-            unregister(cls)
+    return registered_classes(CLASSES)

@@ -97,6 +97,11 @@ def _template_problem(name: str, cls: type, template_names: list[str]
     seen: set[str] = set()
     unknown: list[str] = []
     dropped: list[str] = []
+    # Text in a child template's blocks stands inside its base's containers:
+    # read the body flattened, as it renders; its files aren't read again alone.
+    flat_files: set[str] = set()
+    if found.kind == "mjml":
+        flat_files, dropped = _flat_dropped(name, found.body)
     while todo:
         template_name, template, markup = todo.pop()
         if template_name in seen:
@@ -118,8 +123,23 @@ def _template_problem(name: str, cls: type, template_names: list[str]
             source = tpl.source_of(template)
             unknown += [f"{name}'s template '{origin}', line {tag.line}: {tag.problem()}."
                         for tag in unknown_tags(source)]
-            dropped += [f"{name}'s {text.problem(origin)}" for text in in_source(source)]
+            if origin not in flat_files:
+                dropped += [f"{name}'s {text.problem(origin)}" for text in in_source(source)]
     return None, unknown, dropped
+
+
+def _flat_dropped(name: str, body: Any) -> tuple[set[str], list[str]]:
+    """(the files read, W011's messages) of ``body`` with its extends and includes
+    resolved; nothing read when they can't be (``{% extends var %}``)."""
+    from ..rendering import find as tpl
+    from ..rendering.compiled.flatten import container_text
+
+    origin = tpl.template_origin_name(body)
+    found = container_text(body, origin)
+    if found is None:  # the per-file reading still runs; E010 says what's wrong
+        return set(), []
+    files, dropped = found
+    return files, [f"{name}'s {text.problem(origin)}" for text in dropped]
 
 
 @checks.register(checks.Tags.templates)

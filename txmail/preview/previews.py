@@ -9,11 +9,13 @@ from typing import Any
 from django.db import connections, transaction
 from django.utils import translation
 
+from .. import quality
+from ..conf import txmail_settings
 from ..draft import Draft, Rendered
 from ..mail.mime import TxEmailMessage
 from ..message import Message
 from ..outbox import build
-from ..quality import Finding, Severity
+from ..quality import Finding, Severity, spam
 from ..rendering import variables
 from ..rendering.pipeline import render
 
@@ -138,6 +140,9 @@ def make_preview(name: str, cls: type[Message], variant: str,
                  *, lint: bool = True, to: str | None = None) -> Preview:
     """Resolve, render and MIME-encode one variant inside a rolled-back transaction.
 
+    ``lint`` adds the findings; the spam score only when
+    ``TXMAIL["PREVIEW_SPAM_SCORE"]`` is on, scored after the rollback.
+
     ``to`` makes it a test send's preview: the message is addressed to ``to``
     alone before it is resolved, so what depends on the recipient (a bulk
     message's unsubscribe link) is the tester's, never the sample's.
@@ -162,7 +167,12 @@ def make_preview(name: str, cls: type[Message], variant: str,
         mime = email.message()
         raw = mime.as_bytes()
         issues = lint_message(instance, draft, rendered, name=name, variant=variant,
-                              raw=raw) if lint else []
+                              raw=raw, skip=("spam",)) if lint else []
+    if lint and txmail_settings.PREVIEW_SPAM_SCORE:
+        # After the transaction: SpamAssassin takes about a second and needs
+        # only the bytes, so the databases aren't held for it.
+        issues = quality.by_severity(issues + quality.run(
+            quality.variant_of(rendered, raw=raw), checks=[("spam", spam.check)]))
     return Preview(name, cls, variant, kwargs, language, instance, draft, rendered, email,
                    mime, raw, draft.mailer, issues)
 

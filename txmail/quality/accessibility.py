@@ -1,9 +1,10 @@
 """Accessibility: language and direction, alt text, layout tables, link text,
 colour contrast (WCAG 2.x AA) and heading order.
 
-Hidden text (a preheader hidden with ``display:none``, ``mso-hide:all``,
-``max-height:0``, ``opacity:0`` or ``font-size:0``) is not read for contrast or
-link text: no reader sees it.
+Hidden text (a preheader hidden with ``display:none``, ``max-height:0``,
+``opacity:0`` or ``font-size:0``) is not read for contrast or link text: no
+reader sees it. ``mso-hide:all`` hides text from Outlook for Windows only, so
+text under it is checked.
 """
 
 import posixpath
@@ -58,6 +59,14 @@ def language_findings(doc: Document, language: str | None = None) -> list[Findin
             'Add lang="{{ LANGUAGE_CODE }}" (or <mjml lang="…">) so screen readers '
             "pronounce the message in the right language.", Severity.WARNING, "<html>"))
     primary = (language or lang).replace("_", "-").split("-")[0].lower()
+    written = lang.replace("_", "-").split("-")[0].lower()
+    if lang and primary and written != primary:
+        found.append(Finding(
+            "html-lang", f"The <html> element's lang is {lang!r}, but the message is in "
+            f"{language!r}.",
+            'Write lang="{{ LANGUAGE_CODE }}" (or <mjml lang="{{ LANGUAGE_CODE }}">), not a '
+            "fixed language: screen readers read the message in the language it names.",
+            Severity.WARNING, "<html>"))
     direction = attrs.get("dir", "").strip().lower()
     if direction and direction not in ("ltr", "rtl", "auto"):
         found.append(Finding(
@@ -155,6 +164,14 @@ def link_text_findings(doc: Document) -> list[Finding]:
                 "the URL as a fallback next to a button if you like).", Severity.INFO,
                 link.describe()))
     return found
+
+
+def text_contrast(node: Element) -> float | None:
+    """The contrast of ``node``'s text with its background (None over an image)."""
+    behind = document.background(node)
+    if behind is None:
+        return None
+    return contrast(document.foreground(node, behind), behind)
 
 
 def contrast_findings(doc: Document) -> list[Finding]:

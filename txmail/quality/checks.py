@@ -48,6 +48,11 @@ def run(variant: Variant, *, checks: Iterable[tuple[str, Check]] | None = None,
             findings.append(Finding(
                 "check-failed", f"The {name!r} check failed: {exc!r}",
                 "The other checks ran; report this if it persists.", Severity.INFO))
+    return by_severity(findings)
+
+
+def by_severity(findings: Iterable[Finding]) -> list[Finding]:
+    """``findings`` errors first, then warnings, then info, each kept in its order."""
     return sorted(findings, key=lambda f: ORDER[f.severity])
 
 

@@ -19,6 +19,8 @@ NAMED = {
 }
 _HEX = re.compile(r"^#([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$")
 _FUNC = re.compile(r"^rgba?\(\s*([^)]*)\)$")
+_HSL = re.compile(r"^hsla?\(\s*([^)]*)\)$")
+_HUE = re.compile(r"^(-?[\d.]+)(deg|grad|rad|turn)?$")
 
 
 def parse_color(value: str) -> RGBA | None:
@@ -45,7 +47,42 @@ def parse_color(value: str) -> RGBA | None:
         except ValueError:
             return None
         return (*(min(255.0, max(0.0, c)) for c in rgb), min(1.0, max(0.0, alpha)))  # type: ignore[return-value]
+    if match := _HSL.match(value):
+        return _hsl(match.group(1))
     return None
+
+
+def _alpha(text: str) -> float:
+    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+
+
+def _hsl(arguments: str) -> RGBA | None:
+    """``hsl(210 40% 20% / 0.5)``, ``hsla(210, 40%, 20%, .5)`` as RGBA (CSS Color 4)."""
+    parts = [p for p in re.split(r"[\s,/]+", arguments) if p]
+    if len(parts) not in (3, 4) or not (hue := _HUE.match(parts[0])):
+        return None
+    try:
+        turns = {"deg": 1 / 360, "grad": 1 / 400, "rad": 1 / (2 * 3.141592653589793),
+                 "turn": 1.0}[hue.group(2) or "deg"]
+        h = (float(hue.group(1)) * turns) % 1.0
+        sat, light = (min(1.0, max(0.0, float(p.removesuffix("%")) / 100)) for p in parts[1:3])
+        alpha = min(1.0, max(0.0, _alpha(parts[3]))) if len(parts) == 4 else 1.0
+    except ValueError:
+        return None
+    q = light * (1 + sat) if light < 0.5 else light + sat - light * sat
+    p = 2 * light - q
+
+    def channel(t: float) -> float:
+        t %= 1.0
+        if t < 1 / 6:
+            return p + (q - p) * 6 * t
+        if t < 1 / 2:
+            return q
+        if t < 2 / 3:
+            return p + (q - p) * (2 / 3 - t) * 6
+        return p
+
+    return (channel(h + 1 / 3) * 255, channel(h) * 255, channel(h - 1 / 3) * 255, alpha)
 
 
 def over(top: RGBA, below: RGBA) -> RGBA:

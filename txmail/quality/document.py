@@ -21,6 +21,7 @@ NOT_SHOWN = {"head", "style", "script", "title", "template", "noscript", "xml"}
 INHERITED = {"color", "font-size", "font-weight", "visibility"}
 WHITE: RGBA = (255.0, 255.0, 255.0, 1.0)
 BLACK: RGBA = (0.0, 0.0, 0.0, 1.0)
+LINK_BLUE: RGBA = (0.0, 0.0, 238.0, 1.0)  # #0000EE, browsers' and mail clients' default
 
 
 @dataclass(eq=False)
@@ -130,8 +131,19 @@ def parse(html: str) -> Document:
             key=lambda rule: (rule.specificity, rule.order))
         for rule in matched:
             node.declared.update(rule.declarations)
-        node.declared.update(parse_declarations(node.attrs.get("style", "")))
+        inline = parse_declarations(node.attrs.get("style", ""))
+        node.declared.update(inline)
+        # A rule's !important beats an inline declaration that isn't (CSS cascade).
+        for rule in matched:
+            for name, value in rule.declarations.items():
+                if important(value) and not important(inline.get(name, "")):
+                    node.declared[name] = value
     return Document(builder.root)
+
+
+def important(value: str) -> bool:
+    """Whether a declared value ends in ``!important``."""
+    return value.replace(" ", "").lower().endswith("!important")
 
 
 # -- CSS ------------------------------------------------------------------------------
@@ -231,9 +243,17 @@ def style(node: Element, name: str) -> str | None:
     chain = [node, *node.ancestors()] if name in INHERITED else [node]
     for each in chain:
         value = each.declared.get(name)
-        if value is not None and value.lower() != "inherit":
-            return value.removesuffix("!important").strip()
+        if value is not None and _bare(value).lower() != "inherit":
+            return _bare(value)
     return None
+
+
+def _bare(value: str) -> str:
+    """``value`` without its ``!important``."""
+    return _IMPORTANT.sub("", value).strip()
+
+
+_IMPORTANT = re.compile(r"\s*!\s*important\s*$", re.IGNORECASE)
 
 
 def _zero(value: str | None) -> bool:
@@ -244,19 +264,21 @@ _ZERO = re.compile(r"0(?:\.0*)?(?:px|pt|em|rem|%)?(?:\s*!important)?")
 
 
 def is_hidden(node: Element) -> bool:
-    """Whether ``node`` is hidden: ``display:none``, ``mso-hide:all``, zero size or opacity…
+    """Whether ``node`` is hidden: ``display:none``, zero size or opacity…
 
     Hidden preheaders use several of these at once; any one of them hides it
     from most readers, so any one counts. A ``font-size:0`` counts only where
     it is the node's own size: MJML sets it on cells whose content sets its own.
+    ``mso-hide:all`` doesn't count: only Outlook for Windows reads it, and every
+    other client shows the text.
     """
     for each in [node, *node.ancestors()]:
         if each.tag in NOT_SHOWN or "hidden" in each.attrs:
             return True
-        d = each.declared
+        d = {name: _bare(value) for name, value in each.declared.items()}
         if d.get("display", "").lower().startswith("none"):
             return True
-        if d.get("mso-hide", "").lower().startswith("all") or _zero(d.get("opacity")):
+        if _zero(d.get("opacity")):
             return True
         if _zero(d.get("max-height")) and d.get("overflow", "").lower().startswith("hidden"):
             return True
@@ -310,6 +332,11 @@ def foreground(node: Element, behind: RGBA) -> RGBA:
         if value is None and each.tag == "font":
             value = each.attrs.get("color")
         if value is not None and (color := parse_color(value)) is not None:
+            break
+        if each.tag == "a" and "href" in each.attrs:
+            # A link's colour isn't inherited: without one of its own, the
+            # client's default link blue.
+            color = LINK_BLUE
             break
     return over(color or BLACK, behind)
 

@@ -13,7 +13,7 @@ from django.core.validators import validate_email
 
 from ..conf import txmail_settings
 from . import document
-from .accessibility import accessible_name
+from .accessibility import accessible_name, text_contrast
 from .document import Document, Element
 from .findings import Finding, Severity
 
@@ -25,6 +25,9 @@ _UNSUBSCRIBE = re.compile(
     r"d[ée]sinscri|d[ée]sabonn|darse de baja|cancelar suscri|afmeld|uitschrijven",
     re.IGNORECASE)
 MAILTO_FIELDS = {"subject", "body", "cc", "bcc", "to", "in-reply-to"}
+# Under this contrast with its background an unsubscribe link counts as hidden:
+# WCAG's floor for any text, large text included (white on white is 1:1).
+VISIBLE_RATIO = 3.0
 
 
 def check(variant: Any) -> Iterable[Finding]:
@@ -178,16 +181,29 @@ def is_unsubscribe(link: Element) -> bool:
                 or _UNSUBSCRIBE.search(link.attrs.get("href", "")))
 
 
+def is_visible(link: Element) -> bool:
+    """Whether ``link`` shows: not hidden, and its text (if any) stands out."""
+    if document.is_hidden(link):
+        return False
+    texts = [node for node in link.iter() if node.own_text() and not document.is_hidden(node)]
+    if not texts:
+        return any(node.tag == "img" for node in link.iter())
+    return any((ratio := text_contrast(node)) is None or ratio >= VISIBLE_RATIO
+               for node in texts)
+
+
 def unsubscribe_findings(doc: Document) -> list[Finding]:
     """Bulk mail must show an unsubscribe link (CAN-SPAM, Gmail's and Yahoo's rules)."""
     links = [a for a in doc.elements("a") if a.attrs.get("href") and is_unsubscribe(a)]
-    if any(not document.is_hidden(a) for a in links):
+    if any(is_visible(a) for a in links):
         return []
     if links:
         return [Finding(
-            "unsubscribe-hidden", "The unsubscribe link is hidden.",
-            "Show it where readers look for it, in the footer; a hidden link counts "
-            "as none.", Severity.ERROR, links[0].describe())]
+            "unsubscribe-hidden", "The unsubscribe link is hidden (or its text all but "
+            f"invisible on its background: contrast under {VISIBLE_RATIO:g}:1).",
+            "Show it where readers look for it, in the footer, in a colour that stands "
+            "out from its background; a hidden link counts as none.", Severity.ERROR,
+            links[0].describe())]
     return [Finding(
         "unsubscribe-link", "This bulk message has no visible unsubscribe link.",
         "Add one in the footer: <a href=\"{{ unsubscribe_url }}\">Unsubscribe</a> "

@@ -6,6 +6,7 @@ off and premailer never fetches ``<link>`` stylesheets.
 
 import logging
 import re
+from collections.abc import Callable
 
 import premailer
 from mjml import mjml2html
@@ -47,17 +48,22 @@ def has_inline_styles(source: str) -> bool:
     return _INLINE_MJ_STYLE.search(source) is not None
 
 
-def mjml_to_html(source: str, *, origin: str, include_loader: IncludeLoader) -> str:
+def mjml_to_html(source: str, *, origin: str, include_loader: IncludeLoader,
+                 written: Callable[[], list[mjml_text.Dropped] | None] | None = None) -> str:
     """Compile MJML ``source`` (already rendered by Django) to HTML.
 
     ``origin`` names the template in errors. The source is first read as the
     official compiler reads it (``mjml_source.prepare``: includes resolved,
     unquoted values and ``</img>`` accepted, ``<mj-raw>`` kept verbatim).
+    ``written`` gives the template's own container text, to name the file and
+    line of text MJML drops (``mjml_text.written_at``).
     """
     loader = include_loader  # the included files' text can hold a value's characters too
     document = prepare(drop_xml_invalid(source), origin=origin,
                        include_loader=lambda path: drop_xml_invalid(loader(path)))
-    mjml_text.warn(document, origin, quoted=False)
+    if document.dropped:
+        mjml_text.warn(document, origin, quoted=False,
+                       written=written() if written is not None else None)
     return mjml_prepared_to_html(document, origin=origin)
 
 

@@ -40,6 +40,8 @@ from ..exceptions import MJMLError
 from . import mjml_tags, mjml_text
 
 IncludeLoader = Callable[[str], str]
+# (origin, offset in the source given for it) → (file, line) of a generated source.
+Locate = Callable[[str, int], "tuple[str, int] | None"]
 MAX_DEPTH = 20
 
 VOID = (
@@ -97,6 +99,8 @@ class Prepared:
     # stand-ins found there: (stand-in, element).
     dropped: list["mjml_text.Dropped"] = field(default_factory=list)
     container_tokens: list[tuple[str, str]] = field(default_factory=list)
+    # Set when the sources were generated (flattened): where their text was written.
+    locate: Locate | None = None
 
     def finish(self, html: str) -> str:
         """Put ``<mj-raw>`` contents back, outside Outlook-only comments."""
@@ -128,8 +132,12 @@ class Prepared:
         if index < 0:
             return "", 1
         start, origin, file_offset, source = self.anchors[index]
-        offset = min(file_offset + position - start, len(source))
-        return origin, source.count("\n", 0, offset) + 1
+        return self.line(origin, min(file_offset + position - start, len(source)), source)
+
+    def line(self, origin: str, offset: int, source: str) -> tuple[str, int]:
+        """(file, line) of ``offset`` in ``source``, the text given for ``origin``."""
+        found = self.locate(origin, offset) if self.locate is not None else None
+        return found or (origin, source.count("\n", 0, offset) + 1)
 
     def unclosed(self) -> tuple[str, int] | None:
         """The first element of ``text`` left open: (tag name, position)."""
@@ -256,7 +264,7 @@ class _Builder:
             return
         if self.placeholder is not None and self.placeholder.search(name):
             return
-        line = source.count("\n", 0, offset) + 1
+        origin, line = self.prepared.line(origin, offset, source)
         where = f"line {line}" if origin == self.origin else f"line {line} of '{origin}'"
         unknown = mjml_tags.UnknownTag(name, line, mjml_tags.closest(name))
         raise MJMLError(f"MJML error in template '{self.origin}' ({where}): "
@@ -288,8 +296,8 @@ class _Builder:
             slash = ""
             if value.endswith("/") and attrs[attr.end():] == ">":
                 value, slash = value[:-1], "/"  # <mj-image width=40/>
-            line = source.count("\n", 0, offset + name_end + attr.start()) + 1
-            self.prepared.unquoted.append(Unquoted(origin, line, attr.group(2), value))
+            file, line = self.prepared.line(origin, offset + name_end + attr.start(), source)
+            self.prepared.unquoted.append(Unquoted(file, line, attr.group(2), value))
             return f'{attr.group(1)}{attr.group(2)}="{value}"{slash}'
 
         return text[:name_end] + _ATTR.sub(quote, attrs)
@@ -383,13 +391,15 @@ def _folder_of_origin(origin: str) -> str:
 
 
 def prepare(source: str, *, origin: str, include_loader: IncludeLoader,
-            placeholder: "re.Pattern[str] | None" = None) -> Prepared:
+            placeholder: "re.Pattern[str] | None" = None,
+            locate: Locate | None = None) -> Prepared:
     """The MRML-ready document of MJML ``source`` (see the module docstring).
 
     ``placeholder`` matches the precompiler's stand-ins for Django tags: a tag
-    name holding one isn't judged.
+    name holding one isn't judged. ``locate`` gives the file and line of a
+    position in a generated source (a flattened ``{% extends %}``).
     """
-    prepared = Prepared()
+    prepared = Prepared(locate=locate)
     builder = _Builder(include_loader, origin, prepared, [], placeholder)
     builder.file(source, origin, (origin,))
     text = "".join(builder.parts)

@@ -16,7 +16,8 @@ runs them on a corpus).
 import bisect
 import re
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ..exceptions import MJMLDroppedText
@@ -168,14 +169,50 @@ def _apply(prepared: Prepared, cuts: list[tuple[int, int]]) -> None:
     prepared.anchors = anchors
 
 
-def warn(prepared: Prepared, template: str, *, quoted: bool = True) -> None:
+def warn(prepared: Prepared, template: str, *, quoted: bool = True,
+         written: list[Dropped] | None = None) -> None:
     """One ``MJMLDroppedText`` warning per piece of text ``drop`` removed.
 
     A rendered message's text isn't quoted (``quoted=False``): it may hold the
-    recipient's values, and each message would warn anew.
+    recipient's values, and each message would warn anew. ``written`` is the
+    template's own container text (``in_source``), where the rendered pieces
+    are looked up (``written_at``).
     """
-    for dropped in prepared.dropped:
+    found = prepared.dropped if written is None else written_at(
+        prepared.dropped, written, template)
+    for dropped in found:
         warnings.warn(MJMLDroppedText(dropped.problem(template, quoted=quoted)), stacklevel=2)
+
+
+def written_at(rendered: list[Dropped], written: list[Dropped], template: str
+               ) -> list[Dropped]:
+    """``rendered``'s pieces at the file and line of the source that wrote them.
+
+    A rendered body's lines aren't its source's (a child rendered into its
+    base, a value over several lines). Within one element, the one piece
+    written there, or the k-th of as many as were rendered, is the source; else
+    the rendered line stays. Pieces of an ``<mj-include>``d file stay too.
+    """
+    by_element: dict[str, list[Dropped]] = {}
+    for piece in written:
+        by_element.setdefault(piece.element, []).append(piece)
+    ours = [piece for piece in rendered if piece.origin in ("", template)]
+    counts: dict[str, int] = {}
+    for piece in ours:
+        counts[piece.element] = counts.get(piece.element, 0) + 1
+    seen: dict[str, int] = {}
+    out = []
+    for piece in rendered:
+        sources = by_element.get(piece.element, [])
+        if piece.origin in ("", template) and sources:
+            index = seen.get(piece.element, 0)
+            seen[piece.element] = index + 1
+            source = sources[0] if len(sources) == 1 else (
+                sources[index] if len(sources) == counts[piece.element] else None)
+            if source is not None:
+                piece = replace(piece, origin=source.origin, line=source.line)
+        out.append(piece)
+    return out
 
 
 # Django tags and comments of a template's source: they render nothing where they
@@ -192,14 +229,22 @@ class _Source:
     anchors: list[tuple[int, str, int, str]]
     dropped: list[Dropped]
     container_tokens: list[tuple[str, str]]
+    locate: Callable[[int], tuple[str, int]] | None = None
 
     def where(self, position: int) -> tuple[str, int]:
+        if self.locate is not None:
+            return self.locate(position)
         return "", self.text.count("\n", 0, position) + 1
 
 
-def in_source(source: str) -> list[Dropped]:
-    """The container text of a template's MJML ``source`` (Django tags and all)."""
+def in_source(source: str, where: Callable[[int], tuple[str, int]] | None = None
+              ) -> list[Dropped]:
+    """The container text of a template's MJML ``source`` (Django tags and all).
+
+    ``where`` gives the (file, line) of a position of a generated source (a
+    child template flattened into its base); by default, the line in ``source``.
+    """
     blank = _DJANGO_SILENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), source)
-    found = _Source(blank, [], [], [])
+    found = _Source(blank, [], [], [], where)
     drop(found)
     return found.dropped

@@ -59,8 +59,17 @@ def compile_body(
             rendered,
             origin=templates.body_origin,
             include_loader=_include_loader(owner, templates, context),
+            written=lambda: _written(templates),
         )
     return inline_styles(rendered)
+
+
+def _written(templates: tpl.TemplateSet) -> list[Any] | None:
+    """The body's own container text, each piece at its file and line."""
+    from .compiled.flatten import container_text
+
+    found = container_text(templates.body, templates.body_origin)
+    return found[1] if found is not None else None
 
 
 def _include_loader(owner: str, templates: tpl.TemplateSet, context: dict[str, Any]):

@@ -162,7 +162,7 @@ class _Build:
                 return
             source = self.flattener.load(name, self.origin)
         self.included[name] = ""  # a file including itself stops here
-        flat = self.flattener.flatten(source, name)
+        flat = self.flattener.traced(source, name)
         self.included[name] = self.prot.protect(flat, name)
 
     def prepare(self, sources: dict[str, str]) -> Prepared:
@@ -180,8 +180,13 @@ class _Build:
                 )
             return sources[name]
 
+        def locate(origin: str, offset: int) -> tuple[str, int] | None:
+            # Lines of the files the flattened, protected sources came from.
+            traced = self.prot.traced.get(origin)
+            return traced.where(offset) if traced is not None else None
+
         return prepare(sources[""], origin=self.origin, include_loader=include,
-                       placeholder=self.prot.pattern)
+                       placeholder=self.prot.pattern, locate=locate)
 
     def run(self, sources: dict[str, str]) -> tuple[str, str | None]:
         """The per-message pipeline's compile steps, on protected sources."""
@@ -291,7 +296,7 @@ class _Build:
 
     def compile(self) -> "Templates":
         body = self.templates.body
-        flat = self.flattener.flatten(
+        flat = self.flattener.traced(
             self.flattener.source(body, self.templates.name), self.origin
         )
         sources = {"": self.prot.protect(flat, self.origin, top=True)}

@@ -12,19 +12,85 @@ Anything whose meaning depends on values (``{% extends var %}``,
 renders through the per-message pipeline.
 """
 
+import bisect
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.template.base import DebugLexer, Token, TokenType
 
 from .. import find as tpl
+
+if TYPE_CHECKING:
+    from ..mjml_text import Dropped
 
 MAX_DEPTH = 20
 
 
 class Unprecompilable(Exception):
     """The template can't be compiled once; the message says why (fallback reason)."""
+
+
+class Traced:
+    """A source built from pieces of files, and the file and line of each position.
+
+    A piece is copied from ``source`` (the text of file ``origin``) at ``offset``;
+    one written by txmail (``moves=False``) stands at that offset as a whole.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.starts: list[int] = []
+        self.places: list[tuple[str, int, str, bool]] = []  # origin, offset, source, moves
+        self.length = 0
+        self._text: str | None = ""
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = "".join(self.parts)
+        return self._text
+
+    def add(self, text: str, origin: str, offset: int, source: str, moves: bool = True) -> None:
+        if text:
+            self.starts.append(self.length)
+            self.places.append((origin, offset, source, moves))
+            self.parts.append(text)
+            self.length += len(text)
+            self._text = None
+
+    def copy(self, other: "Traced", start: int = 0, end: int | None = None) -> None:
+        """Add ``other.text[start:end]``, each piece still traced to its file."""
+        end = other.length if end is None else end
+        index = max(bisect.bisect_right(other.starts, start) - 1, 0)
+        for i in range(index, len(other.starts)):
+            piece_start = other.starts[i]
+            if piece_start >= end:
+                break
+            piece_end = other.starts[i + 1] if i + 1 < len(other.starts) else other.length
+            a, b = max(start, piece_start), min(end, piece_end)
+            if a < b:
+                origin, offset, source, moves = other.places[i]
+                self.add(other.parts[i][a - piece_start:b - piece_start], origin,
+                         offset + a - piece_start if moves else offset, source, moves)
+
+    def point(self, text: str, other: "Traced", at: int) -> None:
+        """Add ``text`` (written by txmail) where ``other.text[at]`` comes from."""
+        origin, offset, source = other.place(at)
+        self.add(text, origin, offset, source, moves=False)
+
+    def place(self, position: int) -> tuple[str, int, str]:
+        """(file, offset in that file's source, that source) of ``position``."""
+        index = bisect.bisect_right(self.starts, position) - 1
+        if index < 0:
+            return "", 0, ""
+        origin, offset, source, moves = self.places[index]
+        return origin, offset + (position - self.starts[index] if moves else 0), source
+
+    def where(self, position: int) -> tuple[str, int]:
+        """(file, line) of ``position``."""
+        origin, offset, source = self.place(position)
+        return origin, source.count("\n", 0, min(offset, len(source))) + 1
 
 
 @dataclass(frozen=True)
@@ -125,12 +191,22 @@ class _Super:
     """Where ``{{ block.super }}`` stood."""
 
 
+@dataclass(frozen=True)
+class _Text:
+    """A piece of a file's source, as written."""
+
+    text: str
+    origin: str
+    offset: int
+    source: str
+
+
 @dataclass
 class _Parsed:
     parent: str | None
     nodes: list[Any]
     blocks: dict[str, _Block]
-    loads: list[str]
+    loads: list[_Text]
 
 
 class Flattener:
@@ -162,6 +238,10 @@ class Flattener:
 
     def flatten(self, source: str, origin: str, depth: int = 0) -> str:
         """Return ``source`` with extends/blocks/includes resolved."""
+        return self.traced(source, origin, depth).text
+
+    def traced(self, source: str, origin: str, depth: int = 0) -> Traced:
+        """``flatten()``'s source, each position traced to its file and line."""
         if depth > MAX_DEPTH:
             raise Unprecompilable(
                 f"templates nest deeper than {MAX_DEPTH} levels below '{origin}' "
@@ -177,13 +257,16 @@ class Flattener:
         for parsed in chain:
             for name, block in parsed.blocks.items():
                 versions.setdefault(name, []).append(block)
-        loads = [load for parsed in reversed(chain) for load in parsed.loads]
-        body = self._emit(chain[-1].nodes, versions)
-        return "".join(loads) + self._includes(body, origin, depth)
+        body = Traced()
+        for parsed in reversed(chain):
+            for load in parsed.loads:
+                body.add(load.text, load.origin, load.offset, load.source)
+        self._emit(chain[-1].nodes, versions, body)
+        return self._includes(body, origin, depth)
 
     def _parse(self, source: str, origin: str) -> _Parsed:
         parent = None
-        loads: list[str] = []
+        loads: list[_Text] = []
         root: list[Any] = []
         stack: list[_Block] = []
         blocks: dict[str, _Block] = {}
@@ -191,11 +274,12 @@ class Flattener:
         for token in tokenize(source):
             nodes = stack[-1].nodes if stack else root
             text = raw(source, token)
+            piece = _Text(text, origin, span(token)[0], source)
             if token.token_type == TokenType.BLOCK:
                 bits = token.split_contents()
                 tag = bits[0] if bits else ""
                 if tag == "load":
-                    loads.append(text)
+                    loads.append(piece)
                     continue
                 if tag == "extends":
                     if seen_content or parent is not None or len(bits) != 2:
@@ -230,43 +314,38 @@ class Flattener:
                     )
             elif token.token_type == TokenType.TEXT and text.strip():
                 seen_content = True
-            nodes.append(text)
+            nodes.append(piece)
         if stack:
             raise Unprecompilable(f"'{origin}': a {{% block %}} is never closed.")
         return _Parsed(parent, root, blocks, loads)
 
-    def _emit(self, nodes: list[Any], versions: dict[str, list[_Block]]) -> str:
-        out = []
+    def _emit(self, nodes: list[Any], versions: dict[str, list[_Block]], out: Traced) -> None:
         for node in nodes:
             if isinstance(node, _Block):
-                out.append(self._emit_version(versions[node.name], 0, versions))
-            elif isinstance(node, _Super):
-                out.append("")  # block.super outside a block renders nothing
-            else:
-                out.append(node)
-        return "".join(out)
+                self._emit_version(versions[node.name], 0, versions, out)
+            elif isinstance(node, _Text):
+                out.add(node.text, node.origin, node.offset, node.source)
+            # block.super outside a block renders nothing
 
-    def _emit_version(
-        self, chain: list[_Block], index: int, versions: dict[str, list[_Block]]
-    ) -> str:
-        out = []
+    def _emit_version(self, chain: list[_Block], index: int,
+                      versions: dict[str, list[_Block]], out: Traced) -> None:
         for node in chain[index].nodes:
             if isinstance(node, _Super):
                 if index + 1 < len(chain):
-                    out.append(self._emit_version(chain, index + 1, versions))
+                    self._emit_version(chain, index + 1, versions, out)
             elif isinstance(node, _Block):
-                out.append(self._emit_version(versions[node.name], 0, versions))
+                self._emit_version(versions[node.name], 0, versions, out)
             else:
-                out.append(node)
-        return "".join(out)
+                out.add(node.text, node.origin, node.offset, node.source)
 
-    def _includes(self, source: str, origin: str, depth: int) -> str:
-        out = []
+    def _includes(self, body: Traced, origin: str, depth: int) -> Traced:
+        source = body.text
+        out = Traced()
         for token in tokenize(source):
-            text = raw(source, token)
+            start, end = span(token)
             bits = token.split_contents() if token.token_type == TokenType.BLOCK else []
             if not bits or bits[0] != "include":
-                out.append(text)
+                out.copy(body, start, end)
                 continue
             if len(bits) < 2:
                 raise Unprecompilable(f"'{origin}': {{% include %}} without a name.")
@@ -277,16 +356,35 @@ class Flattener:
                     f"'{origin}' includes {name!r} with 'only'; an isolated "
                     "context can't be flattened, so it renders per message."
                 )
-            inner = self.flatten(self.load(name, origin), name, depth + 1)
+            inner = self.traced(self.load(name, origin), name, depth + 1)
+            opening, closing = "", ""
             if extra and extra[0] == "with":
                 # ``with`` scopes the included template's extra variables exactly
                 # like include's own context push.
-                out.append(
-                    "{% with " + " ".join(extra[1:]) + " %}" + inner + "{% endwith %}"
-                )
-            elif "{%" in inner:
+                opening, closing = "{% with " + " ".join(extra[1:]) + " %}", "{% endwith %}"
+            elif "{%" in inner.text:
                 # Block tags may assign variables; include keeps them inside.
-                out.append("{% txmail_scope %}" + inner + "{% endtxmail_scope %}")
-            else:  # only text and {{ }}: a scope would change nothing
-                out.append(inner)
-        return "".join(out)
+                opening, closing = "{% txmail_scope %}", "{% endtxmail_scope %}"
+            # (Only text and {{ }}: a scope would change nothing.)
+            out.point(opening, body, start)
+            out.copy(inner)
+            out.point(closing, body, start)
+        return out
+
+
+def container_text(template: Any, origin: str) -> tuple[set[str], list["Dropped"]] | None:
+    """The text MJML ``template`` writes directly inside containers, and the files read.
+
+    Read flattened, as it renders: a child's blocks inside its base's elements,
+    each piece at its own file and line. None when it can't be flattened
+    (``{% extends var %}``).
+    """
+    from ..mjml_text import in_source
+
+    flattener = Flattener()
+    try:
+        flat = flattener.traced(flattener.source(template, origin), origin)
+    except Exception:  # whatever stops flattening, rendering reports
+        return None
+    files = {dep.origin_name or dep.template_name for dep in flattener.deps.values()}
+    return files | {origin}, in_source(flat.text, flat.where)

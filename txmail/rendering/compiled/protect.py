@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from django.template.base import TokenType
 
-from .flatten import Unprecompilable, raw, span, tokenize
+from .flatten import Traced, Unprecompilable, raw, span, tokenize
 
 CONTROL = {"if": ("elif", "else"), "for": ("empty",)}
 SCOPES = {"with", "language", "localize", "localtime", "timezone", "txmail_scope"}
@@ -88,6 +88,8 @@ class Protector:
         self.loads: list[str] = []
         self.prologue: list[str] = []
         self.markup_units: list[int] = []
+        # Each protected source by origin, traced to its files (``protect(trace=)``).
+        self.traced: dict[str, Traced] = {}
 
     def token(self, unit_id: int) -> str:
         return f"{self.prefix}{unit_id}q"
@@ -97,18 +99,24 @@ class Protector:
         self.units.append(unit)
         return self.token(unit.id)
 
-    def protect(self, source: str, origin: str, *, top: bool = False) -> str:
-        """Return ``source`` (already flattened) with placeholders for its tags."""
+    def protect(self, source: str | Traced, origin: str, *, top: bool = False) -> str:
+        """Return ``source`` (already flattened) with placeholders for its tags.
+
+        A ``Traced`` source's output is traced too, in ``traced[origin]``.
+        """
+        trace = source if isinstance(source, Traced) else None
+        source = source.text if isinstance(source, Traced) else source
         if self.prefix in source:  # astronomically unlikely; never guess
             raise Unprecompilable(f"'{origin}' contains the placeholder {self.prefix}.")
         tokens = tokenize(source)
-        out: list[str] = []
+        out = _Out(trace)
         stack: list[Group] = []
         leading = top
         i = 0
         while i < len(tokens):
             token = tokens[i]
             text = raw(source, token)
+            out.at = span(token)[0]
             i += 1
             if token.token_type == TokenType.COMMENT:
                 continue
@@ -173,6 +181,8 @@ class Protector:
         if stack:
             opened = stack[-1].roles[0]
             raise Unprecompilable(f"'{origin}': {{% {opened} %}} is never closed.")
+        if out.traced is not None:
+            self.traced[origin] = out.traced
         return "".join(out)
 
     def _group_unit(self, group: Group, kind: str, text: str, tag: str) -> str:
@@ -205,3 +215,21 @@ class Protector:
                 if depth == 0:
                     return j + 1
         raise Unprecompilable(f"'{origin}': {{% {tag} %}} is never closed.")
+
+
+class _Out(list[str]):
+    """The protected source's pieces; traced to the files when the input is."""
+
+    def __init__(self, trace: Traced | None) -> None:
+        super().__init__()
+        self.trace = trace
+        self.traced = Traced() if trace is not None else None
+        self.at = 0  # the offset in the input of the token being replaced
+
+    def append(self, text: str) -> None:
+        super().append(text)
+        if self.traced is not None and self.trace is not None:
+            if self.trace.text.startswith(text, self.at):  # text as written
+                self.traced.copy(self.trace, self.at, self.at + len(text))
+            else:  # a placeholder
+                self.traced.point(text, self.trace, self.at)
