@@ -173,7 +173,11 @@ class FlowTests(TestCase):
         self.assertEqual((delivery.message_class, delivery.status, delivery.recipients),
                          ("shop.Welcome", "queued", ["ada@example.com"]))
         # Handed to django-tasks-db: db_worker sends it (nothing is sent in the request).
-        self.assertEqual(DBTaskResult.objects.get().args_kwargs["args"], [delivery.pk])
+        # The task is its queue's (task backend, queue name, priority): it sends every
+        # message of the queue that is ready when it runs.
+        task = DBTaskResult.objects.get()
+        self.assertEqual((task.task_path, task.args_kwargs["args"]),
+                         ("txmail.delivery.queue.deliver_ready", ["default", "", 0]))
         self.assertEqual(mail.outbox, [])
 
     def test_placing_an_order_queues_its_receipt(self):
