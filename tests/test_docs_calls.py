@@ -5,10 +5,7 @@ a namespace holding what the page assumes (a booking, a user, an order, message 
 defined earlier on the page), and checks the rows and the sent mail after.
 """
 
-import re
-import textwrap
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -19,6 +16,7 @@ from django.test import Client
 from django.urls import include, path, resolve
 from django.utils import timezone
 
+from tests.docs_pages import assert_covered, block, pages
 from tests.schedapp.models import Order
 from tests.testapp.emails import Hello
 from txmail import Message, local_time, registry
@@ -27,9 +25,6 @@ from txmail.delivery.idempotency import IdempotencyKey
 from txmail.delivery.models import Delivery, Status
 from txmail.suppression.check import suppress
 
-HOW_TO = Path(__file__).resolve().parents[1] / "docs" / "how-to"
-# A fenced block at any indent (a block inside a list item is indented with it).
-PYTHON = re.compile(r"^( *)```python\n(.*?)^\1```$", re.M | re.S)
 DB = {"TASK_BACKEND": "db", "SITE_URL": "https://shop.example.com"}
 BERLIN = ZoneInfo("Europe/Berlin")
 # The templates the pages' classes name.
@@ -57,28 +52,12 @@ RUN = {
     ("preferences.md", "class SecurityAlert(Message)"),
     ("delivery-options.md", "# Idempotency keys"),
 }
-def blocks(page: str) -> list[str]:
-    return [textwrap.dedent(body) for _indent, body in PYTHON.findall((HOW_TO / page).read_text())]
-
-
-def block(page: str, phrase: str) -> str:
-    [found] = [b for b in blocks(page) if phrase in b]
-    return found
-
-
 # The preferences page's line of urls.py is this module's URLconf.
 urlpatterns = list(eval(block("preferences.md", 'path("email/"'),
                         {"path": path, "include": include}))
-PAGES = sorted({page for page, _ in RUN | set(NOT_RUN)})
-
-
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", pages(RUN, NOT_RUN))
 def test_every_python_block_of_the_page_is_run_or_listed_with_a_reason(page):
-    phrases = [p for pg, p in RUN | set(NOT_RUN) if pg == page]
-    untested = [b for b in blocks(page) if not any(p in b for p in phrases)]
-    assert untested == []
-    for phrase in phrases:
-        block(page, phrase)  # each phrase still names exactly one block
+    assert_covered(page, RUN, NOT_RUN)
 
 
 # -- what the pages assume ------------------------------------------------------------

@@ -22,8 +22,8 @@ from django.core import checks
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from tests.docs_pages import assert_covered, block, pages
 from tests.test_dkim import dns_for
-from tests.test_docs_calls import block, blocks
 from tests.testapp.emails import Hello
 from txmail import Message
 from txmail.delivery.models import Delivery
@@ -39,16 +39,9 @@ RUN = {
     ("bounces.md", '"BOUNCES": {'),
     ("bounces.md", '"DKIM": {'),
 }
-PAGES = sorted({page for page, _ in RUN | set(NOT_RUN)})
-
-
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", pages(RUN, NOT_RUN))
 def test_every_python_block_of_the_page_is_run_or_listed_with_a_reason(page):
-    phrases = [p for pg, p in RUN | set(NOT_RUN) if pg == page]
-    untested = [b for b in blocks(page) if not any(p in b for p in phrases)]
-    assert untested == []
-    for phrase in phrases:
-        block(page, phrase)  # each phrase still names exactly one block
+    assert_covered(page, RUN, NOT_RUN)
 
 
 # -- what the pages assume ------------------------------------------------------------

@@ -54,17 +54,24 @@ def update(pk: int, where: dict[str, Any], values: dict[str, Any], *,
         return cursor.rowcount
 
 
-def status_of(pk: int) -> str | None:
-    """Row ``pk``'s status (None: no such row), in one statement built once."""
-    alias = router.db_for_read(Delivery)
+def _by_pk(alias: str, name: str, model: Any, template: str) -> tuple[Any, str]:
+    """The connection of ``alias`` and statement ``name`` on ``model``'s table, built once:
+    ``template`` with ``{table}``, ``{pk}`` and ``{status}`` quoted."""
     connection = connections[alias]
-    key = (alias, "status")
+    key = (alias, name)
     sql = _statements.get(key)
     if sql is None:
         quote = connection.ops.quote_name
-        meta = Delivery._meta
-        sql = _statements[key] = (f"SELECT {quote('status')} FROM {quote(meta.db_table)} "
-                                  f"WHERE {quote(meta.pk.column or 'id')} = %s")
+        sql = _statements[key] = template.format(
+            table=quote(model._meta.db_table), pk=quote(model._meta.pk.column),
+            status=quote("status"))
+    return connection, sql
+
+
+def status_of(pk: int) -> str | None:
+    """Row ``pk``'s status (None: no such row), in one statement built once."""
+    connection, sql = _by_pk(router.db_for_read(Delivery), "status", Delivery,
+                             "SELECT {status} FROM {table} WHERE {pk} = %s")
     with connection.cursor() as cursor:
         cursor.execute(sql, [pk])
         found = cursor.fetchone()
@@ -73,14 +80,8 @@ def status_of(pk: int) -> str | None:
 
 def drop_body(pk: int) -> None:
     """Delete row ``pk``'s body, if it has one."""
-    alias = router.db_for_write(Body)
-    connection = connections[alias]
-    key = (alias, "drop body")
-    sql = _statements.get(key)
-    if sql is None:
-        quote = connection.ops.quote_name
-        sql = _statements[key] = (f"DELETE FROM {quote(Body._meta.db_table)} "
-                                  f"WHERE {quote(Body._meta.pk.column or 'delivery_id')} = %s")
+    connection, sql = _by_pk(router.db_for_write(Body), "drop body", Body,
+                             "DELETE FROM {table} WHERE {pk} = %s")
     with connection.cursor() as cursor:
         cursor.execute(sql, [pk])
 
