@@ -22,21 +22,16 @@ options), so ``MAILERS`` may name either.
 """
 
 import email.policy
-import re
 import smtplib
 from functools import lru_cache
 from typing import Any
 
 from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
 
-from ..addresses import canonical
+from ..addresses import PLAIN, canonical
 from ..exceptions import DeliveryOutcomeUnknown
 
 _END_OF_DATA = b"\r\n.\r\n"
-# An ASCII addr-spec of dot-atoms: what Django's prep_address() returns for it
-# is the address itself (no display name, no comment, no IDNA to apply).
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 
 
 class _TrackingMixin:
@@ -82,7 +77,7 @@ class EmailBackend(DjangoSMTPBackend):
         # Django parses every envelope address with the stdlib's header parser,
         # ~0.25 ms of CPU each: a plain address is returned as it is, any other
         # parsed once per process (the sender is the same on every message).
-        if isinstance(address, str) and _PLAIN_ADDRESS.fullmatch(address):
+        if isinstance(address, str) and PLAIN.fullmatch(address):
             return address
         return _prepped(super().prep_address, address, force_ascii)
 

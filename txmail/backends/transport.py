@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.mail import mailers
 from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
 
+from ..addresses import PLAIN
 from ..exceptions import (
     DeliveryError,
     MailerConfigurationError,
@@ -120,6 +121,8 @@ def open_mailer(alias: str) -> Any:
 
 
 def _addr(address: str) -> str:
+    if PLAIN.fullmatch(address):
+        return address.lower()
     parsed = getaddresses([address])
     return (parsed[0][1] if parsed and parsed[0][1] else address).lower()
 

@@ -52,13 +52,26 @@ os.register_at_fork(after_in_child=_forget_after_fork)
 def with_mailer(pk: int, token: str) -> Iterator[None]:
     """While the block runs (the mailer has row ``pk``), keep its claim renewed."""
     key = (pk, token)
-    with _lock:
-        _sending[key] = time.monotonic()
-        _start()
+    hold([key])
     try:
         yield
     finally:
-        with _lock:
+        release([key])
+
+
+def hold(keys: list[tuple[int, str]]) -> None:
+    """Keep the claims ``keys`` (row id, claim token) renewed until ``release()``."""
+    now = time.monotonic()
+    with _lock:
+        for key in keys:
+            _sending[key] = now
+        _start()
+
+
+def release(keys: list[tuple[int, str]]) -> None:
+    """Stop renewing the claims ``keys``."""
+    with _lock:
+        for key in keys:
             _sending.pop(key, None)
 
 

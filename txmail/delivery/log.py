@@ -122,14 +122,8 @@ def _mine(row: Delivery, token: str | None) -> Any:
     return rows.filter(claim_token=token) if token else rows
 
 
-def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
-              email: Any = None, then: Callable[[], None] | None = None) -> bool:
-    """Record the send; return False if the row's claim was taken back meanwhile.
-
-    ``then()`` runs in the same transaction once the row is marked (the queue
-    writes the row for recipients refused for now): both are written or neither,
-    and if neither, the row stays claimed for the sweep.
-    """
+def sent_fields(row: Delivery, sent: SentMessage) -> dict[str, Any]:
+    """The columns a sent row's outcome sets (``raw=None``: its body goes)."""
     fields: dict[str, Any] = {
         "status": Status.SENT, "sent_at": timezone.now(), "sent_via": sent.sent_via or sent.mailer,
         "refused": {a: list(r) for a, r in sent.refused.items()},
@@ -139,15 +133,35 @@ def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
     if sent.refused:
         fields["last_error"] = "Refused by the server: " + "; ".join(
             f"{a}: {c} {r}" for a, (c, r) in sent.refused.items())
-    _ended(row, fields, sent=True)
-    with transaction.atomic(using=router.db_for_write(Delivery)):
-        if not rows.update(row.pk, _where(token), fields) and token:
-            return False  # the sweep took the claim back meanwhile: the row says what it knows
-        if then is not None:
-            then()
+    return _ended(row, fields, sent=True)
+
+
+def announce_sent(row: Delivery, fields: dict[str, Any], sent: SentMessage,
+                  email: Any = None) -> None:
+    """Give ``row`` its outcome's ``fields`` and send ``message_sent``."""
     for name, value in fields.items():
         setattr(row, name, value)
     notify(message_sent, sent.mailer, email=email or sent.email, result=sent, delivery=row)
+
+
+def mark_sent(row: Delivery, sent: SentMessage, *, token: str | None = None,
+              email: Any = None, then: Callable[[], None] | None = None) -> bool:
+    """Record the send; return False if the row's claim was taken back meanwhile.
+
+    ``then()`` runs in the same transaction once the row is marked (the queue
+    writes the row for recipients refused for now): both are written or neither,
+    and if neither, the row stays claimed for the sweep.
+    """
+    fields = sent_fields(row, sent)
+    if then is None:  # rows.update() writes the row and drops its body in one transaction
+        if not rows.update(row.pk, _where(token), fields) and token:
+            return False  # the sweep took the claim back meanwhile: the row says what it knows
+    else:
+        with transaction.atomic(using=router.db_for_write(Delivery)):
+            if not rows.update(row.pk, _where(token), fields) and token:
+                return False
+            then()
+    announce_sent(row, fields, sent, email)
     return True
 
 

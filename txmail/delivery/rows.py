@@ -31,7 +31,9 @@ def update(pk: int, where: dict[str, Any], values: dict[str, Any], *,
         values = dict(values)
         if values.pop("raw") is not None:
             raise ValueError("rows.update() only drops a body (raw=None); save() stores one.")
-        with transaction.atomic(using=router.db_for_write(Delivery)):
+        # No savepoint inside the caller's transaction: two statements fewer a row,
+        # and the caller's transaction is rolled back whole if either fails.
+        with transaction.atomic(using=router.db_for_write(Delivery), savepoint=False):
             count = update(pk, where, values, increment=increment)
             if count:
                 drop_body(pk)
@@ -54,6 +56,53 @@ def update(pk: int, where: dict[str, Any], values: dict[str, Any], *,
         return cursor.rowcount
 
 
+def update_each(changes: list[tuple[int, str, dict[str, Any]]]) -> list[int]:
+    """Set each ``(pk, token, values)``'s columns while row ``pk`` is claimed by ``token``,
+    in one ``executemany`` per shape of ``values``; return the pks updated.
+
+    For many rows' outcomes at once (``outcomes``): the caller holds the transaction.
+    ``raw`` is not among ``values``: ``drop_bodies()`` drops the bodies after.
+    """
+    alias = router.db_for_write(Delivery)
+    connection = connections[alias]
+    field = Delivery._meta.get_field
+    shapes: dict[tuple[str, ...], list[list[Any]]] = {}
+    for pk, token, values in changes:
+        params = [field(name).get_db_prep_save(value, connection)  # type: ignore[union-attr]
+                  for name, value in values.items()]
+        shapes.setdefault(tuple(values), []).append([*params, pk, token])
+    expected = 0
+    with connection.cursor() as cursor:
+        for names, many in shapes.items():
+            key = (alias, names, ("claim_token",), ())
+            sql = _statements.get(key)
+            if sql is None:
+                sql = _statements[key] = _build(connection, names, ("claim_token",), ())
+            cursor.executemany(sql, many)
+            expected += len(many)
+        updated = cursor.rowcount if len(shapes) == 1 else -1
+    pks = [pk for pk, _token, _values in changes]
+    if updated == expected:
+        return pks
+    # Not every row (or a driver that doesn't sum executemany's counts): the rows now
+    # ended are the ones this call updated, as no one else writes those values
+    # to a claimed row.
+    ended = {values["status"] for _pk, _token, values in changes}
+    return list(Delivery.objects.using(alias).filter(pk__in=pks, status__in=ended,
+                                                     claim_token="")
+                .values_list("pk", flat=True))
+
+
+def drop_bodies(pks: list[int]) -> None:
+    """Delete the bodies of rows ``pks`` (those that have one), in one statement."""
+    if not pks:
+        return
+    connection, sql = _by_pk(router.db_for_write(Body), "drop bodies", Body,
+                             "DELETE FROM {table} WHERE {pk} IN ({marks})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql.replace("{marks}", ", ".join(["%s"] * len(pks))), pks)
+
+
 def _by_pk(alias: str, name: str, model: Any, template: str) -> tuple[Any, str]:
     """The connection of ``alias`` and statement ``name`` on ``model``'s table, built once:
     ``template`` with ``{table}``, ``{pk}`` and ``{status}`` quoted."""
@@ -64,7 +113,7 @@ def _by_pk(alias: str, name: str, model: Any, template: str) -> tuple[Any, str]:
         quote = connection.ops.quote_name
         sql = _statements[key] = template.format(
             table=quote(model._meta.db_table), pk=quote(model._meta.pk.column),
-            status=quote("status"))
+            status=quote("status"), marks="{marks}")
     return connection, sql
 
 

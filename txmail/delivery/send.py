@@ -41,6 +41,7 @@ from . import bookkeeping, deadline, heartbeat, listed, recovery, rows, shutdown
 from .bookkeeping import mark_failed, mark_sent, mark_suppressed, mark_waiting, retrying
 from .lanes import Line
 from .models import Delivery, Status
+from .outcomes import Outcomes
 
 logger = logging.getLogger("txmail.delivery")
 
@@ -76,7 +77,8 @@ def send_claimed(token: str, *, hand_off: HandOff,
     if not first:
         return dict(counts)
     width = max(1, int(txmail_settings.CONNECTIONS))
-    if db_connection.vendor == "sqlite" and db_connection.is_in_memory_db():  # type: ignore[attr-defined]
+    in_memory = db_connection.vendor == "sqlite" and db_connection.is_in_memory_db()  # type: ignore[attr-defined]
+    if in_memory:
         # Threads would share one in-memory database through SQLite's shared
         # cache, which fails writers at once with "table is locked" (tests).
         width = 1
@@ -99,6 +101,9 @@ def send_claimed(token: str, *, hand_off: HandOff,
                 stop=shutdown.stopping.is_set, jump=jumped if jump is not None else None,
                 jump_every=jump_every)
     lock = threading.Lock()
+    # The sent rows' outcomes, written a batch at a time by a thread of its own
+    # (each at once where threads can't share the database: see in_memory).
+    outcomes = Outcomes(batched=not in_memory)
 
     def lane() -> None:
         connections: dict[str, Connection] = {}  # one per mailer, kept open
@@ -115,7 +120,7 @@ def send_claimed(token: str, *, hand_off: HandOff,
                     connection.close()
                 used[row.mailer] = time.monotonic()
                 try:
-                    status = send_row(connection, row, row.claim_token, hand_off)
+                    status = send_row(connection, row, row.claim_token, hand_off, outcomes)
                 except Exception:
                     # One row's bookkeeping failing (the database) must not stop
                     # the lane: the sweep recovers that row from its claim.
@@ -130,11 +135,12 @@ def send_claimed(token: str, *, hand_off: HandOff,
 
     # Every connection, when more will be claimed: the line grows as it goes.
     lanes = width if claim_more is not None else min(width, len(line))
-    if lanes == 1:
-        lane()
-    else:
-        with ThreadPoolExecutor(max_workers=lanes) as pool:
-            list(pool.map(lambda _n: _in_thread(lane), range(lanes)))
+    with outcomes:
+        if lanes == 1:
+            lane()
+        else:
+            with ThreadPoolExecutor(max_workers=lanes) as pool:
+                list(pool.map(lambda _n: _in_thread(lane), range(lanes)))
     if len(line):
         count, again = retrying(recovery.hand_back, line.take_all())
         counts["handed back"] = count
@@ -150,8 +156,13 @@ def _in_thread(func: Any, *args: Any) -> None:
         connections.close_all()  # each thread has its own database connections
 
 
-def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOff) -> str:
-    """Send one claimed row's stored bytes; return its status."""
+def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOff,
+             outcomes: Outcomes | None = None) -> str:
+    """Send one claimed row's stored bytes; return its status.
+
+    A sent row's outcome joins ``outcomes`` (written with others) when given and
+    nothing else is written with it.
+    """
     # Its deadline and its class's last check, before the mailer is told.
     retry_at = timezone.now() + timedelta(seconds=backoff(row.attempts + 1))
     if (ended := retrying(deadline.before_hand_over, row, token, retry_at=retry_at,
@@ -215,8 +226,12 @@ def send_row(connection: Connection, row: Delivery, token: str, hand_off: HandOf
     # In the sent mark's transaction: a worker killed between the two would
     # leave the refused recipients without a row. mark_sent() drops the body
     # (KEEP_BODIES); the follow-up row keeps it.
+    later = any(400 <= code < 500 for code, _reply in sent.refused.values())
+    if outcomes is not None and not later and not row.resend_if_unknown:
+        outcomes.add(row, sent, token, None)
+        return Status.SENT
     mark_sent(row, sent, token=token,
-              then=partial(_retry_refused, row, sent, now, row.raw, hand_off))
+              then=partial(_retry_refused, row, sent, now, row.raw, hand_off) if later else None)
     return Status.SENT
 
 
