@@ -219,3 +219,12 @@ def test_prune_never_reads_the_message_bytes():
     selects = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
     assert selects and not [sql for sql in selects if '"raw"' in sql]
     assert not DeliveryEvent.objects.exists()
+
+
+def test_in_passing_work_is_due_at_once_on_a_machine_booted_a_minute_ago(monkeypatch):
+    # The monotonic clock counts from boot: a worker started soon after must not
+    # wait an interval before its first prune (or sweep) in passing.
+    clock = iter([60.0, 120.0, 3661.0])
+    monkeypatch.setattr(tasking.time, "monotonic", lambda: next(clock))
+    throttle = tasking.Throttle()
+    assert [throttle.due(3600), throttle.due(3600), throttle.due(3600)] == [True, False, True]

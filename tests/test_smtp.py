@@ -134,3 +134,24 @@ def test_async_send(smtp_server):
     with override_settings(MAILERS=mailers(transactional=smtp_server)):
         sent = asyncio.run(Hello(name="Async").asend())
     assert smtp_server.received[0].message["Message-ID"] == sent.message_id
+
+
+@pytest.mark.parametrize("body", [
+    b"Subject: plain\r\n\r\nNo line starts with a period.\r\n",
+    b"Subject: dots\r\n\r\n.hidden\r\nmid.line\r\n.\r\n..two\r\n",
+    b".Subject-like first line\r\n\r\nx\r\n",
+    b"Subject: no final line break\r\n\r\nend",
+])
+def test_the_bytes_arrive_as_given_with_or_without_lines_that_need_stuffing(smtp_server, body):
+    # txmail's SMTP connection skips smtplib's dot-stuffing only when no line
+    # starts with "."; a line that does would lose its dot (or end DATA) unstuffed.
+    from txmail.backends.smtp import TrackingSMTP
+
+    connection = TrackingSMTP("127.0.0.1", smtp_server.port, timeout=10)
+    try:
+        assert connection.sendmail("a@example.com", ["b@example.com"], body) == {}
+    finally:
+        connection.quit()
+    [received] = smtp_server.received
+    assert received.data == (body if body.endswith(b"\r\n") else body + b"\r\n")
+    assert connection.data_handed_over

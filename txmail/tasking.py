@@ -40,13 +40,15 @@ class Throttle:
     """True from ``due()`` at most once per ``interval`` seconds, across threads."""
 
     def __init__(self) -> None:
-        self._last = 0.0
+        # None, not 0.0: the monotonic clock starts near boot, so a worker on a
+        # machine up for less than ``interval`` would otherwise wait that long.
+        self._last: float | None = None
         self._lock = threading.Lock()
 
     def due(self, interval: float) -> bool:
         with self._lock:
             now = time.monotonic()
-            if now - self._last < interval:
+            if self._last is not None and now - self._last < interval:
                 return False
             self._last = now
             return True

@@ -50,6 +50,19 @@ class _TrackingMixin:
         self.refused = super().sendmail(from_addr, to_addrs, msg, *args, **kwargs)  # type: ignore[misc]
         return self.refused
 
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        # smtplib's data() with its dot-stuffing skipped when there is nothing to
+        # stuff: a regular expression over the whole message (~0.2 ms for 45 KB),
+        # where a search in C finds no line starting with "." in most messages.
+        if not isinstance(msg, bytes) or msg.startswith(b".") or b"\n." in msg:
+            return super().data(msg)  # type: ignore[misc]
+        self.putcmd("data")  # type: ignore[attr-defined]
+        code, reply = self.getreply()  # type: ignore[attr-defined]
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        self.send(msg + (b".\r\n" if msg.endswith(b"\r\n") else b"\r\n.\r\n"))
+        return self.getreply()  # type: ignore[attr-defined,no-any-return]
+
     def send(self, s: Any) -> None:
         super().send(s)  # type: ignore[misc]
         # smtplib.data() sends the whole quoted message, ending in CRLF.CRLF, in
