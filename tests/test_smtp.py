@@ -1,7 +1,11 @@
 """Messages sent through a real SMTP server and parsed as a receiver would."""
 
+import smtplib
+
 import pytest
 from django.test import override_settings
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.testapp.emails import Hello, Promo
 from txmail import Attachment, InlineImage
@@ -143,8 +147,8 @@ def test_async_send(smtp_server):
     b"Subject: no final line break\r\n\r\nend",
 ])
 def test_the_bytes_arrive_as_given_with_or_without_lines_that_need_stuffing(smtp_server, body):
-    # txmail's SMTP connection skips smtplib's dot-stuffing only when no line
-    # starts with "."; a line that does would lose its dot (or end DATA) unstuffed.
+    # txmail's SMTP connection stuffs dots itself (not by smtplib's regular
+    # expression): a line starting with "." unstuffed would lose it, or end DATA.
     from txmail.backends.smtp import TrackingSMTP
 
     connection = TrackingSMTP("127.0.0.1", smtp_server.port, timeout=10)
@@ -155,3 +159,12 @@ def test_the_bytes_arrive_as_given_with_or_without_lines_that_need_stuffing(smtp
     [received] = smtp_server.received
     assert received.data == (body if body.endswith(b"\r\n") else body + b"\r\n")
     assert connection.data_handed_over
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b".", b"..", b"\r\n", b"\n", b"\r", b"x", b" "]),
+                max_size=12).map(b"".join))
+def test_dots_are_stuffed_as_smtplib_stuffs_them(body):
+    from txmail.backends.smtp import dot_stuffed
+
+    assert dot_stuffed(body) == smtplib._quote_periods(body)

@@ -34,6 +34,12 @@ from ..exceptions import DeliveryOutcomeUnknown
 _END_OF_DATA = b"\r\n.\r\n"
 
 
+def dot_stuffed(msg: bytes) -> bytes:
+    """``msg`` with a "." before every line that starts with one (RFC 5321 4.5.2)."""
+    stuffed = msg.replace(b"\n.", b"\n..")
+    return b"." + stuffed if stuffed.startswith(b".") else stuffed
+
+
 class _TrackingMixin:
     """Record the refused recipients and whether the end of DATA was handed over."""
 
@@ -51,16 +57,18 @@ class _TrackingMixin:
         return self.refused
 
     def data(self, msg: Any) -> tuple[int, bytes]:
-        # smtplib's data() with its dot-stuffing skipped when there is nothing to
-        # stuff: a regular expression over the whole message (~0.2 ms for 45 KB),
-        # where a search in C finds no line starting with "." in most messages.
-        if not isinstance(msg, bytes) or msg.startswith(b".") or b"\n." in msg:
+        # smtplib's data() with its dot-stuffing done by bytes.replace() in C: its
+        # regular expression (``(?m)^\.``) tries every position of the message
+        # (~0.3 ms for 45 KB, half of what the rest of the SMTP exchange costs).
+        # Same bytes on the wire; a str message (not txmail's) goes the stdlib's way.
+        if not isinstance(msg, bytes):
             return super().data(msg)  # type: ignore[misc]
         self.putcmd("data")  # type: ignore[attr-defined]
         code, reply = self.getreply()  # type: ignore[attr-defined]
         if code != 354:
             raise smtplib.SMTPDataError(code, reply)
-        self.send(msg + (b".\r\n" if msg.endswith(b"\r\n") else b"\r\n.\r\n"))
+        stuffed = dot_stuffed(msg)
+        self.send(stuffed + (b".\r\n" if stuffed.endswith(b"\r\n") else b"\r\n.\r\n"))
         return self.getreply()  # type: ignore[attr-defined,no-any-return]
 
     def send(self, s: Any) -> None:
