@@ -6,8 +6,8 @@ Prints, from one run:
    SQLite database (WAL): render + build to MIME bytes only, ``enqueue()`` (build, the
    delivery row, the task row), and ``send()`` to a local SMTP server;
 2. worker throughput in messages/s against an SMTP relay that takes 50 ms per
-   message (aiosmtpd in its own process; ``asyncio.sleep`` in ``handle_DATA``,
-   so connections are served concurrently): one ``db_worker`` sending one
+   message (``tests.bench.relay`` in its own process, connections served
+   concurrently): one ``db_worker`` sending one
    message at a time (``CONNECTIONS=1``), one worker over 10 connections, and
    two workers over 10 connections each.
 
@@ -26,7 +26,6 @@ Not a test: numbers depend on the machine; the ratios are the point.
 """
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -49,23 +48,6 @@ PHASE_SECONDS = 25  # a phase stops after this long even if messages are left
 
 
 # -- processes -------------------------------------------------------------
-
-def relay_main(port: int, latency: float) -> None:
-    """An SMTP server answering each DATA after ``latency`` seconds."""
-    from aiosmtpd.controller import Controller
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-            await asyncio.sleep(latency)
-            return "250 OK"
-
-    stop_signals = {signal.SIGTERM, signal.SIGINT}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # the server thread inherits it
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    signal.sigwait(stop_signals)
-    controller.stop()
-
 
 def setup_django() -> None:
     import django
@@ -148,7 +130,7 @@ def python(*args: str, env: dict[str, str], **kwargs) -> subprocess.CompletedPro
 def start_relay(latency: float) -> tuple[subprocess.Popen, int]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.delivery", "relay", str(port), str(latency)],
+        [sys.executable, "-m", "tests.bench.relay", str(port), str(latency)],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     import socket
 
@@ -397,9 +379,11 @@ def main(argv: list[str] | None = None) -> None:
                   f" {r['worker_cpu']:>18.2f} {to_floor:>7}"
                   f" {r['relay_cpu']:>17.2f}   CPU vs db_worker: {r['worker_cpu'] / db_cpu:.2f}x"
                   " (target <= 1.5x)")
-        if (1, 10) in celery and (2, 10) in celery:
-            print(f"  2 Celery workers vs 1, 10 connections each: "
-                  f"{celery[(2, 10)]['rate'] / celery[(1, 10)]['rate']:.2f}x (target >= 1.8x)")
+        for width in sorted({c for _w, c in celery}):
+            if (1, width) in celery and (2, width) in celery:
+                print(f"  2 Celery workers vs 1, {width} connection(s) each: "
+                      f"{celery[(2, width)]['rate'] / celery[(1, width)]['rate']:.2f}x "
+                      "(target >= 1.8x)")
 
     def rate(phase: tuple[int, int]) -> float:
         return rates[phase]["rate"] if phase in rates else float("nan")
@@ -414,9 +398,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "relay":
-        relay_main(int(sys.argv[2]), float(sys.argv[3]))
-    elif len(sys.argv) > 1 and sys.argv[1] == "request":
+    if len(sys.argv) > 1 and sys.argv[1] == "request":
         request_main(int(sys.argv[2]), sys.argv[3])
     elif len(sys.argv) > 1 and sys.argv[1] == "fill":
         fill_main(int(sys.argv[2]), sys.argv[3])
