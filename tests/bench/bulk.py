@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/bench/bulk.py                      # 100,000 recipients
     .venv/bin/python tests/bench/bulk.py --recipients 10000 --latency 0.05
+    .venv/bin/python tests/bench/bulk.py --memory-only --latency 0   # 100,000 vs 10,000
 
 1. Messages/s with 1 and 2 worker processes into an SMTP sink that waits
    ``--latency`` seconds per message (default 50 ms), as a remote server does.
@@ -37,7 +38,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -75,39 +75,25 @@ CLASSES = {"statement": "StatementDigest", "bulletin": "Bulletin"}
 
 
 def serve_sink(port: int, latency: float, samples: Path | None = None) -> None:
-    """Run an aiosmtpd server that accepts everything after ``latency`` seconds.
+    """Run the benchmarks' relay (``relay.py``), accepting everything after ``latency`` seconds.
 
     Prints "ready" once listening; on SIGTERM prints how many messages it
     accepted and its CPU seconds, then exits. The first messages go to
     ``samples`` for the floor (``floor.Samples``).
     """
-    from aiosmtpd.controller import Controller
+    from tests.bench import relay
 
     count = 0
     kept = floor_bench.Samples(samples) if samples is not None else None
 
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            nonlocal count
-            if kept is not None:
-                kept.keep(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
-            if latency:
-                await asyncio.sleep(latency)
-            count += 1
-            return "250 OK"
+    def on_message(sender: str, recipients: list[str], data: bytes) -> None:
+        nonlocal count
+        if kept is not None:
+            kept.keep(sender, recipients, data)
+        count += 1
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-
-    def stop(*_args: object) -> None:
-        controller.stop()
-        print(count, time.process_time(), flush=True)
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    print("ready", flush=True)
-    while True:
-        time.sleep(3600)
+    asyncio.run(relay.serve(port, latency, on_message, ready=lambda: print("ready", flush=True)))
+    print(count, time.process_time(), flush=True)
 
 
 class Sink:
@@ -297,6 +283,9 @@ def main() -> None:
     parser.add_argument("--samples", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--no-memory", action="store_true",
                         help="Skip the memory run at a tenth of the recipients.")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="Only the memory figure: one worker at N recipients and at "
+                             "N / 10 (no two-worker run, no per-message shares).")
     options = parser.parse_args()
     if options.serve_sink:
         serve_sink(options.serve_sink, options.latency, options.samples)
@@ -307,7 +296,7 @@ def main() -> None:
     print(f"{n} recipients, sink latency {options.latency * 1000:.0f} ms, "
           f"{options.connections} connections per worker")
     results = {}
-    for workers in (1, 2):
+    for workers in (1,) if options.memory_only else (1, 2):
         result = results[workers] = run(n, workers, options.latency, options.connections,
                                         startup, CLASSES[options.message])
         cpu, floor = float(result["cpu"]), float(result["floor"])  # type: ignore[arg-type]
@@ -316,7 +305,8 @@ def main() -> None:
               f"= {floor_bench.ratio(cpu, floor)} the floor "
               f"(smtplib alone, the run's bytes, one connection: {floor * 1000:.3f} ms), "
               f"sink CPU {float(result['sink_cpu']) * 1000:.1f} ms/msg")  # type: ignore[arg-type]
-    print(f"2 workers / 1 worker: {results[2]['rate'] / results[1]['rate']:.2f}x")  # type: ignore[operator]
+    if 2 in results:
+        print(f"2 workers / 1 worker: {results[2]['rate'] / results[1]['rate']:.2f}x")  # type: ignore[operator]
     print(f"(worker CPU: less {startup:.2f} s of start-up per worker)")
     if not options.no_memory:
         small = run(max(n // 10, 1), 1, options.latency, options.connections, startup,
@@ -324,10 +314,11 @@ def main() -> None:
         large_kib, small_kib = results[1]["peaks"][0], small["peaks"][0]  # type: ignore[index]
         print(f"peak RSS of one worker: {large_kib / 1024:.0f} MiB at {n} (the 1-worker "
               f"run), {small_kib / 1024:.0f} MiB at {n // 10} ({large_kib / small_kib:.2f}x)")
-    per = shares(min(n, 2000), CLASSES[options.message])
-    total = sum(per.values())
-    print("per message in one process: " + ", ".join(
-        f"{k} {v * 1000:.2f} ms ({v / total:.0%})" for k, v in per.items()))
+    if not options.memory_only:
+        per = shares(min(n, 2000), CLASSES[options.message])
+        total = sum(per.values())
+        print("per message in one process: " + ", ".join(
+            f"{k} {v * 1000:.2f} ms ({v / total:.0%})" for k, v in per.items()))
     print(f"{os.cpu_count()} CPUs; load average before {load_before}, after "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
