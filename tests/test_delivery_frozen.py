@@ -5,6 +5,8 @@ import email.policy
 import pytest
 from django.core.mail import EmailMultiAlternatives
 from django.test import override_settings
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from txmail.backends.transport import deliver
 from txmail.mail.frozen import FrozenEmail, freeze
@@ -98,3 +100,26 @@ def test_freeze_writes_the_bytes_the_stdlib_generator_writes(shape):
     stdlib = message.as_bytes()
     assert flatten(message) == stdlib
     assert freeze(email)[0].count(b"\r\n") == stdlib.count(b"\r\n") > 20
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="\r\nab\u2028\x0c", max_size=20), st.sampled_from(["\r\n", "\n"]))
+def test_line_breaks_are_the_stdlib_generators(text, nl):
+    from email.generator import NLCRE  # type: ignore[attr-defined]
+
+    from txmail.mail.frozen import line_breaks
+
+    assert line_breaks(text, nl) == nl.join(NLCRE.split(text))
+
+
+def test_a_boundary_found_in_the_parts_is_not_used(monkeypatch):
+    import random
+
+    from txmail.mail.frozen import _Generator
+
+    monkeypatch.setattr(random, "randrange", lambda _n: 42)
+    first = _Generator._make_boundary()
+    taken = f"text\r\n--{first}\r\nmore --{first}.0 and --{first}.1--".encode()
+    chosen = _Generator._make_boundary(taken)
+    assert chosen == f"{first}.2" and f"--{chosen}".encode() not in taken
+    assert _Generator._make_boundary(b"nothing like it") == first
