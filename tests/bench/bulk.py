@@ -7,9 +7,9 @@
 1. Messages/s with 1 and 2 worker processes into an SMTP sink that waits
    ``--latency`` seconds per message (default 50 ms), as a remote server does.
    Each rate is over the whole campaign: the recipients sent, divided by the
-   time from starting the workers to the last message sent. The sink runs in
-   its own process, so its CPU (aiosmtpd) is not taken from the benchmark's
-   process; the workers' and the sink's CPU per message are printed too.
+   time from starting the workers to the last message sent. The sink (the
+   lean ``relay.py``) runs in its own process, so its CPU is not taken from the
+   benchmark's process; the workers' and the sink's CPU per message are printed too.
 2. Peak memory (VmHWM) of one worker at N recipients (read from the one-worker
    run of 1) and at N / 10 (a run of its own, same settings).
    The floor, in the same run: stdlib ``smtplib`` alone sending the run's own
