@@ -272,10 +272,14 @@ def worker_phase(filled: Path, work: Path, relay: subprocess.Popen, smtp_port: i
         # Throughput up to now: the workers still send while they stop, one after
         # the other, and a lone worker's tail would count against two.
         cutoff = datetime.now(UTC)
+        at_cutoff = sum(cpu_seconds(proc.pid) for proc in procs)
         relay_cpu = cpu_seconds(relay.pid) - relay_cpu
-        # CPU once the workers are idle: the tasks of rows another task's batch
-        # sent still run (one per message) and cost the worker CPU too.
-        worker_cpu = until_idle(procs) - startup * len(procs)
+        # A phase that ran out of time is measured at the cutoff, as its rate is:
+        # its workers go on sending, and that CPU would count against the messages
+        # sent by then. A phase that sent everything is measured once the workers
+        # are idle: what they run after the last message costs them CPU too.
+        done = sent_count(db) >= messages
+        worker_cpu = (until_idle(procs) if done else at_cutoff) - startup * len(procs)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
