@@ -170,10 +170,12 @@ def test_the_last_check_drops_a_notice_for_an_order_cancelled_after_enqueue(site
 
 def test_a_scheduled_message_cancelled_from_the_command_never_arrives(site, smtp_server):
     site.start_worker()
+    # 10 s: the cancel is a process of its own, which takes a few seconds to start
+    # on a loaded machine (at 2 s the worker had sometimes sent it first).
     ids = json.loads(site.python(
         "import json\nfrom datetime import timedelta\n"
         "from tests.testapp.emails import Hello\n"
-        "print(json.dumps([Hello(to=[f'{n}@example.com']).enqueue(delay=timedelta(seconds=2))"
+        "print(json.dumps([Hello(to=[f'{n}@example.com']).enqueue(delay=timedelta(seconds=10))"
         ".delivery_id for n in ('off', 'on')]))\n"))
     done = site.txmail("cancel", str(ids[0]))
     assert done.stdout.strip() == f"1 cancelled: {ids[0]}.", done
