@@ -91,9 +91,15 @@ def test_two_workers_under_20_per_second_stay_within_5_percent(tmp_path, cluster
     print(f"\n{count} messages, two workers, limit 20/s: {rate:.2f}/s over "
           f"{times[-1] - times[0]:.1f} s")
     assert 19 <= rate <= 21, rate
-    # No second counted on its own went much over: a burst would show here.
+    # No second counted on its own went much over: a burst would show here. The
+    # limiter grants the slots; a lane that stalls between its grant and the
+    # server (a loaded machine) lands its message in a later second, one per lane
+    # at most, since a lane holds one grant at a time: 20, one for where the
+    # seconds are cut, and the lanes. A limiter that let a burst through would
+    # show the workers' own pace, well over 100 a second.
+    lanes = 2 * 2  # two workers, CONNECTIONS=2
     per_second = Counter(int(t - times[0]) for t in times)
-    assert max(per_second.values()) <= 22, per_second
+    assert max(per_second.values()) <= 20 + 1 + lanes, per_second
     ids = Counter(r.message["Message-ID"] for r in server.received)
     assert len(ids) == count and set(ids.values()) == {1}  # each once, none lost
     assert {row["message_id"] for row in workers.rows()} == set(ids)
