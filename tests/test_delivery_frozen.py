@@ -85,7 +85,7 @@ def test_message_hands_over_the_stored_bytes_and_parses_only_when_asked():
 def test_freeze_writes_the_bytes_the_stdlib_generator_writes(shape):
     """``flatten()`` joins each body's lines before writing: the bytes must not change."""
     from tests.testapp.emails import Hello, Statement
-    from txmail.mail.frozen import email_policy, flatten
+    from txmail.mail.wire import email_policy, flatten
 
     if shape == "statement":
         email = Statement(seed=1).message()
@@ -107,7 +107,7 @@ def test_freeze_writes_the_bytes_the_stdlib_generator_writes(shape):
 def test_line_breaks_are_the_stdlib_generators(text, nl):
     from email.generator import NLCRE  # type: ignore[attr-defined]
 
-    from txmail.mail.frozen import line_breaks
+    from txmail.mail.wire import line_breaks
 
     assert line_breaks(text, nl) == nl.join(NLCRE.split(text))
 
@@ -115,7 +115,7 @@ def test_line_breaks_are_the_stdlib_generators(text, nl):
 def test_a_boundary_found_in_the_parts_is_not_used(monkeypatch):
     import random
 
-    from txmail.mail.frozen import _Generator
+    from txmail.mail.wire import _Generator
 
     monkeypatch.setattr(random, "randrange", lambda _n: 42)
     first = _Generator._make_boundary()

@@ -201,6 +201,16 @@ class BulkMessage(Message):
             ) from None
         return absolute(path)
 
+    def _unsubscribe_url(self) -> str:
+        # Signed once per message (the headers and the template both need it),
+        # for the address and topic it was signed for.
+        key = (self.get_unsubscribe_address(), self.get_delivery_options().topic)
+        cached = self.__dict__.get("_txmail_unsubscribe")
+        if cached is None or cached[0] != key:
+            cached = (key, self.get_unsubscribe_url())
+            self.__dict__["_txmail_unsubscribe"] = cached
+        return cached[1]
+
     def get_preferences_url(self) -> str:
         """Return the signed URL of the recipient's preference centre (absolute)."""
         return preferences_url(self.get_unsubscribe_address())
@@ -211,7 +221,7 @@ class BulkMessage(Message):
 
     def get_headers(self) -> dict[str, str]:
         """Add RFC 8058's one-click unsubscribe headers (RFC 2369 List-Unsubscribe)."""
-        url = self.get_unsubscribe_url()
+        url = self._unsubscribe_url()
         targets = [f"<{url}>"]
         mailto = self.get_unsubscribe_mailto()
         if mailto is not None and (problem := MAILTO_ADDRESS.problem(mailto)):
@@ -234,7 +244,7 @@ class BulkMessage(Message):
         return {**ours, **headers}
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        kwargs.setdefault("unsubscribe_url", self.get_unsubscribe_url())
+        kwargs.setdefault("unsubscribe_url", self._unsubscribe_url())
         kwargs.setdefault("preferences_url", self.get_preferences_url())
         kwargs.setdefault("recipient", self.recipient)
         return super().get_context_data(**kwargs)

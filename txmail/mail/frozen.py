@@ -10,16 +10,15 @@ subject, parts and attachments for backends that post fields to an API.
 import email.policy
 import re
 from email import message_from_bytes
-from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
-from io import BytesIO
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
 
 from ..addresses import canonical
 from . import dkim
+from .wire import to_bytes
 
 # Not passed on as extra headers. DKIM-Signature: an API provider builds a message of
 # its own from the fields, which the signature of the stored bytes would fail.
@@ -29,60 +28,8 @@ _HEADER_FIELDS = {"subject", "from", "to", "cc", "bcc", "reply-to", "mime-versio
 
 def freeze(email: Any) -> tuple[bytes, str, list[str]]:
     """Return ``(raw bytes, envelope sender, envelope recipients)`` for a built email."""
-    raw = dkim.sign(flatten(email.message(policy=email_policy())))  # once: retries resend it
+    raw = dkim.sign(to_bytes(email))  # once: retries resend it
     return raw, str(email.from_email), list(email.recipients())
-
-
-def line_breaks(text: str, nl: str) -> str:
-    """``nl.join(NLCRE.split(text))``: every CRLF, lone CR and LF as ``nl``, in C."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text if nl == "\n" else text.replace("\n", nl)
-
-
-class _Generator(BytesGenerator):
-    """The stdlib's generator, writing each encoded body in one piece.
-
-    ``BytesGenerator`` writes a body line by line, two writes a line: ~2,000 calls
-    for a 45 KB quoted-printable HTML part, most of the cost of turning a built
-    message into bytes. Writing the lines at once writes the same bytes; their line
-    breaks are made the policy's by ``str.replace()``, not a regular expression.
-    """
-
-    def _write_lines(self, lines: str) -> None:
-        if lines:
-            self.write(line_breaks(lines, self._NL))  # type: ignore[attr-defined]
-
-    @classmethod
-    def _make_boundary(cls, text: str | bytes | None = None) -> str:
-        # The stdlib's boundary, checked against the parts' text by a substring
-        # search in C instead of a multi-line regular expression over all of it
-        # (~0.3 ms for a 45 KB message). Stricter: a boundary found anywhere in
-        # the text, not only on a line of its own, is not used.
-        boundary = str(super()._make_boundary())  # type: ignore[misc]
-        if text is None:
-            return boundary
-
-        def found(candidate: str) -> bool:
-            if isinstance(text, bytes):
-                return ("--" + candidate).encode() in text
-            return "--" + candidate in str(text)
-
-        candidate, counter = boundary, 0
-        while found(candidate):
-            candidate = f"{boundary}.{counter}"
-            counter += 1
-        return candidate
-
-
-def flatten(message: Any) -> bytes:
-    """``message.as_bytes()``, the same bytes, written faster (``_Generator``)."""
-    out = BytesIO()
-    _Generator(out, mangle_from_=False, policy=message.policy).flatten(message)
-    return out.getvalue()
-
-
-def email_policy() -> Any:
-    return email.policy.SMTP
 
 
 class _RawMIME(EmailMessage):

@@ -167,12 +167,12 @@ class InlineImage:
         return f"{maintype}/{subtype}"
 
 
-def _uses_quoted_printable(lines: list[bytes], policy: Any) -> bool:
+def uses_quoted_printable(lines: list[bytes], policy: Any) -> bool:
     """Whether the stdlib's heuristics (contentmanager._encode_text) pick QP here."""
     limit = policy.max_line_length
     if limit is None:
         return False  # no limit: the stdlib never encodes
-    if max((len(x) for x in lines), default=0) <= limit:
+    if max(map(len, lines), default=0) <= limit:
         if policy.cte_type == "8bit" or all(line.isascii() for line in lines):
             return False  # 7bit or 8bit: nothing to encode
     if len(lines) <= 10:
@@ -192,7 +192,7 @@ def set_text_fast(msg: email.message.MIMEPart, string: str, subtype: str = "plai
     a quarter of building the whole MIME message.
     """
     lines = string.encode(charset).splitlines()
-    if cte is not None or not _uses_quoted_printable(lines, msg.policy):
+    if cte is not None or not uses_quoted_printable(lines, msg.policy):
         raw_data_manager.set_content(msg, string, subtype, charset, cte, **kwargs)
         return
     # The stdlib sets every header; then the payload is swapped for the C encoding.

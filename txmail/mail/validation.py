@@ -19,6 +19,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from ..addresses import PLAIN
 from ..exceptions import HeaderInjection, InvalidAddress, InvalidHeader
 
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII except ':' (RFC 5322)
@@ -127,6 +128,14 @@ def check_address(owner: str, field: str, value: object) -> str:
         raise InvalidAddress(
             f"{owner}: {field} must contain address strings, not {value!r}."
         )
+    if PLAIN.fullmatch(value):
+        # A bare ASCII addr-spec (a campaign's every To): parsing it and
+        # rebuilding it give it back as it is; only Django's validator is left.
+        try:
+            validate_email(value)
+        except ValidationError:
+            raise _not_valid(owner, field, value) from None
+        return value
     return _rebuild_address(owner, field, value)
 
 
