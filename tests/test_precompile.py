@@ -360,3 +360,20 @@ def test_image_only_links_without_a_url_read_as_text_py_reads_them():
             _, text = compiled.render(dict(context))
             assert text == expected
             assert text == pipeline(files, dict(context))[1]
+
+
+@pytest.mark.parametrize("grouping", [False, True])
+def test_numbers_render_as_the_pipeline_renders_them(grouping):
+    """An int takes the runtime's short cut unless a thousand separator applies."""
+    files = {"t.mjml": MJML.format(COLUMN.format(
+        "<mj-text>{{ n }} and {{ small }}, {{ price }}, {{ flag }}</mj-text>"))}
+    context = {"n": 1234567, "small": -7, "price": 3.5, "flag": True}
+    with override_settings(USE_THOUSAND_SEPARATOR=grouping):
+        compiled = compiled_for(files)
+        assert compiled.fallback_reason is None, compiled.fallback_reason
+        with locmem(files):
+            html, text = compiled.render(context)
+        expected_html, expected_text = pipeline(files, context)
+    assert precompile.normalize(html) == precompile.normalize(expected_html)
+    assert text == expected_text
+    assert ("1,234,567" if grouping else "1234567 and -7, 3.5, True") in text

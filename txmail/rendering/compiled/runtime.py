@@ -16,8 +16,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.template import Context, Library, Node, NodeList, Template
 from django.template.base import Parser, VariableNode, render_value_in_context
+from django.utils.safestring import SafeString
 
 from ..text import link_text
 from .edges import EMPTY_LI_REASON, mark_edges, refusing_empty, resolve_edges, unmark
@@ -90,7 +92,8 @@ class HtmlVarNode(Node):
     """``{{ var }}`` in the HTML part: as ``VariableNode``, then the mapping.
 
     A plain ``str`` that neither escaping nor the mapping would change is output
-    as it is, skipping Django's localize/escape calls: most values are such.
+    as it is, skipping Django's localize/escape calls: most values are such; an
+    ``int`` is written as localize() writes it without a thousand separator.
     Strings with "&" or quotes take ``values.from_raw``'s short cut.
     """
 
@@ -114,6 +117,11 @@ class HtmlVarNode(Node):
             value = ""  # as VariableNode
         if type(value) is str and self.unchanged(value):
             out = value
+        elif type(value) is int and not settings.USE_THOUSAND_SEPARATOR:
+            # What localize() and escaping make of an int with no grouping
+            # (numberformat.format's own short cut), without their lookups.
+            value = SafeString(value) if context.autoescape else str(value)
+            out = self.transform(value)
         else:
             mapped = None
             if type(value) is str and self.from_raw is not None and context.autoescape:
