@@ -117,10 +117,12 @@ _BODY = st.lists(st.one_of(_TEXT, st.just("<td style=\"color: #333\">" * 4)),
 @given(subject=_HEADER_TEXT, sender=addresses(), to=st.lists(addresses(), min_size=1, max_size=3),
        cc=st.lists(addresses(), max_size=2), reply_to=st.lists(addresses(), max_size=1),
        unsubscribe=st.booleans(), tag=_HEADER_TEXT, text=_BODY, html=_BODY,
-       seed=st.integers(0, 2**32))
+       seed=st.integers(0, 2**32),
+       name=st.sampled_from(["X-Tag", "Auto-Submitted", "In-Reply-To", "References",
+                             "Sender", "Resent-Date", "Content-Language"]))
 def test_whatever_it_writes_is_the_stdlibs_bytes(subject, sender, to, cc, reply_to,
-                                                 unsubscribe, tag, text, html, seed):
-    headers = {"X-Tag": tag} if tag.strip() else {}
+                                                 unsubscribe, tag, text, html, seed, name):
+    headers = {name: tag} if tag.strip() else {}
     if unsubscribe:
         headers["List-Unsubscribe"] = ("<https://example.com/u/" + "t" * 90 + "/>, "
                                        "<mailto:u@example.com?subject=u>")

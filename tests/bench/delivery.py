@@ -15,7 +15,9 @@ Beside them, the floor (``tests.bench.floor``): stdlib ``smtplib`` alone sending
 this run's own stored bytes (the ``Delivery.raw`` of the filled queue) over one
 connection to the same relay, in a process of its own. Every worker CPU figure
 is printed as a ratio to it. Worker CPU is the processes' CPU time (``/proc``)
-less what one spends starting up with nothing to send, divided by the messages.
+between two readings, once a twentieth of the messages (at least 20) are sent and
+at the end, divided by the messages sent between them: start-up and first tasks
+are not counted.
 
 Throughput is measured from the delivery rows themselves: sent rows divided by
 the time from the first claim to the last ``sent_at``, so process start-up is
@@ -217,8 +219,8 @@ def celery_env(db: Path, smtp_port: int, connections: int, broker: str) -> dict[
 
 
 def celery_phase(blank: Path, work: Path, relay: subprocess.Popen, smtp_port: int, *,
-                 workers: int, connections: int, messages: int, kind: str,
-                 startup: float) -> dict[str, float]:
+                 workers: int, connections: int, messages: int, kind: str
+                 ) -> dict[str, float]:
     """Like ``worker_phase``, with Celery worker processes (``--pool=solo``) on Redis.
 
     The tasks live in Redis, not in the database: each phase fills a queue of its own.
@@ -230,7 +232,7 @@ def celery_phase(blank: Path, work: Path, relay: subprocess.Popen, smtp_port: in
         env = celery_env(db, smtp_port, connections, broker)
         python("-m", "tests.bench.delivery", "fill", str(messages), kind, env=env)
         return worker_phase(db, work, relay, smtp_port, workers=workers,
-                            connections=connections, messages=messages, startup=startup,
+                            connections=connections, messages=messages,
                             command=CELERY, env=env, name="celery-")
     finally:
         stop(redis)
@@ -253,7 +255,7 @@ def until_idle(procs: list[subprocess.Popen], quiet: float = 0.03,
 
 def worker_phase(filled: Path, work: Path, relay: subprocess.Popen, smtp_port: int, *,
                  workers: int, connections: int, messages: int,
-                 startup: float = 0.0, command: list[str] | None = None,
+                 command: list[str] | None = None,
                  env: dict[str, str] | None = None, name: str = "") -> dict[str, float]:
     db = work / f"phase-{name}{workers}w-{connections}c.sqlite3"
     if db != filled:
@@ -267,26 +269,41 @@ def worker_phase(filled: Path, work: Path, relay: subprocess.Popen, smtp_port: i
     ]
     try:
         deadline = time.monotonic() + PHASE_SECONDS
-        while sent_count(db) < messages and time.monotonic() < deadline:
+        # The workers' CPU is read twice, once they have sent a few messages and at
+        # the end: per message is the difference over the messages sent between.
+        # Start-up and each worker's first task (imports, first connections) stay
+        # out, where subtracting a separately measured start-up left an error of
+        # ~0.5 s per worker, most of a one-connection phase's ~1 s of sending CPU.
+        warm_at, warm = max(20, messages // 20), None
+        while time.monotonic() < deadline:
+            cpu, sent_now = sum(cpu_seconds(proc.pid) for proc in procs), sent_count(db)
+            if warm is None and sent_now >= warm_at:
+                warm = (cpu, sent_now)
+            if sent_now >= messages:
+                break
             time.sleep(0.2)
         # Throughput up to now: the workers still send while they stop, one after
         # the other, and a lone worker's tail would count against two.
         cutoff = datetime.now(UTC)
-        at_cutoff = sum(cpu_seconds(proc.pid) for proc in procs)
+        at_cutoff = sum(cpu_seconds(proc.pid) for proc in procs), sent_count(db)
         relay_cpu = cpu_seconds(relay.pid) - relay_cpu
+        if warm is None:
+            raise SystemExit(f"A phase sent fewer than {warm_at} messages in "
+                             f"{PHASE_SECONDS} s: {at_cutoff[1]}.")
         # A phase that ran out of time is measured at the cutoff, as its rate is:
         # its workers go on sending, and that CPU would count against the messages
         # sent by then. A phase that sent everything is measured once the workers
         # are idle: what they run after the last message costs them CPU too.
-        done = sent_count(db) >= messages
-        worker_cpu = (until_idle(procs) if done else at_cutoff) - startup * len(procs)
+        done = at_cutoff[1] >= messages
+        end = (until_idle(procs), sent_count(db)) if done else at_cutoff
+        worker_cpu = (end[0] - warm[0]) / max(end[1] - warm[1], 1)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             stop(proc)
     sent, rate = throughput(db, until=cutoff)
-    return {"sent": sent, "rate": rate, "worker_cpu": worker_cpu / max(sent, 1) * 1000,
+    return {"sent": sent, "rate": rate, "worker_cpu": worker_cpu * 1000,
             "relay_cpu": relay_cpu / max(sent, 1) * 1000}
 
 
@@ -328,30 +345,20 @@ def main(argv: list[str] | None = None) -> None:
             checkpoint(filled)
             # The floor: this run's stored bytes, smtplib alone, one connection.
             floor = floor_bench.measure(slow_port, db=filled, limit=min(args.messages, 300))
-            startup = floor_bench.startup_cpu([sys.executable, *WORKER],
-                                              env=env_for(blank, slow_port), cwd=ROOT)
 
             phases = [tuple(map(int, p.split("x"))) for p in args.phases.split(",") if p]
             rates = {
                 (w, c): worker_phase(filled, work, slow, slow_port, workers=w,
-                                     connections=c, messages=args.messages,
-                                     startup=startup)
+                                     connections=c, messages=args.messages)
                 for w, c in phases
             }
             celery = {}
             if args.celery:
-                redis, broker = start_redis(work)
-                try:
-                    celery_startup = floor_bench.startup_cpu(
-                        [sys.executable, *CELERY],
-                        env=celery_env(blank, slow_port, 10, broker), cwd=ROOT)
-                finally:
-                    stop(redis)
                 for p in args.celery.split(","):
                     w, c = map(int, p.split("x"))
                     celery[(w, c)] = celery_phase(blank, work, slow, slow_port, workers=w,
                                                   connections=c, messages=args.messages,
-                                                  kind=args.message, startup=celery_startup)
+                                                  kind=args.message)
         finally:
             stop(fast)
             stop(slow)
@@ -365,7 +372,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nworkers (db_worker) against a relay taking {LATENCY * 1000:.0f} ms per message")
     print(f"  floor: smtplib alone, this run's stored bytes ({floor['sent']} of them), one "
           f"connection: {floor['cpu_ms']:.3f} ms of client CPU per message")
-    print(f"  (worker CPU: less {startup:.2f} s of start-up per worker)")
+    print("  (worker CPU: from a twentieth of the messages sent, at least 20, to the end;"
+          " start-up and first tasks not counted)")
     print(f"  {'workers':>7} {'CONNECTIONS':>11} {'sent':>6} {'msg/s':>8} {'vs 1x1':>7}"
           f" {'worker CPU ms/msg':>18} {'/floor':>7} {'relay CPU ms/msg':>17}")
     base = rates[(1, 1)]["rate"] if (1, 1) in rates else float("nan")
@@ -374,8 +382,7 @@ def main(argv: list[str] | None = None) -> None:
               f" {r['worker_cpu']:>18.2f} {floor_bench.ratio(r['worker_cpu'], floor['cpu_ms']):>7}"
               f" {r['relay_cpu']:>17.2f}")
     if celery:
-        print(f"\n  Celery worker processes (--pool=solo, Redis), less {celery_startup:.2f} s"
-              " of start-up each")
+        print("\n  Celery worker processes (--pool=solo, Redis)")
         for (w, c), r in celery.items():
             db_cpu = rates.get((w, c), rates.get((1, c), {})).get("worker_cpu", float("nan"))
             to_floor = floor_bench.ratio(r["worker_cpu"], floor["cpu_ms"])

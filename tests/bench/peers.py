@@ -32,7 +32,6 @@ import argparse
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -194,14 +193,11 @@ def txmail_phase(messages: int, port: int, work: Path, widths: tuple[int, ...]) 
                          text=True)
     request_cpu = float(out.stdout.strip().splitlines()[-1])
     bench.checkpoint(blank)
-    startup = bench.floor_bench.startup_cpu([sys.executable, *bench.WORKER],
-                                            env=bench.env_for(work / "empty.sqlite3", port),
-                                            cwd=ROOT)
     relay_proc = RELAY[0]
     runs = []
     for width in widths:
         phase = bench.worker_phase(blank, work, relay_proc, port, workers=1,
-                                   connections=width, messages=messages, startup=startup)
+                                   connections=width, messages=messages)
         runs.append({"sent": phase["sent"], "rate": phase["rate"], "connections": width,
                      "request_ms": request_cpu * 1000, "worker_ms": phase["worker_cpu"]})
     return runs
@@ -230,8 +226,6 @@ def main(argv: list[str] | None = None) -> None:
             bench.python("-m", "tests.bench.peers", "content", str(content),
                          str(args.messages), env=bench.env_for(blank, port))
             inline_template(work)
-            (work / "empty.sqlite3").write_bytes(b"")
-            shutil.copy(blank, work / "empty.sqlite3")
             results = {}
             for naive in (False, True):
                 for kind in ("django", "post_office"):
