@@ -82,6 +82,11 @@ def test_another_shape_takes_the_stdlibs_path(change):
         b"", stdlib)
 
 
+@pytest.mark.parametrize("name", ["Subject", "MIME-Version", "content-type", "Bcc"])
+def test_a_header_message_writes_itself_is_left_to_it(name):
+    assert wire_bytes(email_of(headers={name: "x"})) is None
+
+
 def test_without_a_message_id_django_makes_one_on_the_stdlibs_path():
     email = email_of()
     email.extra_headers.pop("Message-ID")

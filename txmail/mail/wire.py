@@ -93,6 +93,10 @@ _PRINTABLE = re.compile(r"[ -~]*")
 # of the same characters too.
 _MSG_ID = re.compile(f"<{PLAIN.pattern}>")
 _UNSTRUCTURED = (UnstructuredHeader, UniqueUnstructuredHeader)
+# Given in ``headers``, these change what message() writes (or make it refuse the
+# email): the stdlib's path decides.
+_OWN_HEADERS = {"date", "bcc", "subject", "mime-version", "content-type",
+                "content-transfer-encoding"}
 
 
 def _simple_text(value: str) -> bool:
@@ -180,7 +184,7 @@ def wire_bytes(email: Any) -> bytes | None:
         return None
     extra = email.extra_headers
     names = [name.lower() for name in extra]
-    if "message-id" not in names or "date" in names or "bcc" in names:
+    if "message-id" not in names or _OWN_HEADERS.intersection(names):
         return None  # Django makes one, or the header is the caller's: the stdlib's path
     text_part, html_part = _text_part(email.body, "plain"), _text_part(html, "html")
     # In the order EmailMessage.message() sets them.
