@@ -147,7 +147,7 @@ def _header_line(name: str, value: Any) -> str | None:
 
 
 def _text_part(text: str, subtype: str) -> tuple[bytes, bytes]:
-    """A text part's headers and body (``mime.set_text_fast``'s choice), or None."""
+    """A text part's headers and body, encoded as ``mime.set_text_fast`` would."""
     lines = text.encode("utf-8").splitlines()
     if uses_quoted_printable(lines, email.policy.SMTP):
         qp = binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True).decode("ascii")
