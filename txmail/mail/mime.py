@@ -183,6 +183,11 @@ def uses_quoted_printable(lines: list[bytes], policy: Any) -> bool:
     return len(sniff_qp) <= len(binascii.b2a_base64(sniff))
 
 
+def quoted_printable(lines: list[bytes]) -> str:
+    """The body ``lines`` in quoted-printable, by C ``binascii`` (LF line breaks)."""
+    return binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True).decode("ascii")
+
+
 def set_text_fast(msg: email.message.MIMEPart, string: str, subtype: str = "plain",
                   charset: str = "utf-8", cte: str | None = None, **kwargs: Any) -> None:
     """The stdlib's text setter, with quoted-printable done by C ``binascii``.
@@ -197,8 +202,7 @@ def set_text_fast(msg: email.message.MIMEPart, string: str, subtype: str = "plai
         return
     # The stdlib sets every header; then the payload is swapped for the C encoding.
     raw_data_manager.set_content(msg, "", subtype, charset, "7bit", **kwargs)
-    body = b"\n".join(lines) + b"\n"
-    msg.set_payload(binascii.b2a_qp(body, istext=True).decode("ascii"))
+    msg.set_payload(quoted_printable(lines))
     msg.replace_header("Content-Transfer-Encoding", "quoted-printable")
 
 

@@ -12,7 +12,6 @@ header it can't be sure of, it returns None and ``freeze()`` takes the
 stdlib's path. Tests compare the two byte for byte.
 """
 
-import binascii
 import email.policy
 import functools
 import re
@@ -30,7 +29,13 @@ from django.utils.timezone import get_current_timezone
 
 from ..addresses import PLAIN
 from .headers import rewrite_address_headers
-from .mime import URL_LIST_HEADERS, TxEmailMessage, fast_policy, uses_quoted_printable
+from .mime import (
+    URL_LIST_HEADERS,
+    TxEmailMessage,
+    fast_policy,
+    quoted_printable,
+    uses_quoted_printable,
+)
 
 
 def email_policy() -> Any:
@@ -150,8 +155,8 @@ def _text_part(text: str, subtype: str) -> tuple[bytes, bytes]:
     """A text part's headers and body, encoded as ``mime.set_text_fast`` would."""
     lines = text.encode("utf-8").splitlines()
     if uses_quoted_printable(lines, email.policy.SMTP):
-        qp = binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True).decode("ascii")
-        cte, data = "quoted-printable", line_breaks(qp, _CRLF).encode("ascii")
+        cte = "quoted-printable"
+        data = line_breaks(quoted_printable(lines), _CRLF).encode("ascii")
     elif max(map(len, lines), default=0) <= _WIDTH:
         # The stdlib's choice for lines that fit: 7bit, or 8bit (the SMTP policy's
         # cte_type) for UTF-8 text, written as it is.
@@ -186,7 +191,6 @@ def wire_bytes(email: Any) -> bytes | None:
     names = [name.lower() for name in extra]
     if "message-id" not in names or _OWN_HEADERS.intersection(names):
         return None  # Django makes one, or the header is the caller's: the stdlib's path
-    text_part, html_part = _text_part(email.body, "plain"), _text_part(html, "html")
     # In the order EmailMessage.message() sets them.
     fields: list[tuple[str, Any]] = [("Subject", str(email.subject)),
                                      ("From", str(extra.get("From", email.from_email)))]
@@ -204,6 +208,8 @@ def wire_bytes(email: Any) -> bytes | None:
         if line is None:
             return None
         lines.append(line)
+    # Encoded once the headers are known to be written here (the costly part).
+    text_part, html_part = _text_part(email.body, "plain"), _text_part(html, "html")
     # The parts as the generator writes them; the HTML part is an EmailMessage of
     # its own in the stdlib's tree (add_alternative), so it carries MIME-Version.
     parts = [text_part[0] + b"\r\n" + text_part[1],
